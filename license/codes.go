@@ -1,0 +1,155 @@
+package license
+
+import (
+	"fmt"
+	"strings"
+)
+
+// usccAlphabet is the GB 32100-2015 code alphabet: digits and the capital
+// letters without I, O, Z, S and V.
+const usccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+// usccWeights are 3^(i-1) mod 31 for i = 1..17.
+var usccWeights = func() [17]int {
+	var w [17]int
+	p := 1
+	for i := range w {
+		w[i] = p
+		p = p * 3 % 31
+	}
+	return w
+}()
+
+// ValidateUSCC checks a unified social credit code (统一社会信用代码,
+// GB 32100-2015): 18 characters over 0-9 and the capital letters without
+// I, O, Z, S, V, whose last character is the check character
+// (31 - Σ(value × 3^(i-1) mod 31) mod 31) mod 31. The registration-authority
+// and organization-category characters are checked only against the
+// alphabet. Failures are a *FieldError with Field "uscc" and Rule "length",
+// "charset" or "check".
+func ValidateUSCC(s string) error {
+	const field = "uscc"
+	if len(s) != 18 {
+		return fieldErr(field, "length", fmt.Sprintf("unified social credit code must be 18 characters, got %d bytes", len(s)))
+	}
+	for i := 0; i < 18; i++ {
+		if strings.IndexByte(usccAlphabet, s[i]) < 0 {
+			return fieldErr(field, "charset", fmt.Sprintf("unified social credit code character %d is not one of 0-9 and A-Y without I, O, S, V", i+1))
+		}
+	}
+	if want := usccCheck(s[:17]); s[17] != want {
+		return fieldErr(field, "check", fmt.Sprintf("unified social credit code check character is %c, the GB 32100 check gives %c", s[17], want))
+	}
+	return nil
+}
+
+// usccCheck returns the check character for the first 17 characters of a
+// USCC; body must already be over usccAlphabet.
+func usccCheck(body string) byte {
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += strings.IndexByte(usccAlphabet, body[i]) * usccWeights[i]
+	}
+	return usccAlphabet[(31-sum%31)%31]
+}
+
+// citizenIDWeights are the GB 11643-1999 MOD 11-2 weights.
+var citizenIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+// citizenIDChecks maps Σ mod 11 to the check character.
+const citizenIDChecks = "10X98765432"
+
+// ValidateCitizenID checks an 18-character citizen identity number
+// (公民身份号码, GB 11643-1999): 17 digits and a digit or capital X; a
+// 6-digit address code not starting with 0; a birth date YYYYMMDD that is a
+// real calendar date in or after 1900; and the ISO 7064 MOD 11-2 check
+// character. Failures are a *FieldError with Field "citizenID" and Rule
+// "length", "charset", "area", "date" or "check". Messages never repeat the
+// number.
+func ValidateCitizenID(s string) error {
+	const field = "citizenID"
+	if len(s) != 18 {
+		return fieldErr(field, "length", fmt.Sprintf("citizen ID number must be 18 characters, got %d bytes", len(s)))
+	}
+	for i := 0; i < 17; i++ {
+		if !isDigit(s[i]) {
+			return fieldErr(field, "charset", fmt.Sprintf("citizen ID number character %d must be a digit", i+1))
+		}
+	}
+	if !isDigit(s[17]) && s[17] != 'X' {
+		return fieldErr(field, "charset", "citizen ID number check character must be a digit or capital X")
+	}
+	if s[0] == '0' {
+		return fieldErr(field, "area", "citizen ID number address code must not start with 0")
+	}
+	if !realDate(s[6:10], s[10:12], s[12:14]) {
+		return fieldErr(field, "date", "citizen ID number birth date (characters 7-14) must be a real date YYYYMMDD in or after 1900")
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(s[i]-'0') * citizenIDWeights[i]
+	}
+	if s[17] != citizenIDChecks[sum%11] {
+		return fieldErr(field, "check", "citizen ID number check character does not match the GB 11643 MOD 11-2 check")
+	}
+	return nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// realDate reports whether the 4-, 2- and 2-digit strings form a real
+// Gregorian date with the year in 1900..9999.
+func realDate(year, month, day string) bool {
+	if len(year) != 4 || len(month) != 2 || len(day) != 2 || !allDigits(year+month+day) {
+		return false
+	}
+	y := atoi(year)
+	m := atoi(month)
+	d := atoi(day)
+	if y < 1900 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	return d <= daysIn(y, m)
+}
+
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// parseDate checks an ISO date YYYY-MM-DD (year 1900..9999, a real date)
+// and returns it as a comparable YYYYMMDD string.
+func parseDate(s string) (string, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return "", false
+	}
+	if !realDate(s[0:4], s[5:7], s[8:10]) {
+		return "", false
+	}
+	return s[0:4] + s[5:7] + s[8:10], true
+}

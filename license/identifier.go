@@ -1,0 +1,156 @@
+package license
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// IdentifierPrefix is the OID arc every GB/T 36904 license identifier starts
+// with, including the trailing dot.
+const IdentifierPrefix = "1.2.156.3005.2."
+
+// MaxSerialLen is the longest serial an identifier may carry.
+const MaxSerialLen = 32
+
+// maxIdentifierLen bounds the input before it is split; it is well above the
+// longest valid identifier (94 bytes) so that an over-long segment is
+// reported by name.
+const maxIdentifierLen = 256
+
+// mod3736Alphabet is the ISO/IEC 7064 MOD 37,36 character set.
+const mod3736Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// Identifier is a GB/T 36904 electronic license identifier (电子证照标识):
+//
+//	1.2.156.3005.2.<type code 21>.<issuer USCC 18>.<serial>.<version 3>.<check>
+//
+// The check character is ISO/IEC 7064 MOD 37,36 over the type code, issuer
+// USCC, serial and version concatenated without dots; the fixed OID prefix is
+// not part of the checked string (the real example
+// 1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U
+// validates only that way).
+type Identifier struct {
+	// TypeCode is the 21-character license type code: the defining
+	// authority's USCC followed by a 3-digit serial.
+	TypeCode string
+	// IssuerUSCC is the issuing department's unified social credit code.
+	IssuerUSCC string
+	// Serial is the issuer's number for this license: 1 to 32 digits or
+	// capital letters.
+	Serial string
+	// Version is the 3-digit license version, such as "001".
+	Version string
+	// Check is the MOD 37,36 check character.
+	Check byte
+}
+
+// NewIdentifier validates the parts and returns the identifier with its check
+// character computed. Errors are *FieldError values as from ParseIdentifier.
+func NewIdentifier(typeCode, issuerUSCC, serial, version string) (Identifier, error) {
+	if err := validateIdentifierParts(typeCode, issuerUSCC, serial, version); err != nil {
+		return Identifier{}, err
+	}
+	return Identifier{
+		TypeCode:   typeCode,
+		IssuerUSCC: issuerUSCC,
+		Serial:     serial,
+		Version:    version,
+		Check:      mod3736Check(typeCode + issuerUSCC + serial + version),
+	}, nil
+}
+
+// ParseIdentifier parses and fully validates an identifier string: the
+// prefix, the segment count, each segment's length and characters, the USCC
+// check of the issuer and of the type code's authority part, and the check
+// character. Failures are a *FieldError whose Field is "identifier" or
+// "identifier.<part>" with part one of prefix, typeCode, issuer, serial,
+// version, check.
+func ParseIdentifier(s string) (Identifier, error) {
+	if len(s) > maxIdentifierLen {
+		return Identifier{}, fieldErr("identifier", "length", fmt.Sprintf("identifier is %d bytes, at most %d allowed", len(s), maxIdentifierLen))
+	}
+	rest, ok := strings.CutPrefix(s, IdentifierPrefix)
+	if !ok {
+		return Identifier{}, fieldErr("identifier.prefix", "prefix", "identifier must start with "+IdentifierPrefix)
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 5 {
+		return Identifier{}, fieldErr("identifier", "format", fmt.Sprintf("identifier must have 5 dot-separated segments after the prefix (type code, issuer, serial, version, check), got %d", len(parts)))
+	}
+	if err := validateIdentifierParts(parts[0], parts[1], parts[2], parts[3]); err != nil {
+		return Identifier{}, err
+	}
+	check := parts[4]
+	if len(check) != 1 || strings.IndexByte(mod3736Alphabet, check[0]) < 0 {
+		return Identifier{}, fieldErr("identifier.check", "charset", "check segment must be one character from 0-9 or A-Z")
+	}
+	want := mod3736Check(parts[0] + parts[1] + parts[2] + parts[3])
+	if check[0] != want {
+		return Identifier{}, fieldErr("identifier.check", "check", fmt.Sprintf("check character is %c, ISO/IEC 7064 MOD 37,36 gives %c", check[0], want))
+	}
+	return Identifier{TypeCode: parts[0], IssuerUSCC: parts[1], Serial: parts[2], Version: parts[3], Check: check[0]}, nil
+}
+
+// String returns the dotted identifier. It does not validate; use
+// NewIdentifier or ParseIdentifier to obtain a valid Identifier.
+func (id Identifier) String() string {
+	return IdentifierPrefix + id.TypeCode + "." + id.IssuerUSCC + "." + id.Serial + "." + id.Version + "." + string(id.Check)
+}
+
+func validateIdentifierParts(typeCode, issuerUSCC, serial, version string) error {
+	if err := validateTypeCode(typeCode); err != nil {
+		return renamed(err, "identifier.typeCode")
+	}
+	if err := ValidateUSCC(issuerUSCC); err != nil {
+		return renamed(err, "identifier.issuer")
+	}
+	if len(serial) < 1 || len(serial) > MaxSerialLen {
+		return fieldErr("identifier.serial", "length", fmt.Sprintf("serial must be 1 to %d characters, got %d bytes", MaxSerialLen, len(serial)))
+	}
+	for i := 0; i < len(serial); i++ {
+		c := serial[i]
+		if !isDigit(c) && (c < 'A' || c > 'Z') {
+			return fieldErr("identifier.serial", "charset", fmt.Sprintf("serial character %d must be a digit or a capital letter", i+1))
+		}
+	}
+	if len(version) != 3 || !allDigits(version) {
+		return fieldErr("identifier.version", "pattern", "version must be 3 digits, such as 001")
+	}
+	return nil
+}
+
+// validateTypeCode checks a 21-character license type code: a valid USCC of
+// the defining authority followed by 3 digits. Errors have Field "typeCode".
+func validateTypeCode(code string) error {
+	if len(code) != 21 {
+		return fieldErr("typeCode", "length", fmt.Sprintf("license type code must be 21 characters (authority USCC and 3-digit serial), got %d bytes", len(code)))
+	}
+	if err := ValidateUSCC(code[:18]); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return fieldErr("typeCode", fe.Rule, "authority part: "+fe.Message)
+		}
+		return err
+	}
+	if !allDigits(code[18:]) {
+		return fieldErr("typeCode", "charset", "license type code must end with a 3-digit serial")
+	}
+	return nil
+}
+
+// mod3736Check computes the ISO/IEC 7064 MOD 37,36 (hybrid system) check
+// character; s must be over mod3736Alphabet.
+func mod3736Check(s string) byte {
+	const m = 36
+	p := m
+	for i := 0; i < len(s); i++ {
+		v := strings.IndexByte(mod3736Alphabet, s[i])
+		t := (p + v) % m
+		if t == 0 {
+			t = m
+		}
+		p = t * 2 % (m + 1)
+	}
+	return mod3736Alphabet[(m+1-p)%m]
+}

@@ -1,0 +1,262 @@
+package license
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Record is an electronic license's content: the GB/T 36903 core metadata
+// plus the type-specific fields its catalog entry defines. It is the
+// credentialSubject of the license's credential.
+type Record struct {
+	Name           string            `json:"name"`                 // 证照名称
+	TypeCode       string            `json:"typeCode"`             // 证照类型代码 (21 chars)
+	Number         string            `json:"number"`               // 证照编号
+	Identifier     string            `json:"identifier"`           // 电子证照标识
+	Holder         string            `json:"holder"`               // 持证主体
+	HolderCode     string            `json:"holderCode"`           // 持证主体代码
+	HolderCodeType string            `json:"holderCodeType"`       // 持证主体代码类型: "111" citizen ID, "001" USCC
+	Issuer         string            `json:"issuer"`               // 证照颁发机构
+	IssuerCode     string            `json:"issuerCode"`           // 证照颁发机构代码 (USCC)
+	IssueDate      string            `json:"issueDate"`            // 颁发日期 YYYY-MM-DD
+	ValidFrom      string            `json:"validFrom"`            // 有效期起 YYYY-MM-DD
+	ValidUntil     string            `json:"validUntil,omitempty"` // 有效期止 YYYY-MM-DD, empty = 长期
+	Jurisdiction   string            `json:"jurisdiction"`         // 管辖属地编码, 6-digit GB/T 2260 code
+	Fields         map[string]string `json:"fields"`               // type-specific fields
+}
+
+// Limits on core record fields, in characters.
+const (
+	maxNameLen   = 200 // holder and issuer names
+	maxNumberLen = 64  // 证照编号
+)
+
+var (
+	jurisdictionRE = regexp.MustCompile(`^[1-9][0-9]{5}$`)
+	numberRE       = regexp.MustCompile(`^[0-9]{1,30}(\.[0-9]{1,10})?$`)
+)
+
+// Validate checks r against the type: the core fields first, then the
+// type-specific fields. It returns nil or errors.Join of *FieldError values,
+// one per broken rule. Core fields are named by their JSON name
+// ("holderCode"), type fields as "fields.<key>".
+//
+// Core rules: name and typeCode equal the type's; holder, holderCode,
+// holderCodeType, issuer, issuerCode, issueDate, validFrom and jurisdiction
+// are required; holderCodeType matches the type's holder kind and holderCode
+// passes ValidateCitizenID ("111") or ValidateUSCC ("001"); issuerCode is a
+// USCC; dates are real YYYY-MM-DD dates with validFrom <= validUntil;
+// validUntil is required when the type has a fixed validity; jurisdiction is
+// 6 digits; number and identifier may be empty (they are assigned at
+// issuance) but a non-empty identifier must parse and name this type and
+// issuer. Type-field rules: required, max length, pattern, enum, date,
+// number, and no keys the type does not define ("unknown").
+func (t Type) Validate(r Record) error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	add(mustEqual("name", r.Name, t.Name, "license name"))
+	add(mustEqual("typeCode", r.TypeCode, t.Code, "license type code"))
+	add(optionalText("number", r.Number, maxNumberLen))
+	if r.Identifier != "" {
+		id, err := ParseIdentifier(r.Identifier)
+		switch {
+		case err != nil:
+			add(renamed(err, "identifier"))
+		case id.TypeCode != t.Code:
+			add(fieldErr("identifier", "mismatch", "identifier names type code "+id.TypeCode+", the record is of type "+t.Code))
+		case id.IssuerUSCC != r.IssuerCode:
+			add(fieldErr("identifier", "mismatch", "identifier names issuer "+id.IssuerUSCC+", the record's issuerCode differs"))
+		}
+	}
+	add(requiredText("holder", r.Holder, maxNameLen))
+	add(t.validateHolder(r))
+	add(requiredText("issuer", r.Issuer, maxNameLen))
+	if r.IssuerCode == "" {
+		add(fieldErr("issuerCode", "required", "issuer code (USCC) is required"))
+	} else {
+		add(renamed(ValidateUSCC(r.IssuerCode), "issuerCode"))
+	}
+	add(requiredDate("issueDate", r.IssueDate))
+	from, fromErr := dateValue("validFrom", r.ValidFrom, true)
+	add(fromErr)
+	until, untilErr := dateValue("validUntil", r.ValidUntil, t.ValidityYears > 0)
+	add(untilErr)
+	if from != "" && until != "" && from > until {
+		add(fieldErr("validUntil", "range", "validUntil must not be before validFrom"))
+	}
+	switch {
+	case r.Jurisdiction == "":
+		add(fieldErr("jurisdiction", "required", "jurisdiction (GB/T 2260 code) is required"))
+	case !jurisdictionRE.MatchString(r.Jurisdiction):
+		add(fieldErr("jurisdiction", "pattern", "jurisdiction must be a 6-digit GB/T 2260 administrative division code"))
+	}
+
+	for _, f := range t.Fields {
+		v, ok := r.Fields[f.Key]
+		if !ok || v == "" {
+			if f.Required {
+				add(fieldErr("fields."+f.Key, "required", f.Label+"（"+f.Key+"）is required"))
+			}
+			continue
+		}
+		add(f.check("fields."+f.Key, v))
+	}
+	var unknown []string
+	for k := range r.Fields {
+		if !slices.ContainsFunc(t.Fields, func(f Field) bool { return f.Key == k }) {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		add(fieldErr("fields."+k, "unknown", fmt.Sprintf("%s does not define field %q", t.Name, k)))
+	}
+	return errors.Join(errs...)
+}
+
+// validateHolder checks holderCodeType against the type's holder kind and
+// holderCode against its code type.
+func (t Type) validateHolder(r Record) error {
+	want := t.HolderKind.CodeType()
+	switch {
+	case r.HolderCodeType == "":
+		return errors.Join(
+			fieldErr("holderCodeType", "required", "holder code type is required"),
+			requiredCode(r.HolderCode))
+	case r.HolderCodeType != HolderCodeCitizenID && r.HolderCodeType != HolderCodeUSCC:
+		return errors.Join(
+			fieldErr("holderCodeType", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`),
+			requiredCode(r.HolderCode))
+	case r.HolderCodeType != want:
+		return errors.Join(
+			fieldErr("holderCodeType", "mismatch", fmt.Sprintf("%s is held by a %s, so the holder code type must be %q", t.Name, t.HolderKind, want)),
+			requiredCode(r.HolderCode))
+	}
+	if err := requiredCode(r.HolderCode); err != nil {
+		return err
+	}
+	return renamed(validateHolderCode(r.HolderCodeType, r.HolderCode), "holderCode")
+}
+
+func requiredCode(code string) error {
+	if code == "" {
+		return fieldErr("holderCode", "required", "holder code is required")
+	}
+	return nil
+}
+
+// validateHolderCode checks code by its holder code type.
+func validateHolderCode(codeType, code string) error {
+	switch codeType {
+	case HolderCodeCitizenID:
+		return ValidateCitizenID(code)
+	case HolderCodeUSCC:
+		return ValidateUSCC(code)
+	}
+	return fieldErr("holderCodeType", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`)
+}
+
+// check validates a present, non-empty value of field f, reporting under name.
+func (f Field) check(name, v string) error {
+	if err := text(name, v, f.maxLen(), true); err != nil {
+		return err
+	}
+	switch f.Type {
+	case FieldDate:
+		if _, ok := parseDate(v); !ok {
+			return fieldErr(name, "date", f.Label+" must be a real date YYYY-MM-DD")
+		}
+	case FieldNumber:
+		if !numberRE.MatchString(v) {
+			return fieldErr(name, "number", f.Label+" must be a non-negative decimal number such as 12.5")
+		}
+	case FieldEnum:
+		if !slices.Contains(f.Enum, v) {
+			return fieldErr(name, "enum", fmt.Sprintf("%s must be one of %q", f.Label, f.Enum))
+		}
+	}
+	if f.Pattern != "" {
+		re := f.re
+		if re == nil { // a Type built in code rather than by ParseCatalog
+			var err error
+			if re, err = compilePattern(f.Pattern); err != nil {
+				return fieldErr(name, "pattern", f.Label+" has a pattern that does not compile")
+			}
+		}
+		if !re.MatchString(v) {
+			return fieldErr(name, "pattern", f.Label+" does not match the pattern "+f.Pattern)
+		}
+	}
+	return nil
+}
+
+func mustEqual(name, got, want, what string) error {
+	switch {
+	case got == "":
+		return fieldErr(name, "required", what+" is required")
+	case got != want:
+		return fieldErr(name, "mismatch", fmt.Sprintf("%s must be %q for this type", what, want))
+	}
+	return nil
+}
+
+func requiredText(name, v string, maxLen int) error {
+	if v == "" {
+		return fieldErr(name, "required", name+" is required")
+	}
+	return text(name, v, maxLen, false)
+}
+
+func optionalText(name, v string, maxLen int) error {
+	if v == "" {
+		return nil
+	}
+	return text(name, v, maxLen, false)
+}
+
+// text checks UTF-8, control characters (newlines allowed only when
+// multiline) and the length in characters.
+func text(name, v string, maxLen int, multiline bool) error {
+	if !utf8.ValidString(v) {
+		return fieldErr(name, "charset", "value is not valid UTF-8")
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) && !(multiline && c == '\n') {
+			return fieldErr(name, "charset", "value contains a control character")
+		}
+	}
+	if n := utf8.RuneCountInString(v); n > maxLen {
+		return fieldErr(name, "length", fmt.Sprintf("value is %d characters, at most %d allowed", n, maxLen))
+	}
+	return nil
+}
+
+func requiredDate(name, v string) error {
+	_, err := dateValue(name, v, true)
+	return err
+}
+
+// dateValue checks an optional or required YYYY-MM-DD date and returns it
+// as YYYYMMDD for comparison ("" when absent or invalid).
+func dateValue(name, v string, required bool) (string, error) {
+	if v == "" {
+		if required {
+			return "", fieldErr(name, "required", name+" is required")
+		}
+		return "", nil
+	}
+	d, ok := parseDate(v)
+	if !ok {
+		return "", fieldErr(name, "date", name+" must be a real date YYYY-MM-DD in or after 1900")
+	}
+	return d, nil
+}
