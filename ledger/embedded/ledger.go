@@ -1,0 +1,473 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"zhengzhao/ledger"
+	"zhengzhao/ledger/tlog"
+)
+
+// MaxAnchors bounds the anchors of one Anchor call.
+const MaxAnchors = 10000
+
+// maxBatchEvents bounds the events one commit takes, so a burst of callers
+// does not make one commit arbitrarily long. A single larger call still goes
+// through, alone.
+const maxBatchEvents = 4096
+
+const (
+	logFile  = "log"
+	lockFile = "lock"
+)
+
+// Ledger is the embedded ledger. It is safe for concurrent use.
+type Ledger struct {
+	cfg    Config
+	origin string
+	now    func() time.Time
+	lock   *os.File
+	f      *os.File
+
+	reqs      chan *request
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// mu guards everything below. The writer holds it while it commits, so
+	// readers see only durable events.
+	mu     sync.RWMutex
+	state  *ledger.State
+	tree   *tlog.Tree
+	cp     ledger.SignedCheckpoint
+	lastAt time.Time
+	end    int64 // file offset where the next record goes
+	broken error // set when a commit failed half way; the ledger must be reopened
+	closed bool
+
+	syncs atomic.Int64 // number of log fsyncs (for tests)
+}
+
+var _ ledger.Ledger = (*Ledger)(nil)
+
+type request struct {
+	events []ledger.Event
+	done   chan result
+}
+
+type result struct {
+	receipts []ledger.Receipt
+	err      error
+}
+
+// New opens (or creates) the ledger in cfg.Dir: it locks the directory,
+// re-reads and re-checks the whole log (see the package documentation), cuts
+// off a torn tail, and starts the writer. A log that does not check out gives
+// a *CorruptError wrapping ledger.ErrCorrupt.
+func New(ctx context.Context, cfg Config) (*Ledger, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Ledger{
+		cfg:    cfg,
+		origin: cfg.origin(),
+		now:    cfg.Now,
+		reqs:   make(chan *request),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: create ledger directory: %w", ledger.ErrUnavailable, err)
+	}
+	lock, err := lockDir(filepath.Join(cfg.Dir, lockFile))
+	if err != nil {
+		return nil, err
+	}
+	l.lock = lock
+	if err := l.open(ctx); err != nil {
+		if l.f != nil {
+			l.f.Close()
+		}
+		unlockDir(lock)
+		return nil, err
+	}
+	go l.writer()
+	return l, nil
+}
+
+// open reads the log, repairs a torn tail and, for a new log, writes the
+// checkpoint of the empty tree.
+func (l *Ledger) open(ctx context.Context) error {
+	path := filepath.Join(l.cfg.Dir, logFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("%w: open log: %w", ledger.ErrUnavailable, err)
+	}
+	l.f = f
+	r, err := replay(ctx, f, l.origin)
+	if err != nil {
+		return err
+	}
+	if r.note != "" {
+		if _, err := tlog.VerifyCheckpoint(r.note, l.origin, l.cfg.Signer.Public()); err != nil {
+			return &CorruptError{Index: r.cp.Size, Offset: r.cpOff, Reason: "last checkpoint does not verify with the configured key: " + err.Error()}
+		}
+	}
+	if r.end < r.size {
+		// Never acknowledged: a torn write or entries without a checkpoint.
+		if err := f.Truncate(r.end); err != nil {
+			return fmt.Errorf("%w: cut torn tail of log: %w", ledger.ErrUnavailable, err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("%w: sync log: %w", ledger.ErrUnavailable, err)
+		}
+	}
+	l.state, l.tree, l.lastAt, l.end = r.state, r.tree, r.lastAt, r.end
+	if r.note != "" {
+		l.cp = ledger.SignedCheckpoint{Note: r.note, Size: r.cp.Size, Root: r.cp.Root}
+		return nil
+	}
+	// A new log: the file header and the checkpoint of the empty tree.
+	buf := []byte(logMagic)
+	if l.end == int64(len(logMagic)) {
+		buf = nil
+	} else {
+		l.end = 0
+	}
+	cp, note, err := l.sign()
+	if err != nil {
+		return err
+	}
+	buf, _ = appendRecord(buf, recCheckpoint, []byte(note))
+	if err := l.writeSync(buf); err != nil {
+		return err
+	}
+	if err := syncDir(l.cfg.Dir); err != nil {
+		return err
+	}
+	l.cp = cp
+	return nil
+}
+
+// sign signs a checkpoint of the current tree.
+func (l *Ledger) sign() (ledger.SignedCheckpoint, string, error) {
+	cp := tlog.Checkpoint{Origin: l.origin, Size: l.tree.Size(), Root: l.tree.Root()}
+	note, err := tlog.SignCheckpoint(cp, l.origin, l.cfg.Signer)
+	if err != nil {
+		return ledger.SignedCheckpoint{}, "", fmt.Errorf("%w: sign checkpoint: %w", ledger.ErrUnavailable, err)
+	}
+	return ledger.SignedCheckpoint{Note: note, Size: cp.Size, Root: cp.Root}, note, nil
+}
+
+// writeSync writes buf at the end of the log and fsyncs it.
+func (l *Ledger) writeSync(buf []byte) error {
+	if _, err := l.f.WriteAt(buf, l.end); err != nil {
+		return fmt.Errorf("%w: write log: %w", ledger.ErrUnavailable, err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("%w: sync log: %w", ledger.ErrUnavailable, err)
+	}
+	l.syncs.Add(1)
+	l.end += int64(len(buf))
+	return nil
+}
+
+// Close stops the writer, waits for the commit in progress and releases the
+// directory. Later calls fail with ledger.ErrUnavailable.
+func (l *Ledger) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		err = errors.Join(l.f.Close(), unlockDir(l.lock))
+	})
+	return err
+}
+
+// writer is the one goroutine that appends to the log.
+func (l *Ledger) writer() {
+	defer close(l.done)
+	for {
+		var batch []*request
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+		case <-l.stop:
+			return
+		}
+		n := len(batch[0].events)
+	drain:
+		for n < maxBatchEvents {
+			select {
+			case r := <-l.reqs:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break drain
+			}
+		}
+		l.commit(batch)
+	}
+}
+
+// accepted is a request whose events passed the rules in this commit.
+type accepted struct {
+	req     *request
+	first   uint64
+	entries [][]byte
+	hashes  [][]byte
+}
+
+// commit writes one group of requests with one fsync and answers them.
+func (l *Ledger) commit(batch []*request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken != nil {
+		for _, r := range batch {
+			r.done <- result{err: l.broken}
+		}
+		return
+	}
+	at := ledger.NormalizeTime(l.now())
+	if at.Before(l.lastAt) {
+		at = l.lastAt
+	}
+	next := l.tree.Size()
+	var buf []byte
+	var ok []accepted
+	for _, r := range batch {
+		a, err := l.prepare(r, at, next)
+		if err != nil {
+			r.done <- result{err: err}
+			continue
+		}
+		for _, e := range a.entries {
+			var d []byte
+			buf, d = appendRecord(buf, recEntry, e)
+			a.hashes = append(a.hashes, d)
+		}
+		next += uint64(len(a.entries))
+		ok = append(ok, a)
+	}
+	if len(ok) == 0 {
+		return
+	}
+	for _, a := range ok {
+		for _, h := range a.hashes {
+			if _, err := l.tree.AppendLeafHash(h); err != nil {
+				l.fail(ok, err)
+				return
+			}
+		}
+	}
+	cp, note, err := l.sign()
+	if err != nil {
+		l.fail(ok, err)
+		return
+	}
+	buf, _ = appendRecord(buf, recCheckpoint, []byte(note))
+	if err := l.writeSync(buf); err != nil {
+		l.fail(ok, err)
+		return
+	}
+	l.cp = cp
+	l.lastAt = at
+	for _, a := range ok {
+		receipts := make([]ledger.Receipt, len(a.entries))
+		for i, e := range a.entries {
+			index := a.first + uint64(i)
+			proof, err := l.tree.InclusionProof(index, cp.Size)
+			if err != nil { // cannot happen: index < cp.Size = tree size
+				l.fail(ok, err)
+				return
+			}
+			receipts[i] = ledger.Receipt{Entry: e, LogIndex: index, TreeSize: cp.Size, InclusionProof: proof, Checkpoint: note}
+		}
+		a.req.done <- result{receipts: receipts}
+	}
+}
+
+// prepare stamps, canonicalises and applies one request's events.
+func (l *Ledger) prepare(r *request, at time.Time, first uint64) (accepted, error) {
+	events := make([]ledger.Event, len(r.events))
+	entries := make([][]byte, len(r.events))
+	for i, e := range r.events {
+		e.V = ledger.EventVersion
+		e.At = at
+		b, err := e.Canonical()
+		if err != nil {
+			return accepted{}, err
+		}
+		// Apply the event exactly as a replay of the log will see it.
+		if events[i], err = ledger.ParseEvent(b); err != nil {
+			return accepted{}, err
+		}
+		entries[i] = b
+	}
+	if err := l.state.ApplyAll(events, first); err != nil {
+		return accepted{}, err
+	}
+	return accepted{req: r, first: first, entries: entries}, nil
+}
+
+// fail marks the ledger broken after a commit failed half way (the state
+// already holds events the log may not): every caller of the commit and
+// every later call gets ledger.ErrUnavailable until the ledger is reopened,
+// which rebuilds the state from what is durable.
+func (l *Ledger) fail(ok []accepted, err error) {
+	l.broken = fmt.Errorf("%w: commit failed, reopen the ledger: %w", ledger.ErrUnavailable, err)
+	for _, a := range ok {
+		a.req.done <- result{err: l.broken}
+	}
+}
+
+// submit queues events as one all-or-nothing request and waits for the
+// commit. Once queued, the request is committed or refused as a whole even if
+// ctx ends meanwhile.
+func (l *Ledger) submit(ctx context.Context, events []ledger.Event) ([]ledger.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
+	}
+	r := &request{events: events, done: make(chan result, 1)}
+	select {
+	case l.reqs <- r:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ledger.ErrUnavailable, ctx.Err())
+	case <-l.stop:
+		return nil, fmt.Errorf("%w: %w", ledger.ErrUnavailable, errClosed)
+	}
+	res := <-r.done
+	return res.receipts, res.err
+}
+
+func (l *Ledger) submitOne(ctx context.Context, e ledger.Event) (ledger.Receipt, error) {
+	rs, err := l.submit(ctx, []ledger.Event{e})
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return rs[0], nil
+}
+
+// RegisterDepartment records a department and its first signing key.
+func (l *Ledger) RegisterDepartment(ctx context.Context, d ledger.Department, k ledger.Key) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindDepartmentRegistered, Department: &d, Key: &k})
+}
+
+// AddKey records an additional key of a registered department.
+func (l *Ledger) AddKey(ctx context.Context, k ledger.Key) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindKeyAdded, Key: &k})
+}
+
+// RevokeKey records a key revocation.
+func (l *Ledger) RevokeKey(ctx context.Context, r ledger.KeyRevocation) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindKeyRevoked, Revocation: &r})
+}
+
+// Anchor records up to MaxAnchors licenses, all or nothing, and returns one
+// receipt per anchor in order.
+func (l *Ledger) Anchor(ctx context.Context, anchors []ledger.Anchor) ([]ledger.Receipt, error) {
+	if len(anchors) == 0 {
+		return nil, fmt.Errorf("%w: no anchors", ledger.ErrInvalidEvent)
+	}
+	if len(anchors) > MaxAnchors {
+		return nil, fmt.Errorf("%w: %d anchors in one call, limit %d", ledger.ErrInvalidEvent, len(anchors), MaxAnchors)
+	}
+	events := make([]ledger.Event, len(anchors))
+	for i := range anchors {
+		a := anchors[i]
+		events[i] = ledger.Event{Kind: ledger.KindLicenseAnchored, Anchor: &a}
+	}
+	return l.submit(ctx, events)
+}
+
+// SetStatus records a status change of an anchored license.
+func (l *Ledger) SetStatus(ctx context.Context, c ledger.StatusChange) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindLicenseStatus, Status: &c})
+}
+
+// readable reports why reads cannot be served, or nil. l.mu must be held.
+func (l *Ledger) readable(ctx context.Context) error {
+	if l.closed {
+		return fmt.Errorf("%w: %w", ledger.ErrUnavailable, errClosed)
+	}
+	if l.broken != nil {
+		return l.broken
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// License returns a license's anchor, status and history.
+func (l *Ledger) License(ctx context.Context, identifier string) (*ledger.LicenseState, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return nil, err
+	}
+	return l.state.License(identifier)
+}
+
+// Department returns a department's facts and keys.
+func (l *Ledger) Department(ctx context.Context, uscc string) (*ledger.DepartmentState, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return nil, err
+	}
+	return l.state.Department(uscc)
+}
+
+// Checkpoint returns the latest signed checkpoint.
+func (l *Ledger) Checkpoint(ctx context.Context) (ledger.SignedCheckpoint, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return ledger.SignedCheckpoint{}, err
+	}
+	cp := l.cp
+	cp.Root = append([]byte(nil), cp.Root...)
+	return cp, nil
+}
+
+// InclusionProof proves entry index is in the tree of treeSize entries.
+func (l *Ledger) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return nil, err
+	}
+	p, err := l.tree.InclusionProof(index, treeSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ledger.ErrNotFound, err)
+	}
+	return p, nil
+}
+
+// ConsistencyProof proves the tree of oldSize entries is a prefix of the tree
+// of newSize entries.
+func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) ([][]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return nil, err
+	}
+	p, err := l.tree.ConsistencyProof(oldSize, newSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ledger.ErrNotFound, err)
+	}
+	return p, nil
+}

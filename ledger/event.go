@@ -1,0 +1,196 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gowebpki/jcs"
+)
+
+// EventVersion is the version of the event format, carried in Event.V.
+const EventVersion = 1
+
+// TimePrecision is the precision every time in an event is kept at. Times are
+// truncated to it (and converted to UTC) when an event is canonicalised, so
+// that an event read back from its canonical bytes equals the one written.
+const TimePrecision = time.Microsecond
+
+// MaxEventSize bounds the canonical bytes of one event; ParseEvent rejects
+// anything longer.
+const MaxEventSize = 1 << 20
+
+// Kind names what an event records.
+type Kind string
+
+// Event kinds.
+const (
+	// KindDepartmentRegistered carries Department and its first Key.
+	KindDepartmentRegistered Kind = "department.registered"
+	// KindKeyAdded carries Key.
+	KindKeyAdded Kind = "key.added"
+	// KindKeyRevoked carries Revocation.
+	KindKeyRevoked Kind = "key.revoked"
+	// KindLicenseAnchored carries Anchor.
+	KindLicenseAnchored Kind = "license.anchored"
+	// KindLicenseStatus carries Status.
+	KindLicenseStatus Kind = "license.status"
+)
+
+// Event is one entry of the ledger's log. Exactly the payload fields its Kind
+// names are set. Its canonical bytes (Canonical) are the log entry, the Merkle
+// leaf and what a Receipt carries.
+type Event struct {
+	V          int            `json:"v"`
+	Kind       Kind           `json:"kind"`
+	At         time.Time      `json:"at"`
+	Department *Department    `json:"department,omitempty"`
+	Key        *Key           `json:"key,omitempty"`
+	Revocation *KeyRevocation `json:"revocation,omitempty"`
+	Anchor     *Anchor        `json:"anchor,omitempty"`
+	Status     *StatusChange  `json:"status,omitempty"`
+}
+
+// Canonical returns the event's canonical bytes: the RFC 8785 (JCS) form of
+// its JSON, with every time in UTC truncated to TimePrecision. It checks the
+// event's shape (version, kind, payload) but not the ledger rules; State does.
+func (e Event) Canonical() ([]byte, error) {
+	n := e.normalized()
+	if err := n.checkShape(); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode event: %w", ErrInvalidEvent, err)
+	}
+	out, err := jcs.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: canonicalise event: %w", ErrInvalidEvent, err)
+	}
+	return out, nil
+}
+
+// ParseEvent decodes an event from its canonical bytes. Bytes that are not
+// exactly what Canonical produces for the decoded event (other key order,
+// whitespace, unknown or duplicate members, times not in UTC at
+// TimePrecision …) are rejected with ErrInvalidEvent.
+func ParseEvent(b []byte) (Event, error) {
+	if len(b) > MaxEventSize {
+		return Event{}, fmt.Errorf("%w: event is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxEventSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var e Event
+	if err := dec.Decode(&e); err != nil {
+		return Event{}, fmt.Errorf("%w: decode event: %w", ErrInvalidEvent, err)
+	}
+	if dec.More() {
+		return Event{}, fmt.Errorf("%w: trailing data after event", ErrInvalidEvent)
+	}
+	canon, err := e.Canonical()
+	if err != nil {
+		return Event{}, err
+	}
+	if !bytes.Equal(canon, b) {
+		return Event{}, fmt.Errorf("%w: event bytes are not canonical", ErrInvalidEvent)
+	}
+	return e.normalized(), nil
+}
+
+// checkShape checks the version, the kind and that exactly the kind's payload
+// is present.
+func (e Event) checkShape() error {
+	if e.V != EventVersion {
+		return fmt.Errorf("%w: field v: version %d, want %d", ErrInvalidEvent, e.V, EventVersion)
+	}
+	if e.At.IsZero() {
+		return fmt.Errorf("%w: field at: required", ErrInvalidEvent)
+	}
+	payloads := []struct {
+		name string
+		set  bool
+	}{
+		{"department", e.Department != nil},
+		{"key", e.Key != nil},
+		{"revocation", e.Revocation != nil},
+		{"anchor", e.Anchor != nil},
+		{"status", e.Status != nil},
+	}
+	var want []string
+	switch e.Kind {
+	case KindDepartmentRegistered:
+		want = []string{"department", "key"}
+	case KindKeyAdded:
+		want = []string{"key"}
+	case KindKeyRevoked:
+		want = []string{"revocation"}
+	case KindLicenseAnchored:
+		want = []string{"anchor"}
+	case KindLicenseStatus:
+		want = []string{"status"}
+	default:
+		return fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
+	}
+	// In a fixed order, so every ledger reports the same error.
+	for _, p := range payloads {
+		switch wanted := slices.Contains(want, p.name); {
+		case wanted && !p.set:
+			return fmt.Errorf("%w: field %s: required for kind %s", ErrInvalidEvent, p.name, e.Kind)
+		case !wanted && p.set:
+			return fmt.Errorf("%w: field %s: not allowed for kind %s", ErrInvalidEvent, p.name, e.Kind)
+		}
+	}
+	return nil
+}
+
+// normalized returns a deep enough copy of e with every time in UTC at
+// TimePrecision. It is the one place event times are truncated.
+func (e Event) normalized() Event {
+	e.At = normTime(e.At)
+	if e.Department != nil {
+		d := *e.Department
+		d.Types = append([]string(nil), d.Types...)
+		e.Department = &d
+	}
+	if e.Key != nil {
+		k := *e.Key
+		k.CertDER = bytes.Clone(k.CertDER)
+		k.ValidFrom = normTime(k.ValidFrom)
+		k.ValidUntil = normTime(k.ValidUntil)
+		e.Key = &k
+	}
+	if e.Revocation != nil {
+		r := *e.Revocation
+		r.RevokedFrom = normTime(r.RevokedFrom)
+		e.Revocation = &r
+	}
+	if e.Anchor != nil {
+		a := *e.Anchor
+		a.ProofHash = bytes.Clone(a.ProofHash)
+		a.DocumentHash = bytes.Clone(a.DocumentHash)
+		a.Signature = bytes.Clone(a.Signature)
+		a.ValidFrom = normTime(a.ValidFrom)
+		a.ValidUntil = normTime(a.ValidUntil)
+		e.Anchor = &a
+	}
+	if e.Status != nil {
+		s := *e.Status
+		e.Status = &s
+	}
+	return e
+}
+
+// normTime converts t to UTC at TimePrecision; the zero time stays zero.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(TimePrecision)
+}
+
+// NormalizeTime returns t as events keep it: in UTC, truncated to
+// TimePrecision, without a monotonic clock reading. Ledgers use it to stamp
+// Event.At.
+func NormalizeTime(t time.Time) time.Time { return normTime(t) }
