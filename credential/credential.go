@@ -1,0 +1,314 @@
+package credential
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gowebpki/jcs"
+
+	"zhengzhao/license"
+	"zhengzhao/signing"
+)
+
+// Names fixed by the W3C VC Data Model 2.0, VC Data Integrity and this
+// cryptosuite.
+const (
+	// Cryptosuite is the identifier of the SM2/SM3/JCS Data Integrity
+	// cryptosuite specified in docs/sm2-jcs-2026.md.
+	Cryptosuite = "sm2-jcs-2026"
+	// ContextV2 is the base context of a VC 2.0 credential; it must be the
+	// first @context entry.
+	ContextV2 = "https://www.w3.org/ns/credentials/v2"
+	// TypeCredential and TypeElectronicLicense are the two types every
+	// Zhengzhao credential carries.
+	TypeCredential        = "VerifiableCredential"
+	TypeElectronicLicense = "ElectronicLicense"
+	// ProofType is the proof type of VC Data Integrity.
+	ProofType = "DataIntegrityProof"
+	// ProofPurpose is the only proof purpose an issuer's proof may have.
+	ProofPurpose = "assertionMethod"
+	// StatusEntryType is the type of every credentialStatus entry.
+	StatusEntryType = "BitstringStatusListEntry"
+	// PurposeRevocation and PurposeSuspension are the status purposes.
+	PurposeRevocation = "revocation"
+	PurposeSuspension = "suspension"
+	// IDPrefix prefixes the license identifier in the credential id.
+	IDPrefix = "urn:license:"
+	// IssuerPrefix prefixes the issuing department's USCC in issuer.id and
+	// in verification method ids.
+	IssuerPrefix = "urn:uscc:"
+)
+
+// MaxSize is the largest credential, in bytes, that Parse accepts and
+// Marshal produces.
+const MaxSize = 1 << 20
+
+// chinaTime is Asia/Shanghai. China has kept UTC+8 without daylight saving
+// since 1991, so a fixed zone gives the same instants as the tz database
+// for every license date and needs no tzdata on the verifying machine.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+// timeLayout is how this package writes validFrom, validUntil and
+// proof.created: RFC 3339 in UTC with a "Z" and whole seconds.
+const timeLayout = "2006-01-02T15:04:05Z"
+
+// Issuer is the issuing department.
+type Issuer struct {
+	// ID is "urn:uscc:" + the department's USCC.
+	ID string `json:"id"`
+	// Name is the department's name.
+	Name string `json:"name"`
+}
+
+// StatusEntry is a W3C BitstringStatusListEntry.
+type StatusEntry struct {
+	// ID optionally names the entry, usually StatusListCredential + "#" + index.
+	ID string `json:"id,omitempty"`
+	// Type is StatusEntryType.
+	Type string `json:"type"`
+	// StatusPurpose is PurposeRevocation or PurposeSuspension.
+	StatusPurpose string `json:"statusPurpose"`
+	// StatusListIndex is the bit index as a decimal string.
+	StatusListIndex string `json:"statusListIndex"`
+	// StatusListCredential is the URL of the status list credential.
+	StatusListCredential string `json:"statusListCredential"`
+}
+
+// Proof is a VC Data Integrity proof using the sm2-jcs-2026 cryptosuite.
+type Proof struct {
+	// Type is ProofType.
+	Type string `json:"type,omitempty"`
+	// Cryptosuite is Cryptosuite.
+	Cryptosuite string `json:"cryptosuite,omitempty"`
+	// VerificationMethod names the signing key, see VerificationMethod.
+	VerificationMethod string `json:"verificationMethod,omitempty"`
+	// Created is when the proof was made, RFC 3339 UTC.
+	Created string `json:"created,omitempty"`
+	// ProofPurpose is ProofPurpose.
+	ProofPurpose string `json:"proofPurpose,omitempty"`
+	// ProofValue is "z" + base58btc(r‖s).
+	ProofValue string `json:"proofValue,omitempty"`
+}
+
+// Credential is a W3C Verifiable Credential 2.0 carrying one electronic
+// license record.
+//
+// A Credential made by Parse or Sign remembers the exact document it came
+// from: Hashes, VerifyProof and Signature work on that document, so a change
+// to the exported fields afterwards is not seen by them until the next Sign.
+type Credential struct {
+	Context           []string       `json:"@context"`
+	ID                string         `json:"id"`
+	Type              []string       `json:"type"`
+	Issuer            Issuer         `json:"issuer"`
+	ValidFrom         string         `json:"validFrom"`
+	ValidUntil        string         `json:"validUntil,omitempty"`
+	CredentialSubject license.Record `json:"credentialSubject"`
+	CredentialStatus  []StatusEntry  `json:"credentialStatus,omitempty"`
+	Proof             *Proof         `json:"proof,omitempty"`
+
+	doc *document // the parsed or signed document; nil for a fresh New
+}
+
+// New builds the unsigned credential for a license record issued by the
+// department issuerName. validFrom is rec.ValidFrom at 00:00:00 and
+// validUntil is rec.ValidUntil at 23:59:59 China time (UTC+8), both written
+// in UTC ("2025-01-01" → "2024-12-31T16:00:00Z"); validUntil is omitted when
+// rec.ValidUntil is empty (长期, no expiry). The record and status entries
+// are copied.
+func New(rec license.Record, issuerName string, status []StatusEntry) (*Credential, error) {
+	id, err := license.ParseIdentifier(rec.Identifier)
+	if err != nil {
+		return nil, &FormatError{Field: "credentialSubject.identifier", Rule: RuleValue, Err: err}
+	}
+	if err := license.ValidateUSCC(rec.IssuerCode); err != nil {
+		return nil, &FormatError{Field: "credentialSubject.issuerCode", Rule: RuleValue, Err: err}
+	}
+	if id.IssuerUSCC != rec.IssuerCode {
+		return nil, formatErr("credentialSubject.issuerCode", RuleValue, "differs from the issuer code in the identifier")
+	}
+	if strings.TrimSpace(issuerName) == "" {
+		return nil, formatErr("issuer.name", RuleRequired, "the issuing department's name is empty")
+	}
+	from, err := time.ParseInLocation(time.DateOnly, rec.ValidFrom, chinaTime)
+	if err != nil {
+		return nil, &FormatError{Field: "credentialSubject.validFrom", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
+	}
+	c := &Credential{
+		Context:           []string{ContextV2},
+		ID:                IDPrefix + rec.Identifier,
+		Type:              []string{TypeCredential, TypeElectronicLicense},
+		Issuer:            Issuer{ID: IssuerPrefix + rec.IssuerCode, Name: issuerName},
+		ValidFrom:         from.UTC().Format(timeLayout),
+		CredentialSubject: rec,
+	}
+	if rec.ValidUntil != "" {
+		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, chinaTime)
+		if err != nil {
+			return nil, &FormatError{Field: "credentialSubject.validUntil", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
+		}
+		if until.Before(from) {
+			return nil, formatErr("credentialSubject.validUntil", RuleValue, "before validFrom")
+		}
+		c.ValidUntil = until.Add(24*time.Hour - time.Second).UTC().Format(timeLayout)
+	}
+	for i, s := range status {
+		if err := s.validate(); err != nil {
+			err.Field = joinPath("credentialStatus["+strconv.Itoa(i)+"]", err.Field)
+			return nil, err
+		}
+	}
+	c.CredentialSubject.Fields = maps.Clone(rec.Fields)
+	c.CredentialStatus = slices.Clone(status)
+	return c, nil
+}
+
+// validate checks one status entry.
+func (s StatusEntry) validate() *FormatError {
+	switch {
+	case s.Type != StatusEntryType:
+		return formatErr("type", RuleValue, "want "+StatusEntryType)
+	case s.StatusPurpose != PurposeRevocation && s.StatusPurpose != PurposeSuspension:
+		return formatErr("statusPurpose", RuleValue, "want revocation or suspension")
+	case !isDecimal(s.StatusListIndex):
+		return formatErr("statusListIndex", RuleValue, "want a decimal integer without leading zeros")
+	case s.StatusListCredential == "":
+		return formatErr("statusListCredential", RuleRequired, "")
+	}
+	return nil
+}
+
+func isDecimal(s string) bool {
+	if s == "" || len(s) > 19 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Sign adds the sm2-jcs-2026 proof: it sets Proof to
+// {type, cryptosuite, verificationMethod, created, proofPurpose}, signs
+// SM3(JCS(that proof)) ‖ SM3(JCS(credential without proof)) with s, and
+// stores the signature in Proof.ProofValue. created is written in UTC with
+// whole seconds. On error c is unchanged.
+func (c *Credential) Sign(s signing.Signer, verificationMethod string, created time.Time) error {
+	if s == nil {
+		return fmt.Errorf("credential: sign: no signer")
+	}
+	if verificationMethod == "" {
+		return formatErr("proof.verificationMethod", RuleRequired, "")
+	}
+	if created.IsZero() {
+		return formatErr("proof.created", RuleRequired, "")
+	}
+	signed := *c
+	signed.Proof = &Proof{
+		Type:               ProofType,
+		Cryptosuite:        Cryptosuite,
+		VerificationMethod: verificationMethod,
+		Created:            created.UTC().Format(timeLayout),
+		ProofPurpose:       ProofPurpose,
+	}
+	// Hash exactly what a verifier will hash: the canonical bytes, parsed.
+	unsigned, err := signed.marshalDocument()
+	if err != nil {
+		return err
+	}
+	hashData, err := unsigned.hashData()
+	if err != nil {
+		return err
+	}
+	sig, err := s.Sign(hashData[:])
+	if err != nil {
+		return fmt.Errorf("credential: sign: %w", err)
+	}
+	if len(sig) != signatureSize {
+		return fmt.Errorf("credential: sign: signer returned %d bytes, want %d", len(sig), signatureSize)
+	}
+	signed.Proof.ProofValue = encodeProofValue(sig)
+	d, err := signed.marshalDocument()
+	if err != nil {
+		return err
+	}
+	signed.doc = d
+	*c = signed
+	return nil
+}
+
+// Marshal returns the credential's canonical bytes: RFC 8785 JCS of its
+// JSON. These are the bytes that are stored, anchored and handed out.
+// Members that Parse accepted but the Credential type does not model are
+// not kept, so a proof over them no longer verifies.
+func (c *Credential) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("credential: marshal: %w", err)
+	}
+	out, err := jcs.Transform(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("credential: marshal: %w", err)
+	}
+	if len(out) > MaxSize {
+		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out), MaxSize))
+	}
+	return out, nil
+}
+
+// marshalDocument marshals c and parses the result back, so that it passes
+// every rule Parse enforces and hashes exactly as a verifier will.
+func (c *Credential) marshalDocument() (*document, error) {
+	raw, err := c.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	return parsed.doc, nil
+}
+
+// Identifier returns the license identifier: ID without "urn:license:".
+func (c *Credential) Identifier() string {
+	return strings.TrimPrefix(c.ID, IDPrefix)
+}
+
+// VerificationMethod returns the id of a department's signing key:
+// "urn:uscc:<USCC>#<keyID>", keyID as made by signing.KeyID.
+func VerificationMethod(uscc, keyID string) string {
+	return IssuerPrefix + uscc + "#" + keyID
+}
+
+// ParseVerificationMethod splits a verification method id made by
+// VerificationMethod and checks the USCC and the key id (16 lower-case hex
+// digits).
+func ParseVerificationMethod(vm string) (uscc, keyID string, err error) {
+	const field = "proof.verificationMethod"
+	rest, ok := strings.CutPrefix(vm, IssuerPrefix)
+	if !ok {
+		return "", "", formatErr(field, RuleValue, "want urn:uscc:<USCC>#<keyID>")
+	}
+	uscc, keyID, ok = strings.Cut(rest, "#")
+	if !ok {
+		return "", "", formatErr(field, RuleValue, "want urn:uscc:<USCC>#<keyID>")
+	}
+	if err := license.ValidateUSCC(uscc); err != nil {
+		return "", "", &FormatError{Field: field, Rule: RuleValue, Detail: "bad USCC", Err: err}
+	}
+	if len(keyID) != 16 || strings.Trim(keyID, "0123456789abcdef") != "" {
+		return "", "", formatErr(field, RuleValue, "key id must be 16 lower-case hex digits")
+	}
+	return uscc, keyID, nil
+}

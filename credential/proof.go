@@ -1,0 +1,218 @@
+package credential
+
+import (
+	"crypto/ecdsa"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/mr-tron/base58"
+
+	"zhengzhao/signing"
+)
+
+// signatureSize is the size of an SM2 signature r‖s.
+const signatureSize = 64
+
+// maxProofValue bounds the proofValue decoded: "z" and the base58btc of 64
+// bytes (at most 88 characters). Base58 decoding is quadratic, so nothing
+// longer is decoded.
+const maxProofValue = 1 + 90
+
+// hashBufPool recycles the buffers the canonical forms are written into
+// before hashing.
+var hashBufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4096)
+	return &b
+}}
+
+const maxPooledHashBuf = 64 << 10
+
+// document returns the document the proof functions work on: the parsed or
+// signed one, or, for a credential that was never parsed nor signed, the
+// parse of its current Marshal (not remembered, as the fields may change).
+func (c *Credential) document() (*document, error) {
+	if c.doc != nil {
+		return c.doc, nil
+	}
+	if c.Proof == nil {
+		return nil, proofErr(ReasonMissing, "the credential is not signed")
+	}
+	return c.marshalDocument()
+}
+
+// Hashes returns the two SM3 digests the proof signs, over the credential as
+// parsed (every member, modelled or not) or as signed:
+//
+//	proofHash    = SM3(JCS(proof without proofValue))
+//	documentHash = SM3(JCS(credential without proof))
+//
+// It fails with a *ProofError if there is no proof object.
+func (c *Credential) Hashes() (proofHash, documentHash []byte, err error) {
+	d, err := c.document()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.hashes(); err != nil {
+		return nil, nil, err
+	}
+	return append([]byte(nil), d.proofHash[:]...), append([]byte(nil), d.docHash[:]...), nil
+}
+
+// hashes computes the two digests once.
+func (d *document) hashes() error {
+	d.once.Do(func() {
+		proof, ok := d.root.member("proof")
+		if !ok || proof.kind != kindObject {
+			d.hashErr = proofErr(ReasonMissing, "no proof object")
+			return
+		}
+		bp := hashBufPool.Get().(*[]byte)
+		buf := appendJCSObject((*bp)[:0], proof.items, "proofValue")
+		d.proofHash = sm3.Sum(buf)
+		if d.canonical {
+			d.docHash = d.canonicalDocumentHash()
+		} else {
+			buf = appendJCSObject(buf[:0], d.root.items, "proof")
+			d.docHash = sm3.Sum(buf)
+		}
+		if cap(buf) <= maxPooledHashBuf {
+			*bp = buf[:0]
+			hashBufPool.Put(bp)
+		}
+	})
+	return d.hashErr
+}
+
+// canonicalDocumentHash is SM3(JCS(credential without proof)) for a
+// document whose bytes are already JCS, as stored credentials are: the
+// bytes with the proof member (and one comma beside it) cut out are exactly
+// that JCS form, so they are hashed as they are.
+func (d *document) canonicalDocumentHash() [32]byte {
+	from, to := d.proofStart, d.proofEnd
+	switch {
+	case d.raw[from-1] == ',':
+		from--
+	case d.raw[to] == ',':
+		to++
+	}
+	h := sm3.New()
+	io.WriteString(h, d.raw[:from])
+	io.WriteString(h, d.raw[to:])
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// hashData returns proofHash ‖ documentHash, the message SM2 signs.
+func (d *document) hashData() ([64]byte, error) {
+	var out [64]byte
+	if err := d.hashes(); err != nil {
+		return out, err
+	}
+	copy(out[:32], d.proofHash[:])
+	copy(out[32:], d.docHash[:])
+	return out, nil
+}
+
+// VerifyProof checks the sm2-jcs-2026 proof of the credential as parsed or
+// signed against the issuer's public key: proof.type is DataIntegrityProof,
+// proof.cryptosuite is sm2-jcs-2026, proof.proofPurpose is assertionMethod,
+// proof.verificationMethod is present, proof.proofValue is "z" + base58btc
+// of a 64-byte r‖s, and r‖s is a valid SM2 signature (default user ID) over
+// Hashes' proofHash ‖ documentHash. Which key verificationMethod names, and
+// whether it may sign for this issuer, is for the caller to decide.
+//
+// Every failure is a *ProofError wrapping ErrProof; a bad signature also
+// wraps signing.ErrBadSignature.
+func (c *Credential) VerifyProof(pub *ecdsa.PublicKey) error {
+	if pub == nil {
+		return fmt.Errorf("credential: verify proof: no public key")
+	}
+	d, err := c.document()
+	if err != nil {
+		return err
+	}
+	proof, ok := d.root.member("proof")
+	if !ok || proof.kind != kindObject {
+		return proofErr(ReasonMissing, "no proof object")
+	}
+	if s := memberString(proof, "type"); s != ProofType {
+		return proofErr(ReasonType, "want "+ProofType)
+	}
+	if s := memberString(proof, "cryptosuite"); s != Cryptosuite {
+		return proofErr(ReasonCryptosuite, "want "+Cryptosuite)
+	}
+	if s := memberString(proof, "proofPurpose"); s != ProofPurpose {
+		return proofErr(ReasonPurpose, "want "+ProofPurpose)
+	}
+	if memberString(proof, "verificationMethod") == "" {
+		return proofErr(ReasonVerificationMethod, "missing")
+	}
+	sig, err := decodeProofValue(memberString(proof, "proofValue"))
+	if err != nil {
+		return err
+	}
+	msg, err := d.hashData()
+	if err != nil {
+		return err
+	}
+	if err := signing.Verify(pub, msg[:], sig); err != nil {
+		return &ProofError{Reason: ReasonSignature, Err: err}
+	}
+	return nil
+}
+
+// Signature returns the 64-byte SM2 signature r‖s decoded from the
+// proofValue of the credential as parsed or signed.
+func (c *Credential) Signature() ([]byte, error) {
+	d, err := c.document()
+	if err != nil {
+		return nil, err
+	}
+	proof, ok := d.root.member("proof")
+	if !ok || proof.kind != kindObject {
+		return nil, proofErr(ReasonMissing, "no proof object")
+	}
+	return decodeProofValue(memberString(proof, "proofValue"))
+}
+
+// memberString returns the named string member of an object, or "".
+func memberString(obj *value, name string) string {
+	if v, ok := obj.member(name); ok && v.kind == kindString {
+		return v.str
+	}
+	return ""
+}
+
+// encodeProofValue renders r‖s as a multibase base58btc string.
+func encodeProofValue(sig []byte) string {
+	return "z" + base58.Encode(sig)
+}
+
+// decodeProofValue decodes a multibase base58btc proofValue of exactly 64
+// bytes. One signature has exactly one proofValue.
+func decodeProofValue(s string) ([]byte, error) {
+	if s == "" {
+		return nil, proofErr(ReasonEncoding, "proofValue missing")
+	}
+	if s[0] != 'z' {
+		return nil, proofErr(ReasonEncoding, "proofValue must be multibase base58btc (\"z\" prefix)")
+	}
+	if len(s) > maxProofValue {
+		return nil, proofErr(ReasonEncoding, "proofValue too long")
+	}
+	sig, err := base58.Decode(s[1:])
+	if err != nil {
+		return nil, &ProofError{Reason: ReasonEncoding, Detail: "proofValue is not base58btc", Err: err}
+	}
+	// Base58btc decoding is one-to-one: each leading "1" is one leading
+	// zero byte and the rest is a number without leading zero digits, whose
+	// bytes have no leading zero. So a proofValue that decodes to 64 bytes
+	// is the canonical encoding of those bytes; no re-encoding is needed.
+	if len(sig) != signatureSize {
+		return nil, proofErr(ReasonEncoding, fmt.Sprintf("proofValue holds %d bytes, want %d", len(sig), signatureSize))
+	}
+	return sig, nil
+}
