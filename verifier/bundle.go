@@ -1,0 +1,300 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/gowebpki/jcs"
+	"github.com/mr-tron/base58"
+
+	"zhengzhao/license"
+	"zhengzhao/signing"
+)
+
+// BundleVersion is the trust bundle format version this package reads and writes.
+const BundleVersion = 1
+
+// maxSignatureText bounds the bundle signature text: "z" and the base58btc
+// of 64 bytes (at most 88 characters).
+const maxSignatureText = 1 + 90
+
+// MaxBundleSize bounds the trust bundle ParseBundle reads (16 MiB).
+const MaxBundleSize = 16 << 20
+
+// TrustBundle is everything an offline verifier trusts: the platform roots,
+// the departments with their certificates and license types, the licenses
+// known to be revoked or suspended, and the log's key and latest checkpoint.
+// The platform signs it with the key of Roots[0].
+//
+// Read one with ParseBundle; that also indexes it for Verify. A bundle built
+// in memory is trusted as given: call Prepare once before verifying with it,
+// or Verify indexes it again on every call. Do not modify a bundle after
+// ParseBundle or Prepare (nor a copy of it).
+type TrustBundle struct {
+	// Version is BundleVersion.
+	Version int `json:"version"`
+	// IssuedAt is when the platform made the bundle: offline results are
+	// "valid as of" this time.
+	IssuedAt time.Time `json:"issued_at"`
+	// Roots are the platform root certificates (PEM); Roots[0] signs the bundle.
+	Roots []string `json:"roots"`
+	// Log names the transparency log and the key that signs its checkpoints.
+	Log LogInfo `json:"log"`
+	// Departments are the registered issuing departments.
+	Departments []Department `json:"departments"`
+	// Invalid lists the licenses revoked or suspended when the bundle was made.
+	Invalid []LicenseStatus `json:"invalid"`
+	// Checkpoint is the log's latest checkpoint, a C2SP signed note.
+	Checkpoint string `json:"checkpoint"`
+	// Signature is "z" + base58btc of the 64-byte SM2 r‖s by Roots[0]'s key
+	// over JCS of the bundle JSON without "signature".
+	Signature string `json:"signature"`
+
+	idx *index // set by ParseBundle and Prepare
+}
+
+// LogInfo identifies the transparency log.
+type LogInfo struct {
+	// Origin is the checkpoint origin line, e.g. "zhengzhao.example/log".
+	Origin string `json:"origin"`
+	// PublicKey is the PEM (PKIX "PUBLIC KEY") SM2 key that signs checkpoints.
+	PublicKey string `json:"public_key"`
+}
+
+// Department is an issuing department as the bundle knows it.
+type Department struct {
+	// USCC is the department's unified social credit code.
+	USCC string `json:"uscc"`
+	// Name is the department's name.
+	Name string `json:"name"`
+	// Types lists the license type codes the department may issue.
+	Types []string `json:"types"`
+	// Keys are the department's signing keys, current and past.
+	Keys []Key `json:"keys"`
+}
+
+// Key is one department signing key.
+type Key struct {
+	// KeyID is signing.KeyID of the certificate's DER.
+	KeyID string `json:"key_id"`
+	// Certificate is the PEM department certificate, issued by a root.
+	Certificate string `json:"certificate"`
+	// ValidFrom and ValidUntil bound when the key may sign (zero ValidUntil: no end).
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidUntil time.Time `json:"valid_until"`
+	// RevokedFrom, when set, is the time from which the key is revoked;
+	// licenses anchored before it stay valid.
+	RevokedFrom *time.Time `json:"revoked_from,omitempty"`
+	// RevocationReason says why the key was revoked.
+	RevocationReason string `json:"revocation_reason,omitempty"`
+}
+
+// LicenseStatus is a license listed as revoked or suspended.
+type LicenseStatus struct {
+	// Identifier is the GB/T 36904 license identifier.
+	Identifier string `json:"id"`
+	// Status is license.StatusRevoked or license.StatusSuspended.
+	Status license.Status `json:"status"`
+	// Reason is the reason recorded with the status change.
+	Reason string `json:"reason"`
+	// At is when the status changed.
+	At time.Time `json:"at"`
+}
+
+// BundleOption adjusts how ParseBundle reads a bundle.
+type BundleOption func(*bundleOptions)
+
+type bundleOptions struct {
+	rootFingerprint string
+}
+
+// WithRootFingerprint pins the platform root: ParseBundle refuses a bundle
+// whose Roots[0] is not the certificate with this fingerprint (hex SM3 of the
+// DER, as RootFingerprint returns).
+func WithRootFingerprint(hexSM3 string) BundleOption {
+	return func(o *bundleOptions) { o.rootFingerprint = strings.ToLower(strings.TrimSpace(hexSM3)) }
+}
+
+// RootFingerprint returns the hex SM3 of a root certificate's DER, the value
+// WithRootFingerprint pins.
+func RootFingerprint(certDER []byte) string {
+	sum := sm3.Sum(certDER)
+	return hex.EncodeToString(sum[:])
+}
+
+// Sign sets Version (when zero) and Signature, signing JCS of the bundle
+// without "signature" with s, which must hold the key of Roots[0]. It returns
+// the bundle's canonical JSON, what ParseBundle reads.
+func (b *TrustBundle) Sign(s signing.Signer) ([]byte, error) {
+	if b.Version == 0 {
+		b.Version = BundleVersion
+	}
+	if len(b.Roots) == 0 {
+		return nil, fmt.Errorf("%w: no root certificate", ErrBundle)
+	}
+	root, err := signing.ParseCertificatePEM([]byte(b.Roots[0]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: roots[0]: %w", ErrBundle, err)
+	}
+	if !publicKeyEqual(root.PublicKey, s.Public()) {
+		return nil, fmt.Errorf("%w: the signer's key is not the key of roots[0]", ErrBundle)
+	}
+	b.idx = nil
+	b.Signature = ""
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	msg, err := signedBytes(raw)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.Sign(msg)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: sign trust bundle: %w", err)
+	}
+	b.Signature = "z" + base58.Encode(sig)
+	out, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	out, err = jcs.Transform(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: canonical form: %w", ErrBundle, err)
+	}
+	return out, nil
+}
+
+// signedBytes returns JCS of the bundle JSON raw without its "signature"
+// member: the bytes the bundle signature covers.
+func signedBytes(raw []byte) ([]byte, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	delete(members, "signature")
+	stripped, err := json.Marshal(members)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	out, err := jcs.Transform(stripped)
+	if err != nil {
+		return nil, fmt.Errorf("%w: canonical form: %w", ErrBundle, err)
+	}
+	return out, nil
+}
+
+// ParseBundle reads a signed trust bundle strictly and indexes it for Verify.
+// It refuses data over MaxBundleSize, anything but one JSON object with known
+// members and no duplicates, a signature that does not verify with Roots[0]
+// (which must be a CA), a department certificate that does not parse, does not
+// match its key id or does not chain to the roots, and a checkpoint that does
+// not verify with the log key.
+func ParseBundle(data []byte, opts ...BundleOption) (*TrustBundle, error) {
+	var o bundleOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(data) > MaxBundleSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBundle, len(data), MaxBundleSize)
+	}
+	b := new(TrustBundle)
+	if err := decodeStrict(data, b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if b.Version != BundleVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrBundle, b.Version, BundleVersion)
+	}
+	if b.IssuedAt.IsZero() {
+		return nil, fmt.Errorf("%w: issued_at is missing", ErrBundle)
+	}
+	if len(b.Roots) == 0 {
+		return nil, fmt.Errorf("%w: no root certificate", ErrBundle)
+	}
+	root, err := signing.ParseCertificatePEM([]byte(b.Roots[0]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: roots[0]: %w", ErrBundle, err)
+	}
+	if !root.BasicConstraintsValid || !root.IsCA {
+		return nil, fmt.Errorf("%w: roots[0] is not a CA certificate", ErrBundle)
+	}
+	if o.rootFingerprint != "" && subtle.ConstantTimeCompare([]byte(RootFingerprint(root.Raw)), []byte(o.rootFingerprint)) != 1 {
+		return nil, fmt.Errorf("%w: roots[0] fingerprint %s", ErrUntrustedRoot, RootFingerprint(root.Raw))
+	}
+	if err := verifyBundleSignature(data, b.Signature, root.PublicKey); err != nil {
+		return nil, err
+	}
+	idx := newIndex(b)
+	if len(idx.problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, errors.Join(idx.problems...))
+	}
+	b.idx = idx
+	return b, nil
+}
+
+// Prepare checks and indexes a bundle built in memory (its signature is not
+// checked: the caller trusts it as given), so that Verify does not index it
+// on every call. It gives the errors ParseBundle would, but for the
+// signature. Call it before sharing the bundle between goroutines.
+func (b *TrustBundle) Prepare() error {
+	idx := newIndex(b)
+	if len(idx.problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrBundle, errors.Join(idx.problems...))
+	}
+	b.idx = idx
+	return nil
+}
+
+func verifyBundleSignature(data []byte, signature string, rootKey any) error {
+	pub, ok := rootKey.(*ecdsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: roots[0] key is not SM2", ErrBundleSignature)
+	}
+	if !strings.HasPrefix(signature, "z") {
+		return fmt.Errorf("%w: signature is not multibase base58btc", ErrBundleSignature)
+	}
+	if len(signature) > maxSignatureText { // base58 decoding is quadratic
+		return fmt.Errorf("%w: signature is %d characters, too long", ErrBundleSignature, len(signature))
+	}
+	sig, err := base58.Decode(signature[1:])
+	if err != nil {
+		return fmt.Errorf("%w: signature: %w", ErrBundleSignature, err)
+	}
+	msg, err := signedBytes(data)
+	if err != nil {
+		return err
+	}
+	if err := signing.Verify(pub, msg, sig); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundleSignature, err)
+	}
+	return nil
+}
+
+// parsePublicKeyPEM reads a PEM "PUBLIC KEY" (PKIX) SM2 key.
+func parsePublicKeyPEM(s string) (*ecdsa.PublicKey, error) {
+	block, rest := pem.Decode([]byte(s))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, errors.New("not a PEM PUBLIC KEY")
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		return nil, errors.New("trailing data after the PEM block")
+	}
+	return signing.ParsePublicKey(block.Bytes)
+}
+
+func publicKeyEqual(a any, b *ecdsa.PublicKey) bool {
+	pa, ok := a.(*ecdsa.PublicKey)
+	if !ok || pa == nil || b == nil {
+		return false
+	}
+	return pa.Equal(b)
+}

@@ -1,0 +1,45 @@
+package verifier
+
+import "errors"
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrUsage: Verify was called wrongly (nil bundle, zero Policy.At). Bad
+	// input never gives an error; it gives a Result with the failing check.
+	ErrUsage = errors.New("verifier: bad usage")
+	// ErrBundle: a trust bundle is malformed or inconsistent.
+	ErrBundle = errors.New("verifier: invalid trust bundle")
+	// ErrBundleSignature: a trust bundle's signature does not verify with its
+	// first root certificate.
+	ErrBundleSignature = errors.New("verifier: trust bundle signature does not verify")
+	// ErrUntrustedRoot: a trust bundle is signed by a root other than the
+	// pinned one.
+	ErrUntrustedRoot = errors.New("verifier: trust bundle signed by an untrusted root")
+	// ErrNotValid: a license did not verify as valid. Every *CheckError
+	// unwraps to it.
+	ErrNotValid = errors.New("verifier: license is not valid")
+)
+
+// CheckError carries the evidence of one failed check, in the manner of
+// crypto/x509's CertificateInvalidError. Result.Err returns one.
+type CheckError struct {
+	// Check names the check that failed ("format", "issuer", "proof", "key",
+	// "type", "validity", "status", "anchor").
+	Check string
+	// Reason is the check's reason, readable by window staff.
+	Reason string
+	// Detail is the overall verdict the failure led to.
+	Detail string
+}
+
+// Error returns "verifier: <check>: <reason> (<detail>)".
+func (e *CheckError) Error() string {
+	s := "verifier: " + e.Check + ": " + e.Reason
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// Unwrap returns ErrNotValid.
+func (e *CheckError) Unwrap() error { return ErrNotValid }

@@ -1,0 +1,250 @@
+package verifier
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"zhengzhao/ledger/tlog"
+	"zhengzhao/license"
+	"zhengzhao/signing"
+)
+
+// maxCachedCheckpoints bounds the verified receipt checkpoints an index keeps.
+const maxCachedCheckpoints = 256
+
+// index is a bundle parsed once for fast verification: departments and keys
+// by id, parsed certificates and keys, the chain result per key, the invalid
+// licenses by identifier and the verified checkpoints.
+type index struct {
+	roots   []*smx509.Certificate
+	depts   map[string]*deptEntry // by USCC
+	invalid map[string]*LicenseStatus
+	logKey  *ecdsa.PublicKey
+	logErr  error
+	origin  string
+	// notListed is the offline status reason of a license not in Invalid.
+	notListed string
+	problems  []error // what makes the bundle unacceptable to ParseBundle
+
+	mu          sync.Mutex
+	checkpoints map[string]tlog.Checkpoint // verified notes
+}
+
+type deptEntry struct {
+	dept  *Department
+	types map[string]bool
+	keys  map[string]*keyEntry // by key id
+}
+
+// keyEntry is one department key with its certificate checked once.
+type keyEntry struct {
+	key  *Key
+	cert *smx509.Certificate
+	pub  *ecdsa.PublicKey
+	// err is set when the certificate cannot be used at all (does not parse,
+	// is not SM2, does not match the key id or the department).
+	err error
+	// chainErr is the certificate chain result; notBefore..notAfter is where
+	// both the certificate and the root that issued it are valid.
+	chainErr            error
+	notBefore, notAfter time.Time
+}
+
+// newIndex indexes b. It never fails: problems are recorded in
+// index.problems (for ParseBundle) and on the affected keys (for Verify).
+func newIndex(b *TrustBundle) *index {
+	ix := &index{
+		depts:       make(map[string]*deptEntry, len(b.Departments)),
+		invalid:     make(map[string]*LicenseStatus, len(b.Invalid)),
+		origin:      b.Log.Origin,
+		notListed:   "not listed as revoked or suspended as of " + when(b.IssuedAt),
+		checkpoints: make(map[string]tlog.Checkpoint),
+	}
+	ix.indexRoots(b.Roots)
+	ix.indexLog(b)
+	for i := range b.Departments {
+		ix.indexDepartment(&b.Departments[i])
+	}
+	for i := range b.Invalid {
+		ix.indexInvalid(&b.Invalid[i])
+	}
+	return ix
+}
+
+func (ix *index) problem(format string, args ...any) {
+	ix.problems = append(ix.problems, fmt.Errorf(format, args...))
+}
+
+func (ix *index) indexRoots(roots []string) {
+	if len(roots) == 0 {
+		ix.problem("no root certificate")
+	}
+	for i, p := range roots {
+		c, err := signing.ParseCertificatePEM([]byte(p))
+		if err != nil {
+			ix.problem("roots[%d]: %w", i, err)
+			continue
+		}
+		if !c.BasicConstraintsValid || !c.IsCA {
+			ix.problem("roots[%d] is not a CA certificate", i)
+			continue
+		}
+		ix.roots = append(ix.roots, c)
+	}
+}
+
+func (ix *index) indexLog(b *TrustBundle) {
+	if b.Log.Origin == "" {
+		ix.logErr = errors.New("the bundle names no log origin")
+		ix.problem("log origin is empty")
+		return
+	}
+	pub, err := parsePublicKeyPEM(b.Log.PublicKey)
+	if err != nil {
+		ix.logErr = fmt.Errorf("log public key: %w", err)
+		ix.problem("log public key: %w", err)
+		return
+	}
+	ix.logKey = pub
+	cp, err := tlog.VerifyCheckpoint(b.Checkpoint, b.Log.Origin, pub)
+	if err != nil {
+		ix.problem("checkpoint: %w", err)
+		return
+	}
+	ix.checkpoints[b.Checkpoint] = cp
+}
+
+func (ix *index) indexDepartment(d *Department) {
+	if err := license.ValidateUSCC(d.USCC); err != nil {
+		ix.problem("department %q: %w", d.USCC, err)
+	}
+	if _, dup := ix.depts[d.USCC]; dup {
+		ix.problem("department %s listed twice", d.USCC)
+		return
+	}
+	de := &deptEntry{dept: d, types: make(map[string]bool, len(d.Types)), keys: make(map[string]*keyEntry, len(d.Keys))}
+	for _, t := range d.Types {
+		de.types[t] = true
+	}
+	for i := range d.Keys {
+		k := &d.Keys[i]
+		if _, dup := de.keys[k.KeyID]; dup {
+			ix.problem("department %s: key %s listed twice", d.USCC, k.KeyID)
+			continue
+		}
+		ke := ix.indexKey(d.USCC, k)
+		if ke.err != nil {
+			ix.problem("department %s: key %s: %w", d.USCC, k.KeyID, ke.err)
+		} else if ke.chainErr != nil {
+			ix.problem("department %s: key %s: %w", d.USCC, k.KeyID, ke.chainErr)
+		}
+		de.keys[k.KeyID] = ke
+	}
+	ix.depts[d.USCC] = de
+}
+
+// indexKey parses a key's certificate and checks its chain once. The
+// signature part of the chain does not depend on time, so it is checked here
+// at the start of the window where the certificate and its root are both
+// valid; Verify then only checks that the anchor time falls in that window.
+func (ix *index) indexKey(uscc string, k *Key) *keyEntry {
+	ke := &keyEntry{key: k}
+	cert, err := signing.ParseCertificatePEM([]byte(k.Certificate))
+	if err != nil {
+		ke.err = fmt.Errorf("certificate: %w", err)
+		return ke
+	}
+	ke.cert = cert
+	if got := signing.KeyID(cert.Raw); got != k.KeyID {
+		ke.err = fmt.Errorf("key id is %s for this certificate", got)
+		return ke
+	}
+	if got := signing.DepartmentUSCC(cert); got != uscc {
+		ke.err = fmt.Errorf("certificate names department %q", got)
+		return ke
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		ke.err = errors.New("certificate key is not SM2")
+		return ke
+	}
+	ke.pub = pub
+	var parent *smx509.Certificate
+	for _, r := range ix.roots {
+		if cert.CheckSignatureFrom(r) == nil {
+			parent = r
+			break
+		}
+	}
+	if parent == nil {
+		ke.chainErr = errors.New("certificate is not issued by a platform root")
+		return ke
+	}
+	ke.notBefore = later(cert.NotBefore, parent.NotBefore)
+	ke.notAfter = earlier(cert.NotAfter, parent.NotAfter)
+	if ke.notAfter.Before(ke.notBefore) {
+		ke.chainErr = errors.New("certificate is not valid at any time its root is")
+		return ke
+	}
+	if err := signing.VerifyDepartmentCertificate(cert, []*smx509.Certificate{parent}, ke.notBefore); err != nil {
+		ke.chainErr = err
+	}
+	return ke
+}
+
+func (ix *index) indexInvalid(s *LicenseStatus) {
+	if s.Status != license.StatusRevoked && s.Status != license.StatusSuspended {
+		ix.problem("invalid license %s: status %q", s.Identifier, s.Status)
+		return
+	}
+	if _, dup := ix.invalid[s.Identifier]; dup {
+		ix.problem("invalid license %s listed twice", s.Identifier)
+		return
+	}
+	ix.invalid[s.Identifier] = s
+}
+
+// checkpoint verifies a checkpoint note with the log key, remembering the
+// notes that verified (the bundle's own and those of receipts) so that a
+// batch of licenses sharing one checkpoint costs one signature check.
+func (ix *index) checkpoint(note string) (tlog.Checkpoint, error) {
+	ix.mu.Lock()
+	cp, ok := ix.checkpoints[note]
+	ix.mu.Unlock()
+	if ok {
+		return cp, nil
+	}
+	if ix.logErr != nil {
+		return tlog.Checkpoint{}, ix.logErr
+	}
+	cp, err := tlog.VerifyCheckpoint(note, ix.origin, ix.logKey)
+	if err != nil {
+		return tlog.Checkpoint{}, err
+	}
+	ix.mu.Lock()
+	if len(ix.checkpoints) >= maxCachedCheckpoints {
+		clear(ix.checkpoints)
+	}
+	ix.checkpoints[note] = cp
+	ix.mu.Unlock()
+	return cp, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

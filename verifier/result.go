@@ -1,0 +1,146 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"zhengzhao/ledger"
+)
+
+// Document is what issuing hands out and the verify command reads: a
+// credential and, optionally, the ledger receipt that proves it was anchored.
+type Document struct {
+	// Credential is the credential JSON exactly as issued.
+	Credential json.RawMessage `json:"credential"`
+	// Receipt proves the license.anchored event is in the log.
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
+}
+
+// OnlineLedger is the one ledger query an online verification needs.
+// ledger.Ledger implementations satisfy it.
+type OnlineLedger interface {
+	// License returns a license's anchor and current status, or an error
+	// wrapping ledger.ErrNotFound.
+	License(ctx context.Context, identifier string) (*ledger.LicenseState, error)
+}
+
+// Policy is what this caller requires of a verification.
+type Policy struct {
+	// At is the time the license must be valid at. Required.
+	At time.Time
+	// Online, when set, is asked for the license's anchor and status; nil
+	// means offline: status from the bundle, anchor from a receipt if any.
+	Online OnlineLedger
+}
+
+// Verdict is the overall outcome of a verification.
+type Verdict string
+
+// Verdicts, from best to worst.
+const (
+	// VerdictValid: every check passed.
+	VerdictValid Verdict = "valid"
+	// VerdictSuspended: authentic, but suspended (暂停).
+	VerdictSuspended Verdict = "suspended"
+	// VerdictRevoked: authentic, but revoked (注销/吊销).
+	VerdictRevoked Verdict = "revoked"
+	// VerdictExpired: authentic, but past its validUntil.
+	VerdictExpired Verdict = "expired"
+	// VerdictNotYetValid: authentic, but before its validFrom.
+	VerdictNotYetValid Verdict = "not_yet_valid"
+	// VerdictInvalid: malformed, tampered, wrongly signed or not anchored.
+	VerdictInvalid Verdict = "invalid"
+	// VerdictUnverifiable: the issuer is not in the trust bundle, or the
+	// online ledger could not be asked; authenticity is unknown.
+	VerdictUnverifiable Verdict = "unverifiable"
+)
+
+// CheckStatus is the outcome of one check.
+type CheckStatus string
+
+// Check outcomes. Skip means the check was not done, never that it passed.
+const (
+	CheckPass CheckStatus = "pass"
+	CheckFail CheckStatus = "fail"
+	CheckSkip CheckStatus = "skip"
+)
+
+// Check names, in the order Verify runs them.
+const (
+	NameFormat   = "format"
+	NameIssuer   = "issuer"
+	NameProof    = "proof"
+	NameKey      = "key"
+	NameType     = "type"
+	NameValidity = "validity"
+	NameStatus   = "status"
+	NameAnchor   = "anchor"
+)
+
+// Modes of a verification.
+const (
+	ModeOffline = "offline"
+	ModeOnline  = "online"
+)
+
+// Check is one step of a verification.
+type Check struct {
+	// Name is one of the Name… constants.
+	Name string `json:"name"`
+	// Status is pass, fail or skip.
+	Status CheckStatus `json:"status"`
+	// Reason says why, for window staff.
+	Reason string `json:"reason"`
+}
+
+// Result is the outcome of a verification with every check that led to it.
+type Result struct {
+	// Verdict is the overall outcome; Valid is Verdict == VerdictValid.
+	Verdict Verdict `json:"verdict"`
+	Valid   bool    `json:"valid"`
+	// Identifier, TypeCode and TypeName name the license as the credential
+	// states them (they are not trustworthy unless Valid).
+	Identifier string `json:"identifier,omitempty"`
+	TypeCode   string `json:"type_code,omitempty"`
+	TypeName   string `json:"type_name,omitempty"`
+	// Issuer is the issuing department's USCC; IssuerName its name from the
+	// trust bundle (or as the credential states it when the bundle does not
+	// know the department).
+	Issuer     string `json:"issuer,omitempty"`
+	IssuerName string `json:"issuer_name,omitempty"`
+	// Mode is "offline" or "online".
+	Mode string `json:"mode"`
+	// AsOf is when the status information is from: the bundle's IssuedAt
+	// offline, Policy.At online.
+	AsOf time.Time `json:"as_of"`
+	// AnchoredAt is when the ledger recorded the license, when known.
+	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
+	// Checks lists every check in order: format, issuer, proof, key, type,
+	// validity, status, anchor.
+	Checks []Check `json:"checks"`
+}
+
+// Check returns the check with the given name.
+func (r *Result) Check(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Err returns nil when the license is valid, else a *CheckError for the first
+// failed check (it unwraps to ErrNotValid).
+func (r *Result) Err() error {
+	if r.Valid {
+		return nil
+	}
+	for _, c := range r.Checks {
+		if c.Status == CheckFail {
+			return &CheckError{Check: c.Name, Reason: c.Reason, Detail: string(r.Verdict)}
+		}
+	}
+	return &CheckError{Check: "verdict", Reason: "not valid", Detail: string(r.Verdict)}
+}

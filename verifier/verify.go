@@ -1,0 +1,567 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"zhengzhao/credential"
+	"zhengzhao/ledger"
+	"zhengzhao/ledger/tlog"
+	"zhengzhao/license"
+)
+
+// kindAnchored is the ledger event kind of a license anchor.
+const kindAnchored = ledger.KindLicenseAnchored
+
+// issuerPrefix starts a credential's issuer id.
+const issuerPrefix = "urn:uscc:"
+
+// chinaTime is the zone times in reasons are shown in: the clerk's.
+var chinaTime = time.FixedZone("UTC+8", 8*60*60)
+
+// when formats a time for a reason, in China Standard Time.
+func when(t time.Time) string { return t.In(chinaTime).Format(time.RFC3339) }
+
+// typeNames names license types in results, from the default catalog.
+var typeNames = sync.OnceValue(func() map[string]string {
+	names := make(map[string]string)
+	for _, t := range license.DefaultCatalog().Types() {
+		names[t.Code] = t.Name
+	}
+	return names
+})
+
+// Verify checks a license credential (bare, or a Document with a ledger
+// receipt) against the trust bundle b at p.At, offline or, when p.Online is
+// set, online. Every check is recorded in the Result, in order, even after a
+// failure. It returns an error only for bad usage (nil bundle, zero p.At);
+// bad input gives a Result whose failing check says why.
+//
+// Online, the ledger's anchor and status are used and a receipt in the
+// input is not needed (nor checked). Offline, the status is the bundle's as
+// of its IssuedAt, and the anchor is checked only when the input carries a
+// receipt.
+func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Result, error) {
+	if b == nil {
+		return nil, fmt.Errorf("%w: nil trust bundle", ErrUsage)
+	}
+	if p.At.IsZero() {
+		return nil, fmt.Errorf("%w: Policy.At is required", ErrUsage)
+	}
+	ix := b.idx
+	if ix == nil {
+		ix = newIndex(b) // a bundle built in memory: trusted as given
+	}
+	v := &run{ctx: ctx, b: b, ix: ix, p: p, r: &Result{Mode: ModeOffline, AsOf: b.IssuedAt, Checks: make([]Check, 0, 8)}}
+	if p.Online != nil {
+		v.r.Mode, v.r.AsOf = ModeOnline, p.At
+	}
+	if !v.add(NameFormat, v.format(input)) {
+		v.skipRest("not checked: the input could not be read")
+		return v.finish(), nil
+	}
+	v.add(NameIssuer, v.issuer())
+	v.add(NameProof, v.proof())
+	v.lookupAnchor()
+	v.add(NameKey, v.key())
+	v.add(NameType, v.licenseType())
+	v.add(NameValidity, v.validity())
+	v.add(NameStatus, v.status())
+	v.add(NameAnchor, v.anchor())
+	return v.finish(), nil
+}
+
+// run is the state of one verification.
+type run struct {
+	ctx context.Context
+	b   *TrustBundle
+	ix  *index
+	p   Policy
+	r   *Result
+
+	cred    *credential.Credential
+	receipt *ledger.Receipt
+	id      license.Identifier
+	idErr   error
+
+	// issuer and proof
+	uscc          string // issuer USCC
+	dept          *deptEntry
+	issuerUnknown bool
+	vmUSCC, vmKey string // from the verificationMethod
+	vmErr         error
+	signingKey    *keyEntry
+
+	// digests, computed once
+	hashed                             bool
+	proofHash, documentHash, signature []byte
+	hashErr                            error
+
+	// anchor: online from the ledger, offline from a receipt
+	state        *ledger.LicenseState
+	notOnLedger  bool
+	ledgerErr    error
+	receiptCheck outcome
+	anchorAt     time.Time
+	anchorKnown  bool
+
+	// verdicts the validity and status checks lead to
+	statusVerdict Verdict
+	validVerdict  Verdict
+}
+
+// outcome is a check's status and reason before it is recorded.
+type outcome struct {
+	status CheckStatus
+	reason string
+}
+
+// pass is a passed check; its reason is built by concatenation, as
+// formatting costs show on the hot path.
+func pass(reason string) outcome { return outcome{CheckPass, reason} }
+
+func fail(format string, args ...any) outcome {
+	return outcome{CheckFail, fmt.Sprintf(format, args...)}
+}
+
+func skip(reason string) outcome { return outcome{CheckSkip, reason} }
+
+// add records a check and reports whether it did not fail.
+func (v *run) add(name string, o outcome) bool {
+	v.r.Checks = append(v.r.Checks, Check{Name: name, Status: o.status, Reason: o.reason})
+	return o.status != CheckFail
+}
+
+func (v *run) skipRest(reason string) {
+	for _, n := range []string{NameIssuer, NameProof, NameKey, NameType, NameValidity, NameStatus, NameAnchor} {
+		v.add(n, skip(reason))
+	}
+}
+
+// format reads the input: a Document or a bare credential, parsed strictly.
+func (v *run) format(input []byte) outcome {
+	if len(input) > credential.MaxSize {
+		return fail("input is %d bytes, over the %d byte limit", len(input), credential.MaxSize)
+	}
+	raw, receipt, err := splitInput(input)
+	if err != nil {
+		return fail("not a license credential: %v", err)
+	}
+	c, err := credential.Parse(raw)
+	if err != nil {
+		return fail("not a license credential: %v", err)
+	}
+	v.cred, v.receipt = c, receipt
+	v.id, v.idErr = license.ParseIdentifier(c.Identifier())
+	v.r.Identifier = c.Identifier()
+	v.r.TypeCode = c.CredentialSubject.TypeCode
+	v.r.TypeName = c.CredentialSubject.Name
+	if name, ok := typeNames()[c.CredentialSubject.TypeCode]; ok {
+		v.r.TypeName = name
+	}
+	if receipt != nil {
+		return pass("well-formed credential with a ledger receipt")
+	}
+	return pass("well-formed credential")
+}
+
+// issuer checks the issuer is a department in the bundle and that the
+// proof, the subject and the identifier all name that same department.
+func (v *run) issuer() outcome {
+	c := v.cred
+	uscc, ok := strings.CutPrefix(c.Issuer.ID, issuerPrefix)
+	if !ok {
+		return fail("issuer id %q is not urn:uscc:<USCC>", c.Issuer.ID)
+	}
+	v.uscc = uscc
+	v.r.Issuer, v.r.IssuerName = uscc, c.Issuer.Name
+	if c.Proof != nil {
+		v.vmUSCC, v.vmKey, v.vmErr = credential.ParseVerificationMethod(c.Proof.VerificationMethod)
+	}
+	de := v.ix.depts[uscc]
+	if de == nil {
+		v.issuerUnknown = true
+		return fail("issuer %s is not a department in the trust bundle", uscc)
+	}
+	v.dept = de
+	v.r.IssuerName = de.dept.Name
+	switch {
+	case c.Proof != nil && v.vmErr == nil && v.vmUSCC != uscc:
+		return fail("signed by another department (%s), not the issuer", v.vmUSCC)
+	case c.CredentialSubject.IssuerCode != uscc:
+		return fail("credentialSubject.issuerCode %s is not the issuer", c.CredentialSubject.IssuerCode)
+	case v.idErr == nil && v.id.IssuerUSCC != uscc:
+		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
+	}
+	return pass("issued by " + de.dept.Name + " (" + uscc + "), a department in the trust bundle")
+}
+
+// proof checks the SM2 proof with the department key it names.
+func (v *run) proof() outcome {
+	c := v.cred
+	if v.dept == nil {
+		return skip("not checked: issuer not in the trust bundle")
+	}
+	if c.Proof == nil {
+		return fail("the credential has no proof")
+	}
+	if v.vmErr != nil {
+		return fail("verificationMethod is not urn:uscc:<USCC>#<key id>: %v", v.vmErr)
+	}
+	ke := v.dept.keys[v.vmKey]
+	if ke == nil {
+		return fail("key %s is not a key of %s in the trust bundle", v.vmKey, v.uscc)
+	}
+	if ke.err != nil {
+		return fail("certificate of key %s is unusable: %v", v.vmKey, ke.err)
+	}
+	v.signingKey = ke
+	if err := c.VerifyProof(ke.pub); err != nil {
+		var pe *credential.ProofError
+		switch {
+		case errors.As(err, &pe) && pe.Reason == credential.ReasonSignature:
+			return fail("signature does not verify with key %s: altered, or signed with another key", v.vmKey)
+		case errors.As(err, &pe):
+			return fail("proof rejected (%s): %s", pe.Reason, pe.Detail)
+		}
+		return fail("proof rejected: %v", err)
+	}
+	return pass("SM2 signature verifies with key " + v.vmKey)
+}
+
+// lookupAnchor finds when the license was anchored: online from the ledger,
+// offline from a receipt (checking it now; the anchor check reports it).
+func (v *run) lookupAnchor() {
+	if v.p.Online != nil {
+		st, err := v.p.Online.License(v.ctx, v.cred.Identifier())
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
+			v.notOnLedger = true
+		case err != nil:
+			v.ledgerErr = err
+		case st == nil:
+			v.notOnLedger = true
+		default:
+			v.state = st
+			at := st.AnchoredAt
+			v.anchorAt, v.anchorKnown = at, true
+			v.r.AnchoredAt = &at
+		}
+		return
+	}
+	if v.receipt == nil {
+		return
+	}
+	var at time.Time
+	v.receiptCheck, at = v.checkReceipt()
+	if v.receiptCheck.status == CheckPass {
+		v.anchorAt, v.anchorKnown = at, true
+		v.r.AnchoredAt = &at
+	}
+}
+
+// key checks the signing key was valid when the license was anchored: inside
+// its validity and its certificate's, chained to a root, and not revoked from
+// a time at or before the anchor.
+func (v *run) key() outcome {
+	ke := v.signingKey
+	if ke == nil {
+		return skip("not checked: no usable signing key")
+	}
+	at, event := v.anchorAt, "anchored at "+when(v.anchorAt)
+	if !v.anchorKnown {
+		if v.cred.Proof.Created == "" {
+			return fail("anchor time unknown and the proof has no creation time")
+		}
+		created, err := time.Parse(time.RFC3339, v.cred.Proof.Created)
+		if err != nil {
+			return fail("proof creation time %q is not an RFC 3339 time", v.cred.Proof.Created)
+		}
+		at, event = created, "signed at "+when(created)
+		if v.p.Online == nil {
+			event += " (anchor time unknown offline, used proof creation time)"
+		} else {
+			event += " (not on the ledger, used proof creation time)"
+		}
+	}
+	k := ke.key
+	switch {
+	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
+		return fail("key %s was not in use when the license was %s", k.KeyID, event)
+	case at.Before(ke.notBefore) || at.After(ke.notAfter):
+		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event)
+	case ke.chainErr != nil:
+		return fail("certificate of key %s does not chain to the platform root: %v", k.KeyID, ke.chainErr)
+	case k.RevokedFrom != nil && !k.RevokedFrom.After(at):
+		return fail("key %s revoked from %s%s; the license was %s", k.KeyID, when(*k.RevokedFrom), parenthesized(k.RevocationReason), event)
+	case k.RevokedFrom != nil:
+		return pass("key " + k.KeyID + " valid when the license was " + event + "; revoked only from " + when(*k.RevokedFrom))
+	}
+	return pass("key " + k.KeyID + " valid when the license was " + event)
+}
+
+// licenseType checks the department may issue the type and the identifier
+// carries the same type code.
+func (v *run) licenseType() outcome {
+	code := v.cred.CredentialSubject.TypeCode
+	if v.dept == nil {
+		return skip("not checked: issuer not in the trust bundle")
+	}
+	if !v.dept.types[code] {
+		return fail("%s may not issue license type %s", v.uscc, code)
+	}
+	if v.idErr != nil {
+		return fail("identifier is not a GB/T 36904 identifier: %v", v.idErr)
+	}
+	if v.id.TypeCode != code {
+		return fail("identifier type %s does not match typeCode %s", v.id.TypeCode, code)
+	}
+	return pass(v.uscc + " may issue license type " + code)
+}
+
+// validity checks Policy.At is within validFrom..validUntil.
+func (v *run) validity() outcome {
+	c := v.cred
+	from, err := time.Parse(time.RFC3339, c.ValidFrom)
+	if err != nil {
+		v.validVerdict = VerdictInvalid
+		return fail("validFrom %q is not an RFC 3339 time", c.ValidFrom)
+	}
+	var until time.Time
+	if c.ValidUntil != "" {
+		if until, err = time.Parse(time.RFC3339, c.ValidUntil); err != nil {
+			v.validVerdict = VerdictInvalid
+			return fail("validUntil %q is not an RFC 3339 time", c.ValidUntil)
+		}
+	}
+	at := v.p.At
+	switch {
+	case at.Before(from):
+		v.validVerdict = VerdictNotYetValid
+		return fail("not valid before %s", when(from))
+	case !until.IsZero() && at.After(until):
+		v.validVerdict = VerdictExpired
+		return fail("expired on %s", when(until))
+	case until.IsZero():
+		return pass("valid from " + when(from) + " with no end date")
+	}
+	return pass("valid from " + when(from) + " until " + when(until))
+}
+
+// status checks the license is neither revoked nor suspended: online per
+// the ledger, offline per the bundle's list.
+func (v *run) status() outcome {
+	if v.p.Online != nil {
+		switch {
+		case v.ledgerErr != nil:
+			return fail("ledger unavailable: %v", v.ledgerErr)
+		case v.notOnLedger:
+			return fail("not on the ledger")
+		}
+		return v.statusOutcome(v.state.Status, v.state.Reason, "on the ledger as of "+when(v.p.At))
+	}
+	if s := v.ix.invalid[v.cred.Identifier()]; s != nil {
+		return v.statusOutcome(s.Status, s.Reason, "since "+when(s.At))
+	}
+	return pass(v.ix.notListed)
+}
+
+func (v *run) statusOutcome(s license.Status, reason, when string) outcome {
+	switch s {
+	case license.StatusActive:
+		return pass("active " + when)
+	case license.StatusSuspended:
+		v.statusVerdict = VerdictSuspended
+		return fail("suspended %s: %s", when, reason)
+	case license.StatusRevoked:
+		v.statusVerdict = VerdictRevoked
+		return fail("revoked %s: %s", when, reason)
+	}
+	v.statusVerdict = VerdictInvalid
+	return fail("unknown status %q", s)
+}
+
+// anchor checks the ledger holds this exact credential: online against the
+// ledger's anchor, offline against the receipt. Without either it is
+// skipped, never passed.
+func (v *run) anchor() outcome {
+	if v.p.Online == nil {
+		if v.receipt == nil {
+			return skip("anchor not checked offline (no ledger receipt)")
+		}
+		return v.receiptCheck
+	}
+	switch {
+	case v.ledgerErr != nil:
+		return skip("not checked: ledger unavailable")
+	case v.notOnLedger:
+		return fail("not on the ledger")
+	}
+	a := v.state.Anchor
+	if o, ok := v.matchAnchor(&a, "the ledger"); !ok {
+		return o
+	}
+	return pass("anchored on the ledger at " + when(v.state.AnchoredAt) + " (log index " + strconv.FormatUint(v.state.LogIndex, 10) + ")")
+}
+
+// checkReceipt verifies an offline receipt: the entry is this credential's
+// anchor, the checkpoint is signed by the log key, and the entry is included
+// in that checkpoint's tree. It returns the anchoring time.
+//
+// Future work: when the bundle's checkpoint is larger than the receipt's, a
+// consistency proof between the two would also show the receipt's tree is a
+// prefix of the tree the platform vouched for.
+func (v *run) checkReceipt() (outcome, time.Time) {
+	rc := v.receipt
+	ev, err := ledger.ParseEvent(rc.Entry)
+	if err != nil {
+		return fail("receipt entry is not a ledger event: %v", err), time.Time{}
+	}
+	if ev.Kind != kindAnchored || ev.Anchor == nil {
+		return fail("receipt is for a %s event, not a license anchor", ev.Kind), time.Time{}
+	}
+	if o, ok := v.matchAnchor(ev.Anchor, "the ledger receipt"); !ok {
+		return o, time.Time{}
+	}
+	cp, err := v.ix.checkpoint(rc.Checkpoint)
+	if err != nil {
+		return fail("receipt checkpoint does not verify with the log key: %v", err), time.Time{}
+	}
+	if rc.TreeSize != cp.Size {
+		return fail("receipt tree size %d is not its checkpoint's %d", rc.TreeSize, cp.Size), time.Time{}
+	}
+	if err := tlog.VerifyInclusion(rc.Entry, rc.LogIndex, rc.TreeSize, rc.InclusionProof, cp.Root); err != nil {
+		return fail("inclusion proof does not verify: %v", err), time.Time{}
+	}
+	return pass("in the log at index " + strconv.FormatUint(rc.LogIndex, 10) + " of " + strconv.FormatUint(rc.TreeSize, 10) + ", anchored " + when(ev.At)), ev.At
+}
+
+// matchAnchor compares a ledger anchor with the credential.
+func (v *run) matchAnchor(a *ledger.Anchor, where string) (outcome, bool) {
+	c := v.cred
+	switch {
+	case a.Identifier != c.Identifier():
+		return fail("%s is for another license (%s)", where, a.Identifier), false
+	case a.Issuer != v.uscc:
+		return fail("%s names another issuer (%s)", where, a.Issuer), false
+	case a.TypeCode != c.CredentialSubject.TypeCode:
+		return fail("%s names another license type (%s)", where, a.TypeCode), false
+	case v.vmErr == nil && a.KeyID != v.vmKey:
+		return fail("%s names another signing key (%s)", where, a.KeyID), false
+	}
+	if err := v.hashes(); err != nil {
+		return fail("cannot compute the credential digests: %v", err), false
+	}
+	if !bytes.Equal(a.DocumentHash, v.documentHash) || !bytes.Equal(a.ProofHash, v.proofHash) || !bytes.Equal(a.Signature, v.signature) {
+		return fail("digest does not match %s", where), false
+	}
+	return outcome{}, true
+}
+
+// hashes computes the credential's digests and signature once.
+func (v *run) hashes() error {
+	if !v.hashed {
+		v.hashed = true
+		v.proofHash, v.documentHash, v.hashErr = v.cred.Hashes()
+		if v.hashErr == nil {
+			v.signature, v.hashErr = v.cred.Signature()
+		}
+	}
+	return v.hashErr
+}
+
+// parenthesized returns " (s)", or "" for an empty s.
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// finish sets the verdict from the checks.
+func (v *run) finish() *Result {
+	r := v.r
+	hard := v.validVerdict == VerdictInvalid || v.statusVerdict == VerdictInvalid
+	for _, c := range r.Checks {
+		if c.Status != CheckFail {
+			continue
+		}
+		switch c.Name {
+		case NameFormat, NameIssuer, NameProof, NameKey, NameType, NameAnchor:
+			hard = true
+		}
+	}
+	switch {
+	case v.issuerUnknown:
+		r.Verdict = VerdictUnverifiable
+	case hard:
+		r.Verdict = VerdictInvalid
+	case v.ledgerErr != nil:
+		r.Verdict = VerdictUnverifiable
+	case v.statusVerdict != "":
+		r.Verdict = v.statusVerdict
+	case v.validVerdict != "":
+		r.Verdict = v.validVerdict
+	default:
+		r.Verdict = VerdictValid
+	}
+	r.Valid = r.Verdict == VerdictValid
+	return r
+}
+
+// splitInput tells a Document from a bare credential by its content and
+// returns the credential bytes and the receipt, if any.
+func splitInput(input []byte) ([]byte, *ledger.Receipt, error) {
+	if startsWithMember(input, "@context") {
+		return input, nil, nil // the common case: a bare credential in JCS form
+	}
+	members, isObject, err := topMembers(input)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cred, receipt []byte
+	for _, m := range members {
+		switch m.name {
+		case "credential":
+			cred = m.value
+		case "receipt":
+			receipt = m.value
+		}
+	}
+	if !isObject || cred == nil {
+		return input, nil, nil // not a Document: let the credential parser say why
+	}
+	for _, m := range members {
+		if m.name != "credential" && m.name != "receipt" {
+			return nil, nil, fmt.Errorf("unknown document member %q", m.name)
+		}
+	}
+	if receipt == nil || string(receipt) == "null" {
+		return cred, nil, nil
+	}
+	rc := new(ledger.Receipt)
+	dec := json.NewDecoder(bytes.NewReader(receipt))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(rc); err != nil {
+		return nil, nil, fmt.Errorf("receipt: %w", err)
+	}
+	return cred, rc, nil
+}
+
+// startsWithMember reports whether data starts with a JSON object whose first
+// member is name.
+func startsWithMember(data []byte, name string) bool {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 || data[0] != '{' {
+		return false
+	}
+	data = bytes.TrimLeft(data[1:], " \t\r\n")
+	return len(data) > len(name)+1 && data[0] == '"' && string(data[1:len(name)+1]) == name && data[len(name)+1] == '"'
+}
