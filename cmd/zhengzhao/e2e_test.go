@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build and start the real binary.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zhengzhao-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "zhengzhao")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const testPass = "e2e-passphrase"
+
+// zz runs the binary and returns stdout, stderr and the exit code.
+func zz(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+testPass)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+type tokens struct {
+	AdminToken    string `json:"admin_token"`
+	VerifierToken string `json:"verifier_token"`
+	Departments   []struct {
+		USCC        string   `json:"uscc"`
+		Name        string   `json:"name"`
+		Types       []string `json:"types"`
+		IssuerToken string   `json:"issuer_token"`
+	} `json:"departments"`
+}
+
+func initDemo(t *testing.T, dir string) tokens {
+	t.Helper()
+	out, errOut, code := zz(t, "init", "--data", dir, "--demo", "--json")
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	var tok tokens
+	if err := json.Unmarshal([]byte(out), &tok); err != nil {
+		t.Fatalf("init --json output %q: %v", out, err)
+	}
+	if len(tok.Departments) != 3 || tok.AdminToken == "" || tok.Departments[0].IssuerToken == "" {
+		t.Fatalf("init --json = %+v", tok)
+	}
+	return tok
+}
+
+type serverProc struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+}
+
+func startServer(t *testing.T, dir string) *serverProc {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(binPath, "serve", "--data", dir, "--addr", addr)
+	cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+testPass)
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProc{cmd: cmd, url: "http://" + addr, logs: logs}
+	t.Cleanup(func() { p.kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not come up: %s", logs)
+	return nil
+}
+
+func (p *serverProc) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.cmd.Wait()
+	}
+}
+
+func (p *serverProc) do(t *testing.T, method, path, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, p.url+path, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// The README's tour, through the binary: issue, verify online and offline,
+// revoke, verify again.
+func TestTour(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tok := initDemo(t, data)
+	srv := startServer(t, data)
+	dept := tok.Departments[0]
+
+	status, example := srv.do(t, "GET", "/api/v1/types/"+dept.Types[0]+"/example", "", nil)
+	if status != 200 {
+		t.Fatalf("example: %d %s", status, example)
+	}
+	reqFile := filepath.Join(dir, "request.json")
+	os.WriteFile(reqFile, example, 0o644)
+	out, errOut, code := zz(t, "issue", "--server", srv.url, "--token", dept.IssuerToken, "--request", reqFile)
+	if code != 0 {
+		t.Fatalf("issue: exit %d: %s", code, errOut)
+	}
+	licFile := filepath.Join(dir, "license.json")
+	os.WriteFile(licFile, []byte(out), 0o644)
+	var doc struct {
+		Credential struct {
+			CredentialSubject struct{ Identifier string } `json:"credentialSubject"`
+		} `json:"credential"`
+		Receipt *json.RawMessage `json:"receipt"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Receipt == nil {
+		t.Fatalf("issue output is not {credential, receipt}: %v\n%s", err, out)
+	}
+	id := doc.Credential.CredentialSubject.Identifier
+
+	verifyOnline := func() string {
+		status, body := srv.do(t, "POST", "/api/v1/verify", tok.VerifierToken, []byte(out))
+		if status != 200 {
+			t.Fatalf("verify: %d %s", status, body)
+		}
+		var r struct{ Verdict string }
+		json.Unmarshal(body, &r)
+		return r.Verdict
+	}
+	bundle := filepath.Join(dir, "bundle.json")
+	fetchBundle := func() {
+		if _, e, c := zz(t, "bundle", "--server", srv.url, "--out", bundle); c != 0 {
+			t.Fatalf("bundle: exit %d: %s", c, e)
+		}
+	}
+	if v := verifyOnline(); v != "valid" {
+		t.Fatalf("online verdict %s", v)
+	}
+	fetchBundle()
+	stdout, _, code := zz(t, "verify", "--bundle", bundle, licFile)
+	if code != 0 || !strings.Contains(stdout, "有效") {
+		t.Fatalf("offline verify: exit %d\n%s", code, stdout)
+	}
+
+	status, body := srv.do(t, "POST", "/api/v1/licenses/"+id+"/status", dept.IssuerToken, []byte(`{"status":"revoked","reason":"吊销：提交虚假材料"}`))
+	if status != 200 {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	if v := verifyOnline(); v != "revoked" {
+		t.Fatalf("online verdict after revoke %s", v)
+	}
+	// The old bundle does not know yet; a fresh one does.
+	fetchBundle()
+	stdout, _, code = zz(t, "verify", "--bundle", bundle, "--json", licFile)
+	if code != 1 {
+		t.Fatalf("offline verify of a revoked license: exit %d, want 1\n%s", code, stdout)
+	}
+	var results []struct {
+		Result struct{ Verdict string } `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &results); err != nil || results[0].Result.Verdict != "revoked" {
+		t.Fatalf("verify --json: %v %s", err, stdout)
+	}
+	// Bad usage and unreadable input: exit 2.
+	if _, _, code := zz(t, "verify", "--bundle", bundle, filepath.Join(dir, "missing.json")); code != 2 {
+		t.Errorf("missing file: exit %d, want 2", code)
+	}
+	if _, _, code := zz(t, "verify", licFile); code != 2 {
+		t.Errorf("no bundle: exit %d, want 2", code)
+	}
+	// Every command answers --help.
+	for _, c := range []string{"init", "serve", "issue", "bundle", "verify", "ledger", "bench"} {
+		if _, e, code := zz(t, c, "--help"); code != 0 || !strings.Contains(e, "Usage") {
+			t.Errorf("%s --help: exit %d %q", c, code, e)
+		}
+	}
+}
+
+// Kill the server with SIGKILL during concurrent issues; after a restart
+// every license whose issue answered 201 is in the store and on the ledger,
+// and the ledger verifies.
+func TestCrashLosesNoAcknowledgedLicense(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tok := initDemo(t, data)
+	srv := startServer(t, data)
+	dept := tok.Departments[0]
+	_, example := srv.do(t, "GET", "/api/v1/types/"+dept.Types[0]+"/example", "", nil)
+
+	var (
+		mu    sync.Mutex
+		acked []string
+		wg    sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	client := &http.Client{Timeout: 10 * time.Second}
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/api/v1/licenses", bytes.NewReader(example))
+				req.Header.Set("Authorization", "Bearer "+dept.IssuerToken)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					continue
+				}
+				var d struct{ ID string }
+				if json.Unmarshal(b, &d) == nil && d.ID != "" {
+					mu.Lock()
+					acked = append(acked, d.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Let issues run, then kill mid-flight.
+	for {
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+	}
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	cancel()
+	wg.Wait()
+	t.Logf("%d licenses acknowledged before SIGKILL", len(acked))
+
+	if out, errOut, code := zz(t, "ledger", "verify", "--data", data); code != 0 {
+		t.Fatalf("ledger verify after crash: exit %d\n%s%s", code, out, errOut)
+	}
+	srv2 := startServer(t, data)
+	for _, id := range acked {
+		status, body := srv2.do(t, "GET", "/api/v1/licenses/"+id, tok.AdminToken, nil)
+		if status != 200 {
+			t.Fatalf("acknowledged license %s lost from the store: %d %s", id, status, body)
+		}
+		var d struct {
+			Credential json.RawMessage `json:"credential"`
+			Receipt    json.RawMessage `json:"receipt"`
+		}
+		json.Unmarshal(body, &d)
+		doc, _ := json.Marshal(d)
+		status, body = srv2.do(t, "POST", "/api/v1/verify", tok.VerifierToken, doc)
+		var r struct {
+			Verdict string
+			Checks  []struct{ Name, Status, Reason string }
+		}
+		json.Unmarshal(body, &r)
+		if status != 200 || r.Verdict != "valid" {
+			t.Fatalf("acknowledged license %s does not verify online after restart: %d %s", id, status, body)
+		}
+	}
+	// Issuing goes on after the restart.
+	if status, body := srv2.do(t, "POST", "/api/v1/licenses", dept.IssuerToken, example); status != 201 {
+		t.Fatalf("issue after restart: %d %s", status, body)
+	}
+	srv2.kill()
+	if out, errOut, code := zz(t, "ledger", "verify", "--data", data); code != 0 {
+		t.Fatalf("ledger verify after restart: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"zhengzhao/verifier"
+)
+
+// verdictLabel is what a window clerk reads.
+var verdictLabel = map[verifier.Verdict]string{
+	verifier.VerdictValid:        "有效 VALID",
+	verifier.VerdictSuspended:    "已暂停 SUSPENDED",
+	verifier.VerdictRevoked:      "已吊销 REVOKED",
+	verifier.VerdictExpired:      "已过期 EXPIRED",
+	verifier.VerdictNotYetValid:  "未生效 NOT YET VALID",
+	verifier.VerdictInvalid:      "无效 INVALID",
+	verifier.VerdictUnverifiable: "无法验证 UNVERIFIABLE",
+}
+
+type fileResult struct {
+	File   string           `json:"file"`
+	Error  string           `json:"error,omitempty"`
+	Result *verifier.Result `json:"result,omitempty"`
+}
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", "verify --bundle FILE [--at RFC3339] [--json] FILE...", stderr)
+	bundleFile := fs.String("bundle", "", "trust bundle file (required)")
+	at := fs.String("at", "", "verify as of this time (RFC 3339; default now)")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *bundleFile == "" {
+		return usagef("--bundle is required")
+	}
+	if fs.NArg() == 0 {
+		return usagef("name at least one license file to verify")
+	}
+	when := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("--at: %v", err)
+		}
+		when = t
+	}
+	raw, err := os.ReadFile(*bundleFile)
+	if err != nil {
+		return usageError{err}
+	}
+	bundle, err := verifier.ParseBundle(raw)
+	if err != nil {
+		return usagef("trust bundle %s: %v", *bundleFile, err)
+	}
+	var (
+		results    []fileResult
+		unreadable bool
+		invalid    bool
+	)
+	for _, name := range fs.Args() {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			unreadable = true
+			results = append(results, fileResult{File: name, Error: err.Error()})
+			continue
+		}
+		res, err := verifier.Verify(ctx, data, bundle, verifier.Policy{At: when})
+		if err != nil {
+			return err
+		}
+		if !res.Valid {
+			invalid = true
+		}
+		results = append(results, fileResult{File: name, Result: res})
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			printResult(stdout, r, bundle)
+		}
+	}
+	switch {
+	case unreadable:
+		return usageError{fmt.Errorf("some files could not be read")}
+	case invalid:
+		return invalidError{}
+	}
+	return nil
+}
+
+func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
+	if r.Error != "" {
+		fmt.Fprintf(w, "%s: cannot read: %s\n", r.File, r.Error)
+		return
+	}
+	res := r.Result
+	fmt.Fprintf(w, "%s: %s\n", r.File, verdictLabel[res.Verdict])
+	if res.Identifier != "" {
+		fmt.Fprintf(w, "  license  %s %s\n", res.TypeName, res.Identifier)
+	}
+	if res.IssuerName != "" || res.Issuer != "" {
+		fmt.Fprintf(w, "  issuer   %s (%s)\n", res.IssuerName, res.Issuer)
+	}
+	fmt.Fprintf(w, "  checked  %s, trust bundle of %s\n", res.Mode, b.IssuedAt.Format(time.RFC3339))
+	for _, c := range res.Checks {
+		mark := map[verifier.CheckStatus]string{verifier.CheckPass: "ok  ", verifier.CheckFail: "FAIL", verifier.CheckSkip: "skip"}[c.Status]
+		fmt.Fprintf(w, "  [%s] %-9s %s\n", mark, c.Name, c.Reason)
+	}
+}

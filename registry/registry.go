@@ -1,0 +1,579 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+
+	"zhengzhao/credential"
+	"zhengzhao/ledger"
+	"zhengzhao/license"
+	"zhengzhao/signing"
+)
+
+// Config configures a Service. Dir, Platform, Ledger and Passphrase are required.
+type Config struct {
+	// Dir is the data directory: registry.db and the department keys.
+	Dir string
+	// Platform is the platform root and log keys (LoadPlatform).
+	Platform *Platform
+	// Ledger anchors every issue and status change.
+	Ledger ledger.Ledger
+	// LogOrigin names the ledger's checkpoints, for the trust bundle.
+	LogOrigin string
+	// Passphrase decrypts the department keys at rest.
+	Passphrase []byte
+	// Catalog is the license-type catalog; nil means license.DefaultCatalog().
+	Catalog *license.Catalog
+	// StatusListBase is the URL prefix of the status list credentials.
+	StatusListBase string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives operational logs, never personal data or keys.
+	Logger *slog.Logger
+}
+
+// Validate reports the first missing required setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("registry: Config.Dir is required")
+	case c.Platform == nil:
+		return errors.New("registry: Config.Platform is required")
+	case c.Ledger == nil:
+		return errors.New("registry: Config.Ledger is required")
+	case len(c.Passphrase) == 0:
+		return errors.New("registry: Config.Passphrase is required")
+	}
+	return nil
+}
+
+// Service is the registry: departments, catalog, issuing, lifecycle, tokens.
+type Service struct {
+	cfg     Config
+	store   *store
+	catalog *license.Catalog
+	ledger  ledger.Ledger
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	signers  map[string]*deptSigner  // USCC → active key
+	serials  map[string]int          // uscc|type|year → last serial number handed out
+	indexes  map[string]map[int]bool // USCC → status list indexes in use
+	deptByID map[string]*Department  // USCC → department
+
+	// gen counts changes that alter the trust bundle (departments, keys,
+	// statuses), so callers can cache a bundle until it changes.
+	gen atomic.Uint64
+}
+
+// Generation changes whenever the trust bundle would change.
+func (s *Service) Generation() uint64 { return s.gen.Load() }
+
+type deptSigner struct {
+	keyID  string
+	signer signing.Signer
+}
+
+// Open opens the registry in cfg.Dir, creating its store if needed, and
+// decrypts the active department keys.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Catalog == nil {
+		cfg.Catalog = license.DefaultCatalog()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StatusListBase == "" {
+		cfg.StatusListBase = "urn:zhengzhao:status"
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "keys"), 0o700); err != nil {
+		return nil, err
+	}
+	st, err := openStore(filepath.Join(cfg.Dir, storeFile))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger,
+		signers: map[string]*deptSigner{}, serials: map[string]int{}, indexes: map[string]map[int]bool{},
+		deptByID: map[string]*Department{},
+	}
+	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("registry: save catalog: %w", err)
+	}
+	if err := s.loadDepartments(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store. The ledger is the caller's to close.
+func (s *Service) Close() error { return s.store.Close() }
+
+// Catalog returns the license-type catalog.
+func (s *Service) Catalog() *license.Catalog { return s.catalog }
+
+func (s *Service) loadDepartments(ctx context.Context) error {
+	depts, err := s.store.departments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range depts {
+		s.deptByID[d.USCC] = d
+		for _, k := range d.Keys {
+			if !k.Active {
+				continue
+			}
+			signer, err := signing.OpenSigner(k.KeyURI, s.cfg.Passphrase)
+			if err != nil {
+				return fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
+			}
+			s.signers[d.USCC] = &deptSigner{keyID: k.KeyID, signer: signer}
+		}
+	}
+	return nil
+}
+
+// Issue validates the request, gives the license its identifier, builds and
+// signs the credential, anchors it on the ledger and stores it. It answers
+// only once the license is durable in both the ledger and the store.
+func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*License, error) {
+	dept, err := s.issuingDepartment(a)
+	if err != nil {
+		return nil, err
+	}
+	if req.RequestKey != "" {
+		if prior, err := s.store.licenseByRequestKey(ctx, dept.USCC, req.RequestKey); err != nil || prior != nil {
+			return prior, err
+		}
+	}
+	typ, err := s.typeFor(dept, req.TypeCode)
+	if err != nil {
+		return nil, err
+	}
+	rec := s.record(dept, typ, req)
+	if err := typ.Validate(rec); err != nil {
+		return nil, err
+	}
+	key, err := s.activeKey(dept.USCC)
+	if err != nil {
+		return nil, err
+	}
+	statusIndex, err := s.allocateStatusIndex(ctx, dept.USCC)
+	if err != nil {
+		return nil, err
+	}
+	// A crash between anchoring and storing leaves an orphan anchor whose
+	// identifier the store never saw; the ledger refuses it again as a
+	// duplicate and the next serial is taken.
+	for attempt := 0; ; attempt++ {
+		serial, err := s.nextSerial(ctx, dept.USCC, typ.Code, rec.IssueDate)
+		if err != nil {
+			return nil, err
+		}
+		lic, err := s.issueAs(ctx, dept, key, rec, serial, statusIndex, req.RequestKey)
+		if errors.Is(err, ledger.ErrDuplicate) && attempt < 16 {
+			continue
+		}
+		return lic, err
+	}
+}
+
+// issueAs is the second half of Issue once the serial is chosen:
+// identifier → credential → sign → anchor → store.
+func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner, rec license.Record, serial string, statusIndex int, requestKey string) (*License, error) {
+	id, err := license.NewIdentifier(rec.TypeCode, dept.USCC, serial, "001")
+	if err != nil {
+		return nil, err
+	}
+	rec.Identifier = id.String()
+	if rec.Number == "" {
+		rec.Number = serial
+	}
+	cred, err := credential.New(rec, dept.Name, s.statusEntries(dept.USCC, statusIndex))
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := cred.Sign(key.signer, credential.VerificationMethod(dept.USCC, key.keyID), now); err != nil {
+		return nil, fmt.Errorf("registry: sign %s: %w", rec.Identifier, err)
+	}
+	anchor, err := anchorOf(cred, dept.USCC, rec, key.keyID)
+	if err != nil {
+		return nil, err
+	}
+	receipts, err := s.ledger.Anchor(ctx, []ledger.Anchor{anchor})
+	if err != nil {
+		return nil, fmt.Errorf("registry: anchor %s: %w", rec.Identifier, err)
+	}
+	raw, err := cred.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	lic := &License{
+		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial,
+		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
+		Receipt: receipts[0], IssuedAt: now, RequestKey: requestKey,
+	}
+	if err := s.store.insertLicense(ctx, lic); err != nil {
+		return nil, err
+	}
+	s.log.Info("license issued", "id", lic.Identifier, "department", dept.USCC, "type", rec.TypeCode, "log_index", lic.Receipt.LogIndex)
+	return lic, nil
+}
+
+// anchorOf is what the ledger keeps of a license: no personal data.
+func anchorOf(cred *credential.Credential, uscc string, rec license.Record, keyID string) (ledger.Anchor, error) {
+	proofHash, docHash, err := cred.Hashes()
+	if err != nil {
+		return ledger.Anchor{}, err
+	}
+	sig, err := cred.Signature()
+	if err != nil {
+		return ledger.Anchor{}, err
+	}
+	a := ledger.Anchor{
+		Identifier: rec.Identifier, Issuer: uscc, TypeCode: rec.TypeCode, KeyID: keyID,
+		ProofHash: proofHash, DocumentHash: docHash, Signature: sig,
+	}
+	if a.ValidFrom, err = time.Parse(time.RFC3339, cred.ValidFrom); err != nil {
+		return ledger.Anchor{}, fmt.Errorf("registry: validFrom: %w", err)
+	}
+	if cred.ValidUntil != "" {
+		if a.ValidUntil, err = time.Parse(time.RFC3339, cred.ValidUntil); err != nil {
+			return ledger.Anchor{}, fmt.Errorf("registry: validUntil: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// record builds the license record from a request, filling the defaults.
+func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) license.Record {
+	today := s.now().In(chinaTime).Format(time.DateOnly)
+	rec := license.Record{
+		Name: typ.Name, TypeCode: typ.Code, Number: req.Number,
+		Holder: req.Holder, HolderCode: req.HolderCode, HolderCodeType: typ.HolderKind.CodeType(),
+		Issuer: dept.Name, IssuerCode: dept.USCC,
+		IssueDate: req.IssueDate, ValidFrom: req.ValidFrom, ValidUntil: req.ValidUntil,
+		Jurisdiction: req.Jurisdiction, Fields: req.Fields,
+	}
+	if rec.IssueDate == "" {
+		rec.IssueDate = today
+	}
+	if rec.ValidFrom == "" {
+		rec.ValidFrom = rec.IssueDate
+	}
+	if rec.ValidUntil == "" && typ.ValidityYears > 0 {
+		if from, err := time.Parse(time.DateOnly, rec.ValidFrom); err == nil {
+			rec.ValidUntil = from.AddDate(typ.ValidityYears, 0, -1).Format(time.DateOnly)
+		}
+	}
+	if rec.Fields == nil {
+		rec.Fields = map[string]string{}
+	}
+	return rec
+}
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+func (s *Service) issuingDepartment(a Actor) (*Department, error) {
+	if a.Role != RoleIssuer {
+		return nil, fmt.Errorf("%w: role %q may not issue", ErrForbidden, a.Role)
+	}
+	s.mu.Lock()
+	d := s.deptByID[a.Department]
+	s.mu.Unlock()
+	if d == nil {
+		return nil, fmt.Errorf("%w: department %s is not registered", ErrForbidden, a.Department)
+	}
+	return d, nil
+}
+
+func (s *Service) typeFor(d *Department, code string) (license.Type, error) {
+	typ, ok := s.catalog.Type(code)
+	if !ok {
+		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", code)}
+	}
+	if !slices.Contains(d.Types, code) {
+		return license.Type{}, fmt.Errorf("%w: department %s may not issue type %s (%s)", ErrForbidden, d.USCC, code, typ.Name)
+	}
+	return typ, nil
+}
+
+func (s *Service) activeKey(uscc string) (*deptSigner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.signers[uscc]
+	if k == nil {
+		return nil, fmt.Errorf("registry: department %s has no active key", uscc)
+	}
+	return k, nil
+}
+
+// nextSerial hands out the next serial for a department, type and year:
+// the year followed by a 7-digit sequence, like 20230000403.
+func (s *Service) nextSerial(ctx context.Context, uscc, typeCode, issueDate string) (string, error) {
+	year := issueDate[:4]
+	k := uscc + "|" + typeCode + "|" + year
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.serials[k]
+	if !ok {
+		max, err := s.store.maxSerial(ctx, uscc, typeCode, year)
+		if err != nil {
+			return "", err
+		}
+		if max != "" {
+			if n, err = strconv.Atoi(max[4:]); err != nil {
+				return "", fmt.Errorf("registry: stored serial %q: %w", max, err)
+			}
+		}
+	}
+	n++
+	if n > 9_999_999 {
+		return "", fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, year)
+	}
+	s.serials[k] = n
+	return fmt.Sprintf("%s%07d", year, n), nil
+}
+
+// statusListSize is the W3C minimum bitstring length (16 KiB), which keeps
+// a single index from telling which license it is.
+const statusListSize = 131072
+
+func (s *Service) allocateStatusIndex(ctx context.Context, uscc string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	used := s.indexes[uscc]
+	if used == nil {
+		var err error
+		if used, err = s.store.statusIndexes(ctx, uscc); err != nil {
+			return 0, err
+		}
+		s.indexes[uscc] = used
+	}
+	if len(used) >= statusListSize {
+		return 0, fmt.Errorf("%w: status list of %s is full", ErrConflict, uscc)
+	}
+	for {
+		n, err := rand.Int(rand.Reader, big.NewInt(statusListSize))
+		if err != nil {
+			return 0, err
+		}
+		if i := int(n.Int64()); !used[i] {
+			used[i] = true
+			return i, nil
+		}
+	}
+}
+
+func (s *Service) statusEntries(uscc string, index int) []credential.StatusEntry {
+	idx := strconv.Itoa(index)
+	var out []credential.StatusEntry
+	for _, purpose := range []string{"revocation", "suspension"} {
+		list := s.cfg.StatusListBase + "/" + uscc + "/" + purpose
+		out = append(out, credential.StatusEntry{
+			ID: list + "#" + idx, Type: "BitstringStatusListEntry", StatusPurpose: purpose,
+			StatusListIndex: idx, StatusListCredential: list,
+		})
+	}
+	return out
+}
+
+// Get returns a stored license.
+func (s *Service) Get(ctx context.Context, id string) (*License, error) {
+	return s.store.license(ctx, id)
+}
+
+// List returns stored licenses matching f.
+func (s *Service) List(ctx context.Context, f ListFilter) ([]*License, error) {
+	return s.store.list(ctx, f)
+}
+
+// SetStatus suspends, resumes or revokes a license. Only an issuer of the
+// license's own department may; revocation is final. The change is anchored
+// before it is stored.
+func (s *Service) SetStatus(ctx context.Context, a Actor, id string, status license.Status, reason string) (*License, error) {
+	if a.Role != RoleIssuer {
+		return nil, fmt.Errorf("%w: role %q may not change a license's status", ErrForbidden, a.Role)
+	}
+	if !status.Valid() {
+		return nil, &license.FieldError{Field: "status", Rule: "enum", Message: "status must be active, suspended or revoked"}
+	}
+	if reason == "" && status != license.StatusActive {
+		return nil, &license.FieldError{Field: "reason", Rule: "required", Message: "a reason is required to suspend or revoke"}
+	}
+	if len([]rune(reason)) > 500 {
+		return nil, &license.FieldError{Field: "reason", Rule: "length", Message: "reason is at most 500 characters"}
+	}
+	lic, err := s.store.license(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if lic.Department != a.Department {
+		return nil, fmt.Errorf("%w: license %s belongs to department %s", ErrForbidden, id, lic.Department)
+	}
+	switch {
+	case lic.Status == license.StatusRevoked:
+		return nil, fmt.Errorf("%w: license %s is revoked; revocation is final", ErrConflict, id)
+	case lic.Status == status:
+		return nil, fmt.Errorf("%w: license %s is already %s", ErrConflict, id, status)
+	}
+	rcpt, err := s.ledger.SetStatus(ctx, ledger.StatusChange{Identifier: id, Issuer: lic.Department, Status: status, Reason: reason})
+	if err != nil {
+		return nil, fmt.Errorf("registry: anchor status of %s: %w", id, err)
+	}
+	if err := s.store.setStatus(ctx, id, status, reason, a.Name, s.now(), rcpt); err != nil {
+		return nil, err
+	}
+	s.gen.Add(1)
+	s.log.Info("license status changed", "id", id, "status", status)
+	return s.store.license(ctx, id)
+}
+
+// RegisterDepartment creates a department's SM2 key (encrypted at rest), its
+// certificate under the platform root, and records both on the ledger.
+func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name string, types []string) (*Department, error) {
+	if a.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin registers departments", ErrForbidden)
+	}
+	if err := license.ValidateUSCC(uscc); err != nil {
+		return nil, &license.FieldError{Field: "uscc", Rule: "uscc", Message: err.Error()}
+	}
+	if name == "" || len([]rune(name)) > 100 {
+		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "name is required, at most 100 characters"}
+	}
+	if len(types) == 0 {
+		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "at least one license type"}
+	}
+	for _, t := range types {
+		if _, ok := s.catalog.Type(t); !ok {
+			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", t)}
+		}
+	}
+	s.mu.Lock()
+	exists := s.deptByID[uscc] != nil
+	s.mu.Unlock()
+	if exists {
+		return nil, fmt.Errorf("%w: department %s is already registered", ErrConflict, uscc)
+	}
+	now := s.now()
+	key, dk, err := s.newDepartmentKey(uscc, name, now)
+	if err != nil {
+		return nil, err
+	}
+	d := &Department{USCC: uscc, Name: name, Types: slices.Sorted(slices.Values(types)), CreatedAt: now}
+	if _, err := s.ledger.RegisterDepartment(ctx, ledger.Department{USCC: uscc, Name: name, Types: d.Types}, ledgerKey(dk)); err != nil {
+		return nil, fmt.Errorf("registry: register %s on the ledger: %w", uscc, err)
+	}
+	if err := s.store.insertDepartment(ctx, d, dk); err != nil {
+		return nil, err
+	}
+	dk.Active = true
+	d.Keys = []DepartmentKey{*dk}
+	s.mu.Lock()
+	s.deptByID[uscc] = d
+	s.signers[uscc] = &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key)}
+	s.mu.Unlock()
+	s.gen.Add(1)
+	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
+	return d, nil
+}
+
+func ledgerKey(k *DepartmentKey) ledger.Key {
+	return ledger.Key{Department: k.Department, KeyID: k.KeyID, CertDER: k.CertDER, ValidFrom: k.ValidFrom, ValidUntil: k.ValidUntil}
+}
+
+// departmentKeyYears is how long a department certificate is valid.
+const departmentKeyYears = 5
+
+func (s *Service) newDepartmentKey(uscc, name string, now time.Time) (*sm2.PrivateKey, *DepartmentKey, error) {
+	key, err := signing.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	from, until := now.Add(-time.Minute).Truncate(time.Second), now.AddDate(departmentKeyYears, 0, 0).Truncate(time.Second)
+	cert, err := signing.NewDepartmentCertificate(s.cfg.Platform.Root, s.cfg.Platform.RootCert, &key.PublicKey, uscc, name, from, until)
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry: certificate for %s: %w", uscc, err)
+	}
+	keyID := signing.KeyID(cert.Raw)
+	path := filepath.Join(s.cfg.Dir, "keys", uscc+"-"+keyID+".key.pem")
+	if err := signing.WriteKeyFile(path, key, s.cfg.Passphrase); err != nil {
+		return nil, nil, err
+	}
+	return key, &DepartmentKey{
+		KeyID: keyID, Department: uscc, KeyURI: "file:" + path, CertDER: cert.Raw,
+		ValidFrom: cert.NotBefore, ValidUntil: cert.NotAfter,
+	}, nil
+}
+
+// Departments lists the registered departments with their keys.
+func (s *Service) Departments(ctx context.Context) ([]*Department, error) {
+	return s.store.departments(ctx)
+}
+
+// CreateToken makes a new API token for a. Only its hash is stored; the
+// token is returned once.
+func (s *Service) CreateToken(ctx context.Context, a Actor) (string, error) {
+	if !a.Role.Valid() {
+		return "", &license.FieldError{Field: "role", Rule: "enum", Message: "role must be admin, issuer or verifier"}
+	}
+	if a.Role == RoleIssuer {
+		s.mu.Lock()
+		d := s.deptByID[a.Department]
+		s.mu.Unlock()
+		if d == nil {
+			return "", fmt.Errorf("%w: department %s", ErrNotFound, a.Department)
+		}
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := "zz_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := s.store.insertToken(ctx, tokenHash(token), a, s.now()); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Authenticate returns the actor a token stands for.
+func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error) {
+	if token == "" {
+		return Actor{}, ErrUnauthenticated
+	}
+	return s.store.token(ctx, tokenHash(token))
+}
+
+// tokenHash: tokens carry 256 random bits, so a plain SHA-256 is enough;
+// a slow password hash would only slow every API call.
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,516 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"zhengzhao/ledger"
+	"zhengzhao/license"
+)
+
+// schema is applied on every open; every statement is idempotent.
+const schema = `
+CREATE TABLE IF NOT EXISTS departments (
+	uscc       TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	types      TEXT NOT NULL,           -- JSON array of type codes
+	created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS department_keys (
+	key_id       TEXT PRIMARY KEY,
+	uscc         TEXT NOT NULL REFERENCES departments(uscc),
+	key_uri      TEXT NOT NULL,         -- where the encrypted private key lives (file:...)
+	cert_der     BLOB NOT NULL,
+	valid_from   TEXT NOT NULL,
+	valid_until  TEXT NOT NULL,
+	active       INTEGER NOT NULL,      -- 1 for the key new licenses are signed with
+	revoked_from TEXT,
+	revoked_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS catalog (
+	code TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	body TEXT NOT NULL                  -- the catalog entry as JSON
+);
+CREATE TABLE IF NOT EXISTS licenses (
+	identifier   TEXT PRIMARY KEY,
+	uscc         TEXT NOT NULL,
+	type_code    TEXT NOT NULL,
+	serial       TEXT NOT NULL,
+	holder_code  TEXT NOT NULL,         -- personal data: lives only in this store
+	status       TEXT NOT NULL,
+	status_reason TEXT NOT NULL DEFAULT '',
+	status_index INTEGER NOT NULL,
+	record       TEXT NOT NULL,         -- license.Record JSON
+	credential   BLOB NOT NULL,         -- the signed credential, exact bytes
+	receipt      TEXT NOT NULL,         -- ledger.Receipt JSON of the anchor
+	issued_at    TEXT NOT NULL,
+	request_key  TEXT,                  -- idempotency key of the issue request, if any
+	UNIQUE (uscc, type_code, serial),
+	UNIQUE (uscc, status_index)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS licenses_request_key ON licenses(uscc, request_key) WHERE request_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS licenses_holder ON licenses(holder_code);
+CREATE TABLE IF NOT EXISTS status_events (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	identifier TEXT NOT NULL REFERENCES licenses(identifier),
+	status     TEXT NOT NULL,
+	reason     TEXT NOT NULL,
+	actor      TEXT NOT NULL,
+	at         TEXT NOT NULL,
+	receipt    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+	hash       TEXT PRIMARY KEY,        -- hex SHA-256 of the token; the token itself is never stored
+	role       TEXT NOT NULL,
+	uscc       TEXT NOT NULL DEFAULT '',
+	name       TEXT NOT NULL,
+	created_at TEXT NOT NULL
+);
+`
+
+// store is the registry's SQLite database. Personal data lives only here.
+// Writes of new licenses go through a group committer so that concurrent
+// issues share one transaction (and one fsync).
+type store struct {
+	db      *sql.DB
+	pending chan *pendingInsert
+	done    chan struct{}
+}
+
+type pendingInsert struct {
+	lic  *License
+	errc chan error
+}
+
+func openStore(path string) (*store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("registry: open store %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and this keeps the WAL
+	// reader/writer story simple. Reads are fast enough on it for now.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: create schema: %w", err)
+	}
+	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
+}
+
+func (s *store) Close() error {
+	close(s.pending)
+	<-s.done
+	return s.db.Close()
+}
+
+// insertLicense stores a new license and returns once it is committed.
+func (s *store) insertLicense(ctx context.Context, lic *License) error {
+	p := &pendingInsert{lic: lic, errc: make(chan error, 1)}
+	select {
+	case s.pending <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the insert will be committed or fail; wait for the answer
+	// even if ctx ends, so an acknowledged license is never in doubt.
+	return <-p.errc
+}
+
+// commitLoop takes every queued insert, writes them in one transaction and
+// answers each caller. A row that fails (a constraint) is retried alone so it
+// cannot take the others down with it.
+func (s *store) commitLoop() {
+	defer close(s.done)
+	for first := range s.pending {
+		batch := []*pendingInsert{first}
+	drain:
+		for len(batch) < 1024 {
+			select {
+			case p, ok := <-s.pending:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		if err := s.insertBatch(batch); err != nil {
+			for _, p := range batch {
+				p.errc <- s.insertBatch([]*pendingInsert{p})
+			}
+			continue
+		}
+		for _, p := range batch {
+			p.errc <- nil
+		}
+	}
+}
+
+func (s *store) insertBatch(batch []*pendingInsert) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("registry: prepare insert: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range batch {
+		l := p.lic
+		rec, err := json.Marshal(l.Record)
+		if err != nil {
+			return err
+		}
+		rcpt, err := json.Marshal(l.Receipt)
+		if err != nil {
+			return err
+		}
+		var reqKey any
+		if l.RequestKey != "" {
+			reqKey = l.RequestKey
+		}
+		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Record.HolderCode, string(l.Status),
+			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey); err != nil {
+			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: commit: %w", err)
+	}
+	return nil
+}
+
+const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, '')`
+
+func scanLicense(row interface{ Scan(...any) error }) (*License, error) {
+	var (
+		l                         License
+		status, rec, rcpt, issued string
+	)
+	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusIndex,
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey); err != nil {
+		return nil, err
+	}
+	l.Status = license.Status(status)
+	if err := json.Unmarshal([]byte(rec), &l.Record); err != nil {
+		return nil, fmt.Errorf("registry: stored record of %s: %w", l.Identifier, err)
+	}
+	if err := json.Unmarshal([]byte(rcpt), &l.Receipt); err != nil {
+		return nil, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
+	}
+	l.IssuedAt = parseTime(issued)
+	return &l, nil
+}
+
+func (s *store) license(ctx context.Context, id string) (*License, error) {
+	l, err := scanLicense(s.db.QueryRowContext(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE identifier = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("license %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT status, reason, actor, at FROM status_events WHERE identifier = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ev StatusRecord
+		var status, at string
+		if err := rows.Scan(&status, &ev.Reason, &ev.Actor, &at); err != nil {
+			return nil, err
+		}
+		ev.Status = license.Status(status)
+		ev.At = parseTime(at)
+		l.History = append(l.History, ev)
+	}
+	return l, rows.Err()
+}
+
+func (s *store) licenseByRequestKey(ctx context.Context, uscc, key string) (*License, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT identifier FROM licenses WHERE uscc = ? AND request_key = ?`, uscc, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.license(ctx, id)
+}
+
+// ListFilter selects licenses for List.
+type ListFilter struct {
+	Department string // USCC; empty = all
+	TypeCode   string
+	Status     license.Status
+	HolderCode string
+	Limit      int // default 100, at most 1000
+	Offset     int
+}
+
+func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
+	q := `SELECT ` + licenseColumns + ` FROM licenses WHERE 1=1`
+	var args []any
+	if f.Department != "" {
+		q += ` AND uscc = ?`
+		args = append(args, f.Department)
+	}
+	if f.TypeCode != "" {
+		q += ` AND type_code = ?`
+		args = append(args, f.TypeCode)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.HolderCode != "" {
+		q += ` AND holder_code = ?`
+		args = append(args, f.HolderCode)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY issued_at DESC, identifier LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*License
+	for rows.Next() {
+		l, err := scanLicense(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func (s *store) setStatus(ctx context.Context, id string, st license.Status, reason, actor string, at time.Time, rcpt ledger.Receipt) error {
+	b, err := json.Marshal(rcpt)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE licenses SET status = ?, status_reason = ? WHERE identifier = ?`, string(st), reason, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO status_events (identifier, status, reason, actor, at, receipt) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, string(st), reason, actor, formatTime(at), string(b)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// invalidLicense is a license that is not active, as the trust bundle lists it.
+type invalidLicense struct {
+	Identifier string
+	Status     license.Status
+	Reason     string
+	At         time.Time
+}
+
+// invalid lists every license that is not active, with the time of its
+// latest status change, for the trust bundle.
+func (s *store) invalid(ctx context.Context) ([]invalidLicense, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT l.identifier, l.status, l.status_reason,
+		COALESCE((SELECT MAX(e.at) FROM status_events e WHERE e.identifier = l.identifier), l.issued_at)
+		FROM licenses l WHERE l.status <> 'active' ORDER BY l.identifier`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []invalidLicense
+	for rows.Next() {
+		var l invalidLicense
+		var status, at string
+		if err := rows.Scan(&l.Identifier, &status, &l.Reason, &at); err != nil {
+			return nil, err
+		}
+		l.Status, l.At = license.Status(status), parseTime(at)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func (s *store) maxSerial(ctx context.Context, uscc, typeCode, prefix string) (string, error) {
+	var serial sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,
+		uscc, typeCode, prefix+"%").Scan(&serial)
+	return serial.String, err
+}
+
+func (s *store) statusIndexes(ctx context.Context, uscc string) (map[int]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status_index FROM licenses WHERE uscc = ?`, uscc)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		out[i] = true
+	}
+	return out, rows.Err()
+}
+
+// Departments.
+
+func (s *store) insertDepartment(ctx context.Context, d *Department, k *DepartmentKey) error {
+	types, _ := json.Marshal(d.Types)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO departments (uscc, name, types, created_at) VALUES (?, ?, ?, ?)`,
+		d.USCC, d.Name, string(types), formatTime(d.CreatedAt)); err != nil {
+		return fmt.Errorf("registry: insert department %s: %w", d.USCC, err)
+	}
+	if err := insertKey(tx, k); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func insertKey(tx *sql.Tx, k *DepartmentKey) error {
+	_, err := tx.Exec(`INSERT INTO department_keys (key_id, uscc, key_uri, cert_der, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+		k.KeyID, k.Department, k.KeyURI, k.CertDER, formatTime(k.ValidFrom), formatTime(k.ValidUntil))
+	if err != nil {
+		return fmt.Errorf("registry: insert key %s: %w", k.KeyID, err)
+	}
+	return nil
+}
+
+func (s *store) departments(ctx context.Context) ([]*Department, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT uscc, name, types, created_at FROM departments ORDER BY uscc`)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Department
+	for rows.Next() {
+		var d Department
+		var types, created string
+		if err := rows.Scan(&d.USCC, &d.Name, &types, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(types), &d.Types); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d.CreatedAt = parseTime(created)
+		out = append(out, &d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, d := range out {
+		if d.Keys, err = s.keys(ctx, d.USCC); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, cert_der, valid_from, valid_until, active,
+		COALESCE(revoked_from, ''), COALESCE(revoked_reason, '') FROM department_keys WHERE uscc = ? ORDER BY valid_from`, uscc)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DepartmentKey
+	for rows.Next() {
+		var k DepartmentKey
+		var from, until, revoked string
+		if err := rows.Scan(&k.KeyID, &k.Department, &k.KeyURI, &k.CertDER, &from, &until, &k.Active, &revoked, &k.RevocationReason); err != nil {
+			return nil, err
+		}
+		k.ValidFrom, k.ValidUntil = parseTime(from), parseTime(until)
+		if revoked != "" {
+			t := parseTime(revoked)
+			k.RevokedFrom = &t
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// Catalog.
+
+func (s *store) saveCatalog(ctx context.Context, types []license.Type) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range types {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO catalog (code, name, body) VALUES (?, ?, ?)
+			ON CONFLICT(code) DO UPDATE SET name = excluded.name, body = excluded.body`, t.Code, t.Name, string(b)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Tokens.
+
+func (s *store) insertToken(ctx context.Context, hash string, a Actor, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, role, uscc, name, created_at) VALUES (?, ?, ?, ?, ?)`,
+		hash, string(a.Role), a.Department, a.Name, formatTime(at))
+	return err
+}
+
+func (s *store) token(ctx context.Context, hash string) (Actor, error) {
+	var a Actor
+	var role string
+	err := s.db.QueryRowContext(ctx, `SELECT role, uscc, name FROM tokens WHERE hash = ?`, hash).Scan(&role, &a.Department, &a.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Actor{}, ErrUnauthenticated
+	}
+	a.Role = Role(role)
+	return a, err
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}

@@ -1,0 +1,113 @@
+package registry
+
+import (
+	"errors"
+	"time"
+
+	"zhengzhao/ledger"
+	"zhengzhao/license"
+)
+
+// Sentinel errors the server maps to HTTP statuses.
+var (
+	// ErrNotFound: no such license, department or type.
+	ErrNotFound = errors.New("registry: not found")
+	// ErrForbidden: the actor may not do this (wrong role or another department).
+	ErrForbidden = errors.New("registry: forbidden")
+	// ErrUnauthenticated: no or unknown credentials.
+	ErrUnauthenticated = errors.New("registry: unauthenticated")
+	// ErrConflict: the request conflicts with the current state (already revoked, duplicate …).
+	ErrConflict = errors.New("registry: conflict")
+)
+
+// Role is what an actor may do.
+type Role string
+
+// The roles of issue 2. Web roles (clerk, holder) come with the web pages.
+const (
+	RoleAdmin    Role = "admin"    // platform operator: departments, catalog, bundles
+	RoleIssuer   Role = "issuer"   // department officer: issues and changes that department's licenses
+	RoleVerifier Role = "verifier" // window staff: verifies
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleIssuer, RoleVerifier:
+		return true
+	}
+	return false
+}
+
+// Actor is who asks: the server authenticates, the service authorizes.
+type Actor struct {
+	Role       Role   `json:"role"`
+	Department string `json:"department,omitempty"` // USCC, for issuers
+	Name       string `json:"name"`
+}
+
+// Department is an issuing department with its keys.
+type Department struct {
+	USCC      string          `json:"uscc"`
+	Name      string          `json:"name"`
+	Types     []string        `json:"types"`
+	CreatedAt time.Time       `json:"created_at"`
+	Keys      []DepartmentKey `json:"keys"`
+}
+
+// DepartmentKey is one of a department's signing keys. The private key stays
+// encrypted where KeyURI points; only the certificate travels.
+type DepartmentKey struct {
+	KeyID            string     `json:"key_id"`
+	Department       string     `json:"department"`
+	KeyURI           string     `json:"-"`
+	CertDER          []byte     `json:"certificate"`
+	ValidFrom        time.Time  `json:"valid_from"`
+	ValidUntil       time.Time  `json:"valid_until"`
+	Active           bool       `json:"active"`
+	RevokedFrom      *time.Time `json:"revoked_from,omitempty"`
+	RevocationReason string     `json:"revocation_reason,omitempty"`
+}
+
+// IssueRequest is what an officer submits to issue a license. Dates default
+// to today and the type's default validity.
+type IssueRequest struct {
+	TypeCode     string            `json:"type"`
+	Holder       string            `json:"holder"`
+	HolderCode   string            `json:"holderCode"`
+	Jurisdiction string            `json:"jurisdiction"`
+	Number       string            `json:"number,omitempty"`     // 证照编号; default: the serial
+	IssueDate    string            `json:"issueDate,omitempty"`  // YYYY-MM-DD
+	ValidFrom    string            `json:"validFrom,omitempty"`  // YYYY-MM-DD
+	ValidUntil   string            `json:"validUntil,omitempty"` // YYYY-MM-DD; "" = the type's default
+	Fields       map[string]string `json:"fields"`
+	// RequestKey makes the request idempotent per department: a second
+	// request with the same key answers the first license.
+	RequestKey string `json:"requestKey,omitempty"`
+}
+
+// License is a stored license: the record (personal data), the credential as
+// handed out, its ledger receipt and its status.
+type License struct {
+	Identifier   string         `json:"id"`
+	Department   string         `json:"department"`
+	TypeCode     string         `json:"type"`
+	Serial       string         `json:"serial"`
+	Status       license.Status `json:"status"`
+	StatusReason string         `json:"status_reason,omitempty"`
+	StatusIndex  int            `json:"status_index"`
+	Record       license.Record `json:"record"`
+	Credential   []byte         `json:"-"`
+	Receipt      ledger.Receipt `json:"receipt"`
+	IssuedAt     time.Time      `json:"issued_at"`
+	RequestKey   string         `json:"-"`
+	History      []StatusRecord `json:"history,omitempty"`
+}
+
+// StatusRecord is one status change as the registry saw it.
+type StatusRecord struct {
+	Status license.Status `json:"status"`
+	Reason string         `json:"reason"`
+	Actor  string         `json:"actor"`
+	At     time.Time      `json:"at"`
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"zhengzhao/license"
+	"zhengzhao/registry"
+	"zhengzhao/verifier"
+)
+
+const actorKey = "zhengzhao.actor"
+
+// require authenticates the bearer token and lets only the given roles through.
+func (s *Server) require(roles ...registry.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			h := c.Request().Header.Get("Authorization")
+			token, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				return fmt.Errorf("%w: missing bearer token", registry.ErrUnauthenticated)
+			}
+			a, err := s.reg.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+			if err != nil {
+				return err
+			}
+			for _, r := range roles {
+				if a.Role == r {
+					c.Set(actorKey, a)
+					return next(c)
+				}
+			}
+			return fmt.Errorf("%w: role %q may not use this endpoint", registry.ErrForbidden, a.Role)
+		}
+	}
+}
+
+func actor(c *echo.Context) registry.Actor {
+	a, _ := c.Get(actorKey).(registry.Actor)
+	return a
+}
+
+func (s *Server) healthz(c *echo.Context) error {
+	if _, err := s.ledger.Checkpoint(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "ledger unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) listTypes(c *echo.Context) error {
+	return c.JSON(http.StatusOK, s.reg.Catalog().Types())
+}
+
+// typeExample answers a valid issue request for the type, to start from.
+func (s *Server) typeExample(c *echo.Context) error {
+	typ, ok := s.reg.Catalog().Type(c.Param("code"))
+	if !ok {
+		return fmt.Errorf("%w: license type %q", registry.ErrNotFound, c.Param("code"))
+	}
+	rec := typ.Example("", "")
+	return c.JSON(http.StatusOK, registry.IssueRequest{
+		TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields,
+	})
+}
+
+// licenseDocument is what issuing and GET answer: the credential with its
+// ledger receipt (verifier.Document, the form `zhengzhao verify` reads) and
+// the registry's view of its status.
+type licenseDocument struct {
+	verifier.Document
+	ID           string                  `json:"id"`
+	Status       license.Status          `json:"status"`
+	StatusReason string                  `json:"status_reason,omitempty"`
+	History      []registry.StatusRecord `json:"history,omitempty"`
+}
+
+func documentOf(l *registry.License) licenseDocument {
+	rcpt := l.Receipt
+	return licenseDocument{
+		Document: verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &rcpt},
+		ID:       l.Identifier, Status: l.Status, StatusReason: l.StatusReason, History: l.History,
+	}
+}
+
+func (s *Server) issue(c *echo.Context) error {
+	var req registry.IssueRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if k := c.Request().Header.Get("Idempotency-Key"); k != "" && req.RequestKey == "" {
+		req.RequestKey = k
+	}
+	lic, err := s.reg.Issue(c.Request().Context(), actor(c), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, documentOf(lic))
+}
+
+func (s *Server) getLicense(c *echo.Context) error {
+	lic, err := s.reg.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if a := actor(c); a.Role == registry.RoleIssuer && a.Department != lic.Department {
+		return fmt.Errorf("%w: license of another department", registry.ErrForbidden)
+	}
+	return c.JSON(http.StatusOK, documentOf(lic))
+}
+
+type statusRequest struct {
+	Status license.Status `json:"status"`
+	Reason string         `json:"reason"`
+}
+
+func (s *Server) setStatus(c *echo.Context) error {
+	var req statusRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	lic, err := s.reg.SetStatus(c.Request().Context(), actor(c), c.Param("id"), req.Status, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, documentOf(lic))
+}
+
+func (s *Server) getBundle(c *echo.Context) error {
+	// Always fresh: an office that downloads a bundle to work offline wants
+	// the latest statuses and checkpoint.
+	raw, err := s.reg.Bundle(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, raw)
+}
+
+// verify checks a credential (or a credential with its receipt) online: the
+// status and the anchor come from the ledger, trust from the current bundle.
+func (s *Server) verify(c *echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	b, _, err := s.currentBundle(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	res, err := verifier.Verify(c.Request().Context(), body, b, verifier.Policy{At: s.now(), Online: s.ledger})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// decodeJSON reads one JSON object into v: unknown members, trailing data and
+// malformed JSON are 400s that say what is wrong.
+func decodeJSON(c *echo.Context, v any) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: jsonErrorMessage(err), Field: jsonErrorField(err)}
+	}
+	if dec.More() {
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "trailing data after the JSON object"}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "trailing data after the JSON object"}
+	}
+	return nil
+}
+
+func jsonErrorMessage(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, err)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %s must be a JSON %s", typ.Field, typ.Type)
+	case errors.Is(err, io.EOF):
+		return "empty body: a JSON object is required"
+	}
+	return "malformed JSON: " + err.Error()
+}
+
+func jsonErrorField(err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return typ.Field
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return strings.Trim(f, `"`)
+	}
+	return ""
+}
+
+// currentBundle returns the signed trust bundle, rebuilt when the registry
+// has changed since it was last built.
+func (s *Server) currentBundle(ctx context.Context) (*verifier.TrustBundle, []byte, error) {
+	s.bundleMu.Lock()
+	defer s.bundleMu.Unlock()
+	gen := s.reg.Generation()
+	if s.bundle != nil && gen == s.bundleGen {
+		return s.bundle, s.bundleRaw, nil
+	}
+	raw, err := s.reg.Bundle(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := verifier.ParseBundle(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: own bundle does not parse: %w", err)
+	}
+	s.bundle, s.bundleRaw, s.bundleGen = b, raw, gen
+	return b, raw, nil
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+
+	"zhengzhao/ledger"
+	"zhengzhao/license"
+	"zhengzhao/registry"
+)
+
+// apiError is the stable JSON error body: {code, message, field}.
+type apiError struct {
+	Status  int          `json:"-"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Field   string       `json:"field,omitempty"`
+	Errors  []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// errorHandler maps every error a handler returns to a status and the stable
+// body. It is the only place that knows the mapping.
+func (s *Server) errorHandler(c *echo.Context, err error) {
+	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+		return
+	}
+	e := s.toAPIError(err)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	_ = c.JSON(e.Status, e)
+}
+
+func (s *Server) toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if fes := fieldErrors(err); len(fes) > 0 {
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fes[0].Message, Field: fes[0].Field, Errors: fes}
+	}
+	switch {
+	case errors.Is(err, registry.ErrUnauthenticated):
+		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "a valid bearer token is required"}
+	case errors.Is(err, registry.ErrForbidden):
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, ledger.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case errors.Is(err, registry.ErrConflict), errors.Is(err, ledger.ErrFinal), errors.Is(err, ledger.ErrDuplicate):
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	case errors.Is(err, ledger.ErrUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ledger_unavailable", Message: "the ledger is unavailable; try again"}
+	}
+	if code := echo.StatusCode(err); code != 0 {
+		msg := http.StatusText(code)
+		if code == http.StatusRequestEntityTooLarge {
+			msg = "request body is larger than 1 MiB"
+		}
+		return &apiError{Status: code, Code: codeName(code), Message: msg}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// fieldErrors flattens a (joined) error into the field errors it carries.
+func fieldErrors(err error) []fieldError {
+	var out []fieldError
+	var walk func(error)
+	walk = func(err error) {
+		if fe, ok := err.(*license.FieldError); ok {
+			out = append(out, fieldError{Field: fe.Field, Rule: fe.Rule, Message: fe.Error()})
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+func codeName(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusBadRequest:
+		return "bad_request"
+	}
+	return "error"
+}

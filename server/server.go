@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	"zhengzhao/ledger"
+	"zhengzhao/registry"
+	"zhengzhao/verifier"
+)
+
+// MaxBody is the largest request body the JSON API accepts.
+const MaxBody = 1 << 20
+
+// Config configures the HTTP server.
+type Config struct {
+	Registry *registry.Service
+	// Ledger answers online verification (status and anchor from the ledger).
+	Ledger ledger.Ledger
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Validate reports a missing required setting.
+func (c Config) Validate() error {
+	if c.Registry == nil {
+		return errors.New("server: Config.Registry is required")
+	}
+	if c.Ledger == nil {
+		return errors.New("server: Config.Ledger is required")
+	}
+	return nil
+}
+
+// Server is Zhengzhao's HTTP edge: the JSON API. Domain errors are mapped to
+// statuses in one place (errorHandler).
+type Server struct {
+	reg    *registry.Service
+	ledger ledger.Ledger
+	log    *slog.Logger
+	now    func() time.Time
+	echo   *echo.Echo
+
+	bundleMu  sync.Mutex
+	bundle    *verifier.TrustBundle
+	bundleRaw []byte
+	bundleGen uint64
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, bundleGen: ^uint64(0)}
+	e := echo.New()
+	e.Logger = cfg.Logger
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(MaxBody))
+	s.routes(e)
+	s.echo = e
+	return s, nil
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes(e *echo.Echo) {
+	e.GET("/healthz", s.healthz)
+	api := e.Group("/api/v1")
+	api.GET("/types", s.listTypes)
+	api.GET("/types/:code/example", s.typeExample)
+	api.GET("/bundle", s.getBundle)
+	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
+	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
+	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
+	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
+}
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	srv := &http.Server{
+		Addr: addr, Handler: s.echo,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
