@@ -1,0 +1,403 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+	"unicode"
+
+	"codeberg.org/go-pdf/fpdf"
+	"github.com/boombuler/barcode/qr"
+
+	"zhengzhao/license"
+)
+
+// Names of the attachments a license PDF carries. The caller passes them in
+// Input.Attachments; ExtractAttachments requires AttachmentCredential.
+const (
+	AttachmentCredential = "credential.json" // the full signed credential (JSON)
+	AttachmentSeal       = "seal.sig"        // the GB/T 38540 SES_Signature (DER)
+)
+
+// Footer is the line printed at the bottom of every license face.
+const Footer = "本电子证照由证照平台签发，可离线核验"
+
+// Attachment is a file embedded in the PDF so that the PDF alone can be
+// verified offline.
+type Attachment struct {
+	Name        string // file name, such as AttachmentCredential
+	Description string // shown by PDF readers
+	Data        []byte
+}
+
+// Input is everything one license PDF shows or carries.
+type Input struct {
+	// Type is the catalog entry of the license; its field labels and order
+	// lay out the face.
+	Type license.Type
+	// Record is the issued license. Record.Identifier must be set.
+	Record license.Record
+	// SealPNG is the issuing department's round red seal as a PNG with a
+	// transparent background, printed about 42 mm wide over the issuing
+	// authority and date. When nil, a grey dashed circle marked 未加盖印章
+	// is printed instead, so an unsealed face never looks sealed.
+	SealPNG []byte
+	// QRPayload is the compact "ZZ1:..." payload, printed as a QR code
+	// (error correction M) bottom left.
+	QRPayload string
+	// Attachments are embedded as PDF file attachments, in this order.
+	Attachments []Attachment
+	// CreatedAt is written as the PDF creation and modification date, so that
+	// equal inputs give byte-identical PDFs.
+	CreatedAt time.Time
+}
+
+// Renderer draws license PDFs with one CJK TrueType font, parsed once.
+// It is safe for concurrent use.
+type Renderer struct {
+	font *ttFont
+}
+
+// NewRenderer parses a CJK TrueType font (.ttf; not .ttc or CFF .otf), such
+// as the bytes FindFont returns, and checks that it can print every fixed
+// text of the license face. Errors wrap ErrBadFont.
+func NewRenderer(font []byte) (*Renderer, error) {
+	f, err := parseTTF(font)
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{font: f}
+	var fixed []string
+	fixed = append(fixed, fixedTexts...)
+	for _, t := range license.DefaultCatalog().Types() {
+		fixed = append(fixed, t.Name)
+	}
+	for _, s := range fixed {
+		for _, c := range s {
+			if !f.has(c) {
+				return nil, fmt.Errorf("%w: %w", ErrBadFont, &MissingGlyphError{Rune: c, Where: "the fixed text " + s})
+			}
+		}
+	}
+	// Make sure fpdf accepts a subset of this font.
+	sub, err := f.subset(runeSet(fixed))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadFont, err)
+	}
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddUTF8FontFromBytes(cjkFont, "", sub)
+	p.SetFont(cjkFont, "", 12)
+	if err := p.Error(); err != nil || p.GetStringWidth("证照") <= 0 {
+		return nil, fmt.Errorf("%w: fpdf cannot use the font: %v", ErrBadFont, err)
+	}
+	return r, nil
+}
+
+var defaultRenderer = sync.OnceValues(func() (*Renderer, error) {
+	b, err := FindFont()
+	if err != nil {
+		return nil, err
+	}
+	return NewRenderer(b)
+})
+
+// PDF renders in with a Renderer for the font FindFont finds (loaded on the
+// first call). See Renderer.PDF.
+func PDF(in Input) ([]byte, error) {
+	r, err := defaultRenderer()
+	if err != nil {
+		return nil, err
+	}
+	return r.PDF(in)
+}
+
+// Page geometry, in millimetres (A4 portrait).
+const (
+	pageW, pageH = 210.0, 297.0
+	formL, formR = 26.0, 184.0 // form column edges
+	blockTop     = 220.0       // top of the QR / issuer / seal block
+	flowBottom   = 268.0       // lowest text line on a page without the block
+	contTop      = 34.0        // first form line on a continuation page
+	qrX, qrY     = 26.0, 226.0
+	qrSize       = 36.0
+	sealSize     = 42.0
+	issuerCX     = 148.0 // centre of issuer name, date and seal
+	idBaseline   = 272.5
+	footBaseline = 279.0
+	labelGap     = 5.0 // between label and value columns
+	maxLabelW    = 52.0
+	ptMM         = 25.4 / 72
+)
+
+const cjkFont = "zh"
+
+// Colours.
+var (
+	frameRGB = [3]int{164, 42, 32} // the red-brown frame of paper licenses
+	textRGB  = [3]int{20, 20, 20}
+	greyRGB  = [3]int{110, 110, 110}
+)
+
+// fixed texts printed on faces, checked against the font by NewRenderer.
+var fixedTexts = []string{
+	"统一社会信用代码", "公民身份号码", "编号：", "有效期限", "长期", "自", "至", "年月日",
+	"发证机关", "登记机关", "扫码核验", "电子证照标识", Footer, "未加盖印章", "（续页）",
+	"持证主体", "持证人", "0123456789",
+}
+
+// row is one label: value line of the form.
+type row struct {
+	label, value string
+}
+
+// face is the license face's text, before layout.
+type face struct {
+	title       string
+	topCode     row // 营业执照: 统一社会信用代码 printed above the title
+	number      string
+	rows        []row
+	issuerLabel string
+	issuer      string
+	date        string
+	identifier  string
+}
+
+// holderLabels are the holder row labels of known license types, as on
+// their paper faces.
+var holderLabels = map[string]string{
+	"营业执照":      "名称",
+	"食品经营许可证":   "经营者名称",
+	"药品经营许可证":   "企业名称",
+	"不动产权证书":    "权利人",
+	"建设工程规划许可证": "建设单位",
+	"道路运输经营许可证": "业户名称",
+	"律师执业证":     "执业律师",
+}
+
+func buildFace(t license.Type, rec license.Record) face {
+	fc := face{
+		title:       rec.Name,
+		number:      rec.Number,
+		issuerLabel: "发证机关",
+		issuer:      rec.Issuer,
+		date:        chineseDate(rec.IssueDate),
+		identifier:  rec.Identifier,
+	}
+	if fc.title == "" {
+		fc.title = t.Name
+	}
+	holder := holderLabels[t.Name]
+	if holder == "" {
+		holder = "持证主体"
+		if t.HolderKind == license.HolderCitizen {
+			holder = "持证人"
+		}
+	}
+	codeLabel := "公民身份号码"
+	if rec.HolderCodeType == license.HolderCodeUSCC {
+		codeLabel = "统一社会信用代码"
+	}
+	fc.rows = append(fc.rows, row{holder, rec.Holder})
+	if t.Name == "营业执照" {
+		fc.topCode = row{codeLabel, rec.HolderCode}
+		fc.issuerLabel = "登记机关"
+	} else {
+		fc.rows = append(fc.rows, row{codeLabel, rec.HolderCode})
+	}
+	for _, f := range t.Fields {
+		if v := rec.Fields[f.Key]; v != "" {
+			fc.rows = append(fc.rows, row{f.Label, displayValue(f, v)})
+		}
+	}
+	fc.rows = append(fc.rows, row{"有效期限", validity(rec)})
+	return fc
+}
+
+// displayValue is a field value as printed: dates in Chinese, others as is.
+func displayValue(f license.Field, v string) string {
+	if f.Type == license.FieldDate {
+		return chineseDate(v)
+	}
+	return v
+}
+
+func validity(rec license.Record) string {
+	if rec.ValidUntil == "" {
+		return "长期"
+	}
+	return "自" + chineseDate(rec.ValidFrom) + "至" + chineseDate(rec.ValidUntil)
+}
+
+// chineseDate turns YYYY-MM-DD into 2024年03月15日; other text is returned
+// unchanged.
+func chineseDate(s string) string {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return fmt.Sprintf("%d年%02d月%02d日", d.Year(), int(d.Month()), d.Day())
+}
+
+// texts returns every string printed in the CJK font, with where it comes
+// from, so the subset font can be cut before layout.
+func (fc face) texts() []row {
+	out := []row{{"证照名称", fc.title}, {"编号", fc.number}, {"颁发机构", fc.issuer}, {"颁发日期", fc.date}}
+	if fc.topCode.label != "" {
+		out = append(out, row{fc.topCode.label, fc.topCode.label + fc.topCode.value})
+	}
+	for _, r := range fc.rows {
+		out = append(out, row{r.label, r.label + r.value})
+	}
+	for _, s := range fixedTexts {
+		out = append(out, row{"", s})
+	}
+	return out
+}
+
+func runeSet(ss []string) []rune {
+	var rs []rune
+	for _, s := range ss {
+		for _, c := range s {
+			if !unicode.IsControl(c) {
+				rs = append(rs, c)
+			}
+		}
+	}
+	slices.Sort(rs)
+	return slices.Compact(rs)
+}
+
+// PDF renders the license face of in as a one-page (longer when the fields
+// do not fit) A4 PDF with the font subset embedded, the seal, the QR code,
+// the identifier in Courier (also the PDF Subject) and the attachments.
+// Equal inputs give equal bytes. A character the font lacks is an error
+// (*MissingGlyphError), never an empty box.
+func (r *Renderer) PDF(in Input) ([]byte, error) {
+	rec := in.Record
+	if _, err := license.ParseIdentifier(rec.Identifier); err != nil {
+		return nil, fmt.Errorf("%w: record identifier: %w", ErrInvalidInput, err)
+	}
+	if in.QRPayload == "" {
+		return nil, fmt.Errorf("%w: no QR payload", ErrInvalidInput)
+	}
+	code, err := qr.Encode(in.QRPayload, qr.M, qr.Auto)
+	if err != nil {
+		return nil, fmt.Errorf("%w: QR payload: %v", ErrInvalidInput, err)
+	}
+	fc := buildFace(in.Type, rec)
+
+	var all []string
+	for _, t := range fc.texts() {
+		for _, c := range t.value {
+			if c == '\n' {
+				continue
+			}
+			if unicode.IsControl(c) || c > 0xFFFF || !r.font.has(c) {
+				return nil, &MissingGlyphError{Rune: c, Where: t.label}
+			}
+		}
+		all = append(all, t.value)
+	}
+	sub, err := r.font.subset(runeSet(all))
+	if err != nil {
+		return nil, err
+	}
+
+	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
+	p.SetCompression(true)
+	p.SetCatalogSort(true)
+	p.SetCreationDate(in.CreatedAt)
+	p.SetModificationDate(in.CreatedAt)
+	p.SetAutoPageBreak(false, 0)
+	p.SetMargins(0, 0, 0)
+	p.SetTitle(fc.title, true)
+	p.SetAuthor(rec.Issuer, true)
+	p.SetSubject(rec.Identifier, false)
+	p.SetCreator("Zhengzhao 证照平台", true)
+	p.SetProducer("Zhengzhao render", false)
+	p.AddUTF8FontFromBytes(cjkFont, "", sub)
+	if err := p.Error(); err != nil {
+		return nil, fmt.Errorf("render: load font subset: %w", err)
+	}
+
+	d := &doc{p: p, widths: make(map[rune]float64)}
+	d.layout(fc, in.SealPNG, code)
+	if len(in.Attachments) > 0 {
+		as := make([]fpdf.Attachment, len(in.Attachments))
+		for i, a := range in.Attachments {
+			as[i] = fpdf.Attachment{Content: a.Data, Filename: a.Name, Description: a.Description}
+		}
+		p.SetAttachments(as)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	var buf bytes.Buffer
+	if err := p.Output(&buf); err != nil {
+		return nil, fmt.Errorf("render: write PDF: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// doc is one PDF being drawn.
+type doc struct {
+	p      *fpdf.Fpdf
+	size   float64          // current CJK font size, pt
+	widths map[rune]float64 // rune width at 1 pt, mm
+	err    error
+}
+
+func (d *doc) setFont(size float64) {
+	d.size = size
+	d.p.SetFont(cjkFont, "", size)
+}
+
+// runeWidth is the width of c at the current size, in mm, measured by fpdf.
+func (d *doc) runeWidth(c rune) float64 {
+	w, ok := d.widths[c]
+	if !ok {
+		w = d.p.GetStringWidth(string(c)) / d.size
+		d.widths[c] = w
+	}
+	return w * d.size
+}
+
+func (d *doc) width(s string) float64 {
+	var w float64
+	for _, c := range s {
+		w += d.runeWidth(c)
+	}
+	return w
+}
+
+func (d *doc) color(c [3]int) {
+	d.p.SetTextColor(c[0], c[1], c[2])
+}
+
+// text draws s with its left end at x on baseline y.
+func (d *doc) text(x, y float64, s string) {
+	if s != "" {
+		d.p.Text(x, y, s)
+	}
+}
+
+func (d *doc) centred(cx, y float64, s string) {
+	d.text(cx-d.width(s)/2, y, s)
+}
+
+// spread draws the characters of s evenly across [x, x+w], like the
+// letter-spaced labels and titles of paper licenses.
+func (d *doc) spread(x, y, w float64, s string) {
+	rs := []rune(s)
+	if len(rs) < 2 {
+		d.text(x, y, s)
+		return
+	}
+	gap := (w - d.width(s)) / float64(len(rs)-1)
+	for _, c := range rs {
+		d.text(x, y, string(c))
+		x += d.runeWidth(c) + gap
+	}
+}

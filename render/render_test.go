@@ -1,0 +1,377 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+
+	"codeberg.org/go-pdf/fpdf"
+	"github.com/boombuler/barcode/qr"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"zhengzhao/license"
+)
+
+func TestDocsPNG(t *testing.T) {
+	if !*docs {
+		t.Skip("run with -docs to write ../docs/licenses/*.png")
+	}
+	r := testRenderer(t)
+	dir := filepath.Join("..", "docs", "licenses")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range license.DefaultCatalog().Types() {
+		pdf, err := r.PDF(testInput(t, typ, "2024000123"))
+		if err != nil {
+			t.Fatalf("%s: %v", typ.Name, err)
+		}
+		t.Logf("%s: %d bytes", typ.Name, len(pdf))
+		if err := os.WriteFile(filepath.Join(dir, pinyin[typ.Name]+".png"), pdftoppm(t, pdf, "80"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(os.TempDir(), pinyin[typ.Name]+".pdf"), pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func catalogInputs(t testing.TB) []Input {
+	var ins []Input
+	for _, typ := range license.DefaultCatalog().Types() {
+		ins = append(ins, testInput(t, typ, "2024000123"))
+	}
+	return ins
+}
+
+func TestGoldenText(t *testing.T) {
+	r := testRenderer(t)
+	for _, in := range catalogInputs(t) {
+		t.Run(pinyin[in.Type.Name], func(t *testing.T) {
+			pdf, err := r.PDF(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pdftotext(t, pdf, "-layout")
+			path := filepath.Join("testdata", pinyin[in.Type.Name]+".golden")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("pdftotext -layout differs from %s (run go test -update after checking the PNG):\ngot:\n%s", path, got)
+			}
+		})
+	}
+}
+
+// TestEveryCharacterPrinted checks that each printed value appears whole,
+// in order, in the extracted text: nothing is lost at a line break.
+func TestEveryCharacterPrinted(t *testing.T) {
+	r := testRenderer(t)
+	long := strings.Repeat("许可项目：餐饮服务；食品销售（仅销售预包装食品）。一般项目：ABC123技术服务、技术开发，电子证照“核验”。", 40)
+	ins := catalogInputs(t)
+	// A long 经营范围 that needs a continuation page.
+	ins[0].Record.Fields["businessScope"] = long
+	for _, in := range ins {
+		t.Run(pinyin[in.Type.Name], func(t *testing.T) {
+			pdf, err := r.PDF(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := squeeze(pdftotext(t, pdf, "-raw"))
+			fc := buildFace(in.Type, in.Record)
+			want := []string{fc.title, fc.issuer, fc.date, fc.number, fc.topCode.value, Footer}
+			for _, row := range fc.rows {
+				want = append(want, row.value)
+			}
+			for _, w := range want {
+				if !strings.Contains(text, squeeze(w)) {
+					t.Errorf("text lacks %q", w)
+				}
+			}
+		})
+	}
+}
+
+func squeeze(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func TestDeterministic(t *testing.T) {
+	r := testRenderer(t)
+	for _, in := range catalogInputs(t)[:3] {
+		a, err := r.PDF(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.PDF(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: two renders differ", in.Type.Name)
+		}
+	}
+}
+
+func TestQRRoundTrip(t *testing.T) {
+	r := testRenderer(t)
+	for _, in := range catalogInputs(t) {
+		t.Run(pinyin[in.Type.Name], func(t *testing.T) {
+			pdf, err := r.PDF(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decodeQR(t, pdftoppm(t, pdf, "150"))
+			if got != in.QRPayload {
+				t.Errorf("QR decodes to %q, want %q", got, in.QRPayload)
+			}
+		})
+	}
+}
+
+func decodeQR(t *testing.T, pngData []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
+	if err != nil {
+		t.Fatalf("decode QR: %v", err)
+	}
+	return res.GetText()
+}
+
+func TestQRPNG(t *testing.T) {
+	payload := testPayload(3)
+	img, err := QRPNG(payload, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(img))
+	if err != nil || cfg.Width != 512 || cfg.Height != 512 {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+	if got := decodeQR(t, img); got != payload {
+		t.Errorf("decodes to %q", got)
+	}
+	for _, px := range []int{0, 10, MaxQRPixels + 1} {
+		if _, err := QRPNG(payload, px); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("QRPNG(%d px) = %v, want ErrInvalidInput", px, err)
+		}
+	}
+	if _, err := QRPNG(payload, MinQRPixels); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("a 600-character payload in 64 px: %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestAttachmentsRoundTrip(t *testing.T) {
+	r := testRenderer(t)
+	in := catalogInputs(t)[2]
+	pdf, err := r.PDF(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ExtractAttachments(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(in.Attachments) {
+		t.Errorf("got %d attachments, want %d", len(got), len(in.Attachments))
+	}
+	for _, a := range in.Attachments {
+		if !bytes.Equal(got[a.Name], a.Data) {
+			t.Errorf("%s = %q, want %q", a.Name, got[a.Name], a.Data)
+		}
+	}
+	id, err := VisibleIdentifier(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != in.Record.Identifier {
+		t.Errorf("VisibleIdentifier = %q, want %q", id, in.Record.Identifier)
+	}
+}
+
+func TestNotLicensePDF(t *testing.T) {
+	plain := fpdf.New("P", "mm", "A4", "")
+	plain.AddPage()
+	plain.SetFont("Helvetica", "", 12)
+	plain.Text(20, 20, "hello")
+	var buf bytes.Buffer
+	if err := plain.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// A license PDF without its attachments.
+	r := testRenderer(t)
+	in := catalogInputs(t)[0]
+	in.Attachments = nil
+	bare, err := r.PDF(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		pdf  []byte
+		want error
+	}{
+		{"plain fpdf PDF", buf.Bytes(), ErrNotLicensePDF},
+		{"license without attachments", bare, ErrNotLicensePDF},
+		{"not a PDF", []byte("hello"), ErrNotLicensePDF},
+		{"too large", make([]byte, MaxPDFSize+1), ErrTooLarge},
+	}
+	for _, tt := range tests {
+		if _, err := ExtractAttachments(tt.pdf); !errors.Is(err, tt.want) {
+			t.Errorf("ExtractAttachments(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if _, err := VisibleIdentifier(buf.Bytes()); !errors.Is(err, ErrNotLicensePDF) {
+		t.Errorf("VisibleIdentifier(plain) = %v, want ErrNotLicensePDF", err)
+	}
+	if id, err := VisibleIdentifier(bare); err != nil || id != in.Record.Identifier {
+		t.Errorf("VisibleIdentifier(bare) = %q, %v", id, err)
+	}
+}
+
+func TestMissingGlyph(t *testing.T) {
+	r := testRenderer(t)
+	in := catalogInputs(t)[0]
+	in.Record.Holder = "长沙市𠀋有限公司" // outside the BMP
+	_, err := r.PDF(in)
+	var mg *MissingGlyphError
+	if !errors.As(err, &mg) || !errors.Is(err, ErrMissingGlyph) || mg.Rune != '𠀋' {
+		t.Fatalf("err = %v, want a MissingGlyphError for 𠀋", err)
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	r := testRenderer(t)
+	base := catalogInputs(t)[0]
+	noID := base
+	noID.Record.Identifier = ""
+	noQR := base
+	noQR.QRPayload = ""
+	badSeal := base
+	badSeal.SealPNG = []byte("not a png")
+	for name, in := range map[string]Input{"no identifier": noID, "no QR": noQR, "bad seal": badSeal} {
+		if _, err := r.PDF(in); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
+		}
+	}
+	// No seal: a placeholder, still a valid PDF.
+	unsealed := base
+	unsealed.SealPNG = nil
+	pdf, err := r.PDF(unsealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pdftotext(t, pdf), "未加盖印章") {
+		t.Error("unsealed face lacks 未加盖印章")
+	}
+}
+
+func TestNewRendererRejectsBadFonts(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"empty": nil,
+		"ttc":   append([]byte("ttcf"), make([]byte, 40)...),
+		"otf":   append([]byte("OTTO"), make([]byte, 40)...),
+	} {
+		if _, err := NewRenderer(b); !errors.Is(err, ErrBadFont) {
+			t.Errorf("%s: %v, want ErrBadFont", name, err)
+		}
+	}
+}
+
+func TestFindFontMessage(t *testing.T) {
+	saved := FontPaths
+	defer func() { FontPaths = saved }()
+	FontPaths = []string{filepath.Join(t.TempDir(), "none.ttf")}
+	_, err := FindFont()
+	if !errors.Is(err, ErrFontNotFound) || !strings.Contains(err.Error(), "fonts-arphic-gbsn00lp") {
+		t.Errorf("FindFont = %v", err)
+	}
+}
+
+// TestSize reports each type's PDF size; the target is ≤ 200 KB.
+func TestSize(t *testing.T) {
+	r := testRenderer(t)
+	for _, in := range catalogInputs(t) {
+		pdf, err := r.PDF(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-10s %6d bytes", in.Type.Name, len(pdf))
+		if len(pdf) > 200_000 {
+			t.Errorf("%s: %d bytes, over 200 KB", in.Type.Name, len(pdf))
+		}
+	}
+}
+
+// BenchmarkPDF renders a 营业执照. The 600-character payload is the size
+// of a real compact credential; boombuler's QR encoder (which scores all 8
+// masks) dominates it. The 20-character case shows the rest of the work.
+func BenchmarkPDF(b *testing.B) {
+	r := testRenderer(b)
+	for _, n := range []int{600, 20} {
+		in := catalogInputs(b)[2]
+		in.QRPayload = testPayload(1)[:4+n]
+		b.Run(fmt.Sprintf("payload%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.PDF(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pdf/s")
+		})
+	}
+}
+
+// BenchmarkQREncode is the QR encoding alone, for the 600-character payload.
+func BenchmarkQREncode(b *testing.B) {
+	p := testPayload(1)
+	for b.Loop() {
+		if _, err := qr.Encode(p, qr.M, qr.Auto); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNewRenderer(b *testing.B) {
+	font, err := FindFont()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := NewRenderer(font); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
