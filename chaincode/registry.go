@@ -1,0 +1,688 @@
+package chaincode
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"zhengzhao/ledger"
+)
+
+// Stub is the part of shim.ChaincodeStubInterface the chaincode uses. Reads
+// see the state before the transaction (Fabric does not read its own
+// writes); writes take effect only if the transaction commits.
+type Stub interface {
+	GetState(key string) ([]byte, error)
+	PutState(key string, value []byte) error
+	GetTxID() string
+	GetTxTimestamp() (*timestamppb.Timestamp, error)
+	SetEvent(name string, payload []byte) error
+}
+
+// Limits on input, so one proposal cannot make every endorser do unbounded work.
+const (
+	// MaxBatch bounds the anchors of one AnchorBatch call.
+	MaxBatch = 1000
+	// MaxArgSize bounds one JSON argument.
+	MaxArgSize = 4 << 20
+	// maxMSPIDLen bounds an MSP ID given to RegisterDepartment.
+	maxMSPIDLen = 128
+)
+
+// EventName is the chaincode event every write sets; its payload is the
+// WriteResult JSON. A client building the Merkle log from committed blocks
+// appends, for each valid transaction in block order, the entries of its
+// event.
+const EventName = "zhengzhao.entries"
+
+// DefaultPlatformMSP is the platform org's MSP ID when ZZ_PLATFORM_MSP is unset.
+const DefaultPlatformMSP = "PlatformMSP"
+
+// State keys. Plain keys, no composite keys.
+const (
+	deptPrefix    = "dept/"      // dept/<uscc>: deptRecord
+	keyPrefix     = "key/"       // key/<key id>: keyRecord (key ids are unique across departments)
+	licensePrefix = "lic/"       // lic/<identifier>: licenseRecord
+	logKeyKey     = "logkey"     // logKeyRecord
+	checkpointKey = "checkpoint" // CheckpointRecord
+)
+
+// Entry is one recorded event: its canonical bytes (ledger.Event.Canonical,
+// RFC 8785 JSON) and where it was recorded, transaction id and position among
+// that transaction's entries. The log index of an entry is not known to the
+// chaincode: it is the entry's position in the log built from block order.
+type Entry struct {
+	TxID  string          `json:"tx"`
+	Index int             `json:"i"`
+	Event json.RawMessage `json:"event"`
+}
+
+// WriteResult is what every write returns and sets as the chaincode event
+// EventName: the transaction id and the canonical bytes of the entries it
+// recorded, in order.
+type WriteResult struct {
+	TxID    string            `json:"tx"`
+	Entries []json.RawMessage `json:"entries"`
+}
+
+// DepartmentInfo is what GetDepartment returns: ledger.DepartmentState, the
+// org the department belongs to, and the department's entries.
+type DepartmentInfo struct {
+	ledger.DepartmentState
+	MSP     string  `json:"msp"`
+	Entries []Entry `json:"entries"`
+}
+
+// LicenseInfo is what GetLicense returns: ledger.LicenseState (its log_index
+// fields are 0, see Entry) and the license's entries, one for each History
+// element in the same order.
+type LicenseInfo struct {
+	ledger.LicenseState
+	Entries []Entry `json:"entries"`
+}
+
+// CheckpointRecord is the latest accepted checkpoint and the transaction that
+// recorded it.
+type CheckpointRecord struct {
+	ledger.SignedCheckpoint
+	TxID string `json:"tx"`
+}
+
+// LogKey is the registry log's checkpoint key: the key name (the log's
+// origin) and the SM2 public key as PKIX DER.
+type LogKey struct {
+	Origin    string `json:"origin"`
+	PublicKey []byte `json:"public_key"`
+}
+
+type deptRecord struct {
+	MSP string `json:"msp"`
+	// Entries: registration, key additions and revocations, in the order
+	// they were accepted.
+	Entries []Entry `json:"entries"`
+}
+
+type keyRecord struct {
+	Department string `json:"department"`
+}
+
+type licenseRecord struct {
+	// Entries: the anchor, then each status change.
+	Entries []Entry `json:"entries"`
+}
+
+// Registry holds the chaincode's rules. Its methods take the stub and the
+// creator's MSP ID, so tests drive them without Fabric.
+type Registry struct {
+	// PlatformMSP is the MSP ID of the platform org.
+	PlatformMSP string
+}
+
+// txn is one transaction: a fresh ledger.State into which the facts the
+// transaction depends on are replayed, and the records read so far.
+type txn struct {
+	stub     Stub
+	msp      string
+	platform string
+	at       time.Time
+	st       *ledger.State
+	depts    map[string]*deptRecord
+	replayed map[string]bool
+	entries  []json.RawMessage
+	// latest is the latest time of the events replayed so far.
+	latest time.Time
+}
+
+func (r *Registry) begin(stub Stub, creatorMSP string) (*txn, error) {
+	ts, err := stub.GetTxTimestamp()
+	if err != nil {
+		return nil, fail(CodeInternal, "transaction timestamp: %w", err)
+	}
+	if ts == nil || ts.AsTime().IsZero() {
+		return nil, fail(CodeInternal, "transaction has no timestamp")
+	}
+	platform := r.PlatformMSP
+	if platform == "" {
+		platform = DefaultPlatformMSP
+	}
+	return &txn{
+		stub:     stub,
+		msp:      creatorMSP,
+		platform: platform,
+		at:       ledger.NormalizeTime(ts.AsTime()),
+		st:       ledger.NewState(),
+		depts:    map[string]*deptRecord{},
+		replayed: map[string]bool{},
+	}, nil
+}
+
+// RegisterDepartment records a department (ledger.Department JSON), its first
+// key (ledger.Key JSON) and the MSP ID of the org whose clients act for it.
+// Platform org only.
+func (r *Registry) RegisterDepartment(stub Stub, creatorMSP, deptJSON, keyJSON, mspID string) (*WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.requirePlatform("RegisterDepartment"); err != nil {
+		return nil, err
+	}
+	var d ledger.Department
+	var k ledger.Key
+	if err := decodeArg("department", deptJSON, &d); err != nil {
+		return nil, err
+	}
+	if err := decodeArg("key", keyJSON, &k); err != nil {
+		return nil, err
+	}
+	if err := checkMSPID(mspID); err != nil {
+		return nil, err
+	}
+	// Replay what the rules look at: the department if it exists (a
+	// duplicate) and the owner of the key id (a key recorded twice).
+	if err := t.replayDept(d.USCC, true); err != nil {
+		return nil, err
+	}
+	if err := t.replayKeyOwner(k.KeyID); err != nil {
+		return nil, err
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindDepartmentRegistered, At: t.at, Department: &d, Key: &k}
+	if err := t.st.Apply(e, 0); err != nil {
+		return nil, classify(err)
+	}
+	entry, err := t.record(e)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.putJSON(deptPrefix+d.USCC, deptRecord{MSP: mspID, Entries: []Entry{entry}}); err != nil {
+		return nil, err
+	}
+	if err := t.putJSON(keyPrefix+k.KeyID, keyRecord{Department: d.USCC}); err != nil {
+		return nil, err
+	}
+	return t.finish()
+}
+
+// AddKey records another key (ledger.Key JSON) of a registered department.
+// Platform org only.
+func (r *Registry) AddKey(stub Stub, creatorMSP, keyJSON string) (*WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.requirePlatform("AddKey"); err != nil {
+		return nil, err
+	}
+	var k ledger.Key
+	if err := decodeArg("key", keyJSON, &k); err != nil {
+		return nil, err
+	}
+	if err := t.replayDept(k.Department, true); err != nil {
+		return nil, err
+	}
+	if err := t.replayKeyOwner(k.KeyID); err != nil {
+		return nil, err
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindKeyAdded, At: t.at, Key: &k}
+	if err := t.st.Apply(e, 0); err != nil {
+		return nil, classify(err)
+	}
+	if err := t.appendDept(k.Department, e); err != nil {
+		return nil, err
+	}
+	if err := t.putJSON(keyPrefix+k.KeyID, keyRecord{Department: k.Department}); err != nil {
+		return nil, err
+	}
+	return t.finish()
+}
+
+// RevokeKey records a key revocation (ledger.KeyRevocation JSON). Platform
+// org only.
+func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.requirePlatform("RevokeKey"); err != nil {
+		return nil, err
+	}
+	var rev ledger.KeyRevocation
+	if err := decodeArg("revocation", revocationJSON, &rev); err != nil {
+		return nil, err
+	}
+	if err := t.replayDept(rev.Department, true); err != nil {
+		return nil, err
+	}
+	if err := t.replayKeyOwner(rev.KeyID); err != nil {
+		return nil, err
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindKeyRevoked, At: t.at, Revocation: &rev}
+	if err := t.st.Apply(e, 0); err != nil {
+		return nil, classify(err)
+	}
+	if err := t.appendDept(rev.Department, e); err != nil {
+		return nil, err
+	}
+	return t.finish()
+}
+
+// AnchorBatch records a batch of licenses (a JSON array of ledger.Anchor),
+// all or nothing. Each anchor's SM2 signature is checked against its
+// department's registered key; the caller must be a client of the org of
+// every department in the batch.
+func (r *Registry) AnchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	var anchors []ledger.Anchor
+	if err := decodeArg("anchors", anchorsJSON, &anchors); err != nil {
+		return nil, err
+	}
+	if len(anchors) == 0 {
+		return nil, fail(CodeInvalid, "%w: anchors: no anchors", ledger.ErrInvalidEvent)
+	}
+	if len(anchors) > MaxBatch {
+		return nil, fail(CodeInvalid, "%w: anchors: %d anchors, limit %d per transaction", ledger.ErrInvalidEvent, len(anchors), MaxBatch)
+	}
+	events := make([]ledger.Event, len(anchors))
+	for i := range anchors {
+		a := &anchors[i]
+		if err := t.requireDeptOrg(a.Issuer, "anchor license "+a.Identifier); err != nil {
+			return nil, err
+		}
+		if err := t.replayDept(a.Issuer, true); err != nil {
+			return nil, err
+		}
+		if err := t.replayKeyOwner(a.KeyID); err != nil {
+			return nil, err
+		}
+		// Licenses anchored in earlier transactions are not replayed (their
+		// keys may have been revoked since); a duplicate is found here.
+		if a.Identifier != "" {
+			rec, err := t.license(a.Identifier)
+			if err != nil {
+				return nil, err
+			}
+			if rec != nil {
+				err := fmt.Errorf("%w: license %s is already anchored", ledger.ErrDuplicate, a.Identifier)
+				if len(anchors) > 1 {
+					err = fmt.Errorf("event %d of %d: %w", i, len(anchors), err)
+				}
+				return nil, classify(err)
+			}
+		}
+		events[i] = ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: t.at, Anchor: a}
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	if err := t.st.ApplyAll(events, 0); err != nil {
+		return nil, classify(err)
+	}
+	for i, e := range events {
+		entry, err := t.record(e)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.putJSON(licensePrefix+anchors[i].Identifier, licenseRecord{Entries: []Entry{entry}}); err != nil {
+			return nil, err
+		}
+	}
+	return t.finish()
+}
+
+// SetStatus records a status change (ledger.StatusChange JSON: suspend,
+// resume, revoke; revoked is final). The caller must be a client of the org
+// of the department that anchored the license.
+func (r *Registry) SetStatus(stub Stub, creatorMSP, changeJSON string) (*WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	var c ledger.StatusChange
+	if err := decodeArg("change", changeJSON, &c); err != nil {
+		return nil, err
+	}
+	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseStatus, At: t.at, Status: &c}
+	if c.Identifier == "" {
+		// Let the rules name the missing field.
+		return nil, classify(t.st.Apply(e, 0))
+	}
+	rec, err := t.license(c.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, c.Identifier))
+	}
+	issuer, err := t.replayLicense(rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.requireDeptOrg(issuer, "change the status of license "+c.Identifier); err != nil {
+		return nil, err
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	if err := t.st.Apply(e, 0); err != nil {
+		return nil, classify(err)
+	}
+	entry, err := t.record(e)
+	if err != nil {
+		return nil, err
+	}
+	rec.Entries = append(rec.Entries, entry)
+	if err := t.putJSON(licensePrefix+c.Identifier, rec); err != nil {
+		return nil, err
+	}
+	return t.finish()
+}
+
+// GetLicense returns a license's anchor, status and history.
+func (r *Registry) GetLicense(stub Stub, identifier string) (*LicenseInfo, error) {
+	t, err := r.begin(stub, "")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := t.license(identifier)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, identifier))
+	}
+	if _, err := t.replayLicense(rec); err != nil {
+		return nil, err
+	}
+	ls, err := t.st.License(identifier)
+	if err != nil {
+		return nil, fail(CodeInternal, "stored license %s: %w", identifier, err)
+	}
+	return &LicenseInfo{LicenseState: *ls, Entries: rec.Entries}, nil
+}
+
+// GetDepartment returns a department's facts, keys, revocations and org.
+func (r *Registry) GetDepartment(stub Stub, uscc string) (*DepartmentInfo, error) {
+	t, err := r.begin(stub, "")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := t.dept(uscc)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, classify(fmt.Errorf("%w: department %s", ledger.ErrNotFound, uscc))
+	}
+	if err := t.replayDept(uscc, true); err != nil {
+		return nil, err
+	}
+	ds, err := t.st.Department(uscc)
+	if err != nil {
+		return nil, fail(CodeInternal, "stored department %s: %w", uscc, err)
+	}
+	return &DepartmentInfo{DepartmentState: *ds, MSP: rec.MSP, Entries: rec.Entries}, nil
+}
+
+func (t *txn) requirePlatform(what string) error {
+	if t.msp != t.platform {
+		return fail(CodeForbidden, "%s: only clients of the platform org %s may do this; the caller is of %s", what, t.platform, t.msp)
+	}
+	return nil
+}
+
+// checkTime refuses a transaction whose timestamp is before an event it
+// depends on. The timestamp is the proposal's, chosen by the client; the
+// embedded ledger never stamps an event earlier than the one before, and this
+// keeps a backdated proposal from slipping under a key revocation.
+func (t *txn) checkTime() error {
+	if t.at.Before(t.latest) {
+		return fail(CodeInvalid, "%w: transaction time %s is before %s, the time of an event it depends on (client clock behind, or a backdated proposal)",
+			ledger.ErrInvalidEvent, t.at.Format(time.RFC3339Nano), t.latest.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// requireDeptOrg checks that the caller is of the org the department uscc was
+// registered with. An unknown department passes: the rules then refuse it
+// with ErrUnknownDepartment.
+func (t *txn) requireDeptOrg(uscc, what string) error {
+	rec, err := t.dept(uscc)
+	if err != nil || rec == nil {
+		return err
+	}
+	if rec.MSP != t.msp {
+		return fail(CodeForbidden, "%s: department %s belongs to org %s; the caller is of %s", what, uscc, rec.MSP, t.msp)
+	}
+	return nil
+}
+
+// dept returns the stored record of department uscc, or nil.
+func (t *txn) dept(uscc string) (*deptRecord, error) {
+	if rec, ok := t.depts[uscc]; ok {
+		return rec, nil
+	}
+	var rec deptRecord
+	found, err := t.getJSON(deptPrefix+uscc, &rec)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		t.depts[uscc] = nil
+		return nil, nil
+	}
+	t.depts[uscc] = &rec
+	return &rec, nil
+}
+
+// license returns the stored record of a license, or nil.
+func (t *txn) license(identifier string) (*licenseRecord, error) {
+	var rec licenseRecord
+	found, err := t.getJSON(licensePrefix+identifier, &rec)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// replayDept applies the department's stored events to the transaction's
+// State, once. Without revocations the State is more permissive than the
+// real one; that is only used to replay licenses anchored earlier, which
+// passed the real rules when they were recorded.
+func (t *txn) replayDept(uscc string, revocations bool) error {
+	if t.replayed[uscc] {
+		return nil
+	}
+	rec, err := t.dept(uscc)
+	if err != nil || rec == nil {
+		return err
+	}
+	for _, en := range rec.Entries {
+		e, err := ledger.ParseEvent(en.Event)
+		if err != nil {
+			return fail(CodeInternal, "stored event of department %s (tx %s): %w", uscc, en.TxID, err)
+		}
+		if e.At.After(t.latest) {
+			t.latest = e.At
+		}
+		if e.Kind == ledger.KindKeyRevoked && !revocations {
+			continue
+		}
+		if err := t.st.Apply(e, 0); err != nil {
+			return fail(CodeInternal, "replay department %s (tx %s): %w", uscc, en.TxID, err)
+		}
+	}
+	t.replayed[uscc] = true
+	return nil
+}
+
+// replayKeyOwner replays the department that owns key id, if any, so the
+// rules see keys of other departments.
+func (t *txn) replayKeyOwner(keyID string) error {
+	if keyID == "" {
+		return nil
+	}
+	var k keyRecord
+	found, err := t.getJSON(keyPrefix+keyID, &k)
+	if err != nil || !found {
+		return err
+	}
+	return t.replayDept(k.Department, true)
+}
+
+// replayLicense replays a license's issuer (without key revocations, see
+// replayDept) and the license's own events, and returns the issuer.
+func (t *txn) replayLicense(rec *licenseRecord) (string, error) {
+	events := make([]ledger.Event, len(rec.Entries))
+	for i, en := range rec.Entries {
+		e, err := ledger.ParseEvent(en.Event)
+		if err != nil {
+			return "", fail(CodeInternal, "stored license event (tx %s): %w", en.TxID, err)
+		}
+		if e.At.After(t.latest) {
+			t.latest = e.At
+		}
+		events[i] = e
+	}
+	if len(events) == 0 || events[0].Kind != ledger.KindLicenseAnchored {
+		return "", fail(CodeInternal, "stored license record does not start with its anchor")
+	}
+	issuer := events[0].Anchor.Issuer
+	if t.replayed[issuer] {
+		return "", fail(CodeInternal, "license replay needs a fresh state")
+	}
+	if err := t.replayDept(issuer, false); err != nil {
+		return "", err
+	}
+	for i, e := range events {
+		if err := t.st.Apply(e, 0); err != nil {
+			return "", fail(CodeInternal, "replay license (tx %s): %w", rec.Entries[i].TxID, err)
+		}
+	}
+	return issuer, nil
+}
+
+// record adds e to the transaction's entries and returns its Entry.
+func (t *txn) record(e ledger.Event) (Entry, error) {
+	canon, err := e.Canonical()
+	if err != nil {
+		return Entry{}, classify(err)
+	}
+	entry := Entry{TxID: t.stub.GetTxID(), Index: len(t.entries), Event: canon}
+	t.entries = append(t.entries, canon)
+	return entry, nil
+}
+
+// appendDept records e as the department's next entry.
+func (t *txn) appendDept(uscc string, e ledger.Event) error {
+	rec, err := t.dept(uscc)
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		return fail(CodeInternal, "department %s vanished", uscc)
+	}
+	entry, err := t.record(e)
+	if err != nil {
+		return err
+	}
+	rec.Entries = append(rec.Entries, entry)
+	return t.putJSON(deptPrefix+uscc, rec)
+}
+
+// finish sets the chaincode event and returns the transaction's result.
+func (t *txn) finish() (*WriteResult, error) {
+	res := &WriteResult{TxID: t.stub.GetTxID(), Entries: t.entries}
+	b, err := marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.stub.SetEvent(EventName, b); err != nil {
+		return nil, fail(CodeInternal, "set event: %w", err)
+	}
+	return res, nil
+}
+
+func (t *txn) getJSON(key string, v any) (bool, error) {
+	b, err := t.stub.GetState(key)
+	if err != nil {
+		return false, fail(CodeInternal, "read %s: %w", key, err)
+	}
+	if b == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fail(CodeInternal, "decode stored %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func (t *txn) putJSON(key string, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := t.stub.PutState(key, b); err != nil {
+		return fail(CodeInternal, "write %s: %w", key, err)
+	}
+	return nil
+}
+
+// marshal encodes v as JSON without HTML escaping, so the canonical event
+// bytes inside (json.RawMessage) are kept byte for byte.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fail(CodeInternal, "encode: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// decodeArg decodes one JSON argument strictly: no unknown fields, nothing
+// after the value.
+func decodeArg(name, s string, v any) error {
+	if len(s) > MaxArgSize {
+		return fail(CodeInvalid, "%w: argument %s: %d bytes, limit %d", ledger.ErrInvalidEvent, name, len(s), MaxArgSize)
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fail(CodeInvalid, "%w: argument %s: %w", ledger.ErrInvalidEvent, name, err)
+	}
+	if dec.More() {
+		return fail(CodeInvalid, "%w: argument %s: data after the JSON value", ledger.ErrInvalidEvent, name)
+	}
+	return nil
+}
+
+// checkMSPID checks an MSP ID given for a department: 1–128 characters of
+// A–Z a–z 0–9 . _ -.
+func checkMSPID(id string) error {
+	if id == "" || len(id) > maxMSPIDLen {
+		return fail(CodeInvalid, "%w: argument msp: an MSP ID of 1 to %d characters is required", ledger.ErrInvalidEvent, maxMSPIDLen)
+	}
+	for _, c := range id {
+		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return fail(CodeInvalid, "%w: argument msp: %q has a character other than A-Z a-z 0-9 . _ -", ledger.ErrInvalidEvent, id)
+		}
+	}
+	return nil
+}
