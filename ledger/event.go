@@ -99,6 +99,25 @@ func ParseEvent(b []byte) (Event, error) {
 	return e.normalized(), nil
 }
 
+// DecodeEntry decodes a log entry without re-deriving its canonical form.
+// It is for entries whose exact bytes are proven by other means — a receipt's
+// inclusion proof against a signed checkpoint — where ParseEvent's
+// canonical re-encoding would triple the cost of an offline verification.
+// The log itself only ever accepts canonical events (ParseEvent).
+func DecodeEntry(b []byte) (Event, error) {
+	if len(b) > MaxEventSize {
+		return Event{}, fmt.Errorf("%w: event is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxEventSize)
+	}
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: decode event: %w", ErrInvalidEvent, err)
+	}
+	if err := e.checkShape(); err != nil {
+		return Event{}, err
+	}
+	return e.normalized(), nil
+}
+
 // checkShape checks the version, the kind and that exactly the kind's payload
 // is present.
 func (e Event) checkShape() error {
