@@ -145,7 +145,7 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 	d := res.Departments[0]
 	w.issuer = registry.Actor{Role: registry.RoleIssuer, Department: d.USCC, Name: "bench"}
 	w.typ = d.Types[0]
-	lic, err := in.registry.Issue(ctx, w.issuer, w.request(0))
+	lic, err := in.registry.Issue(ctx, w.issuer, w.request())
 	if err != nil {
 		w.close()
 		return nil, err
@@ -167,7 +167,7 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 	return w, nil
 }
 
-func (w *benchWorld) request(i int) registry.IssueRequest {
+func (w *benchWorld) request() registry.IssueRequest {
 	typ, _ := w.in.registry.Catalog().Type(w.typ)
 	rec := typ.Example(w.issuer.Department, "")
 	return registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode,
@@ -191,7 +191,7 @@ func (w *benchWorld) issueFigure(ctx context.Context, n, c int) (figure, error) 
 				if i > int64(n) {
 					return
 				}
-				if _, err := w.in.registry.Issue(ctx, w.issuer, w.request(int(i))); err != nil {
+				if _, err := w.in.registry.Issue(ctx, w.issuer, w.request()); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
