@@ -44,6 +44,8 @@ type Actor struct {
 	Role       Role   `json:"role"`
 	Department string `json:"department,omitempty"` // USCC, for issuers
 	Name       string `json:"name"`
+	Hall       string `json:"hall,omitempty"`        // service hall, for window clerks (verifiers)
+	HolderCode string `json:"holder_code,omitempty"` // citizen ID or USCC, for holders
 }
 
 // Department is an issuing department with its keys.

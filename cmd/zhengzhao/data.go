@@ -76,6 +76,8 @@ type initResult struct {
 	AdminToken    string          `json:"admin_token"`
 	VerifierToken string          `json:"verifier_token"`
 	Departments   []initDeptToken `json:"departments"`
+	// Accounts are the demo web accounts with their passwords.
+	Accounts []registry.DemoLogin `json:"accounts,omitempty"`
 }
 
 type initDeptToken struct {
@@ -139,6 +141,9 @@ func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *s
 		}
 		res.Departments = append(res.Departments, initDeptToken{USCC: dept.USCC, Name: dept.Name, Types: dept.Types, IssuerToken: tok})
 	}
+	if res.Accounts, err = demoWeb(ctx, in.registry, admin); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 
@@ -153,7 +158,10 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 	for _, d := range res.Departments {
 		fmt.Fprintf(w, "issuer token for %s (%s): %s\n", d.Name, d.USCC, d.IssuerToken)
 	}
-	fmt.Fprintln(w, "Tokens are shown once; only their hashes are stored.")
+	for _, a := range res.Accounts {
+		fmt.Fprintf(w, "web account %-10s password %s  (%s, %s)\n", a.Username, a.Password, a.Role, a.Name)
+	}
+	fmt.Fprintln(w, "Tokens and passwords are shown once; only their hashes are stored.")
 	return nil
 }
 

@@ -1,0 +1,500 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+
+	"zhengzhao/license"
+)
+
+// RoleHolder is a citizen or enterprise who holds licenses (持证). A holder
+// account is bound to one holder code and sees only the licenses issued to it.
+const RoleHolder Role = "holder"
+
+// webSchema adds accounts, sessions, login throttling, use codes and the
+// usage record. It is applied with the core schema on every open; every
+// statement is idempotent.
+const webSchema = `
+CREATE TABLE IF NOT EXISTS accounts (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	username    TEXT NOT NULL UNIQUE,
+	password    TEXT NOT NULL,          -- argon2id in PHC string form, never the password
+	role        TEXT NOT NULL,
+	uscc        TEXT NOT NULL DEFAULT '', -- department, for officers
+	hall        TEXT NOT NULL DEFAULT '', -- service hall, for clerks
+	holder_code TEXT NOT NULL DEFAULT '', -- citizen ID or USCC, for holders
+	holder_code_type TEXT NOT NULL DEFAULT '',
+	name        TEXT NOT NULL,
+	created_at  TEXT NOT NULL,
+	disabled    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+	hash       TEXT PRIMARY KEY,        -- hex SHA-256 of the session token
+	account_id INTEGER NOT NULL REFERENCES accounts(id),
+	created_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempt_failures (
+	key TEXT NOT NULL,                  -- "login:<username>", "ip:<addr>", "redeem:<account>"
+	at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempt_failures_key ON attempt_failures(key, at);
+CREATE TABLE IF NOT EXISTS use_codes (
+	hash         TEXT PRIMARY KEY,      -- hex SHA-256 of the code; the code itself is never stored
+	id           TEXT NOT NULL UNIQUE,  -- public id, for listing and withdrawing
+	identifier   TEXT NOT NULL REFERENCES licenses(identifier),
+	holder_code  TEXT NOT NULL,
+	fields       TEXT NOT NULL,         -- JSON array of field keys; empty = all
+	purpose      TEXT NOT NULL,
+	service_item TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	expires_at   TEXT NOT NULL,
+	used_at      TEXT,
+	used_by      TEXT,
+	revoked_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS use_codes_holder ON use_codes(holder_code, created_at);
+CREATE TABLE IF NOT EXISTS usage (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	identifier   TEXT NOT NULL,
+	holder_code  TEXT NOT NULL,
+	uscc         TEXT NOT NULL,
+	type_code    TEXT NOT NULL,
+	mode         TEXT NOT NULL,
+	actor        TEXT NOT NULL,
+	hall         TEXT NOT NULL,
+	purpose      TEXT NOT NULL,
+	service_item TEXT NOT NULL,
+	verdict      TEXT NOT NULL,
+	at           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_holder ON usage(holder_code, at);
+CREATE INDEX IF NOT EXISTS usage_at ON usage(at);
+`
+
+// Account is a person who signs in to the web pages.
+type Account struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	Role     Role   `json:"role"`
+	// Department is the officer's department USCC.
+	Department string `json:"department,omitempty"`
+	// Hall is the clerk's service hall.
+	Hall string `json:"hall,omitempty"`
+	// HolderCode and HolderCodeType identify a holder: a citizen ID ("111")
+	// or a USCC ("001").
+	HolderCode     string    `json:"holder_code,omitempty"`
+	HolderCodeType string    `json:"holder_code_type,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	Disabled       bool      `json:"disabled"`
+}
+
+// Actor is who the account acts as.
+func (a *Account) Actor() Actor {
+	return Actor{Role: a.Role, Department: a.Department, Name: a.Name + " (" + a.Username + ")", Hall: a.Hall, HolderCode: a.HolderCode}
+}
+
+// NewAccount is what the platform admin fills in to create an account.
+type NewAccount struct {
+	Username       string `json:"username"`
+	Password       string `json:"password"`
+	Name           string `json:"name"`
+	Role           Role   `json:"role"`
+	Department     string `json:"department,omitempty"`
+	Hall           string `json:"hall,omitempty"`
+	HolderCode     string `json:"holder_code,omitempty"`
+	HolderCodeType string `json:"holder_code_type,omitempty"`
+}
+
+// Password and session rules.
+const (
+	// MinPasswordLen is the shortest password accepted, in characters.
+	MinPasswordLen = 10
+	// SessionLifetime is how long a session lasts after sign-in.
+	SessionLifetime = 12 * time.Hour
+	// MaxLoginFailures failed sign-ins for one user name (or from one client)
+	// within LoginWindow block further attempts until the window has passed.
+	MaxLoginFailures = 5
+	// LoginWindow is the throttling window for sign-ins.
+	LoginWindow = 15 * time.Minute
+)
+
+// ErrThrottled: too many failed attempts; wait before trying again.
+var ErrThrottled = errors.New("registry: too many failed attempts")
+
+// ThrottledError says how long to wait. It unwraps to ErrThrottled.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts; try again in %d minutes", int(e.RetryAfter.Minutes())+1)
+}
+
+// Unwrap returns ErrThrottled.
+func (e *ThrottledError) Unwrap() error { return ErrThrottled }
+
+// CreateAccount makes a web account. Only the platform admin may. The
+// password is stored as an argon2id hash.
+func (s *Service) CreateAccount(ctx context.Context, by Actor, n NewAccount) (*Account, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin creates accounts", ErrForbidden)
+	}
+	if err := s.validateAccount(&n); err != nil {
+		return nil, err
+	}
+	hash, err := hashPassword(n.Password)
+	if err != nil {
+		return nil, err
+	}
+	acct := &Account{
+		Username: n.Username, Name: n.Name, Role: n.Role, Department: n.Department, Hall: n.Hall,
+		HolderCode: n.HolderCode, HolderCodeType: n.HolderCodeType, CreatedAt: s.now(),
+	}
+	if err := s.store.insertAccount(ctx, acct, hash); err != nil {
+		return nil, err
+	}
+	s.log.Info("account created", "account", acct.ID, "role", acct.Role)
+	return acct, nil
+}
+
+func (s *Service) validateAccount(n *NewAccount) error {
+	n.Username = strings.TrimSpace(n.Username)
+	n.Name = strings.TrimSpace(n.Name)
+	var errs []error
+	add := func(field, rule, msg string) {
+		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
+	}
+	if !validUsername(n.Username) {
+		add("username", "pattern", "user name: 3 to 40 letters, digits, '.', '-' or '_'")
+	}
+	if utf8.RuneCountInString(n.Password) < MinPasswordLen || len(n.Password) > 200 {
+		add("password", "length", fmt.Sprintf("password: at least %d characters, at most 200 bytes", MinPasswordLen))
+	}
+	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
+		add("name", "length", "name is required, at most 100 characters")
+	}
+	switch n.Role {
+	case RoleAdmin:
+	case RoleIssuer:
+		s.mu.Lock()
+		d := s.deptByID[n.Department]
+		s.mu.Unlock()
+		if d == nil {
+			add("department", "unknown", "an officer needs a registered department (USCC)")
+		}
+	case RoleVerifier:
+		if h := strings.TrimSpace(n.Hall); h == "" || utf8.RuneCountInString(h) > 100 {
+			add("hall", "required", "a clerk needs a service hall, at most 100 characters")
+		}
+		n.Hall = strings.TrimSpace(n.Hall)
+	case RoleHolder:
+		switch n.HolderCodeType {
+		case license.HolderCodeCitizenID:
+			if err := license.ValidateCitizenID(n.HolderCode); err != nil {
+				add("holder_code", "check", err.Error())
+			}
+		case license.HolderCodeUSCC:
+			if err := license.ValidateUSCC(n.HolderCode); err != nil {
+				add("holder_code", "check", err.Error())
+			}
+		default:
+			add("holder_code_type", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`)
+		}
+	default:
+		add("role", "enum", "role must be admin, issuer, verifier or holder")
+	}
+	if n.Role != RoleIssuer {
+		n.Department = ""
+	}
+	if n.Role != RoleVerifier {
+		n.Hall = ""
+	}
+	if n.Role != RoleHolder {
+		n.HolderCode, n.HolderCodeType = "", ""
+	}
+	return errors.Join(errs...)
+}
+
+func validUsername(u string) bool {
+	if len(u) < 3 || len(u) > 40 {
+		return false
+	}
+	for _, c := range u {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Accounts lists every account. Only the platform admin may.
+func (s *Service) Accounts(ctx context.Context, by Actor) ([]*Account, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin lists accounts", ErrForbidden)
+	}
+	return s.store.accounts(ctx)
+}
+
+// ErrBadLogin: the user name or password is wrong (which one is not said).
+var ErrBadLogin = fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
+
+// Login checks a user name and password and opens a session. client names
+// where the attempt comes from (an IP address) for throttling: after
+// MaxLoginFailures failures within LoginWindow for the user name or the
+// client, Login answers a *ThrottledError without checking the password.
+// The session token is returned once; only its hash is stored.
+func (s *Service) Login(ctx context.Context, username, password, client string) (string, *Account, error) {
+	now := s.now()
+	keys := []string{"login:" + strings.ToLower(strings.TrimSpace(username)), "ip:" + client}
+	for _, k := range keys {
+		if err := s.throttled(ctx, k, MaxLoginFailures, LoginWindow, now); err != nil {
+			return "", nil, err
+		}
+	}
+	acct, hash, err := s.store.accountByUsername(ctx, strings.TrimSpace(username))
+	if errors.Is(err, ErrNotFound) {
+		// Spend the same time as a real check, so timing does not tell
+		// which user names exist.
+		_ = checkPassword(dummyHash, password)
+	} else if err != nil {
+		return "", nil, err
+	}
+	if acct == nil || acct.Disabled || !checkPassword(hash, password) {
+		for _, k := range keys {
+			if err := s.store.addFailure(ctx, k, now); err != nil {
+				return "", nil, err
+			}
+		}
+		s.log.Info("login failed")
+		return "", nil, ErrBadLogin
+	}
+	if err := s.store.clearFailures(ctx, keys[0]); err != nil {
+		return "", nil, err
+	}
+	token, err := randomToken("zzs_")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.store.insertSession(ctx, tokenHash(token), acct.ID, now, now.Add(SessionLifetime)); err != nil {
+		return "", nil, err
+	}
+	s.log.Info("login", "account", acct.ID, "role", acct.Role)
+	return token, acct, nil
+}
+
+// throttled answers a *ThrottledError when key has max failures within window.
+func (s *Service) throttled(ctx context.Context, key string, max int, window time.Duration, now time.Time) error {
+	n, oldest, err := s.store.failures(ctx, key, now.Add(-window))
+	if err != nil {
+		return err
+	}
+	if n >= max {
+		return &ThrottledError{RetryAfter: oldest.Add(window).Sub(now)}
+	}
+	return nil
+}
+
+// Session returns the account a session token stands for, or
+// ErrUnauthenticated when the token is unknown, expired or its account
+// disabled.
+func (s *Service) Session(ctx context.Context, token string) (*Account, error) {
+	if token == "" {
+		return nil, ErrUnauthenticated
+	}
+	acct, expires, err := s.store.session(ctx, tokenHash(token))
+	if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(expires) || acct.Disabled {
+		return nil, fmt.Errorf("%w: session expired", ErrUnauthenticated)
+	}
+	return acct, nil
+}
+
+// Logout ends a session. Ending an unknown session is not an error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.deleteSession(ctx, tokenHash(token))
+}
+
+func randomToken(prefix string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// argon2id parameters: the OWASP minimum (19 MiB, 2 passes, 1 lane), which
+// keeps a sign-in near 30 ms on this class of machine.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// hashPassword returns the argon2id hash of password in PHC string form.
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// checkPassword reports whether password matches a PHC argon2id hash, using
+// the parameters stored in the hash.
+func checkPassword(phc, password string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 16 || p == 0 {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when the user name does not exist.
+var dummyHash = func() string {
+	h, err := hashPassword("not a real password, only for timing")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+// Store: accounts, sessions, failures.
+
+const accountColumns = `id, username, name, role, uscc, hall, holder_code, holder_code_type, created_at, disabled`
+
+func scanAccount(row interface{ Scan(...any) error }, extra ...any) (*Account, error) {
+	var a Account
+	var role, created string
+	dest := append([]any{&a.ID, &a.Username, &a.Name, &role, &a.Department, &a.Hall, &a.HolderCode, &a.HolderCodeType, &created, &a.Disabled}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	a.Role, a.CreatedAt = Role(role), parseTime(created)
+	return &a, nil
+}
+
+func (s *store) insertAccount(ctx context.Context, a *Account, hash string) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO accounts (username, password, role, uscc, hall, holder_code, holder_code_type, name, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING`,
+		a.Username, hash, string(a.Role), a.Department, a.Hall, a.HolderCode, a.HolderCodeType, a.Name, sortableTime(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("registry: insert account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &conflictField{field: "username", msg: fmt.Sprintf("user name %q is taken", a.Username)}
+	}
+	a.ID, err = res.LastInsertId()
+	return err
+}
+
+// conflictField is a conflict that names the field at fault: it is both an
+// ErrConflict and a *license.FieldError.
+type conflictField struct{ field, msg string }
+
+func (e *conflictField) Error() string { return e.msg }
+func (e *conflictField) Unwrap() []error {
+	return []error{ErrConflict, &license.FieldError{Field: e.field, Rule: "unique", Message: e.msg}}
+}
+
+func (s *store) accounts(ctx context.Context) ([]*Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY role, username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (s *store) accountByUsername(ctx context.Context, username string) (*Account, string, error) {
+	var hash string
+	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+`, password FROM accounts WHERE username = ?`, username), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", ErrNotFound
+	}
+	return a, hash, err
+}
+
+func (s *store) insertSession(ctx context.Context, hash string, account int64, created, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		hash, account, sortableTime(created), sortableTime(expires))
+	return err
+}
+
+func (s *store) session(ctx context.Context, hash string) (*Account, time.Time, error) {
+	var expires string
+	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT a.id, a.username, a.name, a.role, a.uscc, a.hall, a.holder_code, a.holder_code_type, a.created_at, a.disabled, s.expires_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`, hash), &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return a, parseTime(expires), nil
+}
+
+func (s *store) deleteSession(ctx context.Context, hash string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
+	return err
+}
+
+func (s *store) addFailure(ctx context.Context, key string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO attempt_failures (key, at) VALUES (?, ?)`, key, sortableTime(at))
+	return err
+}
+
+func (s *store) clearFailures(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM attempt_failures WHERE key = ?`, key)
+	return err
+}
+
+// failures counts key's failures since since and returns the oldest of them.
+func (s *store) failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM attempt_failures WHERE key = ? AND at > ?`, key, sortableTime(since)).Scan(&n, &oldest)
+	return n, parseTime(oldest.String), err
+}
+
+// sortableTime formats t in UTC with a fixed width, so that stored times
+// compare correctly as strings in SQL.
+func sortableTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00") }
