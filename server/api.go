@@ -102,6 +102,7 @@ func (s *Server) issue(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.issued.Inc()
 	return c.JSON(http.StatusCreated, documentOf(lic))
 }
 
@@ -158,6 +159,7 @@ func (s *Server) verify(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	return c.JSON(http.StatusOK, res)
 }
 

@@ -53,6 +53,9 @@ type Server struct {
 	bundle    *verifier.TrustBundle
 	bundleRaw []byte
 	bundleGen uint64
+
+	web     *web     // the pages (web.go)
+	metrics *metrics // Prometheus metrics (metrics.go)
 }
 
 // New builds the server and its routes.
@@ -71,8 +74,11 @@ func New(cfg Config) (*Server, error) {
 	e.Logger = cfg.Logger
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(MaxBody))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{LimitBytes: MaxBody, Skipper: isWebForm}))
 	s.routes(e)
+	if err := s.initWeb(e); err != nil {
+		return nil, err
+	}
 	s.echo = e
 	return s, nil
 }

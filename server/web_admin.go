@@ -1,0 +1,249 @@
+package server
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"zhengzhao/license"
+	"zhengzhao/registry"
+)
+
+// The admin pages: departments, catalog, accounts and the 台账 reports.
+
+type adminData struct {
+	Departments []*registry.Department
+	Types       []license.Type
+	TypeName    map[string]string
+	Values      map[string]string
+	Errors      map[string]string
+	Msg, Err    string
+}
+
+func (d adminData) flash() (string, string) { return d.Msg, d.Err }
+
+func (s *Server) adminData(c *echo.Context) (adminData, error) {
+	depts, err := s.reg.Departments(c.Request().Context())
+	return adminData{Departments: depts, Types: s.reg.Catalog().Types(), TypeName: s.typeNames(), Values: map[string]string{}, Errors: map[string]string{}}, err
+}
+
+func (s *Server) adminPage(c *echo.Context) error {
+	d, err := s.adminData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	if c.QueryParam("registered") != "" {
+		d.Msg = "部门已注册：已生成 SM2 密钥与部门证书，并记入账本。"
+	}
+	return s.page(c, http.StatusOK, "admin", "部门管理", d)
+}
+
+func (s *Server) adminRegister(c *echo.Context) error {
+	d, err := s.adminData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	form, _ := c.FormValues()
+	d.Values["uscc"], d.Values["name"] = strings.ToUpper(strings.TrimSpace(c.FormValue("uscc"))), strings.TrimSpace(c.FormValue("name"))
+	for _, t := range form["types"] {
+		d.Values["type:"+t] = "1"
+	}
+	_, err = s.reg.RegisterDepartment(c.Request().Context(), account(c).Actor(), d.Values["uscc"], d.Values["name"], form["types"])
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Errors, d.Err = formErrors(err), "未注册：请按提示修改。"
+			return s.page(c, http.StatusBadRequest, "admin", "部门管理", d)
+		}
+		d.Err = "未注册：" + err.Error()
+		return s.page(c, s.toAPIError(err).Status, "admin", "部门管理", d)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin?registered=1")
+}
+
+func (s *Server) adminCatalog(c *echo.Context) error {
+	return s.page(c, http.StatusOK, "admin_catalog", "证照目录", struct{ Types []license.Type }{s.reg.Catalog().Types()})
+}
+
+type usersData struct {
+	Accounts    []*registry.Account
+	Departments []*registry.Department
+	Values      map[string]string
+	Errors      map[string]string
+	Msg, Err    string
+}
+
+func (d usersData) flash() (string, string) { return d.Msg, d.Err }
+
+func (s *Server) usersData(c *echo.Context) (usersData, error) {
+	ctx := c.Request().Context()
+	accts, err := s.reg.Accounts(ctx, account(c).Actor())
+	if err != nil {
+		return usersData{}, err
+	}
+	depts, err := s.reg.Departments(ctx)
+	return usersData{Accounts: accts, Departments: depts, Values: map[string]string{}, Errors: map[string]string{}}, err
+}
+
+func (s *Server) adminUsers(c *echo.Context) error {
+	d, err := s.usersData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	if u := c.QueryParam("created"); u != "" {
+		d.Msg = "账号 " + u + " 已创建。"
+	}
+	return s.page(c, http.StatusOK, "admin_users", "用户管理", d)
+}
+
+func (s *Server) adminCreateUser(c *echo.Context) error {
+	d, err := s.usersData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	n := registry.NewAccount{
+		Username: c.FormValue("username"), Password: c.FormValue("password"), Name: c.FormValue("name"),
+		Role: registry.Role(c.FormValue("role")), Department: c.FormValue("department"), Hall: c.FormValue("hall"),
+		HolderCode: strings.ToUpper(strings.TrimSpace(c.FormValue("holder_code"))), HolderCodeType: c.FormValue("holder_code_type"),
+	}
+	for _, k := range []string{"username", "name", "role", "department", "hall", "holder_code", "holder_code_type"} {
+		d.Values[k] = c.FormValue(k)
+	}
+	a, err := s.reg.CreateAccount(c.Request().Context(), account(c).Actor(), n)
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Errors, d.Err = formErrors(err), "未创建：请按提示修改。"
+			return s.page(c, http.StatusBadRequest, "admin_users", "用户管理", d)
+		}
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/users?created="+a.Username)
+}
+
+// reportData is the 台账 with a bar chart per day.
+type reportData struct {
+	From, To string
+	Rows     []registry.ReportRow
+	Totals   registry.ReportRow
+	Days     []dayBar
+	Max      int
+	DeptName map[string]string
+	TypeName map[string]string
+	Err      string
+}
+
+func (d reportData) flash() (string, string) { return "", d.Err }
+
+// dayBar is one day of the chart, with bar heights in SVG units (0..100).
+type dayBar struct {
+	Day                                    string
+	X                                      int
+	Issued, Changed, Revoked, Verified     int
+	HIssued, HChanged, HRevoked, HVerified int
+}
+
+func (s *Server) reportRange(c *echo.Context) (time.Time, time.Time, string) {
+	today := s.now().In(chinaTime)
+	from, to := today.AddDate(0, 0, -29), today
+	msg := ""
+	if v := c.QueryParam("from"); v != "" {
+		t, err := time.ParseInLocation(time.DateOnly, v, chinaTime)
+		if err != nil {
+			msg = "起始日期格式应为 YYYY-MM-DD。"
+		} else {
+			from = t
+		}
+	}
+	if v := c.QueryParam("to"); v != "" {
+		t, err := time.ParseInLocation(time.DateOnly, v, chinaTime)
+		if err != nil {
+			msg = "截止日期格式应为 YYYY-MM-DD。"
+		} else {
+			to = t
+		}
+	}
+	if to.Before(from) {
+		msg = "截止日期早于起始日期。"
+		from, to = to, from
+	}
+	if to.Sub(from) > 366*24*time.Hour {
+		msg = "一次最多统计 366 天。"
+		from = to.AddDate(0, 0, -365)
+	}
+	return from, to, msg
+}
+
+func (s *Server) adminReports(c *echo.Context) error {
+	from, to, msg := s.reportRange(c)
+	rows, err := s.reg.Report(c.Request().Context(), account(c).Actor(), from, to)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	d := reportData{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Rows: rows, TypeName: s.typeNames(), DeptName: map[string]string{}, Err: msg}
+	depts, _ := s.reg.Departments(c.Request().Context())
+	for _, dp := range depts {
+		d.DeptName[dp.USCC] = dp.Name
+	}
+	byDay := map[string]*dayBar{}
+	for day := from; !day.After(to); day = day.AddDate(0, 0, 1) {
+		k := day.Format(time.DateOnly)
+		d.Days = append(d.Days, dayBar{Day: k})
+		byDay[k] = &d.Days[len(d.Days)-1]
+	}
+	for _, r := range rows {
+		d.Totals.Issued += r.Issued
+		d.Totals.Changed += r.Changed
+		d.Totals.Revoked += r.Revoked
+		d.Totals.Verified += r.Verified
+		if b := byDay[r.Day]; b != nil {
+			b.Issued += r.Issued
+			b.Changed += r.Changed
+			b.Revoked += r.Revoked
+			b.Verified += r.Verified
+		}
+	}
+	for _, b := range d.Days {
+		d.Max = max(d.Max, b.Issued, b.Changed, b.Revoked, b.Verified)
+	}
+	scale := func(n int) int {
+		if d.Max == 0 {
+			return 0
+		}
+		return n * 100 / d.Max
+	}
+	for i := range d.Days {
+		b := &d.Days[i]
+		b.X = i * 24
+		b.HIssued, b.HChanged, b.HRevoked, b.HVerified = scale(b.Issued), scale(b.Changed), scale(b.Revoked), scale(b.Verified)
+	}
+	return s.page(c, http.StatusOK, "admin_reports", "台账报表", d)
+}
+
+func (s *Server) adminReportsCSV(c *echo.Context) error {
+	from, to, _ := s.reportRange(c)
+	rows, err := s.reg.Report(c.Request().Context(), account(c).Actor(), from, to)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	names := s.typeNames()
+	depts, _ := s.reg.Departments(c.Request().Context())
+	deptName := map[string]string{}
+	for _, dp := range depts {
+		deptName[dp.USCC] = dp.Name
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\xef\xbb\xbf") // Excel reads UTF-8 with a BOM
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"日期", "部门代码", "部门", "证照类型代码", "证照类型", "签发", "变更", "吊销", "核验"})
+	for _, r := range rows {
+		_ = w.Write([]string{r.Day, r.Department, deptName[r.Department], r.TypeCode, names[r.TypeCode],
+			fmt.Sprint(r.Issued), fmt.Sprint(r.Changed), fmt.Sprint(r.Revoked), fmt.Sprint(r.Verified)})
+	}
+	w.Flush()
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s.csv"`, from.Format("20060102"), to.Format("20060102")))
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}

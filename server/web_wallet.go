@@ -1,0 +1,221 @@
+package server
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"zhengzhao/license"
+	"zhengzhao/registry"
+	"zhengzhao/verifier"
+)
+
+// The wallet: a holder's own licenses, use codes and usage record. Every
+// query goes through the registry's holder methods, which only ever return
+// licenses whose holder code is the account's.
+
+type walletData struct {
+	Licenses []licenseView
+	Codes    []codeView
+	Usage    []usageView
+}
+
+type codeView struct {
+	*registry.UseCode
+	State    string
+	ItemName string
+	TypeName string
+}
+
+type usageView struct {
+	registry.UsageRecord
+	TypeName string
+	ItemName string
+	ModeName string
+}
+
+var modeNames = map[string]string{registry.UseByCode: "用证码", registry.UseByDuty: "依职能用证", registry.UseByVerify: "出示核验"}
+
+func (s *Server) walletPage(c *echo.Context) error {
+	ctx, a := c.Request().Context(), account(c).Actor()
+	lics, err := s.reg.HolderLicenses(ctx, a)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	var d walletData
+	for _, l := range lics {
+		d.Licenses = append(d.Licenses, s.licenseView(l, nil))
+	}
+	codes, err := s.reg.UseCodes(ctx, a)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	names := s.typeNames()
+	byID := map[string]string{}
+	for _, l := range lics {
+		byID[l.Identifier] = l.Record.Name
+	}
+	for _, u := range codes {
+		it, _ := s.reg.ServiceItem(u.ServiceItem)
+		d.Codes = append(d.Codes, codeView{UseCode: u, State: u.State(s.now()), ItemName: it.Name, TypeName: byID[u.Identifier]})
+	}
+	recs, err := s.reg.UsageRecords(ctx, a)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	for _, r := range recs {
+		it, _ := s.reg.ServiceItem(r.ServiceItem)
+		d.Usage = append(d.Usage, usageView{UsageRecord: r, TypeName: names[r.TypeCode], ItemName: it.Name, ModeName: modeNames[r.Mode]})
+	}
+	return s.page(c, http.StatusOK, "wallet", "我的证照", d)
+}
+
+type walletLicenseData struct {
+	licenseView
+	Items  []registry.ServiceItem
+	Type   license.Type
+	Code   string // a code just granted, shown once
+	Grant  *registry.UseCode
+	Values map[string]string
+	Errors map[string]string
+	Err    string
+}
+
+func (d walletLicenseData) flash() (string, string) { return "", d.Err }
+
+func (s *Server) walletLicenseData(c *echo.Context) (*walletLicenseData, error) {
+	l, err := s.reg.HolderLicense(c.Request().Context(), account(c).Actor(), c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	t, _ := s.reg.Catalog().Type(l.TypeCode)
+	return &walletLicenseData{licenseView: s.licenseView(l, nil), Items: s.reg.ServiceItems(), Type: t,
+		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}}, nil
+}
+
+func (s *Server) walletLicense(c *echo.Context) error {
+	d, err := s.walletLicenseData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	return s.page(c, http.StatusOK, "wallet_license", d.L.Record.Name, d)
+}
+
+func (s *Server) walletCredential(c *echo.Context) error {
+	l, err := s.reg.HolderLicense(c.Request().Context(), account(c).Actor(), c.Param("id"))
+	if err != nil {
+		return s.webError(c, err)
+	}
+	b, err := json.MarshalIndent(documentOf(l).Document, "", "  ")
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+l.Record.Number+`.json"`)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}
+
+func (s *Server) walletGrant(c *echo.Context) error {
+	d, err := s.walletLicenseData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	form, _ := c.FormValues()
+	d.Values["purpose"], d.Values["service_item"], d.Values["minutes"] = c.FormValue("purpose"), c.FormValue("service_item"), c.FormValue("minutes")
+	for _, f := range form["fields"] {
+		d.Values["field:"+f] = "1"
+	}
+	minutes, err := strconv.Atoi(c.FormValue("minutes"))
+	if err != nil {
+		minutes = 0
+	}
+	code, u, err := s.reg.GrantUseCode(c.Request().Context(), account(c).Actor(), registry.UseCodeRequest{
+		Identifier: d.L.Identifier, Fields: form["fields"], Purpose: c.FormValue("purpose"), ServiceItem: c.FormValue("service_item"), Minutes: minutes,
+	})
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Errors, d.Err = formErrors(err), "未生成用证码：请按提示修改。"
+			return s.page(c, http.StatusBadRequest, "wallet_license", d.L.Record.Name, d)
+		}
+		return s.webError(c, err)
+	}
+	d.Code, d.Grant = code, u
+	return s.page(c, http.StatusOK, "wallet_license", "用证码 "+code, d)
+}
+
+func (s *Server) walletRevokeCode(c *echo.Context) error {
+	if err := s.reg.RevokeUseCode(c.Request().Context(), account(c).Actor(), c.Param("id")); err != nil {
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/wallet#codes")
+}
+
+// walletReadme is the short guide in every wallet download.
+const walletReadme = `证照钱包（离线核验包）
+======================
+
+本压缩包包含您名下的全部电子证照：
+
+  licenses/<证照编号>.json   证照凭证（W3C 可验证凭证，SM2 签名）及其上链存证回执
+  bundle.json               平台签发的信任包：根证书、各部门证书、账本检查点、失效证照清单
+
+离线核验（无需联网）：
+
+  zhengzhao verify --bundle bundle.json licenses/*.json
+
+每个文件都会逐项列出检查结果（格式、签发机构、数字签名、签名密钥、证照类型、有效期、证照状态、上链存证）。
+退出码 0 表示全部有效，1 表示有证照无效。
+信任包中的证照状态以其生成时间为准；要获知最新的吊销情况，请重新下载钱包或在线核验。
+`
+
+// walletZip downloads the wallet: every credential with its receipt, the
+// trust bundle and a README on verifying offline.
+func (s *Server) walletZip(c *echo.Context) error {
+	ctx := c.Request().Context()
+	lics, err := s.reg.HolderLicenses(ctx, account(c).Actor())
+	if err != nil {
+		return s.webError(c, err)
+	}
+	_, bundle, err := s.currentBundle(ctx)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	now := s.now()
+	add := func(name string, data []byte) error {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	errs := []error{add("README.txt", []byte(walletReadme)), add("bundle.json", bundle)}
+	for _, l := range lics {
+		doc, err := json.MarshalIndent(verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &l.Receipt}, "", "  ")
+		errs = append(errs, err, add("licenses/"+fileSafe(l.Record.Name+"-"+l.Record.Number)+".json", doc))
+	}
+	errs = append(errs, zw.Close())
+	if err := errors.Join(errs...); err != nil {
+		return s.webError(c, err)
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(chinaTime).Format("20060102-1504")))
+	return c.Blob(http.StatusOK, "application/zip", buf.Bytes())
+}
+
+// fileSafe keeps a name usable as a file name in a zip.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < 32 {
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"zhengzhao/license"
+	"zhengzhao/registry"
+	"zhengzhao/verifier"
+)
+
+// The window verify page: a license the holder shows (pasted ZZ1:/JSON or
+// an uploaded file), a use code the holder grants, or a lookup by duty.
+// Every action needs the service item and the purpose first, and every use
+// of a license is recorded for its holder.
+
+// verdictView is the one large verdict and every check, in Chinese.
+type verdictView struct {
+	Label  string // 有效 / 已暂停 / 已吊销 / 已注销 / 已过期 / 无法验证
+	Class  string // ok, warn, bad
+	Result *verifier.Result
+	Checks []checkView
+}
+
+type checkView struct {
+	Name, Status, Class, Reason string
+}
+
+var checkNames = map[string]string{
+	verifier.NameFormat: "格式", verifier.NameIssuer: "签发机构", verifier.NameProof: "数字签名", verifier.NameKey: "签名密钥",
+	verifier.NameType: "证照类型", verifier.NameValidity: "有效期", verifier.NameStatus: "证照状态", verifier.NameAnchor: "上链存证",
+}
+
+// verdictLabel names a verdict for window staff. A revocation whose reason
+// starts with 注销 is shown as 已注销 (cancelled), any other as 已吊销.
+func verdictLabel(v verifier.Verdict, statusReason string) (string, string) {
+	switch v {
+	case verifier.VerdictValid:
+		return "有效", "ok"
+	case verifier.VerdictSuspended:
+		return "已暂停", "warn"
+	case verifier.VerdictRevoked:
+		if strings.HasPrefix(statusReason, "注销") {
+			return "已注销", "bad"
+		}
+		return "已吊销", "bad"
+	case verifier.VerdictExpired:
+		return "已过期", "bad"
+	case verifier.VerdictNotYetValid:
+		return "尚未生效", "warn"
+	}
+	return "无法验证", "bad"
+}
+
+func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
+	v := &verdictView{Result: r}
+	v.Label, v.Class = verdictLabel(r.Verdict, statusReason)
+	for _, ch := range r.Checks {
+		cv := checkView{Name: checkNames[ch.Name], Reason: ch.Reason}
+		if cv.Name == "" {
+			cv.Name = ch.Name
+		}
+		switch ch.Status {
+		case verifier.CheckPass:
+			cv.Status, cv.Class = "通过", "ok"
+		case verifier.CheckFail:
+			cv.Status, cv.Class = "不通过", "bad"
+		default:
+			cv.Status, cv.Class = "未检查", "skip"
+		}
+		v.Checks = append(v.Checks, cv)
+	}
+	return v
+}
+
+type windowData struct {
+	Items       []registry.ServiceItem
+	Item        string
+	Purpose     string
+	Tab         string
+	Errors      map[string]string
+	Err         string
+	Verdict     *verdictView
+	License     *licenseView
+	Disclosed   bool
+	Duty        []dutyResult
+	DutySearch  bool
+	HolderCode  string
+	ItemName    string
+	FromUseCode bool
+}
+
+type dutyResult struct {
+	License licenseView
+	Verdict *verdictView
+}
+
+func (d windowData) flash() (string, string) { return "", d.Err }
+
+func (s *Server) windowData(c *echo.Context) windowData {
+	d := windowData{Items: s.reg.ServiceItems(), Item: c.FormValue("service_item"), Purpose: strings.TrimSpace(c.FormValue("purpose")), Errors: map[string]string{}, Tab: c.FormValue("tab")}
+	if it, ok := s.reg.ServiceItem(d.Item); ok {
+		d.ItemName = it.Name
+	}
+	return d
+}
+
+func (s *Server) windowPage(c *echo.Context) error {
+	d := s.windowData(c)
+	if d.Tab == "" {
+		d.Tab = "show"
+	}
+	return s.page(c, http.StatusOK, "window", "窗口核验", d)
+}
+
+// needPurpose checks the service item and purpose every window action needs.
+func (d *windowData) needPurpose() bool {
+	if d.ItemName == "" {
+		d.Errors["service_item"] = "请先选择办理事项。"
+	}
+	if n := len([]rune(d.Purpose)); n < 2 || n > 200 {
+		d.Errors["purpose"] = "请填写用证事由（2 至 200 字）。"
+	}
+	if len(d.Errors) > 0 {
+		d.Err = "请先选择办理事项并填写用证事由。"
+		return false
+	}
+	return true
+}
+
+// verifyOnline verifies input against the current trust bundle and the
+// ledger, and counts the verdict.
+func (s *Server) verifyOnline(ctx context.Context, input []byte) (*verifier.Result, error) {
+	b, _, err := s.currentBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := verifier.Verify(ctx, input, b, verifier.Policy{At: s.now(), Online: s.ledger})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
+	return res, nil
+}
+
+func (s *Server) windowVerify(c *echo.Context) error {
+	d := s.windowData(c)
+	d.Tab = "show"
+	if !d.needPurpose() {
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	}
+	input := []byte(strings.TrimSpace(c.FormValue("payload")))
+	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
+		f, err := fh.Open()
+		if err != nil {
+			return s.webError(c, err)
+		}
+		input, err = io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return s.webError(c, err)
+		}
+	}
+	if len(input) == 0 {
+		d.Errors["payload"] = "请粘贴 ZZ1: 二维码内容或证照 JSON，或上传文件。"
+		d.Err = d.Errors["payload"]
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	}
+	res, err := s.verifyOnline(c.Request().Context(), input)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	reason := ""
+	// A license the registry knows, shown with a genuine signature, is a
+	// use of that license: record it for its holder.
+	if proof, _ := res.Check(verifier.NameProof); proof.Status == verifier.CheckPass && res.Identifier != "" {
+		if l, err := s.reg.Get(c.Request().Context(), res.Identifier); err == nil {
+			reason = l.StatusReason
+			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, string(res.Verdict)); err != nil {
+				return s.webError(c, err)
+			}
+			lv := s.licenseView(l, nil)
+			d.License = &lv
+		}
+	}
+	d.Verdict = newVerdictView(res, reason)
+	return s.page(c, http.StatusOK, "window", "核验结果："+d.Verdict.Label, d)
+}
+
+func (s *Server) windowRedeem(c *echo.Context) error {
+	d := s.windowData(c)
+	d.Tab = "code"
+	if !d.needPurpose() {
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	}
+	red, err := s.reg.RedeemUseCode(c.Request().Context(), account(c).Actor(), c.FormValue("code"), d.Purpose, d.Item)
+	var ue *registry.UseCodeError
+	var te *registry.ThrottledError
+	switch {
+	case errors.As(err, &ue):
+		d.Errors["code"], d.Err = ue.Message, ue.Message
+		status := http.StatusGone
+		if ue.Reason == registry.UseCodeUnknown {
+			status = http.StatusNotFound
+		} else if ue.Reason == registry.UseCodeWrongItem {
+			status = http.StatusConflict
+		}
+		return s.page(c, status, "window", "用证码无效", d)
+	case errors.As(err, &te):
+		d.Err = "输错用证码次数过多，请稍后再试。"
+		return s.page(c, http.StatusTooManyRequests, "window", "窗口核验", d)
+	case len(fieldErrors(err)) > 0:
+		d.Errors = formErrors(err)
+		d.Err = fieldErrors(err)[0].Message
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	case err != nil:
+		return s.webError(c, err)
+	}
+	res, err := s.verifyOnline(c.Request().Context(), red.License.Credential)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	d.Verdict = newVerdictView(res, red.License.StatusReason)
+	lv := s.licenseView(red.License, red.Fields)
+	d.License, d.Disclosed, d.FromUseCode = &lv, len(red.UseCode.Fields) > 0, true
+	return s.page(c, http.StatusOK, "window", "核验结果："+d.Verdict.Label, d)
+}
+
+func (s *Server) windowDuty(c *echo.Context) error {
+	d := s.windowData(c)
+	d.Tab, d.DutySearch = "duty", true
+	d.HolderCode = strings.ToUpper(strings.TrimSpace(c.FormValue("holder_code")))
+	if !d.needPurpose() {
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	}
+	lics, err := s.reg.LookupByDuty(c.Request().Context(), account(c).Actor(), d.HolderCode, d.Item, d.Purpose)
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Errors, d.Err = formErrors(err), "持证主体代码无效："+fes[0].Message
+			return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+		}
+		return s.webError(c, err)
+	}
+	for _, l := range lics {
+		res, err := s.verifyOnline(c.Request().Context(), l.Credential)
+		if err != nil {
+			return s.webError(c, err)
+		}
+		d.Duty = append(d.Duty, dutyResult{License: s.licenseView(l, nil), Verdict: newVerdictView(res, l.StatusReason)})
+	}
+	return s.page(c, http.StatusOK, "window", "依职能用证", d)
+}
+
+// statusLabel is used by templates for a stored status.
+func statusLabel(st license.Status, reason string) string {
+	switch st {
+	case license.StatusActive:
+		return "有效"
+	case license.StatusSuspended:
+		return "已暂停"
+	}
+	l, _ := verdictLabel(verifier.VerdictRevoked, reason)
+	return l
+}
