@@ -126,6 +126,9 @@ const (
 	// MaxLoginFailures failed sign-ins for one user name (or from one client)
 	// within LoginWindow block further attempts until the window has passed.
 	MaxLoginFailures = 5
+	// MaxClientLoginFailures is the same limit for one client address, set
+	// higher because a whole service hall may share one address.
+	MaxClientLoginFailures = 50
 	// LoginWindow is the throttling window for sign-ins.
 	LoginWindow = 15 * time.Minute
 )
@@ -252,14 +255,14 @@ var ErrBadLogin = fmt.Errorf("%w: wrong user name or password", ErrUnauthenticat
 
 // Login checks a user name and password and opens a session. client names
 // where the attempt comes from (an IP address) for throttling: after
-// MaxLoginFailures failures within LoginWindow for the user name or the
-// client, Login answers a *ThrottledError without checking the password.
+// MaxLoginFailures failures within LoginWindow for the user name (or
+// MaxClientLoginFailures for the client), Login answers a *ThrottledError without checking the password.
 // The session token is returned once; only its hash is stored.
 func (s *Service) Login(ctx context.Context, username, password, client string) (string, *Account, error) {
 	now := s.now()
 	keys := []string{"login:" + strings.ToLower(strings.TrimSpace(username)), "ip:" + client}
-	for _, k := range keys {
-		if err := s.throttled(ctx, k, MaxLoginFailures, LoginWindow, now); err != nil {
+	for i, limit := range []int{MaxLoginFailures, MaxClientLoginFailures} {
+		if err := s.throttled(ctx, keys[i], limit, LoginWindow, now); err != nil {
 			return "", nil, err
 		}
 	}

@@ -440,7 +440,8 @@ var templateFuncs = template.FuncMap{
 	"statusName": func(s license.Status) string {
 		return map[license.Status]string{license.StatusActive: "有效", license.StatusSuspended: "已暂停", license.StatusRevoked: "已吊销"}[s]
 	},
-	"roleName": roleName,
+	"roleName":    roleName,
+	"statusLabel": statusLabel,
 	"maskCode": func(s string) string {
 		if len(s) <= 8 {
 			return s
