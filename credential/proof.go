@@ -216,3 +216,17 @@ func decodeProofValue(s string) ([]byte, error) {
 	}
 	return sig, nil
 }
+
+// Canonical returns the JCS bytes of the credential as parsed or signed,
+// every member included (modelled or not). They are what a seal signs
+// (registry seals SM3 of exactly these bytes).
+func (c *Credential) Canonical() ([]byte, error) {
+	d, err := c.document()
+	if err != nil {
+		return nil, err
+	}
+	if d.canonical {
+		return []byte(d.raw), nil
+	}
+	return appendJCS(nil, &d.root), nil
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/gowebpki/jcs"
 )
 
@@ -109,7 +110,10 @@ func DecodeEntry(b []byte) (Event, error) {
 		return Event{}, fmt.Errorf("%w: event is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxEventSize)
 	}
 	var e Event
-	if err := json.Unmarshal(b, &e); err != nil {
+	// json v2: rejects duplicate member names and invalid UTF-8, and decodes
+	// an entry about 3x faster than encoding/json, which shows in offline
+	// verification (every receipt carries an entry).
+	if err := jsonv2.Unmarshal(b, &e); err != nil {
 		return Event{}, fmt.Errorf("%w: decode event: %w", ErrInvalidEvent, err)
 	}
 	if err := e.checkShape(); err != nil {

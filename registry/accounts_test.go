@@ -50,7 +50,7 @@ func newWebWorld(t *testing.T) *webWorld {
 	}
 	t.Cleanup(func() { l.Close() })
 	c := &clock{t: time.Now()}
-	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Now: c.now})
+	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Now: c.now, Font: testFont(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,13 @@ func (s *Service) bundle(ctx context.Context) (*verifier.TrustBundle, error) {
 				RevokedFrom: k.RevokedFrom, RevocationReason: k.RevocationReason,
 			})
 		}
+		seals, err := s.store.seals(ctx, d.USCC)
+		if err != nil {
+			return nil, err
+		}
+		for _, sl := range seals {
+			bd.Seals = append(bd.Seals, verifier.Seal{ID: sl.ID, DER: sl.DER})
+		}
 		b.Departments = append(b.Departments, bd)
 	}
 	invalid, err := s.store.invalid(ctx)

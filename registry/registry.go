@@ -19,11 +19,15 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 
 	"zhengzhao/credential"
 	"zhengzhao/ledger"
 	"zhengzhao/license"
+	"zhengzhao/render"
 	"zhengzhao/signing"
+	"zhengzhao/signing/seal"
 )
 
 // Config configures a Service. Dir, Platform, Ledger and Passphrase are required.
@@ -42,6 +46,9 @@ type Config struct {
 	Catalog *license.Catalog
 	// StatusListBase is the URL prefix of the status list credentials.
 	StatusListBase string
+	// Font is the CJK TrueType font (render.FindFont) that seal pictures
+	// and license PDFs are drawn with.
+	Font []byte
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives operational logs, never personal data or keys.
@@ -59,6 +66,8 @@ func (c Config) Validate() error {
 		return errors.New("registry: Config.Ledger is required")
 	case len(c.Passphrase) == 0:
 		return errors.New("registry: Config.Passphrase is required")
+	case len(c.Font) == 0:
+		return errors.New("registry: Config.Font is required (a CJK TrueType font for seals and PDFs; see render.FindFont)")
 	}
 	return nil
 }
@@ -71,6 +80,7 @@ type Service struct {
 	ledger  ledger.Ledger
 	now     func() time.Time
 	log     *slog.Logger
+	render  *render.Renderer
 
 	mu       sync.Mutex
 	signers  map[string]*deptSigner  // USCC → active key
@@ -86,9 +96,13 @@ type Service struct {
 // Generation changes whenever the trust bundle would change.
 func (s *Service) Generation() uint64 { return s.gen.Load() }
 
+// deptSigner is what issuing needs of a department's active key: the key,
+// its certificate and the seal that lists it.
 type deptSigner struct {
 	keyID  string
 	signer signing.Signer
+	cert   *smx509.Certificate
+	seal   *seal.Seal
 }
 
 // Open opens the registry in cfg.Dir, creating its store if needed, and
@@ -112,12 +126,16 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "keys"), 0o700); err != nil {
 		return nil, err
 	}
+	renderer, err := render.NewRenderer(cfg.Font)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(filepath.Join(cfg.Dir, storeFile))
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
-		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger,
+		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
 		signers: map[string]*deptSigner{}, serials: map[string]int{}, indexes: map[string]map[int]bool{},
 		deptByID: map[string]*Department{},
 	}
@@ -138,6 +156,32 @@ func (s *Service) Close() error { return s.store.Close() }
 // Catalog returns the license-type catalog.
 func (s *Service) Catalog() *license.Catalog { return s.catalog }
 
+// loadSigner pairs an active key with its certificate and seal. A
+// department from a store made before seals existed gets its seal now.
+func (s *Service) loadSigner(ctx context.Context, d *Department, k *DepartmentKey, signer signing.Signer) (*deptSigner, error) {
+	cert, err := smx509.ParseCertificate(k.CertDER)
+	if err != nil {
+		return nil, fmt.Errorf("registry: certificate of key %s: %w", k.KeyID, err)
+	}
+	sl, err := s.store.activeSeal(ctx, d.USCC)
+	if err != nil {
+		return nil, fmt.Errorf("registry: seal of department %s: %w", d.USCC, err)
+	}
+	if sl == nil || !sl.Lists(k.CertDER) {
+		made, err := s.sealFor(d.USCC, d.Name, k, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if err := s.store.insertSealOnly(ctx, made); err != nil {
+			return nil, err
+		}
+		if sl, err = seal.ParseSeal(made.DER); err != nil {
+			return nil, err
+		}
+	}
+	return &deptSigner{keyID: k.KeyID, signer: signer, cert: cert, seal: sl}, nil
+}
+
 func (s *Service) loadDepartments(ctx context.Context) error {
 	depts, err := s.store.departments(ctx)
 	if err != nil {
@@ -153,7 +197,11 @@ func (s *Service) loadDepartments(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
 			}
-			s.signers[d.USCC] = &deptSigner{keyID: k.KeyID, signer: signer}
+			ds, err := s.loadSigner(ctx, d, &k, signer)
+			if err != nil {
+				return err
+			}
+			s.signers[d.USCC] = ds
 		}
 	}
 	return nil
@@ -223,6 +271,18 @@ func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner
 	if err := cred.Sign(key.signer, credential.VerificationMethod(dept.USCC, key.keyID), now); err != nil {
 		return nil, fmt.Errorf("registry: sign %s: %w", rec.Identifier, err)
 	}
+	raw, err := cred.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sealSig, err := sealLicense(key, raw, rec.Identifier, now)
+	if err != nil {
+		return nil, err
+	}
+	compact, err := credential.EncodeCompact(cred, key.signer, key.keyID, now)
+	if err != nil {
+		return nil, fmt.Errorf("registry: compact form of %s: %w", rec.Identifier, err)
+	}
 	anchor, err := anchorOf(cred, dept.USCC, rec, key.keyID)
 	if err != nil {
 		return nil, err
@@ -231,20 +291,27 @@ func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner
 	if err != nil {
 		return nil, fmt.Errorf("registry: anchor %s: %w", rec.Identifier, err)
 	}
-	raw, err := cred.Marshal()
-	if err != nil {
-		return nil, err
-	}
 	lic := &License{
 		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial,
 		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
-		Receipt: receipts[0], IssuedAt: now, RequestKey: requestKey,
+		Receipt: receipts[0], IssuedAt: now, RequestKey: requestKey, Compact: compact, SealSignature: sealSig,
 	}
 	if err := s.store.insertLicense(ctx, lic); err != nil {
 		return nil, err
 	}
 	s.log.Info("license issued", "id", lic.Identifier, "department", dept.USCC, "type", rec.TypeCode, "log_index", lic.Receipt.LogIndex)
 	return lic, nil
+}
+
+// sealLicense stamps the department's seal on a license: an SES_Signature
+// over SM3 of the credential's canonical bytes.
+func sealLicense(key *deptSigner, credentialJSON []byte, identifier string, at time.Time) ([]byte, error) {
+	digest := sm3.Sum(credentialJSON)
+	sig, err := seal.Sign(key.signer, key.cert, key.seal, digest[:], at, "license:"+identifier)
+	if err != nil {
+		return nil, fmt.Errorf("registry: seal %s: %w", identifier, err)
+	}
+	return sig, nil
 }
 
 // anchorOf is what the ledger keeps of a license: no personal data.
@@ -488,21 +555,87 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 		return nil, err
 	}
 	d := &Department{USCC: uscc, Name: name, Types: slices.Sorted(slices.Values(types)), CreatedAt: now}
+	sl, err := s.sealFor(uscc, name, dk, now)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := newDeptSigner(key, dk, sl)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.ledger.RegisterDepartment(ctx, ledger.Department{USCC: uscc, Name: name, Types: d.Types}, ledgerKey(dk)); err != nil {
 		return nil, fmt.Errorf("registry: register %s on the ledger: %w", uscc, err)
 	}
-	if err := s.store.insertDepartment(ctx, d, dk); err != nil {
+	if err := s.store.insertDepartment(ctx, d, dk, sl); err != nil {
 		return nil, err
 	}
 	dk.Active = true
 	d.Keys = []DepartmentKey{*dk}
 	s.mu.Lock()
 	s.deptByID[uscc] = d
-	s.signers[uscc] = &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key)}
+	s.signers[uscc] = ds
 	s.mu.Unlock()
 	s.gen.Add(1)
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
 	return d, nil
+}
+
+// RotateKey gives a department a new signing key and a new seal listing it.
+// Licenses already issued stay valid: the old key and seal stay in the
+// trust bundle and verify what they signed while they were valid.
+func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Department, error) {
+	if a.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin rotates department keys", ErrForbidden)
+	}
+	s.mu.Lock()
+	d := s.deptByID[uscc]
+	s.mu.Unlock()
+	if d == nil {
+		return nil, fmt.Errorf("department %s: %w", uscc, ErrNotFound)
+	}
+	now := s.now()
+	key, dk, err := s.newDepartmentKey(uscc, d.Name, now)
+	if err != nil {
+		return nil, err
+	}
+	sl, err := s.sealFor(uscc, d.Name, dk, now)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := newDeptSigner(key, dk, sl)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ledger.AddKey(ctx, ledgerKey(dk)); err != nil {
+		return nil, fmt.Errorf("registry: add key of %s on the ledger: %w", uscc, err)
+	}
+	if err := s.store.insertRotatedKey(ctx, dk, sl); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.signers[uscc] = ds
+	s.mu.Unlock()
+	s.gen.Add(1)
+	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
+	keys, err := s.store.keys(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
+	out := *d
+	out.Keys = keys
+	return &out, nil
+}
+
+func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigner, error) {
+	cert, err := smx509.ParseCertificate(dk.CertDER)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := seal.ParseSeal(sl.DER)
+	if err != nil {
+		return nil, err
+	}
+	return &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key), cert: cert, seal: parsed}, nil
 }
 
 func ledgerKey(k *DepartmentKey) ledger.Key {

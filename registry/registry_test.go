@@ -56,7 +56,7 @@ func (w *world) open() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass})
+	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(w.t)})
 	if err != nil {
 		l.Close()
 		w.t.Fatal(err)

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -53,6 +55,8 @@ CREATE TABLE IF NOT EXISTS licenses (
 	receipt      TEXT NOT NULL,         -- ledger.Receipt JSON of the anchor
 	issued_at    TEXT NOT NULL,
 	request_key  TEXT,                  -- idempotency key of the issue request, if any
+	compact      TEXT NOT NULL DEFAULT '', -- the ZZ1: compact form printed as the QR code
+	seal_signature BLOB,                -- the SES_Signature sealing the credential bytes
 	UNIQUE (uscc, type_code, serial),
 	UNIQUE (uscc, status_index)
 );
@@ -66,6 +70,15 @@ CREATE TABLE IF NOT EXISTS status_events (
 	actor      TEXT NOT NULL,
 	at         TEXT NOT NULL,
 	receipt    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seals (
+	id          TEXT PRIMARY KEY,       -- esID
+	uscc        TEXT NOT NULL REFERENCES departments(uscc),
+	key_id      TEXT NOT NULL REFERENCES department_keys(key_id),
+	der         BLOB NOT NULL,          -- the SESeal made by the platform
+	valid_start TEXT NOT NULL,
+	valid_end   TEXT NOT NULL,
+	active      INTEGER NOT NULL        -- 1 for the seal new licenses are sealed with
 );
 CREATE TABLE IF NOT EXISTS tokens (
 	hash       TEXT PRIMARY KEY,        -- hex SHA-256 of the token; the token itself is never stored
@@ -107,9 +120,43 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
 	}
+	if err := addColumns(db, "licenses", map[string]string{
+		"compact":        `TEXT NOT NULL DEFAULT ''`,
+		"seal_signature": `BLOB`,
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{})}
 	go s.commitLoop()
 	return s, nil
+}
+
+// addColumns adds the columns a store made by an older version lacks.
+func addColumns(db *sql.DB, table string, cols map[string]string) error {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return fmt.Errorf("registry: columns of %s: %w", table, err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	for _, name := range slices.Sorted(maps.Keys(cols)) {
+		if have[name] {
+			continue
+		}
+		if _, err := db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + name + ` ` + cols[name]); err != nil {
+			return fmt.Errorf("registry: add column %s.%s: %w", table, name, err)
+		}
+	}
+	return nil
 }
 
 func (s *store) Close() error {
@@ -168,8 +215,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("registry: prepare insert: %w", err)
 	}
@@ -189,7 +236,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey); err != nil {
+			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, l.SealSignature); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
 	}
@@ -199,7 +246,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, '')`
+const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature`
 
 func scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 	var (
@@ -207,7 +254,7 @@ func scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 		status, rec, rcpt, issued string
 	)
 	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusIndex,
-		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey); err != nil {
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature); err != nil {
 		return nil, err
 	}
 	l.Status = license.Status(status)
@@ -386,7 +433,7 @@ func (s *store) statusIndexes(ctx context.Context, uscc string) (map[int]bool, e
 
 // Departments.
 
-func (s *store) insertDepartment(ctx context.Context, d *Department, k *DepartmentKey) error {
+func (s *store) insertDepartment(ctx context.Context, d *Department, k *DepartmentKey, sl *Seal) error {
 	types, _ := json.Marshal(d.Types)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -398,6 +445,42 @@ func (s *store) insertDepartment(ctx context.Context, d *Department, k *Departme
 		return fmt.Errorf("registry: insert department %s: %w", d.USCC, err)
 	}
 	if err := insertKey(tx, k); err != nil {
+		return err
+	}
+	if err := insertSeal(tx, sl); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertRotatedKey makes k the department's active key and sl its active seal.
+func (s *store) insertRotatedKey(ctx context.Context, k *DepartmentKey, sl *Seal) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE department_keys SET active = 0 WHERE uscc = ?`, k.Department); err != nil {
+		return fmt.Errorf("registry: retire keys of %s: %w", k.Department, err)
+	}
+	if err := insertKey(tx, k); err != nil {
+		return err
+	}
+	if err := insertSeal(tx, sl); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertSealOnly stores a seal made for a department that had none (a store
+// from before seals existed).
+func (s *store) insertSealOnly(ctx context.Context, sl *Seal) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertSeal(tx, sl); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -103,7 +103,12 @@ type License struct {
 	Receipt      ledger.Receipt `json:"receipt"`
 	IssuedAt     time.Time      `json:"issued_at"`
 	RequestKey   string         `json:"-"`
-	History      []StatusRecord `json:"history,omitempty"`
+	// Compact is the ZZ1: compact form, printed as the license's QR code.
+	Compact string `json:"compact"`
+	// SealSignature is the DER SES_Signature of the department's seal over
+	// SM3 of Credential.
+	SealSignature []byte         `json:"-"`
+	History       []StatusRecord `json:"history,omitempty"`
 }
 
 // StatusRecord is one status change as the registry saw it.

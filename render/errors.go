@@ -17,11 +17,6 @@ var (
 	// ErrInvalidInput: the Input cannot be rendered (no identifier, a
 	// seal picture that is not a PNG, a QR payload too long, ...).
 	ErrInvalidInput = errors.New("render: invalid input")
-	// ErrNotLicensePDF: the file is not a Zhengzhao license PDF (not a PDF,
-	// no embedded credential.json, or no identifier drawn on the page).
-	ErrNotLicensePDF = errors.New("not a Zhengzhao license PDF")
-	// ErrTooLarge: the PDF is larger than MaxPDFSize.
-	ErrTooLarge = errors.New("render: PDF too large")
 )
 
 // MissingGlyphError names a character the font cannot print and where it

@@ -17,6 +17,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"zhengzhao/license"
+	"zhengzhao/verifier"
 )
 
 func TestDocsPNG(t *testing.T) {
@@ -192,6 +193,14 @@ func TestQRPNG(t *testing.T) {
 	}
 }
 
+// TestAttachmentNames checks the renderer writes the attachments under the
+// names the verifier reads.
+func TestAttachmentNames(t *testing.T) {
+	if AttachmentCredential != verifier.AttachmentCredential || AttachmentSeal != verifier.AttachmentSeal {
+		t.Errorf("render writes %q and %q, verifier reads %q and %q", AttachmentCredential, AttachmentSeal, verifier.AttachmentCredential, verifier.AttachmentSeal)
+	}
+}
+
 func TestAttachmentsRoundTrip(t *testing.T) {
 	r := testRenderer(t)
 	in := catalogInputs(t)[2]
@@ -199,7 +208,7 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ExtractAttachments(pdf)
+	got, err := verifier.ExtractAttachments(pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +220,7 @@ func TestAttachmentsRoundTrip(t *testing.T) {
 			t.Errorf("%s = %q, want %q", a.Name, got[a.Name], a.Data)
 		}
 	}
-	id, err := VisibleIdentifier(pdf)
+	id, err := verifier.VisibleIdentifier(pdf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,20 +251,20 @@ func TestNotLicensePDF(t *testing.T) {
 		pdf  []byte
 		want error
 	}{
-		{"plain fpdf PDF", buf.Bytes(), ErrNotLicensePDF},
-		{"license without attachments", bare, ErrNotLicensePDF},
-		{"not a PDF", []byte("hello"), ErrNotLicensePDF},
-		{"too large", make([]byte, MaxPDFSize+1), ErrTooLarge},
+		{"plain fpdf PDF", buf.Bytes(), verifier.ErrNotLicensePDF},
+		{"license without attachments", bare, verifier.ErrNotLicensePDF},
+		{"not a PDF", []byte("hello"), verifier.ErrNotLicensePDF},
+		{"too large", make([]byte, verifier.MaxPDFSize+1), verifier.ErrTooLarge},
 	}
 	for _, tt := range tests {
-		if _, err := ExtractAttachments(tt.pdf); !errors.Is(err, tt.want) {
+		if _, err := verifier.ExtractAttachments(tt.pdf); !errors.Is(err, tt.want) {
 			t.Errorf("ExtractAttachments(%s) = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if _, err := VisibleIdentifier(buf.Bytes()); !errors.Is(err, ErrNotLicensePDF) {
+	if _, err := verifier.VisibleIdentifier(buf.Bytes()); !errors.Is(err, verifier.ErrNotLicensePDF) {
 		t.Errorf("VisibleIdentifier(plain) = %v, want ErrNotLicensePDF", err)
 	}
-	if id, err := VisibleIdentifier(bare); err != nil || id != in.Record.Identifier {
+	if id, err := verifier.VisibleIdentifier(bare); err != nil || id != in.Record.Identifier {
 		t.Errorf("VisibleIdentifier(bare) = %q, %v", id, err)
 	}
 }

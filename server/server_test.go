@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass})
+	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

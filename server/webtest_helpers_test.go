@@ -14,12 +14,26 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"zhengzhao/ledger/embedded"
 	"zhengzhao/registry"
+	"zhengzhao/render"
 )
+
+// webFontOnce reads the CJK font once for the web tests.
+var webFontOnce = sync.OnceValues(render.FindFont)
+
+func webFont(t *testing.T) []byte {
+	t.Helper()
+	f, err := webFontOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
 
 // webEnv is a server with the demo departments and accounts, a license for
 // each demo holder, and a signed-in browser-like client per role.
@@ -153,7 +167,7 @@ func newWebEnvLogging(t *testing.T, logger *slog.Logger) *webEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Logger: logger})
+	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Logger: logger, Font: webFont(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,18 @@ type Department struct {
 	Types []string `json:"types"`
 	// Keys are the department's signing keys, current and past.
 	Keys []Key `json:"keys"`
+	// Seals are the department's electronic seals (GB/T 38540 SESeal, made
+	// by the platform), current and past: a sealed PDF is genuine only with
+	// one of them.
+	Seals []Seal `json:"seals,omitempty"`
+}
+
+// Seal is one department seal.
+type Seal struct {
+	// ID is the seal's esID.
+	ID string `json:"id"`
+	// DER is the SESeal.
+	DER []byte `json:"der"`
 }
 
 // Key is one department signing key.

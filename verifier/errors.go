@@ -18,6 +18,13 @@ var (
 	// ErrNotValid: a license did not verify as valid. Every *CheckError
 	// unwraps to it.
 	ErrNotValid = errors.New("verifier: license is not valid")
+	// ErrNotLicensePDF: the file is not a Zhengzhao license PDF (not a PDF,
+	// no embedded credential.json, or no identifier drawn on the page).
+	ErrNotLicensePDF = errors.New("not a Zhengzhao license PDF")
+	// ErrTooLarge: the PDF is larger than MaxPDFSize.
+	ErrTooLarge = errors.New("verifier: PDF too large")
+	// ErrNoQRCode: a picture holds no readable QR code.
+	ErrNoQRCode = errors.New("no QR code found")
 )
 
 // CheckError carries the evidence of one failed check, in the manner of

@@ -12,6 +12,7 @@ import (
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 	"zhengzhao/signing"
+	"zhengzhao/signing/seal"
 )
 
 // maxCachedCheckpoints bounds the verified receipt checkpoints an index keeps.
@@ -38,7 +39,8 @@ type index struct {
 type deptEntry struct {
 	dept  *Department
 	types map[string]bool
-	keys  map[string]*keyEntry // by key id
+	keys  map[string]*keyEntry  // by key id
+	seals map[string]*seal.Seal // by esID, made by a root and listing a key of the department
 }
 
 // keyEntry is one department key with its certificate checked once.
@@ -145,7 +147,41 @@ func (ix *index) indexDepartment(d *Department) {
 		}
 		de.keys[k.KeyID] = ke
 	}
+	de.seals = make(map[string]*seal.Seal, len(d.Seals))
+	for i := range d.Seals {
+		ix.indexSeal(de, &d.Seals[i])
+	}
 	ix.depts[d.USCC] = de
+}
+
+// indexSeal parses a department seal and checks once that a root made it and
+// that it lists one of the department's keys.
+func (ix *index) indexSeal(de *deptEntry, bs *Seal) {
+	uscc := de.dept.USCC
+	sl, err := seal.ParseSeal(bs.DER)
+	if err != nil {
+		ix.problem("department %s: seal %s: %w", uscc, bs.ID, err)
+		return
+	}
+	if sl.ID != bs.ID {
+		ix.problem("department %s: seal listed as %s is %s", uscc, bs.ID, sl.ID)
+		return
+	}
+	if _, dup := de.seals[sl.ID]; dup {
+		ix.problem("department %s: seal %s listed twice", uscc, sl.ID)
+		return
+	}
+	if err := sl.Verify(ix.roots); err != nil {
+		ix.problem("department %s: seal %s: %w", uscc, sl.ID, err)
+		return
+	}
+	for _, ke := range de.keys {
+		if ke.cert != nil && sl.Lists(ke.cert.Raw) {
+			de.seals[sl.ID] = sl
+			return
+		}
+	}
+	ix.problem("department %s: seal %s lists none of the department's keys", uscc, sl.ID)
 }
 
 // indexKey parses a key's certificate and checks its chain once. The

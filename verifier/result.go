@@ -76,6 +76,20 @@ const (
 	NameValidity = "validity"
 	NameStatus   = "status"
 	NameAnchor   = "anchor"
+	// NameSeal and NameFace are checked for a PDF only: the department's
+	// electronic seal over the credential, and the identifier printed on
+	// the page.
+	NameSeal = "seal"
+	NameFace = "face"
+)
+
+// Forms of input Verify recognises by content.
+const (
+	FormCredential = "credential" // a bare credential JSON
+	FormDocument   = "document"   // a credential with its ledger receipt
+	FormPDF        = "pdf"        // a license PDF with the credential and seal attached
+	FormCompact    = "compact"    // a ZZ1: compact form, as in the QR code
+	FormPhoto      = "photo"      // a PNG or JPEG picture of the QR code
 )
 
 // Modes of a verification.
@@ -109,6 +123,8 @@ type Result struct {
 	// know the department).
 	Issuer     string `json:"issuer,omitempty"`
 	IssuerName string `json:"issuer_name,omitempty"`
+	// Form is what the input was, one of the Form… constants.
+	Form string `json:"form"`
 	// Mode is "offline" or "online".
 	Mode string `json:"mode"`
 	// AsOf is when the status information is from: the bundle's IssuedAt
@@ -117,7 +133,7 @@ type Result struct {
 	// AnchoredAt is when the ledger recorded the license, when known.
 	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
 	// Checks lists every check in order: format, issuer, proof, key, type,
-	// validity, status, anchor.
+	// validity, status, anchor, and for a PDF seal and face.
 	Checks []Check `json:"checks"`
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"zhengzhao/ledger/embedded"
 	"zhengzhao/registry"
+	"zhengzhao/render"
 	"zhengzhao/server"
 	"zhengzhao/signing"
 )
@@ -49,18 +50,43 @@ func openInstance(ctx context.Context, dir string, passphrase []byte, logger *sl
 	if err != nil {
 		return nil, err
 	}
+	font, err := loadFont()
+	if err != nil {
+		return nil, err
+	}
 	l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: logOrigin})
 	if err != nil {
 		return nil, err
 	}
 	reg, err := registry.Open(ctx, registry.Config{
-		Dir: dir, Platform: p, Ledger: l, LogOrigin: logOrigin, Passphrase: passphrase, Logger: logger,
+		Dir: dir, Platform: p, Ledger: l, LogOrigin: logOrigin, Passphrase: passphrase, Font: font, Logger: logger,
 	})
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	return &instance{platform: p, ledger: l, registry: reg}, nil
+}
+
+// fontEnv names the environment variable that may point at the CJK
+// TrueType font seals and PDFs are drawn with.
+const fontEnv = "ZHENGZHAO_FONT"
+
+// loadFont reads $ZHENGZHAO_FONT, or else the Debian CJK font that
+// render.FindFont finds; without one it says which package to install.
+func loadFont() ([]byte, error) {
+	if path := os.Getenv(fontEnv); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fontEnv, err)
+		}
+		return b, nil
+	}
+	b, err := render.FindFont()
+	if err != nil {
+		return nil, fmt.Errorf("%w (or set %s to a CJK TrueType .ttf file)", err, fontEnv)
+	}
+	return b, nil
 }
 
 func passphrase(file string) ([]byte, error) {

@@ -615,8 +615,10 @@ func trustMaker(maker *smx509.Certificate, roots []*smx509.Certificate, at time.
 	return nil
 }
 
-// lists reports whether the seal lists the signer certificate certDER, by
+// Lists reports whether the seal lists the signer certificate certDER, by
 // DER (certListType 1) or by digest (certListType 2; SM3 only).
+func (s *Seal) Lists(certDER []byte) bool { return s.lists(certDER) }
+
 func (s *Seal) lists(certDER []byte) bool {
 	for _, c := range s.Certs {
 		if bytes.Equal(c, certDER) {

@@ -1,4 +1,4 @@
-package render
+package verifier
 
 import (
 	"bytes"
@@ -9,6 +9,14 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// What render embeds in a license PDF and the verifier reads back: the
+// Document JSON (credential and receipt) and the seal's SES_Signature. The
+// render package writes the same names (a test checks they agree).
+const (
+	AttachmentCredential = "credential.json"
+	AttachmentSeal       = "seal.sig"
 )
 
 // Limits on PDFs read back by ExtractAttachments and VisibleIdentifier.
