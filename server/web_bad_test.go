@@ -2,6 +2,8 @@ package server
 
 import (
 	"archive/zip"
+	"image"
+	"image/png"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -53,6 +55,12 @@ func TestWebBadInput(t *testing.T) {
 		{"window action without purpose", func() webAnswer {
 			return e.login("clerk1").form("/window/redeem", url.Values{"service_item": {"310100-SC-0001"}, "code": {"2222-2222"}})
 		}, 400, []string{"用证事由"}},
+		{"a picture without a QR code", func() webAnswer {
+			return e.login("clerk1").upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": "核验"}, "file", "photo.png", blankPNG(t))
+		}, 200, []string{"无法验证", "未找到二维码"}},
+		{"a PDF that is not a license", func() webAnswer {
+			return e.login("clerk1").upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": "核验"}, "file", "x.pdf", []byte("%PDF-1.4\n%%EOF\n"))
+		}, 200, []string{"无法验证", "不是本平台的电子证照 PDF"}},
 		{"unknown use code", func() webAnswer {
 			return e.login("clerk1").form("/window/redeem", url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"核验"}, "code": {"2222-2222"}})
 		}, 404, []string{"用证码不存在"}},
@@ -194,20 +202,28 @@ func TestConsentFlowOnPages(t *testing.T) {
 	if again := clerk.form("/window/redeem", redeem); again.status != http.StatusGone || !strings.Contains(again.body, "只能使用一次") {
 		t.Errorf("second redemption: %d", again.status)
 	}
+	pdf := ent.get("/wallet/licenses/" + id + "/pdf")
+	if pdf.status != 200 || !strings.HasPrefix(pdf.body, "%PDF-") {
+		t.Fatalf("holder's PDF: %d", pdf.status)
+	}
+	verifyPDF := func(purpose string) webAnswer {
+		return clerk.upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": purpose}, "file", "license.pdf", []byte(pdf.body))
+	}
+	if v := verifyPDF("核验纸质证照"); !strings.Contains(v.body, `<div class="verdict-label">有效</div>`) || !strings.Contains(v.body, "电子印章") {
+		t.Errorf("PDF before revoke: %d %s", v.status, snippet(v.body))
+	}
 	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}}); s.status != 400 || !strings.Contains(s.body, "reason") {
 		t.Errorf("revoke without reason: %d", s.status)
 	}
 	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}, "reason": {"吊销：提交虚假材料"}}); s.status != http.StatusSeeOther {
 		t.Fatalf("revoke: %d %s", s.status, snippet(s.body))
 	}
-	lic, _ := e.reg.Get(context.Background(), id)
-	doc, _ := json.Marshal(documentOf(lic).Document)
-	v := clerk.form("/window/verify", url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"再次核验"}, "payload": {string(doc)}})
+	v := verifyPDF("再次核验")
 	if !strings.Contains(v.body, `<div class="verdict-label">已吊销</div>`) {
 		t.Errorf("verify after revoke: %d %s", v.status, snippet(v.body))
 	}
 	w := ent.get("/wallet").body
-	if strings.Count(w, "浦东新区市民中心") != 2 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
+	if strings.Count(w, "浦东新区市民中心") != 3 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
 		t.Errorf("the usage record does not show both uses:\n%s", w)
 	}
 
@@ -232,7 +248,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 	}
 	var verdicts []verifier.Verdict
 	for name, b := range files {
-		if strings.HasPrefix(name, "licenses/") {
+		if strings.HasPrefix(name, "licenses/") || strings.HasPrefix(name, "pdf/") || strings.HasSuffix(name, ".png") {
 			res, err := verifier.Verify(context.Background(), b, bundle, verifier.Policy{At: time.Now()})
 			if err != nil {
 				t.Fatal(err)
@@ -241,7 +257,8 @@ func TestConsentFlowOnPages(t *testing.T) {
 		}
 	}
 	slices.Sort(verdicts)
-	if want := []verifier.Verdict{verifier.VerdictRevoked, verifier.VerdictValid}; !slices.Equal(verdicts, want) {
+	want := []verifier.Verdict{verifier.VerdictRevoked, verifier.VerdictRevoked, verifier.VerdictRevoked, verifier.VerdictValid, verifier.VerdictValid, verifier.VerdictValid}
+	if slices.Sort(want); !slices.Equal(verdicts, want) {
 		t.Errorf("zip verdicts %v, want %v", verdicts, want)
 	}
 }
@@ -268,4 +285,14 @@ func TestVerdictLabels(t *testing.T) {
 	if got := statusLabel(license.StatusRevoked, "注销"); got != "已注销" {
 		t.Errorf("statusLabel: %s", got)
 	}
+}
+
+// blankPNG is a picture with no QR code in it.
+func blankPNG(t *testing.T) []byte {
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

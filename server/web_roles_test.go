@@ -123,6 +123,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/assets/*", fixed("/assets/style.css"), get, all(200)},
 		{"GET", "/metrics", fixed("/metrics"), get, all(200)},
 		{"GET", "/healthz", fixed("/healthz"), get, all(200)},
+		{"GET", "/departments/:uscc/seal.png", fixed("/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
 
 		// The JSON API: bearer tokens (holders and anonymous have none).
 		{"GET", "/api/v1/openapi.json", fixed("/api/v1/openapi.json"), get, all(200)},
@@ -145,6 +146,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/console/issue/:type", fixed("/console/issue/" + typeA), get, officers(200, 404, 303)},
 		{"POST", "/console/issue/:type", fixed("/console/issue/" + typeA), post(e.issueForm("网页签发有限公司")), officers(303, 404, 401)},
 		{"GET", "/console/licenses/:id", fixed("/console/licenses/" + a), get, officers(200, 404, 303)},
+		{"GET", "/console/licenses/:id/pdf", fixed("/console/licenses/" + a + "/pdf"), get, officers(200, 404, 303)},
+		{"GET", "/console/licenses/:id/qr.png", fixed("/console/licenses/" + a + "/qr.png"), get, officers(200, 404, 303)},
 		{"GET", "/console/import", fixed("/console/import"), get, officers(200, 200, 303)},
 		{"GET", "/console/import/template/:type", fixed("/console/import/template/" + typeA), get, officers(200, 404, 303)},
 		{"POST", "/console/import", fixed("/console/import"), func(w *webClient, p string) webAnswer {
@@ -169,6 +172,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/wallet", fixed("/wallet"), get, holders(200, 200)},
 		{"GET", "/wallet/licenses/:id", fixed("/wallet/licenses/" + a), get, holders(200, 404)},
 		{"GET", "/wallet/licenses/:id/credential.json", fixed("/wallet/licenses/" + a + "/credential.json"), get, holders(200, 404)},
+		{"GET", "/wallet/licenses/:id/pdf", fixed("/wallet/licenses/" + a + "/pdf"), get, holders(200, 404)},
+		{"GET", "/wallet/licenses/:id/qr.png", fixed("/wallet/licenses/" + a + "/qr.png"), get, holders(200, 404)},
 		{"GET", "/wallet/download", fixed("/wallet/download"), get, holders(200, 200)},
 		{"POST", "/wallet/licenses/:id/grant", fixed("/wallet/licenses/" + a + "/grant"), post(url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"办理许可"}, "minutes": {"10"}}), func() [nRoles]int {
 			w := holders(200, 404)

@@ -162,12 +162,14 @@ const walletReadme = `证照钱包（离线核验包）
 
 本压缩包包含您名下的全部电子证照：
 
-  licenses/<证照编号>.json   证照凭证（W3C 可验证凭证，SM2 签名）及其上链存证回执
+  licenses/<证照编号>.json   证照凭证（W3C 可验证凭证，SM2 签名）及其上链存证回执（含默克尔包含证明）
+  pdf/<证照编号>.pdf         带电子印章的证照 PDF，内嵌凭证与签章，单独即可核验
+  qr/<证照编号>.png          证照二维码（ZZ1: 紧凑格式），qr/<证照编号>.txt 为其文本
   bundle.json               平台签发的信任包：根证书、各部门证书、账本检查点、失效证照清单
 
 离线核验（无需联网）：
 
-  zhengzhao verify --bundle bundle.json licenses/*.json
+  zhengzhao verify --bundle bundle.json licenses/*.json pdf/*.pdf qr/*.png
 
 每个文件都会逐项列出检查结果（格式、签发机构、数字签名、签名密钥、证照类型、有效期、证照状态、上链存证）。
 退出码 0 表示全部有效，1 表示有证照无效。
@@ -200,7 +202,18 @@ func (s *Server) walletZip(c *echo.Context) error {
 	errs := []error{add("README.txt", []byte(walletReadme)), add("bundle.json", bundle)}
 	for _, l := range lics {
 		doc, err := json.MarshalIndent(verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &l.Receipt}, "", "  ")
-		errs = append(errs, err, add("licenses/"+fileSafe(l.Record.Name+"-"+l.Record.Number)+".json", doc))
+		base := fileSafe(l.Record.Name + "-" + l.Record.Number)
+		errs = append(errs, err, add("licenses/"+base+".json", doc))
+		if pdf, err := s.reg.PDF(ctx, l.Identifier); err == nil {
+			errs = append(errs, add("pdf/"+base+".pdf", pdf))
+		} else if !errors.Is(err, registry.ErrConflict) { // licenses issued before sealing have no PDF
+			errs = append(errs, err)
+		}
+		if qr, err := s.reg.QRCode(ctx, l.Identifier, qrPixels); err == nil {
+			errs = append(errs, add("qr/"+base+".png", qr), add("qr/"+base+".txt", []byte(l.Compact)))
+		} else if !errors.Is(err, registry.ErrConflict) {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, zw.Close())
 	if err := errors.Join(errs...); err != nil {

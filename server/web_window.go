@@ -34,6 +34,14 @@ type checkView struct {
 var checkNames = map[string]string{
 	verifier.NameFormat: "格式", verifier.NameIssuer: "签发机构", verifier.NameProof: "数字签名", verifier.NameKey: "签名密钥",
 	verifier.NameType: "证照类型", verifier.NameValidity: "有效期", verifier.NameStatus: "证照状态", verifier.NameAnchor: "上链存证",
+	verifier.NameSeal: "电子印章", verifier.NameFace: "照面标识",
+}
+
+// formatReasons put the verifier's reasons for unreadable input in Chinese
+// first: window staff act on these.
+var formatReasons = []struct{ contains, say string }{
+	{verifier.ErrNoQRCode.Error(), "未找到二维码：请重新拍摄，使二维码清晰、完整地位于画面中。"},
+	{verifier.ErrNotLicensePDF.Error(), "不是本平台的电子证照 PDF（未找到内嵌的证照凭证）。"},
 }
 
 // verdictLabel names a verdict for window staff. A revocation whose reason
@@ -62,6 +70,11 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	v.Label, v.Class = verdictLabel(r.Verdict, statusReason)
 	for _, ch := range r.Checks {
 		cv := checkView{Name: checkNames[ch.Name], Reason: ch.Reason}
+		for _, fr := range formatReasons {
+			if ch.Name == verifier.NameFormat && strings.Contains(ch.Reason, fr.contains) {
+				cv.Reason = fr.say + "（" + ch.Reason + "）"
+			}
+		}
 		if cv.Name == "" {
 			cv.Name = ch.Name
 		}
