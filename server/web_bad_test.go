@@ -2,11 +2,11 @@ package server
 
 import (
 	"archive/zip"
-	"image"
-	"image/png"
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/url"
