@@ -412,16 +412,24 @@ func (s *Server) logout(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// formErrors maps field errors to form field names: "fields.address" and
-// "holderCode" stay as they are.
+// formErrors maps field errors to form field names ("fields.address" and
+// "holderCode" stay as they are), each led by the broken rule in Chinese.
 func formErrors(err error) map[string]string {
 	out := map[string]string{}
 	for _, fe := range fieldErrors(err) {
 		if _, ok := out[fe.Field]; !ok {
-			out[fe.Field] = fe.Message
+			out[fe.Field] = ruleNames[fe.Rule] + strings.TrimPrefix(fe.Message, "field "+fe.Field+": ")
 		}
 	}
 	return out
+}
+
+// ruleNames lead a field error with its rule in Chinese; the detail after
+// it is the validator's own words.
+var ruleNames = map[string]string{
+	"required": "必填：", "length": "长度不符：", "charset": "含非法字符：", "pattern": "格式不符：", "enum": "不在可选值中：",
+	"date": "日期无效：", "number": "不是有效数字：", "check": "校验位错误：", "area": "行政区划代码无效：", "range": "超出范围：",
+	"mismatch": "不一致：", "prefix": "前缀不符：", "unknown": "未知：", "unique": "已被占用：", "status": "状态不允许：",
 }
 
 var chinaTime = time.FixedZone("CST", 8*3600)

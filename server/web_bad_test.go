@@ -48,7 +48,7 @@ func TestWebBadInput(t *testing.T) {
 		}, 400, []string{"表头", "holder,holderCode,jurisdiction,number,issueDate,validFrom,validUntil,"}},
 		{"field error shown next to the field", func() webAnswer {
 			return off.form("/console/issue/"+typeA, with(e.issueForm("甲"), "holderCode", "91430104MA4L3B5K27"))
-		}, 400, []string{`class="has-err"`, "持证主体代码", `<span class="ferr" role="alert">field holderCode: `}},
+		}, 400, []string{`class="has-err"`, "持证主体代码", `<span class="ferr" role="alert">校验位错误：unified social credit code check character`}},
 		{"HTML in a re-shown field is escaped", func() webAnswer {
 			return off.form("/console/issue/"+typeA, with(e.issueForm("甲"), "jurisdiction", `"><script>alert(1)</script>`))
 		}, 400, []string{"&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"}},

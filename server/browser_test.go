@@ -1,0 +1,261 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"zhengzhao/registry"
+)
+
+// browserPath finds Debian's Chromium; the browser test needs it.
+func browserPath() string {
+	for _, p := range []string{os.Getenv("ZZ_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	return ""
+}
+
+// browser drives one Chromium tab through the pages and saves a screenshot
+// of each page it is asked to: in the test's artifact directory (go test
+// -artifacts) and, when ZZ_SCREENSHOTS names a directory, there too.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b *browser) shot(name string, width, height int64) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		b.t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dirs := []string{b.t.ArtifactDir()}
+	if d := os.Getenv("ZZ_SCREENSHOTS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, name+".png"), png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// ready waits until the page (after a click that navigates) has an
+// element matching sel.
+func ready(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			_, err := chromedp.Poll[bool](`document.readyState === "complete" && document.querySelector(`+"`"+sel+"`"+`) !== null`)(ctx, t)
+			if err == nil || ctx.Err() != nil {
+				return chromedp.Void{}, err
+			}
+			// A navigation in the middle of the poll: ask the new page.
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// login signs out whoever is signed in and signs in as username.
+func (b *browser) login(username, password string) {
+	b.t.Helper()
+	// Signed in, /login sends the browser to the role's home page.
+	b.do(chromedp.Navigate(b.base+"/login"), ready(`input[name="username"], .who`))
+	if strings.Contains(b.text("header"), "退出") {
+		b.do(chromedp.Click(chromedp.CSS(".who button")), ready(`input[name="username"]`))
+	}
+	b.do(chromedp.SetValue(chromedp.CSS(`input[name="username"]`), username),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS("button.primary")),
+		ready(".who"))
+}
+
+// fetchBase64 fetches a same-origin URL in the page (with the session
+// cookie) and returns the body, as a download would save it.
+func (b *browser) fetch(path string) []byte {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	js := `fetch(` + "`" + path + "`" + `, {credentials: "same-origin"}).then(r => { if (!r.ok) throw new Error("HTTP " + r.status); return r.arrayBuffer(); })
+		.then(buf => { let s = ""; const a = new Uint8Array(buf); for (let i = 0; i < a.length; i += 0x8000) s += String.fromCharCode.apply(null, a.subarray(i, i + 0x8000)); return btoa(s); })`
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("fetch %s: %v", path, err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return raw
+}
+
+// TestBrowserStory is the issue's story in a real browser: the officer
+// issues → the holder downloads the wallet and grants a use code → the clerk
+// redeems it and sees 有效 → the officer revokes → the clerk verifies the
+// holder's PDF again and sees 已吊销 → the holder sees both uses.
+func TestBrowserStory(t *testing.T) {
+	path := browserPath()
+	if path == "" {
+		t.Skip("no Chromium (apt-get install chromium, or set ZZ_CHROMIUM)")
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	e := newWebEnv(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "zh-CN"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser, without a timeout
+		t.Fatalf("start Chromium: %v", err)
+	}
+	b := &browser{t: t, ctx: ctx, base: e.srv.URL}
+	pw := func(u string) string { return e.logins[u].Password }
+
+	// The officer picks the type and fills the form the catalog generates.
+	b.login("officer1", pw("officer1"))
+	b.shot("01-console-list", 1280, 900)
+	b.do(chromedp.Navigate(b.base+"/console/issue"), ready(".card.type"))
+	b.shot("02-console-types", 1280, 900)
+	b.do(chromedp.Click(chromedp.CSS(`a[href="/console/issue/`+e.licA.TypeCode+`"]`)), ready(`input[name="holder"]`))
+	form := e.issueForm(registry.DemoEnterpriseName)
+	form.Set("holderCode", "91430104MA4L3B5K27") // a wrong check character first
+	var fill []chromedp.Action[chromedp.Void]
+	for k := range form {
+		fill = append(fill, chromedp.SetValue(chromedp.CSS(`[name="`+k+`"]`), form.Get(k)))
+	}
+	b.do(fill...)
+	b.do(chromedp.Click(chromedp.CSS("button.primary")), ready(".has-err .ferr"))
+	if msg := b.text(".has-err .ferr"); !strings.Contains(msg, "校验位错误") {
+		t.Errorf("field error: %q", msg)
+	}
+	b.shot("03-console-form-error", 1280, 900)
+	b.do(chromedp.SetValue(chromedp.CSS(`[name="holderCode"]`), registry.DemoEnterpriseCode),
+		chromedp.Click(chromedp.CSS("button.primary")), ready(".face"))
+	if !strings.Contains(b.text(".flash.ok"), "签发成功") {
+		t.Error("no success message")
+	}
+	b.shot("04-console-issued", 1280, 900)
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(loc)
+	id := strings.TrimPrefix(u.Path, "/console/licenses/")
+
+	// The holder, on a phone: the wallet, the zip, the PDF, a use code.
+	b.login("enterprise", pw("enterprise"))
+	b.do(chromedp.Navigate(b.base+"/wallet"), ready(".wcard"))
+	b.shot("05-wallet-phone", 390, 844)
+	if zip := b.fetch("/wallet/download"); len(zip) < 1000 || string(zip[:2]) != "PK" {
+		t.Fatalf("wallet zip: %d bytes", len(zip))
+	}
+	pdf := b.fetch("/wallet/licenses/" + id + "/pdf")
+	pdfPath := filepath.Join(t.TempDir(), "license.pdf")
+	if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.Navigate(b.base+"/wallet/licenses/"+id), ready(`select[name="service_item"]`))
+	b.do(chromedp.SetValue(chromedp.CSS(`select[name="service_item"]`), "310100-SC-0001"),
+		chromedp.SetValue(chromedp.CSS(`input[name="purpose"]`), "办理食品经营许可"),
+		chromedp.Click(chromedp.CSS(`input[value="address"]`)),
+		chromedp.Click(chromedp.CSS("button.primary")), ready("#use-code"))
+	code := b.text("#use-code")
+	b.shot("06-wallet-use-code-phone", 390, 844)
+	b.do(chromedp.Navigate(b.base+"/wallet/licenses/"+id+"#qr"), ready(".qr-full img"))
+	b.shot("07-wallet-qr-phone", 390, 844)
+
+	// The clerk redeems the code: 有效, with only the granted field.
+	b.login("clerk1", pw("clerk1"))
+	b.do(chromedp.Navigate(b.base+"/window#code"), ready(`#code input[name="code"]`))
+	b.shot("08-window", 1280, 900)
+	b.do(chromedp.SetValue(chromedp.CSS(`#code select[name="service_item"]`), "310100-SC-0001"),
+		chromedp.SetValue(chromedp.CSS(`#code input[name="purpose"]`), "核验营业执照"),
+		chromedp.SetValue(chromedp.CSS(`#code input[name="code"]`), code),
+		chromedp.Click(chromedp.CSS("#code button.primary")), ready(".verdict-label"))
+	if v := b.text(".verdict-label"); v != "有效" {
+		t.Errorf("redeemed: %q", v)
+	}
+	b.shot("09-window-valid", 1280, 900)
+
+	// The officer revokes.
+	b.login("officer1", pw("officer1"))
+	b.do(chromedp.Navigate(b.base+"/console/licenses/"+id), ready(`input[name="reason"]`),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.CSS(`input[name="reason"]`), "吊销：提交虚假材料"),
+		chromedp.Click(chromedp.CSS(`button[value="revoked"]`)), ready(".flash.ok"))
+	b.shot("10-console-revoked", 1280, 900)
+
+	// The clerk verifies the holder's PDF again: 已吊销.
+	b.login("clerk1", pw("clerk1"))
+	b.do(chromedp.Navigate(b.base+"/window#show"), ready(`#show input[type="file"]`),
+		chromedp.SetValue(chromedp.CSS(`#show select[name="service_item"]`), "310100-SC-0001"),
+		chromedp.SetValue(chromedp.CSS(`#show input[name="purpose"]`), "再次核验营业执照"),
+		chromedp.SetUploadFiles(chromedp.CSS(`#show input[type="file"]`), []string{pdfPath}),
+		chromedp.Click(chromedp.CSS("#show button.primary")), ready(".verdict-label"))
+	if v := b.text(".verdict-label"); v != "已吊销" {
+		t.Errorf("PDF after revoke: %q", v)
+	}
+	b.shot("11-window-revoked-pdf", 1280, 1100)
+
+	// The holder sees both uses.
+	b.login("enterprise", pw("enterprise"))
+	b.do(chromedp.Navigate(b.base+"/wallet#usage"), ready("#usage"))
+	usage := b.text("#usage + table")
+	if !strings.Contains(usage, "核验营业执照") || !strings.Contains(usage, "再次核验营业执照") || strings.Count(usage, "浦东新区市民中心") != 2 {
+		t.Errorf("usage record:\n%s", usage)
+	}
+	b.shot("12-wallet-usage-phone", 390, 844)
+
+	// The admin's pages.
+	b.login("admin", pw("admin"))
+	b.do(chromedp.Navigate(b.base+"/admin/reports"), ready(".chart svg"))
+	b.shot("13-admin-reports", 1280, 900)
+	b.do(chromedp.Navigate(b.base+"/admin"), ready("table.list"))
+	b.shot("14-admin-departments", 1280, 900)
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
