@@ -136,6 +136,9 @@ func (b *browser) fetch(path string) []byte {
 // holder's PDF again and sees 已吊销 → the holder sees both uses.
 func TestBrowserStory(t *testing.T) {
 	path := browserPath()
+	if path == "" && os.Getenv("ZZ_REQUIRE_BROWSER") != "" {
+		t.Fatal("ZZ_REQUIRE_BROWSER is set but no Chromium was found")
+	}
 	if path == "" {
 		t.Skip("no Chromium (apt-get install chromium, or set ZZ_CHROMIUM)")
 	}

@@ -140,6 +140,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	admin := s.webRole(registry.RoleAdmin)
 	g.GET("/admin", s.adminPage, admin)
 	g.POST("/admin/departments", s.adminRegister, admin)
+	g.POST("/admin/departments/:uscc/rotate", s.adminRotate, admin)
 	g.GET("/admin/catalog", s.adminCatalog, admin)
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)

@@ -18,6 +18,7 @@ import (
 
 type adminData struct {
 	Departments []*registry.Department
+	Seals       map[string][]registry.Seal // department USCC → its seals
 	Types       []license.Type
 	TypeName    map[string]string
 	Values      map[string]string
@@ -28,8 +29,24 @@ type adminData struct {
 func (d adminData) flash() (string, string) { return d.Msg, d.Err }
 
 func (s *Server) adminData(c *echo.Context) (adminData, error) {
-	depts, err := s.reg.Departments(c.Request().Context())
-	return adminData{Departments: depts, Types: s.reg.Catalog().Types(), TypeName: s.typeNames(), Values: map[string]string{}, Errors: map[string]string{}}, err
+	ctx := c.Request().Context()
+	depts, err := s.reg.Departments(ctx)
+	d := adminData{Departments: depts, Seals: map[string][]registry.Seal{}, Types: s.reg.Catalog().Types(), TypeName: s.typeNames(), Values: map[string]string{}, Errors: map[string]string{}}
+	for _, dp := range depts {
+		if err == nil {
+			d.Seals[dp.USCC], err = s.reg.Seals(ctx, dp.USCC)
+		}
+	}
+	return d, err
+}
+
+// adminRotate gives a department a new key, certificate and seal; licenses
+// signed with the old key stay valid.
+func (s *Server) adminRotate(c *echo.Context) error {
+	if _, err := s.reg.RotateKey(c.Request().Context(), account(c).Actor(), c.Param("uscc")); err != nil {
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin?rotated="+c.Param("uscc"))
 }
 
 func (s *Server) adminPage(c *echo.Context) error {
@@ -38,7 +55,10 @@ func (s *Server) adminPage(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	if c.QueryParam("registered") != "" {
-		d.Msg = "部门已注册：已生成 SM2 密钥与部门证书，并记入账本。"
+		d.Msg = "部门已注册：已生成 SM2 密钥、部门证书和电子印章，并记入账本。"
+	}
+	if u := c.QueryParam("rotated"); u != "" {
+		d.Msg = "已为 " + u + " 轮换密钥并签发新印章；旧密钥签发的证照仍然有效。"
 	}
 	return s.page(c, http.StatusOK, "admin", "部门管理", d)
 }

@@ -195,6 +195,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
 		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00044")}, "name": {"上海市司法局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
+		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
+
 		// State changes last: a status change, then signing out.
 		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"核查"}`)), [nRoles]int{401, 403, 403, 403, 403, 401, 401}},
 		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"核查中"}}), officers(303, 404, 401)},
