@@ -40,7 +40,7 @@ func importHeader(t license.Type) []string {
 
 // importWorkers issue rows concurrently so the store's group commit and the
 // ledger batch them.
-const importWorkers = 16
+const importWorkers = 64
 
 type rowError struct {
 	Row     int    `json:"row"` // 1-based line number in the file, header = 1
