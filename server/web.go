@@ -100,6 +100,13 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", http.FileServer(http.FS(assets)))))
 	g := e.Group("", s.webSession)
 	g.GET("/", s.home)
+	// Unknown pages get a page; unknown API paths keep their JSON 404.
+	g.RouteNotFound("/*", func(c *echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			return echo.ErrNotFound
+		}
+		return s.errorPage(c, http.StatusNotFound, "未找到", "没有这个页面。")
+	})
 	g.GET("/departments/:uscc/seal.png", s.sealPicture)
 	g.GET("/login", s.loginPage)
 	g.POST("/login", s.loginSubmit)

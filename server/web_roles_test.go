@@ -123,6 +123,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/assets/*", fixed("/assets/style.css"), get, all(200)},
 		{"GET", "/metrics", fixed("/metrics"), get, all(200)},
 		{"GET", "/healthz", fixed("/healthz"), get, all(200)},
+		{"RouteNotFound", "/*", fixed("/no-such-page"), get, all(404)},
 		{"GET", "/departments/:uscc/seal.png", fixed("/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
 
 		// The JSON API: bearer tokens (holders and anonymous have none).
