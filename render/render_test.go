@@ -20,30 +20,6 @@ import (
 	"zhengzhao/verifier"
 )
 
-func TestDocsPNG(t *testing.T) {
-	if !*docs {
-		t.Skip("run with -docs to write ../docs/licenses/*.png")
-	}
-	r := testRenderer(t)
-	dir := filepath.Join("..", "docs", "licenses")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range license.DefaultCatalog().Types() {
-		pdf, err := r.PDF(testInput(t, typ, "2024000123"))
-		if err != nil {
-			t.Fatalf("%s: %v", typ.Name, err)
-		}
-		t.Logf("%s: %d bytes", typ.Name, len(pdf))
-		if err := os.WriteFile(filepath.Join(dir, pinyin[typ.Name]+".png"), pdftoppm(t, pdf, "80"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(os.TempDir(), pinyin[typ.Name]+".pdf"), pdf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func catalogInputs(t testing.TB) []Input {
 	var ins []Input
 	for _, typ := range license.DefaultCatalog().Types() {

@@ -78,7 +78,7 @@ func initDemo(t *testing.T, dir string) tokens {
 	if err := json.Unmarshal([]byte(out), &tok); err != nil {
 		t.Fatalf("init --json output %q: %v", out, err)
 	}
-	if len(tok.Departments) != 3 || tok.AdminToken == "" || tok.Departments[0].IssuerToken == "" {
+	if len(tok.Departments) != 5 || tok.AdminToken == "" || tok.Departments[0].IssuerToken == "" {
 		t.Fatalf("init --json = %+v", tok)
 	}
 	return tok
