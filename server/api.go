@@ -174,6 +174,16 @@ func (s *Server) licenseQR(c *echo.Context) error {
 	return c.Blob(http.StatusOK, "image/png", img)
 }
 
+// rotateKey gives a department a new signing key and a new seal listing it;
+// licenses issued before stay valid.
+func (s *Server) rotateKey(c *echo.Context) error {
+	d, err := s.reg.RotateKey(c.Request().Context(), actor(c), c.Param("uscc"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
+}
+
 // sealPicture answers the picture of a department's current seal. It is
 // public, like the trust bundle that carries it: the picture proves
 // nothing by itself; the seal's signature does.

@@ -96,6 +96,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/licenses/:id/pdf", s.licensePDF, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.GET("/licenses/:id/qr.png", s.licenseQR, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.GET("/departments/:uscc/seal.png", s.sealPicture)
+	api.POST("/departments/:uscc/keys", s.rotateKey, s.require(registry.RoleAdmin))
 	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
 }
 
