@@ -1,8 +1,11 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +107,36 @@ func TestRotateKeyIssuesNewSeal(t *testing.T) {
 		if c, _ := res.Check(verifier.NameSeal); !strings.Contains(c.Reason, want) {
 			t.Errorf("%s rotation: sealed with %q, want seal %s", name, c.Reason, want)
 		}
+	}
+}
+
+// Every SES_Signature carries the whole seal (~35 KB with its picture); the
+// store keeps it once in the seals table and each license's signature
+// without it, and gives back the exact bytes.
+func TestStoredSealSignatureIsSmall(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	lic, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.reg.Get(ctx, lic.Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.SealSignature, lic.SealSignature) {
+		t.Fatalf("stored seal signature differs from the issued one (%d vs %d bytes)", len(got.SealSignature), len(lic.SealSignature))
+	}
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored int
+	if err := db.QueryRow(`SELECT length(seal_signature) FROM licenses WHERE identifier = ?`, lic.Identifier).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored > 4096 || len(lic.SealSignature) < 10000 {
+		t.Errorf("stored %d bytes of a %d-byte seal signature", stored, len(lic.SealSignature))
 	}
 }
