@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"image/jpeg"
+	"image/png"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -77,6 +79,20 @@ func pageToPNG(t *testing.T, pdf []byte) []byte {
 	return png
 }
 
+// toJPEG re-encodes a picture as a JPEG of phone-camera quality.
+func toJPEG(t *testing.T, pngData []byte) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // A clerk verifies every form a holder shows: the PDF (raw and uploaded),
 // the QR code picture, a photo of the printed page, the ZZ1 payload; after
 // the department revokes, every form says revoked.
@@ -93,6 +109,7 @@ func TestVerifyEveryForm(t *testing.T) {
 	pdf := e.get("/api/v1/licenses/"+id+"/pdf", e.issuers[0])
 	qr := e.get("/api/v1/licenses/"+id+"/qr.png", e.issuers[0])
 	page := pageToPNG(t, pdf)
+	photo := toJPEG(t, page)
 	if dir := os.Getenv("ZZ_TEST_ARTIFACTS"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "license.pdf"), pdf, 0o644)
 		os.WriteFile(filepath.Join(dir, "page.png"), page, 0o644)
@@ -108,7 +125,8 @@ func TestVerifyEveryForm(t *testing.T) {
 		{"PDF as the body", func() answer { return e.do("POST", "/api/v1/verify", e.verifier, pdf) }, verifier.FormPDF},
 		{"PDF uploaded", func() answer { return e.postMultipart(e.verifier, "license.pdf", pdf) }, verifier.FormPDF},
 		{"QR code picture", func() answer { return e.postMultipart(e.verifier, "qr.png", qr) }, verifier.FormPhoto},
-		{"photo of the printed page", func() answer { return e.postMultipart(e.verifier, "scan.png", page) }, verifier.FormPhoto},
+		{"scan of the printed page", func() answer { return e.postMultipart(e.verifier, "scan.png", page) }, verifier.FormPhoto},
+		{"JPEG photo of the printed page", func() answer { return e.postMultipart(e.verifier, "IMG_0001.jpg", photo) }, verifier.FormPhoto},
 		{"ZZ1 payload", func() answer { return e.do("POST", "/api/v1/verify", e.verifier, []byte(doc.Compact)) }, verifier.FormCompact},
 	}
 	for _, f := range forms {
