@@ -19,6 +19,7 @@ require (
 	golang.org/x/crypto v0.54.0
 	golang.org/x/image v0.47.0
 	modernc.org/sqlite v1.61.1
+	rsc.io/qr v0.2.0
 )
 
 require (

@@ -296,7 +296,7 @@ func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner
 		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
 		Receipt: receipts[0], IssuedAt: now, RequestKey: requestKey, Compact: compact, SealSignature: sealSig,
 	}
-	if err := s.store.insertLicense(ctx, lic); err != nil {
+	if err := s.store.insertLicense(ctx, lic, key.seal.ID, key.seal.Raw); err != nil {
 		return nil, err
 	}
 	s.log.Info("license issued", "id", lic.Identifier, "department", dept.USCC, "type", rec.TypeCode, "log_index", lic.Receipt.LogIndex)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -56,7 +58,9 @@ CREATE TABLE IF NOT EXISTS licenses (
 	issued_at    TEXT NOT NULL,
 	request_key  TEXT,                  -- idempotency key of the issue request, if any
 	compact      TEXT NOT NULL DEFAULT '', -- the ZZ1: compact form printed as the QR code
-	seal_signature BLOB,                -- the SES_Signature sealing the credential bytes
+	seal_signature BLOB,                -- the SES_Signature sealing the credential bytes, its seal cut out
+	seal_id      TEXT,                  -- the seal cut out of seal_signature (seals.id)
+	seal_offset  INTEGER,               -- where in seal_signature the seal's DER goes back
 	UNIQUE (uscc, type_code, serial),
 	UNIQUE (uscc, status_index)
 );
@@ -96,11 +100,18 @@ type store struct {
 	db      *sql.DB
 	pending chan *pendingInsert
 	done    chan struct{}
+
+	sealMu   sync.Mutex
+	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
 }
 
 type pendingInsert struct {
 	lic  *License
 	errc chan error
+	// the seal signature as stored: without the seal it carries
+	stripped   []byte
+	sealID     string
+	sealOffset int
 }
 
 func openStore(path string) (*store, error) {
@@ -123,16 +134,39 @@ func openStore(path string) (*store, error) {
 	if err := addColumns(db, "licenses", map[string]string{
 		"compact":        `TEXT NOT NULL DEFAULT ''`,
 		"seal_signature": `BLOB`,
+		"seal_id":        `TEXT`,
+		"seal_offset":    `INTEGER`,
 	}); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{})}
+	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
 	go s.commitLoop()
 	return s, nil
 }
 
 // addColumns adds the columns a store made by an older version lacks.
+// restoreSeal puts the seal back into a stored seal signature.
+func (s *store) restoreSeal(stripped []byte, sealID string, offset int) ([]byte, error) {
+	s.sealMu.Lock()
+	der, ok := s.sealDERs[sealID]
+	s.sealMu.Unlock()
+	if !ok {
+		if err := s.db.QueryRow(`SELECT der FROM seals WHERE id = ?`, sealID).Scan(&der); err != nil {
+			return nil, fmt.Errorf("seal %s: %w", sealID, err)
+		}
+		s.sealMu.Lock()
+		s.sealDERs[sealID] = der
+		s.sealMu.Unlock()
+	}
+	if offset < 0 || offset > len(stripped) {
+		return nil, fmt.Errorf("seal offset %d outside %d bytes", offset, len(stripped))
+	}
+	out := make([]byte, 0, len(stripped)+len(der))
+	out = append(append(append(out, stripped[:offset]...), der...), stripped[offset:]...)
+	return out, nil
+}
+
 func addColumns(db *sql.DB, table string, cols map[string]string) error {
 	rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
 	if err != nil {
@@ -166,8 +200,15 @@ func (s *store) Close() error {
 }
 
 // insertLicense stores a new license and returns once it is committed.
-func (s *store) insertLicense(ctx context.Context, lic *License) error {
-	p := &pendingInsert{lic: lic, errc: make(chan error, 1)}
+// insertLicense stores a license. Its seal signature is stored without the
+// seal (sealDER, id sealID) that every SES_Signature carries whole: the
+// seal is ~35 KB, the rest ~1 KB, and the seal is in the seals table once.
+func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error {
+	p := &pendingInsert{lic: lic, errc: make(chan error, 1), stripped: lic.SealSignature}
+	if i := bytes.Index(lic.SealSignature, sealDER); i >= 0 && len(sealDER) > 0 {
+		p.stripped = append(bytes.Clone(lic.SealSignature[:i]), lic.SealSignature[i+len(sealDER):]...)
+		p.sealID, p.sealOffset = sealID, i
+	}
 	select {
 	case s.pending <- p:
 	case <-ctx.Done():
@@ -215,8 +256,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("registry: prepare insert: %w", err)
 	}
@@ -236,7 +277,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, l.SealSignature); err != nil {
+			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
 	}
@@ -246,30 +287,56 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature`
+const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
 
-func scanLicense(row interface{ Scan(...any) error }) (*License, error) {
+func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
+	l, sealID, sealOffset, err := scanLicenseRow(row)
+	if err != nil {
+		return nil, err
+	}
+	return l, s.restoreLicenseSeal(l, sealID, sealOffset)
+}
+
+// restoreLicenseSeal puts the seal back into a scanned license's seal
+// signature. It may query the seals table, so it must not run while a
+// *sql.Rows holds the store's one connection.
+func (s *store) restoreLicenseSeal(l *License, sealID string, sealOffset int) error {
+	if sealID == "" {
+		return nil
+	}
+	sig, err := s.restoreSeal(l.SealSignature, sealID, sealOffset)
+	if err != nil {
+		return fmt.Errorf("registry: seal signature of %s: %w", l.Identifier, err)
+	}
+	l.SealSignature = sig
+	return nil
+}
+
+// scanLicenseRow scans a license with its seal signature still stripped.
+func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int, error) {
 	var (
 		l                         License
 		status, rec, rcpt, issued string
+		sealID                    string
+		sealOffset                int
 	)
 	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusIndex,
-		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature); err != nil {
-		return nil, err
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &sealID, &sealOffset); err != nil {
+		return nil, "", 0, err
 	}
 	l.Status = license.Status(status)
 	if err := json.Unmarshal([]byte(rec), &l.Record); err != nil {
-		return nil, fmt.Errorf("registry: stored record of %s: %w", l.Identifier, err)
+		return nil, "", 0, fmt.Errorf("registry: stored record of %s: %w", l.Identifier, err)
 	}
 	if err := json.Unmarshal([]byte(rcpt), &l.Receipt); err != nil {
-		return nil, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
+		return nil, "", 0, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
 	}
 	l.IssuedAt = parseTime(issued)
-	return &l, nil
+	return &l, sealID, sealOffset, nil
 }
 
 func (s *store) license(ctx context.Context, id string) (*License, error) {
-	l, err := scanLicense(s.db.QueryRowContext(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE identifier = ?`, id))
+	l, err := s.scanLicense(s.db.QueryRowContext(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE identifier = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("license %s: %w", id, ErrNotFound)
 	}
@@ -345,15 +412,33 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*License
+	// The seals are put back once the rows are closed: restoring may query
+	// the seals table, and the store has one connection.
+	type scanned struct {
+		l      *License
+		sealID string
+		offset int
+	}
+	var all []scanned
 	for rows.Next() {
-		l, err := scanLicense(rows)
+		l, sealID, offset, err := scanLicenseRow(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, l)
+		all = append(all, scanned{l, sealID, offset})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	out := make([]*License, 0, len(all))
+	for _, sc := range all {
+		if err := s.restoreLicenseSeal(sc.l, sc.sealID, sc.offset); err != nil {
+			return nil, err
+		}
+		out = append(out, sc.l)
+	}
+	return out, nil
 }
 
 func (s *store) setStatus(ctx context.Context, id string, st license.Status, reason, actor string, at time.Time, rcpt ledger.Receipt) error {

@@ -20,7 +20,6 @@ import (
 
 var (
 	update = flag.Bool("update", false, "rewrite testdata/*.golden")
-	docs   = flag.Bool("docs", false, "write ../docs/licenses/*.png at 80 dpi")
 )
 
 // fixed test values

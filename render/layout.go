@@ -5,14 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
-	"image/draw"
 	"image/png"
 	"math"
 	"strings"
 	"unicode/utf8"
 
 	"codeberg.org/go-pdf/fpdf"
-	"github.com/boombuler/barcode"
+	xdraw "golang.org/x/image/draw"
 )
 
 // formLine is one printed line of the form: a label and value, and in
@@ -122,7 +121,7 @@ func (d *doc) planForm(rows []row, size float64, twoCol bool) formPlan {
 }
 
 // layout draws every page of the face.
-func (d *doc) layout(fc face, seal []byte, code barcode.Barcode) {
+func (d *doc) layout(fc face, seal []byte, code *qrCode) {
 	d.newPage()
 	top := d.header(fc)
 	var pl formPlan
@@ -288,7 +287,7 @@ func (d *doc) header(fc face) float64 {
 
 // bottom draws the QR code, the issuing authority with the date and the
 // seal over them, the identifier and the footer.
-func (d *doc) bottom(fc face, seal []byte, code barcode.Barcode) {
+func (d *doc) bottom(fc face, seal []byte, code *qrCode) {
 	p := d.p
 	d.qr(code, qrX, qrY, qrSize)
 	d.setFont(10)
@@ -354,13 +353,8 @@ func (d *doc) seal(img []byte, cx, cy float64) {
 		d.centred(cx, cy+sealSize/2-5, "未加盖印章")
 		return
 	}
-	data, err := pngForFpdf(img)
-	if err != nil {
-		d.err = fmt.Errorf("%w: seal picture: %v", ErrInvalidInput, err)
-		return
-	}
 	opt := fpdf.ImageOptions{ImageType: "PNG"}
-	info := p.RegisterImageOptionsReader("seal", opt, bytes.NewReader(data))
+	info := p.RegisterImageOptionsReader("seal", opt, bytes.NewReader(img))
 	if err := p.Error(); err != nil || info == nil {
 		d.err = fmt.Errorf("%w: seal picture: %v", ErrInvalidInput, err)
 		return
@@ -369,9 +363,12 @@ func (d *doc) seal(img []byte, cx, cy float64) {
 	p.ImageOptions("seal", cx-sealSize/2, cy-h/2, sealSize, h, false, opt, 0, "")
 }
 
-// pngForFpdf returns img unchanged when fpdf can read it (8-bit, not
-// interlaced) and otherwise re-encodes it as 8-bit RGBA.
-func pngForFpdf(img []byte) ([]byte, error) {
+// prepareSeal decodes a seal picture (any PNG) and re-encodes it as fpdf
+// reads it fastest: 8-bit RGBA (fpdf keeps the alpha as a soft mask, so the
+// authority and date show through the ink; it would reduce a paletted
+// picture's alpha to one transparent colour), at most sealPixels wide,
+// uncompressed.
+func prepareSeal(img []byte) ([]byte, error) {
 	const sig = "\x89PNG\r\n\x1a\n"
 	if len(img) < 33 || string(img[:8]) != sig || string(img[12:16]) != "IHDR" {
 		return nil, fmt.Errorf("not a PNG")
@@ -380,33 +377,31 @@ func pngForFpdf(img []byte) ([]byte, error) {
 	if w == 0 || h == 0 || w > 4096 || h > 4096 {
 		return nil, fmt.Errorf("%d×%d pixels, want 1 to 4096 a side", w, h)
 	}
-	if depth, interlace := img[24], img[28]; depth == 8 && interlace == 0 {
-		return img, nil
-	}
 	src, err := png.Decode(bytes.NewReader(img))
 	if err != nil {
 		return nil, err
 	}
-	dst := image.NewNRGBA(src.Bounds())
-	draw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, draw.Src)
+	b := src.Bounds()
+	dw, dh := b.Dx(), b.Dy()
+	if dw > sealPixels {
+		dw, dh = sealPixels, max(1, dh*sealPixels/dw)
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, dst); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, dst); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
 // qr draws code as filled rectangles, one per run of dark modules in a row.
-func (d *doc) qr(code barcode.Barcode, x, y, size float64) {
+func (d *doc) qr(code *qrCode, x, y, size float64) {
 	p := d.p
-	b := code.Bounds()
-	n := b.Dx()
+	n := code.n
 	m := size / float64(n)
 	p.SetFillColor(0, 0, 0)
-	dark := func(c, r int) bool {
-		v, _, _, _ := code.At(b.Min.X+c, b.Min.Y+r).RGBA()
-		return v < 0x8000
-	}
+	dark := code.at
 	for r := range n {
 		for c := 0; c < n; {
 			if !dark(c, r) {

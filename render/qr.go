@@ -6,8 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-
-	"github.com/boombuler/barcode/qr"
 )
 
 // QR image limits for QRPNG, in pixels.
@@ -30,12 +28,11 @@ func QRPNG(payload string, px int) ([]byte, error) {
 	if payload == "" {
 		return nil, fmt.Errorf("%w: empty QR payload", ErrInvalidInput)
 	}
-	code, err := qr.Encode(payload, qr.M, qr.Auto)
+	code, err := encodeQR(payload)
 	if err != nil {
 		return nil, fmt.Errorf("%w: QR payload: %v", ErrInvalidInput, err)
 	}
-	b := code.Bounds()
-	n := b.Dx()
+	n := code.n
 	scale := px / (n + 2*quietZone)
 	if scale < 1 {
 		return nil, fmt.Errorf("%w: %d px is too small for a QR code of %d modules (need %d)", ErrInvalidInput, px, n, n+2*quietZone)
@@ -44,7 +41,7 @@ func QRPNG(payload string, px int) ([]byte, error) {
 	img := image.NewPaletted(image.Rect(0, 0, px, px), color.Palette{color.White, color.Black})
 	for y := range n {
 		for x := range n {
-			if v, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA(); v >= 0x8000 {
+			if !code.at(x, y) {
 				continue
 			}
 			for dy := range scale {

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -80,13 +83,15 @@ type licenseDocument struct {
 	Status       license.Status          `json:"status"`
 	StatusReason string                  `json:"status_reason,omitempty"`
 	History      []registry.StatusRecord `json:"history,omitempty"`
+	// Compact is the ZZ1: form printed as the license's QR code.
+	Compact string `json:"compact,omitempty"`
 }
 
 func documentOf(l *registry.License) licenseDocument {
 	rcpt := l.Receipt
 	return licenseDocument{
 		Document: verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &rcpt},
-		ID:       l.Identifier, Status: l.Status, StatusReason: l.StatusReason, History: l.History,
+		ID:       l.Identifier, Status: l.Status, StatusReason: l.StatusReason, History: l.History, Compact: l.Compact,
 	}
 }
 
@@ -107,14 +112,88 @@ func (s *Server) issue(c *echo.Context) error {
 }
 
 func (s *Server) getLicense(c *echo.Context) error {
-	lic, err := s.reg.Get(c.Request().Context(), c.Param("id"))
+	lic, err := s.visibleLicense(c)
 	if err != nil {
 		return err
 	}
-	if a := actor(c); a.Role == registry.RoleIssuer && a.Department != lic.Department {
-		return fmt.Errorf("%w: license of another department", registry.ErrForbidden)
-	}
 	return c.JSON(http.StatusOK, documentOf(lic))
+}
+
+// visibleLicense is the license named in the path, if the caller may see it:
+// an issuer sees only its own department's licenses.
+func (s *Server) visibleLicense(c *echo.Context) (*registry.License, error) {
+	lic, err := s.reg.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	if a := actor(c); a.Role == registry.RoleIssuer && a.Department != lic.Department {
+		return nil, fmt.Errorf("%w: license of another department", registry.ErrForbidden)
+	}
+	return lic, nil
+}
+
+// licensePDF answers the license's PDF: its face with seal and QR code, the
+// credential, receipt and seal signature attached.
+func (s *Server) licensePDF(c *echo.Context) error {
+	lic, err := s.visibleLicense(c)
+	if err != nil {
+		return err
+	}
+	pdf, err := s.reg.PDF(c.Request().Context(), lic.Identifier)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+lic.Identifier+`.pdf"`)
+	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+// qrSizes bound the ?size= of a QR code picture, in pixels.
+const (
+	defaultQRPixels = 512
+	minQRPixels     = 128
+	maxQRPixels     = 2048
+)
+
+// licenseQR answers the license's compact form as a QR code PNG.
+func (s *Server) licenseQR(c *echo.Context) error {
+	lic, err := s.visibleLicense(c)
+	if err != nil {
+		return err
+	}
+	px := defaultQRPixels
+	if v := c.QueryParam("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minQRPixels || n > maxQRPixels {
+			return &license.FieldError{Field: "size", Rule: "range", Message: fmt.Sprintf("size must be a whole number of pixels from %d to %d", minQRPixels, maxQRPixels)}
+		}
+		px = n
+	}
+	img, err := s.reg.QRCode(c.Request().Context(), lic.Identifier, px)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "image/png", img)
+}
+
+// rotateKey gives a department a new signing key and a new seal listing it;
+// licenses issued before stay valid.
+func (s *Server) rotateKey(c *echo.Context) error {
+	d, err := s.reg.RotateKey(c.Request().Context(), actor(c), c.Param("uscc"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
+}
+
+// sealPicture answers the picture of a department's current seal. It is
+// public, like the trust bundle that carries it: the picture proves
+// nothing by itself; the seal's signature does.
+func (s *Server) sealPicture(c *echo.Context) error {
+	img, err := s.reg.SealPicture(c.Request().Context(), c.Param("uscc"))
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "image/png", img)
 }
 
 type statusRequest struct {
@@ -144,10 +223,14 @@ func (s *Server) getBundle(c *echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, raw)
 }
 
-// verify checks a credential (or a credential with its receipt) online: the
-// status and the anchor come from the ledger, trust from the current bundle.
+// verify checks what a clerk was handed, online: a credential (or a
+// credential with its receipt), a ZZ1: QR payload, a license PDF or a photo
+// of the QR code, as the raw body or as the "file" (or "payload") part of a
+// multipart form. The status and the anchor come from the ledger, trust from
+// the current bundle. A PDF that is not a license or a picture without a QR
+// code is a 422 that says so; more than MaxUpload bytes is a 413.
 func (s *Server) verify(c *echo.Context) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := uploadedBytes(c)
 	if err != nil {
 		return err
 	}
@@ -160,15 +243,65 @@ func (s *Server) verify(c *echo.Context) error {
 		return err
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
+	switch {
+	case errors.Is(res.InputErr, verifier.ErrTooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: res.InputErr.Error()}
+	case errors.Is(res.InputErr, verifier.ErrNotLicensePDF):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "not_license_pdf", Message: res.InputErr.Error(), Field: "file"}
+	case errors.Is(res.InputErr, verifier.ErrNoQRCode):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "no_qr_code", Message: res.InputErr.Error(), Field: "file"}
+	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// uploadedBytes reads the verify input: a multipart form's "file" or
+// "payload" part, or else the whole body. Over MaxUpload bytes is a 413.
+func uploadedBytes(c *echo.Context) ([]byte, error) {
+	req := c.Request()
+	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("upload is larger than %d MiB", MaxUpload>>20)}
+	mt, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		body, err := io.ReadAll(io.LimitReader(req.Body, MaxUpload+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > MaxUpload {
+			return nil, tooLarge
+		}
+		return body, nil
+	}
+	mr := multipart.NewReader(req.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, &license.FieldError{Field: "file", Rule: "required", Message: `a "file" or "payload" part is required`}
+		}
+		if err != nil {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
+		}
+		if name := part.FormName(); name != "file" && name != "payload" {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, MaxUpload+1))
+		if err != nil {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
+		}
+		if len(data) > MaxUpload {
+			return nil, tooLarge
+		}
+		return data, nil
+	}
 }
 
 // decodeJSON reads one JSON object into v: unknown members, trailing data and
 // malformed JSON are 400s that say what is wrong.
 func decodeJSON(c *echo.Context, v any) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBody+1))
 	if err != nil {
 		return err
+	}
+	if len(body) > MaxBody {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is larger than 1 MiB"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

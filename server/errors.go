@@ -68,7 +68,7 @@ func (s *Server) toAPIError(err error) *apiError {
 	if code := echo.StatusCode(err); code != 0 {
 		msg := http.StatusText(code)
 		if code == http.StatusRequestEntityTooLarge {
-			msg = "request body is larger than 1 MiB"
+			msg = "request body is too large: JSON bodies at most 1 MiB, uploads at most 10 MiB"
 		}
 		return &apiError{Status: code, Code: codeName(code), Message: msg}
 	}

@@ -19,6 +19,10 @@ import (
 // MaxBody is the largest request body the JSON API accepts.
 const MaxBody = 1 << 20
 
+// MaxUpload is the largest file POST /api/v1/verify accepts (a PDF or a
+// photo); larger uploads are 413.
+const MaxUpload = 10 << 20
+
 // Config configures the HTTP server.
 type Config struct {
 	Registry *registry.Service
@@ -74,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	e.Logger = cfg.Logger
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{LimitBytes: MaxBody, Skipper: isWebForm}))
+	e.Use(middleware.BodyLimit(MaxUpload + 64<<10)) // JSON bodies are held to MaxBody by decodeJSON
 	s.routes(e)
 	if err := s.initWeb(e); err != nil {
 		return nil, err
@@ -95,6 +99,10 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
+	api.GET("/licenses/:id/pdf", s.licensePDF, s.require(registry.RoleIssuer, registry.RoleAdmin))
+	api.GET("/licenses/:id/qr.png", s.licenseQR, s.require(registry.RoleIssuer, registry.RoleAdmin))
+	api.GET("/departments/:uscc/seal.png", s.sealPicture)
+	api.POST("/departments/:uscc/keys", s.rotateKey, s.require(registry.RoleAdmin))
 	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
 }
 

@@ -30,10 +30,6 @@ import (
 //go:embed web/templates/*.html web/assets/* web/openapi.json
 var webFS embed.FS
 
-// MaxUpload is the largest form body the web pages accept (a CSV import or
-// a file to verify); a larger one is answered 413.
-const MaxUpload = 10 << 20
-
 // Cookie names.
 const (
 	sessionCookie = "zz_session"
@@ -86,13 +82,6 @@ func (s *Server) initWeb(e *echo.Echo) error {
 	return nil
 }
 
-// isWebForm skips the API's 1 MiB body limit for the pages' POSTs, which
-// webSession limits to MaxUpload.
-func isWebForm(c *echo.Context) bool {
-	p := c.Request().URL.Path
-	return !strings.HasPrefix(p, "/api/")
-}
-
 // webRoutes adds the pages. Every page states the roles that may see it;
 // the session and CSRF checks run before any handler.
 func (s *Server) webRoutes(e *echo.Echo) {
@@ -107,7 +96,6 @@ func (s *Server) webRoutes(e *echo.Echo) {
 		}
 		return s.errorPage(c, http.StatusNotFound, "未找到", "没有这个页面。")
 	})
-	g.GET("/departments/:uscc/seal.png", s.sealPicture)
 	g.GET("/login", s.loginPage)
 	g.POST("/login", s.loginSubmit)
 	g.POST("/logout", s.logout)

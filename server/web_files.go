@@ -11,7 +11,7 @@ import (
 
 // The license files the pages link to: the PDF with the department's seal
 // and the QR code, for the officer of the license's department and for its
-// holder; and the seal pictures, which every printed license shows anyway.
+// holder. (The seal pictures are public: GET /api/v1/departments/{uscc}/seal.png.)
 
 // qrPixels is the size of the QR code PNG the pages show full screen.
 const qrPixels = 720
@@ -64,15 +64,4 @@ func (s *Server) walletQR(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	return s.sendQR(c, l)
-}
-
-// sealPicture is a department's current seal picture (public: it is on every
-// license the department issues).
-func (s *Server) sealPicture(c *echo.Context) error {
-	png, err := s.reg.SealPicture(c.Request().Context(), c.Param("uscc"))
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-	return c.Blob(http.StatusOK, "image/png", png)
 }

@@ -124,7 +124,9 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/metrics", fixed("/metrics"), get, all(200)},
 		{"GET", "/healthz", fixed("/healthz"), get, all(200)},
 		{"RouteNotFound", "/*", fixed("/no-such-page"), get, all(404)},
-		{"GET", "/departments/:uscc/seal.png", fixed("/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
+		{"GET", "/api/v1/departments/:uscc/seal.png", fixed("/api/v1/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
+		{"GET", "/api/v1/licenses/:id/pdf", fixed("/api/v1/licenses/" + a + "/pdf"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id/qr.png", fixed("/api/v1/licenses/" + a + "/qr.png"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
 
 		// The JSON API: bearer tokens (holders and anonymous have none).
 		{"GET", "/api/v1/openapi.json", fixed("/api/v1/openapi.json"), get, all(200)},
@@ -194,8 +196,9 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/admin/reports", fixed("/admin/reports"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
-		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00044")}, "name": {"上海市司法局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
+		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00099")}, "name": {"上海市数据局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
+		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
 		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
 
 		// State changes last: a status change, then signing out.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"zhengzhao/credential"
@@ -87,6 +88,24 @@ func FuzzParseBundle(f *testing.F) {
 		got, _ := json.Marshal(b)
 		if !bytes.Equal(got, wantJSON) {
 			t.Fatalf("accepted a bundle the root did not sign: %s", got)
+		}
+	})
+}
+
+// FuzzExtract feeds mutated license PDFs to the two readers of outside
+// PDFs: they may fail, but only with ErrNotLicensePDF or ErrTooLarge.
+func FuzzExtract(f *testing.F) {
+	w := verifiertest.NewWorld(f)
+	a := w.Departments[0]
+	lic := w.Issue(a, a.Types[0])
+	f.Add(w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(lic, a)))
+	f.Add([]byte("%PDF-1.4\n%%EOF"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := verifier.ExtractAttachments(b); err != nil && !errors.Is(err, verifier.ErrNotLicensePDF) && !errors.Is(err, verifier.ErrTooLarge) {
+			t.Errorf("ExtractAttachments: %v", err)
+		}
+		if _, err := verifier.VisibleIdentifier(b); err != nil && !errors.Is(err, verifier.ErrNotLicensePDF) && !errors.Is(err, verifier.ErrTooLarge) {
+			t.Errorf("VisibleIdentifier: %v", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -154,6 +155,18 @@ func (ix *index) indexDepartment(d *Department) {
 	ix.depts[d.USCC] = de
 }
 
+// isRoot reports whether der is one of the platform root certificates. Only
+// a root makes seals: a department certificate chains to the root too, but a
+// department must not make its own (or another's) seals.
+func (ix *index) isRoot(der []byte) bool {
+	for _, r := range ix.roots {
+		if bytes.Equal(r.Raw, der) {
+			return true
+		}
+	}
+	return false
+}
+
 // indexSeal parses a department seal and checks once that a root made it and
 // that it lists one of the department's keys.
 func (ix *index) indexSeal(de *deptEntry, bs *Seal) {
@@ -173,6 +186,10 @@ func (ix *index) indexSeal(de *deptEntry, bs *Seal) {
 	}
 	if err := sl.Verify(ix.roots); err != nil {
 		ix.problem("department %s: seal %s: %w", uscc, sl.ID, err)
+		return
+	}
+	if !ix.isRoot(sl.MakerCert) {
+		ix.problem("department %s: seal %s was not made by a platform root", uscc, sl.ID)
 		return
 	}
 	for _, ke := range de.keys {

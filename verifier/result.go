@@ -132,6 +132,11 @@ type Result struct {
 	AsOf time.Time `json:"as_of"`
 	// AnchoredAt is when the ledger recorded the license, when known.
 	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
+	// InputErr, when the input could not be read at all, says why; it
+	// wraps ErrNotLicensePDF, ErrNoQRCode or ErrTooLarge for a PDF or a
+	// picture that is not a license, so an API can answer with a clear error
+	// rather than a verdict.
+	InputErr error `json:"-"`
 	// Checks lists every check in order: format, issuer, proof, key, type,
 	// validity, status, anchor, and for a PDF seal and face.
 	Checks []Check `json:"checks"`

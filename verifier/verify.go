@@ -168,6 +168,9 @@ func (v *run) skipRest(reason string) {
 
 // format reads the input: a Document or a bare credential, parsed strictly.
 func (v *run) format(input []byte) outcome {
+	if v.r.Form == "" {
+		v.r.Form = FormCredential
+	}
 	if len(input) > credential.MaxSize {
 		return fail("input is %d bytes, over the %d byte limit", len(input), credential.MaxSize)
 	}
@@ -184,11 +187,8 @@ func (v *run) format(input []byte) outcome {
 	if c.Proof != nil {
 		v.created = c.Proof.Created
 	}
-	if v.r.Form == "" {
-		v.r.Form = FormCredential
-		if receipt != nil {
-			v.r.Form = FormDocument
-		}
+	if v.r.Form == FormCredential && receipt != nil {
+		v.r.Form = FormDocument
 	}
 	v.id, v.idErr = license.ParseIdentifier(c.Identifier())
 	v.r.Identifier = c.Identifier()

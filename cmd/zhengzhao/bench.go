@@ -22,9 +22,12 @@ import (
 // figure is one line of `zhengzhao bench`.
 type figure struct {
 	Name      string  `json:"name"`
-	OpsPerSec float64 `json:"ops_per_sec"`
-	N         int     `json:"n"`
-	Note      string  `json:"note,omitempty"`
+	OpsPerSec float64 `json:"ops_per_sec,omitempty"`
+	N         int     `json:"n,omitempty"`
+	// Value and Unit carry a size rather than a rate (bytes, characters).
+	Value int    `json:"value,omitempty"`
+	Unit  string `json:"unit,omitempty"`
+	Note  string `json:"note,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +60,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if f.Note != "" {
 			note = "  (" + f.Note + ")"
 		}
+		if f.Unit != "" {
+			fmt.Fprintf(stdout, "%-18s %12d %s%s\n", f.Name, f.Value, f.Unit, note)
+			return
+		}
 		fmt.Fprintf(stdout, "%-18s %12.0f ops/s  n=%d%s\n", f.Name, f.OpsPerSec, f.N, note)
 	}
 
@@ -81,13 +88,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	emit(benchFigure("sm2-sign", "one core", func() error { _, err := signer.Sign(msg); return err }))
 	emit(benchFigure("sm2-verify", "one core", func() error { return signing.Verify(&key.PublicKey, msg, sig) }))
 	emit(benchFigure("credential-verify", "one core, full offline Verify with receipt", func() error {
-		res, err := verifier.Verify(ctx, w.doc, w.bundle, verifier.Policy{At: time.Now()})
-		if err == nil && !res.Valid {
-			err = fmt.Errorf("bench license does not verify: %s", res.Verdict)
-		}
+		return mustBeValid(verifier.Verify(ctx, w.doc, w.bundle, verifier.Policy{At: time.Now()}))
+	}))
+	emit(benchFigure("qr-verify", "one core, offline Verify of the ZZ1 payload", func() error {
+		return mustBeValid(verifier.Verify(ctx, []byte(w.compact), w.bundle, verifier.Policy{At: time.Now()}))
+	}))
+	emit(benchFigure("pdf-render", "one core, the license PDF with seal, QR and attachments", func() error {
+		_, err := w.in.registry.PDF(ctx, w.id)
 		return err
 	}))
+	emit(benchFigure("pdf-verify", "one core, offline Verify of the license PDF", func() error {
+		return mustBeValid(verifier.Verify(ctx, w.pdf, w.bundle, verifier.Policy{At: time.Now()}))
+	}))
 	runtime.GOMAXPROCS(prev)
+	sizes, err := w.sizeFigures(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range sizes {
+		emit(f)
+	}
 
 	f, err := w.issueFigure(ctx, *issueN, *conc)
 	if err != nil {
@@ -95,6 +115,48 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	emit(f)
 	return nil
+}
+
+// mustBeValid turns a verification that is not valid into an error.
+func mustBeValid(res *verifier.Result, err error) error {
+	if err == nil && !res.Valid {
+		err = fmt.Errorf("bench license does not verify: %s %v", res.Verdict, res.Err())
+	}
+	return err
+}
+
+// sizeFigures issues one license of every type the demo departments issue,
+// with the catalog's example record, and reports the largest PDF and the
+// longest QR payload.
+func (w *benchWorld) sizeFigures(ctx context.Context) ([]figure, error) {
+	var maxPDF, maxQR int
+	var pdfType, qrType string
+	for _, d := range registry.DemoDepartments(w.in.registry.Catalog()) {
+		issuer := registry.Actor{Role: registry.RoleIssuer, Department: d.USCC, Name: "bench"}
+		for _, code := range d.Types {
+			typ, _ := w.in.registry.Catalog().Type(code)
+			rec := typ.Example(d.USCC, "")
+			lic, err := w.in.registry.Issue(ctx, issuer, registry.IssueRequest{TypeCode: code, Holder: rec.Holder,
+				HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
+			if err != nil {
+				return nil, fmt.Errorf("bench: issue %s: %w", typ.Name, err)
+			}
+			pdf, err := w.in.registry.PDF(ctx, lic.Identifier)
+			if err != nil {
+				return nil, err
+			}
+			if len(pdf) > maxPDF {
+				maxPDF, pdfType = len(pdf), typ.Name
+			}
+			if len(lic.Compact) > maxQR {
+				maxQR, qrType = len(lic.Compact), typ.Name
+			}
+		}
+	}
+	return []figure{
+		{Name: "pdf-size-max", Value: maxPDF, Unit: "bytes", Note: "largest license PDF of the catalog's examples (" + pdfType + ")"},
+		{Name: "qr-payload-max", Value: maxQR, Unit: "characters", Note: "longest ZZ1 payload of the catalog's examples (" + qrType + ")"},
+	}, nil
 }
 
 // benchFigure runs op under testing.Benchmark and reports ops/s.
@@ -117,12 +179,15 @@ func benchFigure(name, note string, op func() error) figure {
 // benchWorld is a throwaway data directory with demo departments, one issued
 // license with its receipt, and the trust bundle.
 type benchWorld struct {
-	dir    string
-	in     *instance
-	issuer registry.Actor
-	typ    string
-	doc    []byte
-	bundle *verifier.TrustBundle
+	dir     string
+	in      *instance
+	issuer  registry.Actor
+	typ     string
+	id      string // the bench license
+	doc     []byte // its credential with receipt
+	pdf     []byte
+	compact string
+	bundle  *verifier.TrustBundle
 }
 
 func newBenchWorld(ctx context.Context) (*benchWorld, error) {
@@ -152,6 +217,11 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 	}
 	w.doc, err = json.Marshal(verifier.Document{Credential: lic.Credential, Receipt: &lic.Receipt})
 	if err != nil {
+		w.close()
+		return nil, err
+	}
+	w.id, w.compact = lic.Identifier, lic.Compact
+	if w.pdf, err = in.registry.PDF(ctx, lic.Identifier); err != nil {
 		w.close()
 		return nil, err
 	}

@@ -116,7 +116,7 @@ type initDeptToken struct {
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", "init --data DIR [--demo] [--json] [--passphrase-file FILE]", stderr)
 	dir := fs.String("data", "", "data directory to create (required)")
-	demo := fs.Bool("demo", false, "add 3 demo departments with keys, certificates and tokens")
+	demo := fs.Bool("demo", false, "add 5 demo departments with keys, certificates and tokens")
 	asJSON := fs.Bool("json", false, "print the tokens as JSON")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
 	if err := parseFlags(fs, args); err != nil {

@@ -78,7 +78,7 @@ func initDemo(t *testing.T, dir string) tokens {
 	if err := json.Unmarshal([]byte(out), &tok); err != nil {
 		t.Fatalf("init --json output %q: %v", out, err)
 	}
-	if len(tok.Departments) != 3 || tok.AdminToken == "" || tok.Departments[0].IssuerToken == "" {
+	if len(tok.Departments) != 5 || tok.AdminToken == "" || tok.Departments[0].IssuerToken == "" {
 		t.Fatalf("init --json = %+v", tok)
 	}
 	return tok
@@ -199,6 +199,22 @@ func TestTour(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "有效") {
 		t.Fatalf("offline verify: exit %d\n%s", code, stdout)
 	}
+	// The holder's PDF and QR code verify offline too, the PDF with its seal.
+	pdfFile, qrFile := filepath.Join(dir, "license.pdf"), filepath.Join(dir, "qr.png")
+	for file, path := range map[string]string{pdfFile: "/pdf", qrFile: "/qr.png"} {
+		status, body := srv.do(t, "GET", "/api/v1/licenses/"+id+path, dept.IssuerToken, nil)
+		if status != 200 {
+			t.Fatalf("GET %s: %d %s", path, status, body)
+		}
+		os.WriteFile(file, body, 0o644)
+	}
+	stdout, _, code = zz(t, "verify", "--bundle", bundle, pdfFile, qrFile)
+	if code != 0 || strings.Count(stdout, "有效") != 2 || !strings.Contains(stdout, "[ok  ] seal") || !strings.Contains(stdout, "[ok  ] face") {
+		t.Fatalf("offline verify of the PDF and the QR picture: exit %d\n%s", code, stdout)
+	}
+	if status, body := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil); status != 200 || !bytes.HasPrefix(body, []byte("\x89PNG")) {
+		t.Fatalf("seal picture: %d", status)
+	}
 
 	status, body := srv.do(t, "POST", "/api/v1/licenses/"+id+"/status", dept.IssuerToken, []byte(`{"status":"revoked","reason":"吊销：提交虚假材料"}`))
 	if status != 200 {
@@ -218,6 +234,18 @@ func TestTour(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &results); err != nil || results[0].Result.Verdict != "revoked" {
 		t.Fatalf("verify --json: %v %s", err, stdout)
+	}
+	stdout, _, code = zz(t, "verify", "--bundle", bundle, pdfFile)
+	if code != 1 || !strings.Contains(stdout, "已吊销") {
+		t.Fatalf("offline verify of the revoked license's PDF: exit %d\n%s", code, stdout)
+	}
+	// A picture without a QR code is unreadable input: exit 2, and why.
+	_, sealPNG := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil)
+	sealFile := filepath.Join(dir, "seal.png")
+	os.WriteFile(sealFile, sealPNG, 0o644)
+	stdout, _, code = zz(t, "verify", "--bundle", bundle, sealFile)
+	if code != 2 || !strings.Contains(stdout, "no QR code found") {
+		t.Errorf("verify of a non-license: exit %d, want 2\n%s", code, stdout)
 	}
 	// Bad usage and unreadable input: exit 2.
 	if _, _, code := zz(t, "verify", "--bundle", bundle, filepath.Join(dir, "missing.json")); code != 2 {

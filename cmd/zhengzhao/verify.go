@@ -64,7 +64,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		invalid    bool
 	)
 	for _, name := range fs.Args() {
-		data, err := os.ReadFile(name)
+		data, err := readInput(name)
 		if err != nil {
 			unreadable = true
 			results = append(results, fileResult{File: name, Error: err.Error()})
@@ -74,7 +74,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		if !res.Valid {
+		switch {
+		case res.InputErr != nil: // a PDF or picture that is not a license
+			unreadable = true
+		case !res.Valid:
 			invalid = true
 		}
 		results = append(results, fileResult{File: name, Result: res})
@@ -100,6 +103,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+// formLabel names the forms Verify recognises, for the human output.
+var formLabel = map[string]string{
+	verifier.FormCredential: "credential (JSON)",
+	verifier.FormDocument:   "credential with ledger receipt (JSON)",
+	verifier.FormPDF:        "license PDF (credential, receipt and seal attached)",
+	verifier.FormCompact:    "QR payload (ZZ1)",
+	verifier.FormPhoto:      "picture of the QR code",
+}
+
 func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	if r.Error != "" {
 		fmt.Fprintf(w, "%s: cannot read: %s\n", r.File, r.Error)
@@ -113,6 +125,7 @@ func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	if res.IssuerName != "" || res.Issuer != "" {
 		fmt.Fprintf(w, "  issuer   %s (%s)\n", res.IssuerName, res.Issuer)
 	}
+	fmt.Fprintf(w, "  read as  %s\n", formLabel[res.Form])
 	fmt.Fprintf(w, "  checked  %s, trust bundle of %s\n", res.Mode, b.IssuedAt.Format(time.RFC3339))
 	for _, c := range res.Checks {
 		mark := map[verifier.CheckStatus]string{verifier.CheckPass: "ok  ", verifier.CheckFail: "FAIL", verifier.CheckSkip: "skip"}[c.Status]

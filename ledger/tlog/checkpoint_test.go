@@ -129,7 +129,9 @@ func TestSignVerifyCheckpoint(t *testing.T) {
 	otherLine := strings.TrimPrefix(otherNote, body+"\n")
 	foreign := "— witness.example/w1 " + base64.StdEncoding.EncodeToString(make([]byte, 68)) + "\n"
 	flipped := []byte(note)
-	flipped[len(body)+len("\n— "+testOrigin+" ")+10] ^= 0x01 // a base64 character of the signature
+	// Change one base64 character of the signature to another base64 character.
+	at := len(body) + len("\n— "+testOrigin+" ") + 10
+	flipped[at] = map[bool]byte{true: 'B', false: 'A'}[flipped[at] == 'A']
 	wrongOriginNote, _ := SignCheckpoint(Checkpoint{Origin: "other.example/log", Size: 42, Root: root}, testOrigin, s)
 
 	tests := []struct {

@@ -61,8 +61,15 @@ func Sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	return sign(signer, signerCert, seal, dataHash, at, propertyInfo)
 }
 
-// sign is Sign without the listing and validity checks, so tests can build
-// signatures that VerifySignature must reject.
+// SignUnchecked is Sign without its listing and validity checks: what a
+// forger with a department key could make. It exists so that verifier tests
+// elsewhere can build signatures VerifySignature must reject (a seal stamped
+// after it expired, by a key it does not list); issuing code calls Sign.
+func SignUnchecked(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
+	return sign(signer, signerCert, seal, dataHash, at, propertyInfo)
+}
+
+// sign is Sign without the listing and validity checks.
 func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
 	if signer == nil || signer.Public() == nil || signerCert == nil || seal == nil {
 		return nil, invalid("nil signer, signer certificate or seal")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 	"zhengzhao/signing"
+	"zhengzhao/signing/seal"
 	"zhengzhao/verifier"
 )
 
@@ -63,6 +65,9 @@ type Department struct {
 	Signer signing.Signer
 	Cert   *smx509.Certificate
 	KeyID  string
+	// Seal is the department's seal, made by the root for its key over
+	// KeyFrom..KeyUntil; bundles list it.
+	Seal *seal.Seal
 	// RevokedFrom, when set, revokes the key in bundles made afterwards.
 	RevokedFrom      *time.Time
 	RevocationReason string
@@ -121,6 +126,7 @@ func (w *World) newDepartment(body, name string, types ...string) *Department {
 	cert, err := signing.NewDepartmentCertificate(w.Root, w.RootCert, d.Signer.Public(), d.USCC, name, KeyFrom, KeyUntil)
 	w.check(err)
 	d.Cert, d.KeyID = cert, signing.KeyID(cert.Raw)
+	d.Seal = w.MakeSeal(d, w.Root, w.RootCert, KeyFrom, KeyUntil)
 	w.append(ledger.Event{
 		V: ledger.EventVersion, Kind: ledger.KindDepartmentRegistered, At: KeyFrom,
 		Department: &ledger.Department{USCC: d.USCC, Name: name, Types: types},
@@ -212,7 +218,7 @@ func (w *World) Issue(d *Department, typeCode string, opts ...IssueOption) *Lice
 	if o.edit != nil {
 		o.edit(&rec)
 	}
-	c, err := credential.New(rec, d.Name, nil)
+	c, err := credential.New(rec, d.Name, statusEntries(d.USCC, w.serial))
 	w.check(err)
 	w.check(c.Sign(o.signer, credential.VerificationMethod(d.USCC, o.keyID), o.signedAt))
 	raw, err := c.Marshal()
@@ -236,6 +242,21 @@ func (w *World) Issue(d *Department, typeCode string, opts ...IssueOption) *Lice
 	doc, err := json.Marshal(verifier.Document{Credential: raw, Receipt: rc})
 	w.check(err)
 	return &License{Credential: parsed, JSON: raw, Receipt: rc, Document: doc, Anchor: a, AnchoredAt: ledger.NormalizeTime(o.anchoredAt)}
+}
+
+// statusEntries places a license in its department's revocation and
+// suspension lists at index, as the registry does.
+func statusEntries(uscc string, index int) []credential.StatusEntry {
+	idx := strconv.Itoa(index)
+	var out []credential.StatusEntry
+	for _, purpose := range []string{"revocation", "suspension"} {
+		list := "urn:zhengzhao:status/" + uscc + "/" + purpose
+		out = append(out, credential.StatusEntry{
+			ID: list + "#" + idx, Type: "BitstringStatusListEntry", StatusPurpose: purpose,
+			StatusListIndex: idx, StatusListCredential: list,
+		})
+	}
+	return out
 }
 
 func mustTime(t testing.TB, s string) time.Time {
@@ -281,6 +302,7 @@ func (w *World) TrustBundle() *verifier.TrustBundle {
 				RevokedFrom:      d.RevokedFrom,
 				RevocationReason: d.RevocationReason,
 			}},
+			Seals: []verifier.Seal{{ID: d.Seal.ID, DER: d.Seal.Raw}},
 		})
 	}
 	return b
