@@ -250,6 +250,28 @@ func (s *Service) Accounts(ctx context.Context, by Actor) ([]*Account, error) {
 	return s.store.accounts(ctx)
 }
 
+// SetAccountDisabled disables or re-enables an account. Only the platform
+// admin may, and not for their own account. Disabling ends the account's
+// sessions.
+func (s *Service) SetAccountDisabled(ctx context.Context, by Actor, id int64, disabled bool) (*Account, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin disables accounts", ErrForbidden)
+	}
+	acct, err := s.store.accountByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if disabled && by.Name == acct.Actor().Name {
+		return nil, fmt.Errorf("%w: an admin cannot disable their own account", ErrConflict)
+	}
+	if err := s.store.setDisabled(ctx, id, disabled); err != nil {
+		return nil, err
+	}
+	acct.Disabled = disabled
+	s.log.Info("account disabled", "account", id, "disabled", disabled)
+	return acct, nil
+}
+
 // ErrBadLogin: the user name or password is wrong (which one is not said).
 var ErrBadLogin = fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
 
@@ -284,6 +306,11 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", nil, ErrBadLogin
 	}
 	if err := s.store.clearFailures(ctx, keys[0]); err != nil {
+		return "", nil, err
+	}
+	// Housekeeping on every sign-in: expired sessions and failures older
+	// than any window are of no use.
+	if err := s.store.prune(ctx, now, now.Add(-max(LoginWindow, RedeemWindow))); err != nil {
 		return "", nil, err
 	}
 	token, err := randomToken("zzs_")
@@ -454,6 +481,40 @@ func (s *store) accountByUsername(ctx context.Context, username string) (*Accoun
 		return nil, "", ErrNotFound
 	}
 	return a, hash, err
+}
+
+func (s *store) accountByID(ctx context.Context, id int64) (*Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("account %d: %w", id, ErrNotFound)
+	}
+	return a, err
+}
+
+func (s *store) setDisabled(ctx context.Context, id int64, disabled bool) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE accounts SET disabled = ? WHERE id = ?`, disabled, id); err != nil {
+		return err
+	}
+	if disabled {
+		if _, err := tx.Exec(`DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// prune deletes sessions expired by now and failures from before before.
+func (s *store) prune(ctx context.Context, now, before time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, sortableTime(now)); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM attempt_failures WHERE at < ?`, sortableTime(before))
+	return err
 }
 
 func (s *store) insertSession(ctx context.Context, hash string, account int64, created, expires time.Time) error {

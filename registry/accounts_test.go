@@ -194,3 +194,36 @@ func TestLoginSessionsAndThrottling(t *testing.T) {
 		t.Errorf("after the window: %v", err)
 	}
 }
+
+func TestDisableAccount(t *testing.T) {
+	w := newWebWorld(t)
+	ctx := context.Background()
+	token, acct, err := w.reg.Login(ctx, "citizen", w.logins["citizen"].Password, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.reg.SetAccountDisabled(ctx, w.actor(t, "officer1"), acct.ID, true); !errors.Is(err, registry.ErrForbidden) {
+		t.Errorf("officer disabling: %v", err)
+	}
+	admin := w.actor(t, "admin")
+	self, _, _ := w.reg.Login(ctx, "admin", w.logins["admin"].Password, "t")
+	me, _ := w.reg.Session(ctx, self)
+	if _, err := w.reg.SetAccountDisabled(ctx, admin, me.ID, true); !errors.Is(err, registry.ErrConflict) {
+		t.Errorf("admin disabling themself: %v", err)
+	}
+	if _, err := w.reg.SetAccountDisabled(ctx, admin, acct.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.reg.Session(ctx, token); !errors.Is(err, registry.ErrUnauthenticated) {
+		t.Errorf("session of a disabled account: %v", err)
+	}
+	if _, _, err := w.reg.Login(ctx, "citizen", w.logins["citizen"].Password, "t"); !errors.Is(err, registry.ErrBadLogin) {
+		t.Errorf("login of a disabled account: %v", err)
+	}
+	if _, err := w.reg.SetAccountDisabled(ctx, admin, acct.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.reg.Login(ctx, "citizen", w.logins["citizen"].Password, "t"); err != nil {
+		t.Errorf("login after re-enabling: %v", err)
+	}
+}

@@ -139,6 +139,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/admin/catalog", s.adminCatalog, admin)
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)
+	g.POST("/admin/users/:id/disabled", s.adminDisableUser, admin)
 	g.GET("/admin/reports", s.adminReports, admin)
 	g.GET("/admin/reports.csv", s.adminReportsCSV, admin)
 }

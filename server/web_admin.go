@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +118,9 @@ func (s *Server) adminUsers(c *echo.Context) error {
 	if u := c.QueryParam("created"); u != "" {
 		d.Msg = "账号 " + u + " 已创建。"
 	}
+	if u := c.QueryParam("changed"); u != "" {
+		d.Msg = "账号 " + u + " 的状态已更新。"
+	}
 	return s.page(c, http.StatusOK, "admin_users", "用户管理", d)
 }
 
@@ -142,6 +146,20 @@ func (s *Server) adminCreateUser(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/users?created="+a.Username)
+}
+
+// adminDisableUser disables (disabled=1) or re-enables (disabled=0) an account.
+func (s *Server) adminDisableUser(c *echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return s.errorPage(c, http.StatusNotFound, "未找到", "没有这个账号。")
+	}
+	disable := c.FormValue("disabled") == "1"
+	a, err := s.reg.SetAccountDisabled(c.Request().Context(), account(c).Actor(), id, disable)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/users?changed="+a.Username)
 }
 
 // reportData is the 台账 with a bar chart per day.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,6 +197,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/admin/reports", fixed("/admin/reports"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
+		{"POST", "/admin/users/:id/disabled", func() string { return "/admin/users/" + fmt.Sprint(accountID(t, e, "clerk2")) + "/disabled" }, post(url.Values{"disabled": {"1"}}), only(admin, 303, 401)},
 		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00099")}, "name": {"上海市数据局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
@@ -257,4 +259,19 @@ func withCheck(prefix string) string {
 		w = w * 3 % 31
 	}
 	return prefix + string(alphabet[(31-sum%31)%31])
+}
+
+// accountID finds a demo account's id.
+func accountID(t *testing.T, e *webEnv, username string) int64 {
+	accts, err := e.reg.Accounts(context.Background(), registry.Actor{Role: registry.RoleAdmin, Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accts {
+		if a.Username == username {
+			return a.ID
+		}
+	}
+	t.Fatalf("no account %s", username)
+	return 0
 }
