@@ -212,6 +212,18 @@ func TestConsentFlowOnPages(t *testing.T) {
 	if v := verifyPDF("核验纸质证照"); !strings.Contains(v.body, `<div class="verdict-label">有效</div>`) || !strings.Contains(v.body, "电子印章") {
 		t.Errorf("PDF before revoke: %d %s", v.status, snippet(v.body))
 	}
+	// The other forms a holder shows: the ZZ1: text pasted, the QR code as a picture.
+	lic, err := e.reg.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := clerk.form("/window/verify", url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"扫码核验"}, "payload": {lic.Compact}}); !strings.Contains(v.body, `<div class="verdict-label">有效</div>`) || !strings.Contains(v.body, "<dt>住所</dt>") {
+		t.Errorf("pasted ZZ1: %d %s", v.status, snippet(v.body))
+	}
+	qr := ent.get("/wallet/licenses/" + id + "/qr.png")
+	if v := clerk.upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": "扫码核验"}, "file", "photo.png", []byte(qr.body)); !strings.Contains(v.body, `<div class="verdict-label">有效</div>`) {
+		t.Errorf("QR picture: %d %s", v.status, snippet(v.body))
+	}
 	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}}); s.status != 400 || !strings.Contains(s.body, "reason") {
 		t.Errorf("revoke without reason: %d", s.status)
 	}
@@ -223,7 +235,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 		t.Errorf("verify after revoke: %d %s", v.status, snippet(v.body))
 	}
 	w := ent.get("/wallet").body
-	if strings.Count(w, "浦东新区市民中心") != 3 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
+	if strings.Count(w, "浦东新区市民中心") != 5 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
 		t.Errorf("the usage record does not show both uses:\n%s", w)
 	}
 
