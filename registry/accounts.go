@@ -84,10 +84,10 @@ CREATE INDEX IF NOT EXISTS usage_at ON usage(at);
 
 // Account is a person who signs in to the web pages.
 type Account struct {
-	ID       int64  `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	Role     Role   `json:"role"`
+	ID       int64  `json:"id"`       // store id
+	Username string `json:"username"` // what the person signs in with
+	Name     string `json:"name"`     // the person's or holder's name, shown on pages and in usage records
+	Role     Role   `json:"role"`     // admin, issuer (officer), verifier (clerk) or holder
 	// Department is the officer's department USCC.
 	Department string `json:"department,omitempty"`
 	// Hall is the clerk's service hall.
@@ -97,7 +97,7 @@ type Account struct {
 	HolderCode     string    `json:"holder_code,omitempty"`
 	HolderCodeType string    `json:"holder_code_type,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
-	Disabled       bool      `json:"disabled"`
+	Disabled       bool      `json:"disabled"` // a disabled account cannot sign in
 }
 
 // Actor is who the account acts as.
@@ -107,14 +107,14 @@ func (a *Account) Actor() Actor {
 
 // NewAccount is what the platform admin fills in to create an account.
 type NewAccount struct {
-	Username       string `json:"username"`
-	Password       string `json:"password"`
-	Name           string `json:"name"`
-	Role           Role   `json:"role"`
-	Department     string `json:"department,omitempty"`
-	Hall           string `json:"hall,omitempty"`
-	HolderCode     string `json:"holder_code,omitempty"`
-	HolderCodeType string `json:"holder_code_type,omitempty"`
+	Username       string `json:"username"`                   // 3 to 40 of a-z A-Z 0-9 . - _
+	Password       string `json:"password"`                   // at least MinPasswordLen characters
+	Name           string `json:"name"`                       // at most 100 characters
+	Role           Role   `json:"role"`                       // admin, issuer, verifier or holder
+	Department     string `json:"department,omitempty"`       // officers: a registered department's USCC
+	Hall           string `json:"hall,omitempty"`             // clerks: the service hall
+	HolderCode     string `json:"holder_code,omitempty"`      // holders: citizen ID or USCC
+	HolderCodeType string `json:"holder_code_type,omitempty"` // holders: "111" citizen ID, "001" USCC
 }
 
 // Password and session rules.
@@ -141,6 +141,7 @@ type ThrottledError struct {
 	RetryAfter time.Duration
 }
 
+// Error says how long to wait, in minutes.
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed attempts; try again in %d minutes", int(e.RetryAfter.Minutes())+1)
 }

@@ -20,8 +20,8 @@ import (
 // A clerk names one for every use of a license; looking a license up by duty
 // (依职能用证) is limited to the license types the item needs.
 type ServiceItem struct {
-	Code  string   `json:"code"`
-	Name  string   `json:"name"`
+	Code  string   `json:"code"`  // 事项编码
+	Name  string   `json:"name"`  // 事项名称
 	Types []string `json:"types"` // license names (证照名称) the item may use
 }
 
@@ -88,6 +88,7 @@ type UseCodeError struct {
 	Message string // for the clerk, in Chinese
 }
 
+// Error returns the message for the clerk.
 func (e *UseCodeError) Error() string { return e.Message }
 
 // Unwrap returns ErrUseCode.
@@ -95,25 +96,25 @@ func (e *UseCodeError) Unwrap() error { return ErrUseCode }
 
 // UseCodeRequest is what a holder fills in to grant a use code.
 type UseCodeRequest struct {
-	Identifier  string   `json:"identifier"`
+	Identifier  string   `json:"identifier"`       // one of the holder's own active licenses
 	Fields      []string `json:"fields,omitempty"` // type field keys to disclose; empty = all
-	Purpose     string   `json:"purpose"`
-	ServiceItem string   `json:"service_item"`
-	Minutes     int      `json:"minutes"`
+	Purpose     string   `json:"purpose"`          // what the holder grants it for, 2 to 200 characters
+	ServiceItem string   `json:"service_item"`     // the only service item it may be redeemed for
+	Minutes     int      `json:"minutes"`          // lifetime, MinUseCodeMinutes to MaxUseCodeMinutes
 }
 
 // UseCode is a grant as stored: never the code itself.
 type UseCode struct {
-	ID          string     `json:"id"`
-	Identifier  string     `json:"identifier"`
-	Fields      []string   `json:"fields"`
-	Purpose     string     `json:"purpose"`
-	ServiceItem string     `json:"service_item"`
-	CreatedAt   time.Time  `json:"created_at"`
-	ExpiresAt   time.Time  `json:"expires_at"`
-	UsedAt      *time.Time `json:"used_at,omitempty"`
-	UsedBy      string     `json:"used_by,omitempty"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	ID          string     `json:"id"`                   // public id, for listing and withdrawing
+	Identifier  string     `json:"identifier"`           // the license
+	Fields      []string   `json:"fields"`               // disclosed type fields; empty = all
+	Purpose     string     `json:"purpose"`              // as the holder gave it
+	ServiceItem string     `json:"service_item"`         // the service item it is for
+	CreatedAt   time.Time  `json:"created_at"`           // granted at
+	ExpiresAt   time.Time  `json:"expires_at"`           // unusable from then on
+	UsedAt      *time.Time `json:"used_at,omitempty"`    // redeemed at, once
+	UsedBy      string     `json:"used_by,omitempty"`    // the clerk who redeemed it
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"` // withdrawn by the holder at
 }
 
 // State is "active", "used", "revoked" or "expired" at now.

@@ -12,13 +12,13 @@ import (
 // DemoLogin is a demo account with its password, as `serve --demo` writes
 // them to DIR/demo-tokens.json.
 type DemoLogin struct {
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	Role       Role   `json:"role"`
-	Name       string `json:"name"`
-	Department string `json:"department,omitempty"`
-	Hall       string `json:"hall,omitempty"`
-	HolderCode string `json:"holder_code,omitempty"`
+	Username   string `json:"username"`              // sign in with this
+	Password   string `json:"password"`              // and this (shown once)
+	Role       Role   `json:"role"`                  // what the account may do
+	Name       string `json:"name"`                  // shown on the pages
+	Department string `json:"department,omitempty"`  // officers' department
+	Hall       string `json:"hall,omitempty"`        // clerks' service hall
+	HolderCode string `json:"holder_code,omitempty"` // holders' citizen ID or USCC
 }
 
 // Demo holders: the catalog's example citizen and enterprise, so that the

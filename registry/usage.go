@@ -17,17 +17,17 @@ const (
 // UsageRecord is one use of a license (用证记录): who, which hall, which
 // purpose, when.
 type UsageRecord struct {
-	ID          int64     `json:"id"`
-	Identifier  string    `json:"identifier"`
-	TypeCode    string    `json:"type"`
-	Department  string    `json:"department"`
-	Mode        string    `json:"mode"`
-	Actor       string    `json:"actor"`
-	Hall        string    `json:"hall"`
-	Purpose     string    `json:"purpose"`
-	ServiceItem string    `json:"service_item"`
-	Verdict     string    `json:"verdict"`
-	At          time.Time `json:"at"`
+	ID          int64     `json:"id"`           // store id
+	Identifier  string    `json:"identifier"`   // the license used
+	TypeCode    string    `json:"type"`         // its type
+	Department  string    `json:"department"`   // its issuing department (USCC)
+	Mode        string    `json:"mode"`         // UseByCode, UseByDuty or UseByVerify
+	Actor       string    `json:"actor"`        // who used it: the clerk's name and user name
+	Hall        string    `json:"hall"`         // the clerk's service hall
+	Purpose     string    `json:"purpose"`      // 用证事由
+	ServiceItem string    `json:"service_item"` // the service item code
+	Verdict     string    `json:"verdict"`      // the license's status or verification verdict then
+	At          time.Time `json:"at"`           // when
 }
 
 // RecordUse records that window staff used a license. Redeeming a use code

@@ -179,7 +179,6 @@ func (d reportData) flash() (string, string) { return "", d.Err }
 // dayBar is one day of the chart, with bar heights in SVG units (0..100).
 type dayBar struct {
 	Day                                    string
-	X                                      int
 	Issued, Changed, Revoked, Verified     int
 	HIssued, HChanged, HRevoked, HVerified int
 }
@@ -255,7 +254,6 @@ func (s *Server) adminReports(c *echo.Context) error {
 	}
 	for i := range d.Days {
 		b := &d.Days[i]
-		b.X = i * 24
 		b.HIssued, b.HChanged, b.HRevoked, b.HVerified = scale(b.Issued), scale(b.Changed), scale(b.Revoked), scale(b.Verified)
 	}
 	return s.page(c, http.StatusOK, "admin_reports", "台账报表", d)
