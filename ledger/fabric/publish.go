@@ -13,6 +13,10 @@ import (
 	"zhengzhao/ledger/tlog"
 )
 
+// ErrLogKey means Publish is on but the channel's log key is another log's.
+// It wraps ErrConfig.
+var ErrLogKey = fmt.Errorf("%w: log key", ErrConfig)
+
 // publisher pushes this log's checkpoints to the chaincode (PutCheckpoint),
 // each with a consistency proof from the previous accepted one, one at a
 // time and always the latest: the endorsing orgs check the proof, so they
@@ -66,7 +70,7 @@ func (l *Ledger) startPublisher(ctx context.Context) (*publisher, error) {
 		return nil, fmt.Errorf("read the channel's log key: %w", err)
 	}
 	if lk.Origin != l.origin || !bytes.Equal(lk.PublicKey, der) {
-		return nil, fmt.Errorf("%w: the channel's log key is another log's (origin %s): one registry instance per channel publishes checkpoints; turn Publish off for this one", ErrConfig, lk.Origin)
+		return nil, fmt.Errorf("%w: the channel's log key is another log's (origin %s): one registry instance per channel publishes checkpoints; turn Publish off for this one", ErrLogKey, lk.Origin)
 	}
 	p := &publisher{l: l, c: c, kicks: make(chan struct{}, 1), changed: make(chan struct{})}
 	var cr checkpointRecord
