@@ -1,6 +1,6 @@
 // Package fabrictest runs the tests tagged "fabric" against a real local
 // Fabric network (network/up.sh): it uses the one named by
-// $ZZ_FABRIC_CONNECTION, or starts one, and stops and restarts its nodes.
+// $ZZ_FABRIC_CONNECTION or starts its own, and stops and restarts nodes.
 package fabrictest
 
 import (
@@ -28,29 +28,35 @@ type Net struct {
 	started    bool
 }
 
-// Start returns the network named by $ZZ_FABRIC_CONNECTION, or starts one
-// with network/up.sh (args, for example "--raft", "3") in a new directory
-// on ports from $ZZ_FABRIC_PORT_BASE (default 29000). network/install.sh
-// must have run.
-func Start(args ...string) (*Net, error) {
+// Shared returns the network $ZZ_FABRIC_CONNECTION names (CI starts one
+// before the tests), or starts one as Start does.
+func Shared(portBase int, args ...string) (*Net, error) {
+	if c := os.Getenv("ZZ_FABRIC_CONNECTION"); c != "" {
+		root, err := repoRoot()
+		if err != nil {
+			return nil, err
+		}
+		return &Net{Dir: filepath.Dir(c), Connection: c, root: root}, nil
+	}
+	return Start(portBase, args...)
+}
+
+// Start starts a network of its own with network/up.sh (args, for example
+// "--raft", "3") in a new directory on the ports from portBase (see
+// network/README.md; two networks need bases 1000 apart). network/install.sh
+// must have run. Stop brings it down.
+func Start(portBase int, args ...string) (*Net, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err
-	}
-	if c := os.Getenv("ZZ_FABRIC_CONNECTION"); c != "" {
-		return &Net{Dir: filepath.Dir(c), Connection: c, root: root}, nil
 	}
 	dir, err := os.MkdirTemp("", "zz-fabric-test-")
 	if err != nil {
 		return nil, err
 	}
 	n := &Net{Dir: dir, Connection: filepath.Join(dir, "connection.json"), root: root, started: true}
-	base := os.Getenv("ZZ_FABRIC_PORT_BASE")
-	if base == "" {
-		base = "29000"
-	}
 	cmd := exec.Command(filepath.Join(root, "network", "up.sh"), args...)
-	cmd.Env = append(os.Environ(), "ZZ_FABRIC_NET="+dir, "ZZ_FABRIC_PORT_BASE="+base)
+	cmd.Env = append(os.Environ(), "ZZ_FABRIC_NET="+dir, "ZZ_FABRIC_PORT_BASE="+strconv.Itoa(portBase))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		n.Stop()
