@@ -90,7 +90,7 @@ type serverProc struct {
 	logs *bytes.Buffer
 }
 
-func startServer(t *testing.T, dir string) *serverProc {
+func startServer(t *testing.T, dir string, extra ...string) *serverProc {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +98,7 @@ func startServer(t *testing.T, dir string) *serverProc {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(binPath, "serve", "--data", dir, "--addr", addr)
+	cmd := exec.Command(binPath, append([]string{"serve", "--data", dir, "--addr", addr}, extra...)...)
 	cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+testPass)
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
