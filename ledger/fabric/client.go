@@ -196,24 +196,22 @@ func (c *orgClient) waitHeight(ctx context.Context, n uint64) error {
 	if h > n {
 		return nil
 	}
-	deadline := time.Now().Add(c.t.Evaluate)
+	wctx, cancel := context.WithTimeout(ctx, c.t.Evaluate)
+	defer cancel()
 	for {
-		h, err := c.chainHeight(ctx)
+		h, err := c.chainHeight(wctx)
 		if err != nil {
 			return err
 		}
 		if h > n {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: peer of %s is at height %d, still without block %d", ledger.ErrUnavailable, c.msp, h, n)
-		}
 		t := time.NewTimer(5 * time.Millisecond)
 		select {
 		case <-t.C:
-		case <-ctx.Done():
+		case <-wctx.Done():
 			t.Stop()
-			return fmt.Errorf("%w: %w", ledger.ErrUnavailable, ctx.Err())
+			return fmt.Errorf("%w: peer of %s is at height %d, still without block %d: %w", ledger.ErrUnavailable, c.msp, h, n, wctx.Err())
 		}
 	}
 }

@@ -29,12 +29,18 @@ type Stage string
 
 // Stages of a transaction.
 const (
-	StageEndorse      Stage = "endorse"
-	StageSubmit       Stage = "submit"
+	// StageEndorse: collecting endorsements (the chaincode's verdict comes here).
+	StageEndorse Stage = "endorse"
+	// StageSubmit: handing the endorsed transaction to the orderer.
+	StageSubmit Stage = "submit"
+	// StageCommitStatus: waiting to learn whether it committed.
 	StageCommitStatus Stage = "commit status"
-	StageCommit       Stage = "commit"
-	StageEvaluate     Stage = "evaluate"
-	StageResult       Stage = "result"
+	// StageCommit: it was ordered but recorded invalid (Validation says why).
+	StageCommit Stage = "commit"
+	// StageEvaluate: a query.
+	StageEvaluate Stage = "evaluate"
+	// StageResult: the answer of a committed transaction or a query.
+	StageResult Stage = "result"
 )
 
 // TxError is a transaction or query that failed: the chaincode function, the
@@ -42,8 +48,11 @@ const (
 // validation code, and the ledger sentinel it maps to. errors.Is matches the
 // sentinel (and ErrForbidden); errors.As reaches the gateway's error.
 type TxError struct {
-	Fn    string
-	TxID  string
+	// Fn is the chaincode function.
+	Fn string
+	// TxID is the transaction id ("" for a query).
+	TxID string
+	// Stage is where it failed.
 	Stage Stage
 	// Code is the chaincode's error code (ERR_…), if it gave one.
 	Code string
