@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,55 +37,7 @@ func TestFabricTour(t *testing.T) {
 	if err := json.Unmarshal(b, &tok); err != nil || len(tok.Departments) == 0 {
 		t.Fatalf("demo tokens: %v %s", err, b)
 	}
-	dept := tok.Departments[0]
-
-	_, example := srv.do(t, "GET", "/api/v1/types/"+dept.Types[0]+"/example", "", nil)
-	reqFile := filepath.Join(dir, "request.json")
-	os.WriteFile(reqFile, example, 0o644)
-	out, errOut, code := zz(t, "issue", "--server", srv.url, "--token", dept.IssuerToken, "--request", reqFile)
-	if code != 0 {
-		t.Fatalf("issue on Fabric: exit %d: %s\n%s", code, errOut, srv.logs)
-	}
-	licFile := filepath.Join(dir, "license.json")
-	os.WriteFile(licFile, []byte(out), 0o644)
-	var doc struct {
-		Credential struct {
-			CredentialSubject struct{ Identifier string } `json:"credentialSubject"`
-		} `json:"credential"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
-	id := doc.Credential.CredentialSubject.Identifier
-
-	verifyOnline := func() string {
-		status, body := srv.do(t, "POST", "/api/v1/verify", tok.VerifierToken, []byte(out))
-		if status != 200 {
-			t.Fatalf("verify: %d %s", status, body)
-		}
-		var r struct{ Verdict string }
-		json.Unmarshal(body, &r)
-		return r.Verdict
-	}
-	if v := verifyOnline(); v != "valid" {
-		t.Fatalf("online verdict on Fabric: %s", v)
-	}
-	bundle := filepath.Join(dir, "bundle.json")
-	if _, e, c := zz(t, "bundle", "--server", srv.url, "--out", bundle); c != 0 {
-		t.Fatalf("bundle: exit %d: %s", c, e)
-	}
-	stdout, _, code := zz(t, "verify", "--bundle", bundle, licFile)
-	if code != 0 || !strings.Contains(stdout, "有效") {
-		t.Fatalf("offline verify (receipt of the Fabric ledger's log): exit %d\n%s", code, stdout)
-	}
-
-	status, body := srv.do(t, "POST", "/api/v1/licenses/"+id+"/status", dept.IssuerToken, []byte(`{"status":"revoked","reason":"吊销：提交虚假材料"}`))
-	if status != 200 {
-		t.Fatalf("revoke on Fabric: %d %s", status, body)
-	}
-	if v := verifyOnline(); v != "revoked" {
-		t.Fatalf("online verdict after revoke: %s", v)
-	}
+	r := runTour(t, srv, tok, dir)
 
 	// A verifier of department B's org, connected to Org2's peer.
 	conn, err := fabric.LoadConnection(net.Connection)
@@ -106,14 +57,14 @@ func TestFabricTour(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l2.Close()
-	raw, _ := os.ReadFile(bundle)
+	raw, _ := os.ReadFile(r.bundle)
 	tb, err := verifier.ParseBundle(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var verdict verifier.Verdict
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		res, err := verifier.Verify(context.Background(), []byte(out), tb, verifier.Policy{At: time.Now(), Online: l2})
+		res, err := verifier.Verify(context.Background(), []byte(r.out), tb, verifier.Policy{At: time.Now(), Online: l2})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -112,38 +112,22 @@ func (c *orgClient) submitOnce(ctx context.Context, fn string, args []string) (_
 		return nil, e, e.retryable()
 	}
 	var commit *client.Commit
-	for attempt := 0; ; attempt++ {
-		sctx, cancel := context.WithTimeout(ctx, c.t.Submit)
-		commit, err = tx.SubmitWithContext(sctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if !transient(err) || attempt >= c.retries || ctx.Err() != nil {
-			e := classify(fn, txID, StageSubmit, err)
-			e.Detail += " (the transaction may still commit)"
-			return nil, e, false
-		}
-		if c.pause(ctx, attempt+1) != nil {
-			return nil, classify(fn, txID, StageSubmit, err), false
-		}
+	if err := c.again(ctx, c.t.Submit, func(ctx context.Context) (err error) {
+		commit, err = tx.SubmitWithContext(ctx)
+		return err
+	}); err != nil {
+		e := classify(fn, txID, StageSubmit, err)
+		e.Detail += " (the transaction may still commit)"
+		return nil, e, false
 	}
 	var st *client.Status
-	for attempt := 0; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, c.t.CommitStatus)
-		st, err = commit.StatusWithContext(cctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if !transient(err) || attempt >= c.retries || ctx.Err() != nil {
-			e := classify(fn, txID, StageCommitStatus, err)
-			e.Detail += " (the outcome is unknown; the transaction may still commit)"
-			return nil, e, false
-		}
-		if c.pause(ctx, attempt+1) != nil {
-			return nil, classify(fn, txID, StageCommitStatus, err), false
-		}
+	if err := c.again(ctx, c.t.CommitStatus, func(ctx context.Context) (err error) {
+		st, err = commit.StatusWithContext(ctx)
+		return err
+	}); err != nil {
+		e := classify(fn, txID, StageCommitStatus, err)
+		e.Detail += " (the outcome is unknown; the transaction may still commit)"
+		return nil, e, false
 	}
 	if !st.Successful {
 		e := &TxError{Fn: fn, TxID: txID, Stage: StageCommit, Validation: st.Code.String(), Sentinel: ledger.ErrUnavailable,
@@ -152,6 +136,24 @@ func (c *orgClient) submitOnce(ctx context.Context, fn string, args []string) (_
 	}
 	c.sawBlock(st.BlockNumber)
 	return &committed{txID: txID, result: tx.Result(), block: st.BlockNumber}, nil, false
+}
+
+// again runs call, each time within timeout, until it succeeds, fails for
+// good (not transient), the retries are spent or ctx ends. It is for calls
+// that are safe to repeat: resending the same signed transaction, asking
+// its status again.
+func (c *orgClient) again(ctx context.Context, timeout time.Duration, call func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := call(cctx)
+		cancel()
+		if err == nil || !transient(err) || attempt >= c.retries || ctx.Err() != nil {
+			return err
+		}
+		if c.pause(ctx, attempt+1) != nil {
+			return err
+		}
+	}
 }
 
 // pause waits before retry attempt n (1, 2, …): RetryDelay doubled each time.
