@@ -129,7 +129,13 @@ func TestSignVerifyCheckpoint(t *testing.T) {
 	otherLine := strings.TrimPrefix(otherNote, body+"\n")
 	foreign := "— witness.example/w1 " + base64.StdEncoding.EncodeToString(make([]byte, 68)) + "\n"
 	flipped := []byte(note)
-	flipped[len(body)+len("\n— "+testOrigin+" ")+10] ^= 0x01 // a base64 character of the signature
+	// A base64 character of the signature, replaced by another base64
+	// character (XOR could make it '@' or '*', which is malformed, not forged).
+	if i := len(body) + len("\n— "+testOrigin+" ") + 10; flipped[i] == 'A' {
+		flipped[i] = 'B'
+	} else {
+		flipped[i] = 'A'
+	}
 	wrongOriginNote, _ := SignCheckpoint(Checkpoint{Origin: "other.example/log", Size: 42, Root: root}, testOrigin, s)
 
 	tests := []struct {
