@@ -1,7 +1,9 @@
 package fabric
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/tlog"
 )
 
 // batcher coalesces concurrent Anchor calls of one org's departments into
@@ -171,12 +174,12 @@ func (l *Ledger) flush(c *orgClient, batch []*anchorReq) {
 	for _, r := range batch {
 		anchors = append(anchors, r.anchors...)
 	}
-	res, err := c.submit(l.ctx, "AnchorBatch", jsonArg(anchors))
+	res, err := c.submit(l.ctx, anchorFn, jsonArg(anchors))
 	if err == nil {
 		l.sawBlock(res.block)
-		rs, err := l.record(res, "AnchorBatch")
+		rs, err := l.recordAnchors(res, anchors)
 		if err == nil && len(rs) != len(anchors) {
-			err = fmt.Errorf("%w: AnchorBatch tx %s returned %d entries for %d anchors", ledger.ErrUnavailable, res.txID, len(rs), len(anchors))
+			err = fmt.Errorf("%w: %s tx %s returned %d entries for %d anchors", ledger.ErrUnavailable, anchorFn, res.txID, len(rs), len(anchors))
 		}
 		off := 0
 		for _, r := range batch {
@@ -205,6 +208,47 @@ func (l *Ledger) flush(c *orgClient, batch []*anchorReq) {
 	mid := len(batch) / 2
 	l.flush(c, batch[:mid])
 	l.flush(c, batch[mid:])
+}
+
+// anchorFn is the chaincode function anchors go through: AnchorBatch
+// without the entries in its result, which the ledger rebuilds.
+const anchorFn = "AnchorBatchCompact"
+
+// recordAnchors rebuilds the entries of a committed AnchorBatchCompact
+// transaction — each {v, kind: license.anchored, at: the transaction
+// timestamp, anchor}, canonical, exactly as the chaincode recorded them —
+// checks them against the count and Merkle root the chaincode answered, and
+// records them in the local log.
+func (l *Ledger) recordAnchors(c *committed, anchors []ledger.Anchor) ([]ledger.Receipt, error) {
+	bad := func(detail string, cause error) error {
+		return &TxError{Fn: anchorFn, TxID: c.txID, Stage: StageResult, Sentinel: ledger.ErrCorrupt, Detail: "committed, but " + detail, Cause: cause}
+	}
+	var res struct {
+		Count int    `json:"count"`
+		Root  []byte `json:"root"`
+	}
+	if err := json.Unmarshal(c.result, &res); err != nil {
+		return nil, bad("the result does not decode", err)
+	}
+	ts, err := c.timestamp()
+	if err != nil {
+		return nil, bad("its timestamp cannot be read", err)
+	}
+	at := ledger.NormalizeTime(ts)
+	entries := make([][]byte, len(anchors))
+	tree := tlog.NewTree()
+	for i := range anchors {
+		e, err := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: at, Anchor: &anchors[i]}.Canonical()
+		if err != nil {
+			return nil, bad(fmt.Sprintf("entry %d cannot be rebuilt", i), err)
+		}
+		entries[i] = e
+		tree.Append(e)
+	}
+	if res.Count != len(anchors) || !bytes.Equal(res.Root, tree.Root()) {
+		return nil, bad(fmt.Sprintf("the chaincode recorded %d entries with root %x; the %d rebuilt ones have root %x", res.Count, res.Root, len(anchors), tree.Root()), nil)
+	}
+	return l.recordEntries(c, anchorFn, entries)
 }
 
 // verdict reports whether the chaincode refused the transaction for what it

@@ -9,6 +9,8 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-gateway/pkg/hash"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	gwproto "github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
 	"zhengzhao/ledger"
@@ -58,11 +60,42 @@ func newOrgClient(o *Org, cfg Config) (*orgClient, error) {
 
 func (c *orgClient) close() error { return c.gw.Close() }
 
-// committed is a transaction that committed: its id, result and block.
+// committed is a transaction that committed: its id, result and block,
+// and the proposal it was endorsed from.
 type committed struct {
 	txID   string
 	result []byte
 	block  uint64
+	prop   *client.Proposal
+}
+
+// timestamp is the transaction's timestamp, which the chaincode stamps its
+// events with: the proposal's channel header timestamp.
+func (c *committed) timestamp() (time.Time, error) {
+	b, err := c.prop.Bytes()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var pt gwproto.ProposedTransaction
+	if err := proto.Unmarshal(b, &pt); err != nil {
+		return time.Time{}, err
+	}
+	var prop peer.Proposal
+	if err := proto.Unmarshal(pt.GetProposal().GetProposalBytes(), &prop); err != nil {
+		return time.Time{}, err
+	}
+	var hdr common.Header
+	if err := proto.Unmarshal(prop.GetHeader(), &hdr); err != nil {
+		return time.Time{}, err
+	}
+	var ch common.ChannelHeader
+	if err := proto.Unmarshal(hdr.GetChannelHeader(), &ch); err != nil {
+		return time.Time{}, err
+	}
+	if ch.GetTimestamp() == nil {
+		return time.Time{}, fmt.Errorf("proposal of tx %s has no timestamp", c.txID)
+	}
+	return ch.GetTimestamp().AsTime(), nil
 }
 
 // submit runs fn(args) as a transaction and waits for its commit. It retries
@@ -135,7 +168,7 @@ func (c *orgClient) submitOnce(ctx context.Context, fn string, args []string) (_
 		return nil, e, retryableValidation(st.Code)
 	}
 	c.sawBlock(st.BlockNumber)
-	return &committed{txID: txID, result: tx.Result(), block: st.BlockNumber}, nil, false
+	return &committed{txID: txID, result: tx.Result(), block: st.BlockNumber, prop: prop}, nil, false
 }
 
 // again runs call, each time within timeout, until it succeeds, fails for

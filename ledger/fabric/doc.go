@@ -32,12 +32,16 @@
 // # Batching
 //
 // Concurrent Anchor calls of one org's departments are coalesced into one
-// AnchorBatch transaction of up to BatchSize (≤ 1000) anchors, waiting at
+// AnchorBatchCompact transaction of up to BatchSize (≤ 1000) anchors, waiting at
 // most BatchDelay for company, with InFlight transactions in flight, so
 // issuance is bound by anchors per block rather than Fabric's transactions
 // per second. Each call stays all or nothing: if the chaincode refuses a
 // merged batch, the call at fault (named by the chaincode's "event i of n")
-// is split off and the others go again without it.
+// is split off and the others go again without it. AnchorBatchCompact
+// answers only the count and Merkle root of the entries it recorded; the
+// ledger rebuilds them from its anchors and the transaction's timestamp and
+// checks the root, so each anchor crosses the network and lands in every
+// block twice instead of four times.
 //
 // # The local log and receipts
 //

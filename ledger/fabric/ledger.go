@@ -259,8 +259,8 @@ func (l *Ledger) appendLog(batch []*logReq) {
 	}
 }
 
-// record appends a committed transaction's result to the local log and
-// returns its receipts.
+// record appends a committed transaction's entries, from its result, to
+// the local log and returns their receipts.
 func (l *Ledger) record(c *committed, fn string) ([]ledger.Receipt, error) {
 	var wr struct {
 		TxID    string            `json:"tx"`
@@ -276,6 +276,12 @@ func (l *Ledger) record(c *committed, fn string) ([]ledger.Receipt, error) {
 		}
 		entries[i] = e
 	}
+	return l.recordEntries(c, fn, entries)
+}
+
+// recordEntries appends a committed transaction's canonical entries to the
+// local log and returns their receipts.
+func (l *Ledger) recordEntries(c *committed, fn string, entries [][]byte) ([]ledger.Receipt, error) {
 	r := &logReq{entries: entries, done: make(chan logRes, 1)}
 	select {
 	case l.logQ <- r:
