@@ -272,7 +272,7 @@ func (w *benchWorld) anchorFigure(ctx context.Context, n, c int) (figure, error)
 	}
 	el := time.Since(start)
 	return figure{Name: "anchor (fabric)", OpsPerSec: float64(n) / el.Seconds(), N: n,
-		Note: fmt.Sprintf("%d concurrent Anchor calls of one signed license each, batched into AnchorBatch transactions", c)}, nil
+		Note: fmt.Sprintf("%d concurrent Anchor calls of one signed license each, batched into AnchorBatchCompact transactions", c)}, nil
 }
 
 // onlineVerifyFigure verifies the bench license online from c goroutines for
