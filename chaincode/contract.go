@@ -63,6 +63,16 @@ func (c *Contract) AnchorBatch(ctx contractapi.TransactionContextInterface, anch
 	return result(c.r.AnchorBatch(ctx.GetStub(), msp, anchorsJSON))
 }
 
+// AnchorBatchCompact is AnchorBatch answering the entries' count and Merkle
+// root instead of the entries. The department's org only.
+func (c *Contract) AnchorBatchCompact(ctx contractapi.TransactionContextInterface, anchorsJSON string) (string, error) {
+	msp, err := creatorMSP(ctx)
+	if err != nil {
+		return "", err
+	}
+	return result(c.r.AnchorBatchCompact(ctx.GetStub(), msp, anchorsJSON))
+}
+
 // SetStatus suspends, resumes or revokes a license. The department's org only.
 func (c *Contract) SetStatus(ctx contractapi.TransactionContextInterface, changeJSON string) (string, error) {
 	msp, err := creatorMSP(ctx)

@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -160,7 +161,7 @@ func TestInvoke(t *testing.T) {
 		names = append(names, tx.Name)
 	}
 	slices.Sort(names)
-	want := []string{"AddKey", "AnchorBatch", "GetCheckpoint", "GetDepartment", "GetLicense", "GetLogKey", "PutCheckpoint", "RegisterDepartment", "RevokeKey", "SetLogKey", "SetStatus"}
+	want := []string{"AddKey", "AnchorBatch", "AnchorBatchCompact", "GetCheckpoint", "GetDepartment", "GetLicense", "GetLogKey", "PutCheckpoint", "RegisterDepartment", "RevokeKey", "SetLogKey", "SetStatus"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("transactions %v, want %v", names, want)
 	}
@@ -361,6 +362,51 @@ func TestBackdatedProposal(t *testing.T) {
 // TestEntriesCanonical: what the chaincode stores, returns and emits are the
 // canonical event bytes, byte for byte, even with characters JSON encoders
 // like to escape; event times are the transaction timestamp.
+// AnchorBatchCompact records exactly what AnchorBatch does, and answers
+// the entries' count and Merkle root, which a client rebuilds from its
+// anchors and the transaction time.
+func TestAnchorBatchCompact(t *testing.T) {
+	e := newEnv(t)
+	d := e.world.NewDepartment("某市市场监督管理局")
+	e.must("PlatformMSP", registerTx(t, d, "Org1MSP"))
+	anchors := []ledger.Anchor{d.Anchor(), d.Anchor(), d.Anchor()}
+	out := e.must("Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
+		return c.AnchorBatchCompact(ctx, jsonArg(t, anchors))
+	})
+	if string(e.last.payload) != out {
+		t.Fatalf("event payload %s differs from the result %s", e.last.payload, out)
+	}
+	var res WriteResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	tree := tlog.NewTree()
+	for _, a := range anchors {
+		b, err := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: e.now, Anchor: &a}.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree.Append(b)
+	}
+	if res.TxID != e.last.txID || len(res.Entries) != 0 || res.Count != 3 || !bytes.Equal(res.Root, tree.Root()) {
+		t.Fatalf("compact result %s, want 3 entries with root %x", out, tree.Root())
+	}
+	for _, a := range anchors {
+		var li LicenseInfo
+		if err := json.Unmarshal([]byte(e.must("Org2MSP", getLicenseTx(a.Identifier))), &li); err != nil {
+			t.Fatal(err)
+		}
+		if li.Status != license.StatusActive || li.Entries[0].TxID != res.TxID {
+			t.Fatalf("license %s after a compact batch: %+v", a.Identifier, li)
+		}
+	}
+	// The same rules: a duplicate is refused.
+	_, err := e.call("Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
+		return c.AnchorBatchCompact(ctx, jsonArg(t, anchors[:1]))
+	})
+	wantCode(t, "compact duplicate", err, CodeDuplicate)
+}
+
 func TestEntriesCanonical(t *testing.T) {
 	e := newEnv(t)
 	d := e.world.NewDepartment("某市<卫生&健康>委员会")

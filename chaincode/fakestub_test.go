@@ -63,6 +63,21 @@ func (s *fakeStub) PutState(key string, value []byte) error {
 	return nil
 }
 
+func (s *fakeStub) GetMultipleStates(keys ...string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.GetState(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// StartWriteBatch changes nothing here: writes are buffered anyway.
+func (s *fakeStub) StartWriteBatch() {}
+
 func (s *fakeStub) GetTxID() string                                 { return s.txID }
 func (s *fakeStub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.ts, nil }
 

@@ -68,8 +68,9 @@ type Renderer struct {
 const maxCachedSeals = 256
 
 // sealPixels is the width the seal picture is embedded at: 42 mm at about
-// 220 dpi, sharp on paper and a quarter of the work of the 600 px original.
-const sealPixels = 360
+// 180 dpi, sharp on screen and on paper, and a quarter of the work fpdf
+// does to embed the 600 px original (it re-compresses every image).
+const sealPixels = 300
 
 // sealImage returns the seal picture as fpdf reads it fastest: 8-bit RGBA,
 // sealPixels wide, stored uncompressed (fpdf inflates and re-deflates every

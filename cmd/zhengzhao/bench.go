@@ -31,12 +31,16 @@ type figure struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C]", stderr)
+	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--ledger fabric --fabric-config FILE]", stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	issueN := fs.Int("issue-n", 20000, "licenses to issue in the issue figure")
 	conc := fs.Int("concurrency", 64, "concurrent issuers in the issue figure")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	lc := ledgerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := lc.check(); err != nil {
 		return err
 	}
 	if *cpuProfile != "" {
@@ -67,6 +71,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%-18s %12.0f ops/s  n=%d%s\n", f.Name, f.OpsPerSec, f.N, note)
 	}
 
+	if lc.kind == ledgerFabric {
+		return fabricBench(ctx, lc, *issueN, *conc, emit)
+	}
 	w, err := newBenchWorld(ctx)
 	if err != nil {
 		return err
@@ -196,12 +203,12 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 		return nil, err
 	}
 	pass := []byte("bench-only-passphrase")
-	res, err := initData(ctx, dir, pass, true, slog.New(slog.DiscardHandler))
+	res, err := initData(ctx, dir, pass, true, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	in, err := openInstance(ctx, dir, pass, slog.New(slog.DiscardHandler), false)
+	in, err := openInstance(ctx, dir, pass, slog.New(slog.DiscardHandler), false, nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

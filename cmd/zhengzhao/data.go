@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"zhengzhao/ledger/embedded"
+	"zhengzhao/ledger"
 	"zhengzhao/registry"
 	"zhengzhao/render"
 	"zhengzhao/server"
@@ -29,7 +29,7 @@ const logOrigin = "zhengzhao.local/ledger"
 // ledger and the registry. Only this command wires concrete types together.
 type instance struct {
 	platform *registry.Platform
-	ledger   *embedded.Ledger
+	ledger   ledger.Ledger
 	registry *registry.Service
 }
 
@@ -37,7 +37,7 @@ func (in *instance) Close() error {
 	return errors.Join(in.registry.Close(), in.ledger.Close())
 }
 
-func openInstance(ctx context.Context, dir string, passphrase []byte, logger *slog.Logger, create bool) (*instance, error) {
+func openInstance(ctx context.Context, dir string, passphrase []byte, logger *slog.Logger, create bool, lc *ledgerChoice) (*instance, error) {
 	var (
 		p   *registry.Platform
 		err error
@@ -54,12 +54,12 @@ func openInstance(ctx context.Context, dir string, passphrase []byte, logger *sl
 	if err != nil {
 		return nil, err
 	}
-	l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: logOrigin})
+	l, origin, err := lc.open(ctx, dir, p)
 	if err != nil {
 		return nil, err
 	}
 	reg, err := registry.Open(ctx, registry.Config{
-		Dir: dir, Platform: p, Ledger: l, LogOrigin: logOrigin, Passphrase: passphrase, Font: font, Logger: logger,
+		Dir: dir, Platform: p, Ledger: l, LogOrigin: origin, Passphrase: passphrase, Font: font, Logger: logger,
 	})
 	if err != nil {
 		l.Close()
@@ -129,18 +129,18 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	res, err := initData(ctx, *dir, pass, *demo, slog.New(slog.DiscardHandler))
+	res, err := initData(ctx, *dir, pass, *demo, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}
 	return printInit(stdout, res, *asJSON)
 }
 
-func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *slog.Logger) (*initResult, error) {
+func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *slog.Logger, lc *ledgerChoice) (*initResult, error) {
 	if registry.Initialized(dir) {
 		return nil, usagef("%s is already initialized", dir)
 	}
-	in, err := openInstance(ctx, dir, pass, logger, true)
+	in, err := openInstance(ctx, dir, pass, logger, true, lc)
 	if err != nil {
 		return nil, err
 	}
@@ -192,16 +192,20 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE]", stderr)
+	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
 	dir := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "initialize DIR with demo departments first if it is empty; tokens go to DIR/demo-tokens.json")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
+	lc := ledgerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return usagef("--data is required")
+	}
+	if err := lc.check(); err != nil {
+		return err
 	}
 	pass, err := passphrase(*passFile)
 	if err != nil {
@@ -209,7 +213,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if *demo && !registry.Initialized(*dir) {
-		res, err := initData(ctx, *dir, pass, true, logger)
+		res, err := initData(ctx, *dir, pass, true, logger, lc)
 		if err != nil {
 			return err
 		}
@@ -220,7 +224,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "demo data created; tokens in %s\n", tokens)
 	}
-	in, err := openInstance(ctx, *dir, pass, logger, false)
+	in, err := openInstance(ctx, *dir, pass, logger, false, lc)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ type serverProc struct {
 	logs *bytes.Buffer
 }
 
-func startServer(t *testing.T, dir string) *serverProc {
+func startServer(t *testing.T, dir string, extra ...string) *serverProc {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -98,7 +98,7 @@ func startServer(t *testing.T, dir string) *serverProc {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(binPath, "serve", "--data", dir, "--addr", addr)
+	cmd := exec.Command(binPath, append([]string{"serve", "--data", dir, "--addr", addr}, extra...)...)
 	cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+testPass)
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -144,27 +144,57 @@ func (p *serverProc) do(t *testing.T, method, path, token string, body []byte) (
 	return resp.StatusCode, b
 }
 
-// The README's tour, through the binary: issue, verify online and offline,
-// revoke, verify again.
-func TestTour(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	tok := initDemo(t, data)
-	srv := startServer(t, data)
-	dept := tok.Departments[0]
-
-	status, example := srv.do(t, "GET", "/api/v1/types/"+dept.Types[0]+"/example", "", nil)
+// issueExample issues the example license of type typ with `zhengzhao
+// issue` and returns its output and the file it is saved in.
+func issueExample(t *testing.T, srv *serverProc, dir, typ, token string) (string, string) {
+	t.Helper()
+	status, example := srv.do(t, "GET", "/api/v1/types/"+typ+"/example", "", nil)
 	if status != 200 {
 		t.Fatalf("example: %d %s", status, example)
 	}
 	reqFile := filepath.Join(dir, "request.json")
 	os.WriteFile(reqFile, example, 0o644)
-	out, errOut, code := zz(t, "issue", "--server", srv.url, "--token", dept.IssuerToken, "--request", reqFile)
+	out, errOut, code := zz(t, "issue", "--server", srv.url, "--token", token, "--request", reqFile)
 	if code != 0 {
-		t.Fatalf("issue: exit %d: %s", code, errOut)
+		t.Fatalf("issue: exit %d: %s\n%s", code, errOut, srv.logs)
 	}
 	licFile := filepath.Join(dir, "license.json")
 	os.WriteFile(licFile, []byte(out), 0o644)
+	return out, licFile
+}
+
+// verifyOnline posts doc to the server's verify endpoint and returns the verdict.
+func (p *serverProc) verifyOnline(t *testing.T, token, doc string) string {
+	t.Helper()
+	status, body := p.do(t, "POST", "/api/v1/verify", token, []byte(doc))
+	if status != 200 {
+		t.Fatalf("verify: %d %s", status, body)
+	}
+	var r struct{ Verdict string }
+	json.Unmarshal(body, &r)
+	return r.Verdict
+}
+
+// fetchBundle saves the server's trust bundle with `zhengzhao bundle`.
+func (p *serverProc) fetchBundle(t *testing.T, file string) {
+	t.Helper()
+	if _, e, c := zz(t, "bundle", "--server", p.url, "--out", file); c != 0 {
+		t.Fatalf("bundle: exit %d: %s", c, e)
+	}
+}
+
+// tourResult is what runTour leaves behind.
+type tourResult struct {
+	out, licFile, bundle string
+}
+
+// runTour is the README's tour against a running server: issue with the
+// first department's token, verify online and offline, revoke, verify
+// again (online at once, offline with a fresh bundle).
+func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
+	t.Helper()
+	dept := tok.Departments[0]
+	out, licFile := issueExample(t, srv, dir, dept.Types[0], dept.IssuerToken)
 	var doc struct {
 		Credential struct {
 			CredentialSubject struct{ Identifier string } `json:"credentialSubject"`
@@ -176,21 +206,9 @@ func TestTour(t *testing.T) {
 	}
 	id := doc.Credential.CredentialSubject.Identifier
 
-	verifyOnline := func() string {
-		status, body := srv.do(t, "POST", "/api/v1/verify", tok.VerifierToken, []byte(out))
-		if status != 200 {
-			t.Fatalf("verify: %d %s", status, body)
-		}
-		var r struct{ Verdict string }
-		json.Unmarshal(body, &r)
-		return r.Verdict
-	}
+	verifyOnline := func() string { return srv.verifyOnline(t, tok.VerifierToken, out) }
 	bundle := filepath.Join(dir, "bundle.json")
-	fetchBundle := func() {
-		if _, e, c := zz(t, "bundle", "--server", srv.url, "--out", bundle); c != 0 {
-			t.Fatalf("bundle: exit %d: %s", c, e)
-		}
-	}
+	fetchBundle := func() { srv.fetchBundle(t, bundle) }
 	if v := verifyOnline(); v != "valid" {
 		t.Fatalf("online verdict %s", v)
 	}
@@ -247,6 +265,19 @@ func TestTour(t *testing.T) {
 	if code != 2 || !strings.Contains(stdout, "no QR code found") {
 		t.Errorf("verify of a non-license: exit %d, want 2\n%s", code, stdout)
 	}
+	return tourResult{out: out, licFile: licFile, bundle: bundle}
+}
+
+// The README's tour, through the binary: issue, verify online and offline,
+// revoke, verify again.
+func TestTour(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	tok := initDemo(t, data)
+	srv := startServer(t, data)
+
+	r := runTour(t, srv, tok, dir)
+	bundle, licFile := r.bundle, r.licFile
 	// Bad usage and unreadable input: exit 2.
 	if _, _, code := zz(t, "verify", "--bundle", bundle, filepath.Join(dir, "missing.json")); code != 2 {
 		t.Errorf("missing file: exit %d, want 2", code)

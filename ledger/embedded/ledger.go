@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/logfile"
 	"zhengzhao/ledger/tlog"
 )
 
@@ -124,11 +125,8 @@ func (l *Ledger) open(ctx context.Context) error {
 	}
 	if r.end < r.size {
 		// Never acknowledged: a torn write or entries without a checkpoint.
-		if err := f.Truncate(r.end); err != nil {
-			return fmt.Errorf("%w: cut torn tail of log: %w", ledger.ErrUnavailable, err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("%w: sync log: %w", ledger.ErrUnavailable, err)
+		if err := logfile.Truncate(f, r.end); err != nil {
+			return err
 		}
 	}
 	l.state, l.tree, l.lastAt, l.end = r.state, r.tree, r.lastAt, r.end
@@ -170,11 +168,8 @@ func (l *Ledger) sign() (ledger.SignedCheckpoint, string, error) {
 
 // writeSync writes buf at the end of the log and fsyncs it.
 func (l *Ledger) writeSync(buf []byte) error {
-	if _, err := l.f.WriteAt(buf, l.end); err != nil {
-		return fmt.Errorf("%w: write log: %w", ledger.ErrUnavailable, err)
-	}
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("%w: sync log: %w", ledger.ErrUnavailable, err)
+	if err := logfile.WriteSync(l.f, l.end, buf); err != nil {
+		return err
 	}
 	l.syncs.Add(1)
 	l.end += int64(len(buf))

@@ -2,6 +2,7 @@ package ledgertest
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -34,7 +35,15 @@ type World struct {
 }
 
 // usccCounter makes every department of every World in a process distinct.
-var usccCounter atomic.Uint64
+// It starts at a random point so that runs against a ledger that outlives
+// them (ledger/fabric's tests share one Fabric network) do not collide.
+var usccCounter = func() *atomic.Uint64 {
+	var b [4]byte
+	rand.Read(b[:])
+	var c atomic.Uint64
+	c.Store(uint64(binary.BigEndian.Uint32(b[:])) % 900_000_000)
+	return &c
+}()
 
 // NewWorld makes a platform root valid around now.
 func NewWorld(t testing.TB, now time.Time) *World {

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package embedded
+package logfile
 
 import (
 	"errors"
@@ -12,16 +12,18 @@ import (
 
 // ErrLocked means another Ledger (in this or another process) has the
 // directory open.
-var ErrLocked = errors.New("embedded: ledger directory is in use")
+var ErrLocked = errors.New("ledger directory is in use")
 
-// lockDir refuses: without flock(2) two processes could share the log.
-func lockDir(path string) (*os.File, error) {
+// Lock refuses: without flock(2) two processes could share the log.
+func Lock(path string) (*os.File, error) {
 	return nil, fmt.Errorf("%w: no directory locking on this platform (%s)", ledger.ErrUnavailable, path)
 }
 
-func unlockDir(f *os.File) error { return f.Close() }
+// Unlock releases a lock taken by Lock.
+func Unlock(f *os.File) error { return f.Close() }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory so a newly created file's entry is durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("%w: open directory: %w", ledger.ErrUnavailable, err)

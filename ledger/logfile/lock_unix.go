@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package embedded
+package logfile
 
 import (
 	"errors"
@@ -13,10 +13,10 @@ import (
 
 // ErrLocked means another Ledger (in this or another process) has the
 // directory open.
-var ErrLocked = errors.New("embedded: ledger directory is in use")
+var ErrLocked = errors.New("ledger directory is in use")
 
-// lockDir takes an exclusive flock(2) on path, creating it if needed.
-func lockDir(path string) (*os.File, error) {
+// Lock takes an exclusive flock(2) on path, creating it if needed.
+func Lock(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open lock file: %w", ledger.ErrUnavailable, err)
@@ -31,14 +31,14 @@ func lockDir(path string) (*os.File, error) {
 	return f, nil
 }
 
-// unlockDir releases a lock taken by lockDir.
-func unlockDir(f *os.File) error {
+// Unlock releases a lock taken by Lock.
+func Unlock(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return errors.Join(err, f.Close())
 }
 
-// syncDir fsyncs a directory so a newly created file's entry is durable.
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory so a newly created file's entry is durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("%w: open directory: %w", ledger.ErrUnavailable, err)
