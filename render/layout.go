@@ -388,6 +388,17 @@ func prepareSeal(img []byte) ([]byte, error) {
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
 	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
+	// Invisible pixels take the colour of the last visible one before them:
+	// fpdf deflates the colour plane apart from the alpha, and a one-colour
+	// seal then has a constant colour plane that deflates at once.
+	var last [3]uint8
+	for i := 0; i < len(dst.Pix); i += 4 {
+		if dst.Pix[i+3] == 0 {
+			copy(dst.Pix[i:i+3], last[:])
+			continue
+		}
+		copy(last[:], dst.Pix[i:i+3])
+	}
 	var buf bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, dst); err != nil {
 		return nil, err
