@@ -123,13 +123,19 @@ type licensePDF struct {
 	visibleID     string
 }
 
-// readLicensePDF reads the attachments and the printed identifier.
-func readLicensePDF(pdf []byte) (*licensePDF, error) {
-	files, err := ExtractAttachments(pdf)
+// readLicensePDF reads the attachments and the printed identifier, parsing
+// the PDF once.
+func readLicensePDF(pdf []byte) (_ *licensePDF, err error) {
+	defer recoverMalformed(&err)
+	ctx, err := readPDF(pdf)
 	if err != nil {
 		return nil, err
 	}
-	id, err := VisibleIdentifier(pdf)
+	files, err := attachments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := visibleIdentifier(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,11 @@ func ExtractAttachments(pdf []byte) (_ map[string][]byte, err error) {
 	if err != nil {
 		return nil, err
 	}
+	return attachments(ctx)
+}
+
+// attachments is ExtractAttachments on a PDF already read.
+func attachments(ctx *model.Context) (map[string][]byte, error) {
 	if err := ctx.LocateNameTree("EmbeddedFiles", false); err != nil || ctx.Names["EmbeddedFiles"] == nil {
 		return nil, fmt.Errorf("%w: no embedded files", ErrNotLicensePDF)
 	}
@@ -107,6 +112,11 @@ func VisibleIdentifier(pdf []byte) (_ string, err error) {
 	if err != nil {
 		return "", err
 	}
+	return visibleIdentifier(ctx)
+}
+
+// visibleIdentifier is VisibleIdentifier on a PDF already read.
+func visibleIdentifier(ctx *model.Context) (string, error) {
 	if err := ctx.EnsurePageCount(); err != nil {
 		return "", fmt.Errorf("%w: page tree: %v", ErrNotLicensePDF, err)
 	}
