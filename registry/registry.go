@@ -175,9 +175,7 @@ func (s *Service) loadSigner(ctx context.Context, d *Department, k *DepartmentKe
 		if err := s.store.insertSealOnly(ctx, made); err != nil {
 			return nil, err
 		}
-		if sl, err = seal.ParseSeal(made.DER); err != nil {
-			return nil, err
-		}
+		sl = made.parsed
 	}
 	return &deptSigner{keyID: k.KeyID, signer: signer, cert: cert, seal: sl}, nil
 }
@@ -631,11 +629,7 @@ func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigne
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := seal.ParseSeal(sl.DER)
-	if err != nil {
-		return nil, err
-	}
-	return &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key), cert: cert, seal: parsed}, nil
+	return &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key), cert: cert, seal: sl.parsed}, nil
 }
 
 func ledgerKey(k *DepartmentKey) ledger.Key {

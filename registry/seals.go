@@ -28,6 +28,8 @@ type Seal struct {
 	ValidStart time.Time `json:"valid_start"`
 	ValidEnd   time.Time `json:"valid_end"`
 	Active     bool      `json:"active"`
+
+	parsed *seal.Seal // set by sealFor
 }
 
 // sealFor makes the seal for a department key: the platform root signs it
@@ -54,7 +56,7 @@ func (s *Service) sealFor(uscc, name string, k *DepartmentKey, now time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("registry: make seal for %s: %w", uscc, err)
 	}
-	return &Seal{ID: made.ID, Department: uscc, KeyID: k.KeyID, DER: made.Raw, ValidStart: made.ValidStart, ValidEnd: made.ValidEnd, Active: true}, nil
+	return &Seal{ID: made.ID, Department: uscc, KeyID: k.KeyID, DER: made.Raw, ValidStart: made.ValidStart, ValidEnd: made.ValidEnd, Active: true, parsed: made}, nil
 }
 
 // Seals lists a department's seals, the active one last.
