@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"a":[1e400]}`))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tr, ferr := parseDocument(string(data))
+		tr, ferr := parseDocument(data)
 		root := tr.root
 		dup, tokErr := duplicateByTokens(data)
 		if ferr == nil {
@@ -49,16 +49,17 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("parseDocument accepts what jcs.Transform rejects (%v): %q", err, data)
 			}
-			if got := appendJCS(nil, &root); !bytes.Equal(got, want) {
+			if got := tr.appendJCS(nil, &root); !bytes.Equal(got, want) {
 				t.Fatalf("canonical form differs from jcs.Transform:\n got %s\nwant %s", got, want)
 			}
-			if tr.canonical && !bytes.Equal(want, data) {
+			checkCanonicalFlags(t, &tr)
+			canonical := root.flags&flagCanonical != 0
+			if canonical && !bytes.Equal(want, data[root.start:root.end]) {
 				t.Fatalf("input marked canonical but JCS differs:\n  in %s\njcs %s", data, want)
 			}
-			if tr.canonical && tr.proofStart >= 0 {
-				d := &document{raw: string(data), tree: tr}
-				slow := sm3.Sum(appendJCSObject(nil, root.items, "proof"))
-				if d.canonicalDocumentHash() != slow {
+			if canonical {
+				slow := sm3.Sum(tr.appendJCSObject(nil, &root, "proof"))
+				if tr.hashWithout(&root, "proof") != slow {
 					t.Fatalf("document hash over the input bytes differs from the hash of the JCS form: %q", data)
 				}
 			}
@@ -100,4 +101,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Marshal is not stable across Parse:\n%s\n%s", out, out2)
 		}
 	})
+}
+
+// checkCanonicalFlags checks every object and array marked canonical: its
+// bytes in the input must be their own JCS form.
+func checkCanonicalFlags(t *testing.T, tr *tree) {
+	t.Helper()
+	for _, n := range append([]node{tr.root}, tr.nodes...) {
+		if n.flags&flagCanonical == 0 {
+			continue
+		}
+		raw := tr.raw(&n)
+		want, err := jcs.Transform([]byte(raw))
+		if err != nil || string(want) != raw {
+			t.Fatalf("%s marked canonical, but its JCS form is %s (%v)", raw, want, err)
+		}
+	}
 }

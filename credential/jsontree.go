@@ -12,20 +12,29 @@ package credential
 // spend most of its time in SM2, not in JSON. So the document is read exactly
 // once, here: syntax, UTF-8, duplicates, depth, size limits and the JCS order
 // of every object are all settled in one pass, and the same tree then serves
-// the hashes (appendJCS) and the Go struct (fill in parse.go). The pass also
-// notes whether the input already is JCS, as stored credentials are; then the
-// document hash is taken over the input bytes themselves.
+// the hashes (appendJCS) and the Go struct (fill in parse.go).
+//
+// The tree holds offsets into the input, not strings: it has no pointers, so
+// the garbage collector never scans it and building it needs no write
+// barriers (half the time of the string-holding tree it replaced). Every
+// object and array also records whether its bytes in the input already are
+// its JCS form, as stored credentials are; the hashes are then taken over
+// those bytes, without serializing.
 //
 // The serializer must agree byte for byte with github.com/gowebpki/jcs; the
 // tests and FuzzParse compare the two on every input that Parse accepts, and
 // numbers are formatted by jcs.NumberToJSON itself.
 
 import (
+	"bytes"
 	"cmp"
+	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gowebpki/jcs"
 )
@@ -56,130 +65,152 @@ var kindNames = [...]string{"null", "false", "true", "number", "string", "array"
 
 func (k kind) String() string { return kindNames[k] }
 
-// value is one parsed JSON value. Strings without escapes are substrings of
-// the document, so parsing allocates little besides objects and arrays.
-type value struct {
+// Node flags.
+const (
+	// flagNameDecoded: the member name had escapes; its text is in
+	// tree.decoded rather than the input.
+	flagNameDecoded uint8 = 1 << iota
+	// flagTextDecoded: the string had escapes, or the number is not in its
+	// JCS form; the text is in tree.decoded.
+	flagTextDecoded
+	// flagCanonical: the object's or array's bytes in the input are exactly
+	// its JCS form.
+	flagCanonical
+)
+
+// span is the byte range [off, end) of the input or of tree.decoded.
+type span struct{ off, end uint32 }
+
+// node is one parsed JSON value and, for a member of an object, its name.
+type node struct {
 	kind  kind
-	str   string   // kindString: the decoded text; kindNumber: its JCS text
-	items []member // kindObject: members sorted in JCS order, no two names
-	// equal; kindArray: the elements in order, with empty names
+	flags uint8
+	// name is a member's name; mstart is where the member starts in the
+	// input (its name's opening quote; for an array element, start).
+	name   span
+	mstart uint32
+	// start and end delimit the value's bytes in the input.
+	start, end uint32
+	// sub is a string's decoded text or a number's JCS text (in the
+	// input, or in tree.decoded with flagTextDecoded); or an object's
+	// members in JCS order (no two names equal) or an array's elements in
+	// order, tree.nodes[sub.off:sub.end].
+	sub span
 }
 
-// member is one name/value pair of an object, or one element of an array.
-type member struct {
-	name string
-	val  value
+// tree is a parsed document: the input, the text of strings that had
+// escapes, and the nodes of every object and array.
+type tree struct {
+	in      string
+	buf     []byte // the same bytes as in
+	decoded string
+	nodes   []node
+	root    node
 }
 
-// member returns the value of the named member of an object.
-func (v *value) member(name string) (*value, bool) {
-	for i := range v.items {
-		if v.items[i].name == name {
-			return &v.items[i].val, true
+// str returns a string's text or a number's JCS text.
+func (t *tree) str(n *node) string {
+	if n.flags&flagTextDecoded != 0 {
+		return t.decoded[n.sub.off:n.sub.end]
+	}
+	return t.in[n.sub.off:n.sub.end]
+}
+
+// name returns a member's name.
+func (t *tree) name(n *node) string {
+	if n.flags&flagNameDecoded != 0 {
+		return t.decoded[n.name.off:n.name.end]
+	}
+	return t.in[n.name.off:n.name.end]
+}
+
+// items returns the members of an object or the elements of an array.
+func (t *tree) items(n *node) []node { return t.nodes[n.sub.off:n.sub.end] }
+
+// raw returns the value's bytes in the input.
+func (t *tree) raw(n *node) string { return t.in[n.start:n.end] }
+
+// member returns the named member of an object, or nil.
+func (t *tree) member(obj *node, name string) *node {
+	items := t.items(obj)
+	for i := range items {
+		if t.name(&items[i]) == name {
+			return &items[i]
 		}
 	}
-	return nil, false
+	return nil
 }
 
 // parser reads one JSON document. Items of open objects and arrays wait on
-// a stack shared by all levels; finished ones move to an arena, so a
-// document costs a few allocations however many objects it has.
+// a stack shared by all levels; finished ones move to the node arena.
 type parser struct {
-	data   string
+	in     string
 	pos    int
 	values int // values parsed so far, at most maxValues
-	// notJCS is set on anything JCS would write differently: whitespace,
-	// an escape, a number not in ECMAScript form, members out of order.
-	notJCS bool
-	// proofStart and proofEnd delimit the root object's "proof" member,
-	// from the quote opening its name to the end of its value.
-	proofStart, proofEnd int
-	stack                []member // items of the open objects and arrays
-	arena                []member // where finished objects and arrays are kept
-	buf                  []byte   // scratch for strings with escapes
+	// notJCS counts what JCS would write differently: whitespace, an
+	// escape, a number not in ECMAScript form, members out of order. An
+	// object or array is canonical if it did not change while reading it.
+	notJCS  int
+	stack   []node          // items of the open objects and arrays
+	nodes   []node          // items of the finished ones
+	decoded strings.Builder // text of strings with escapes
 }
 
-// keep moves the items of a finished object or array from the stack into
-// the arena. The arena grows in chunks; a new chunk leaves the slices
-// already handed out where they are.
-func (p *parser) keep(base int) []member {
-	items := p.stack[base:]
-	if cap(p.arena)-len(p.arena) < len(items) {
-		// A credential has about one member per 40 bytes.
-		p.arena = make([]member, 0, max(len(items), 2*cap(p.arena), min(len(p.data)/40+8, 4096)))
-	}
-	start := len(p.arena)
-	p.arena = append(p.arena, items...)
-	p.stack = p.stack[:base]
-	return p.arena[start:len(p.arena):len(p.arena)]
-}
-
-// stackPool recycles parser stacks: a parse then allocates only the
-// document's own objects and arrays.
+// stackPool recycles parser stacks: a parse then allocates only its nodes.
 var stackPool = sync.Pool{New: func() any {
-	s := make([]member, 0, 64)
+	s := make([]node, 0, 64)
 	return &s
 }}
 
 const maxPooledStack = 1024
 
-// tree is a parsed document.
-type tree struct {
-	root value
-	// canonical says the input bytes are already the JCS form of root (as
-	// Marshal writes them), so the document hash can be taken over the
-	// input with the proof member cut out, without serializing.
-	canonical bool
-	// proofStart and proofEnd delimit the root's "proof" member in the
-	// input, name to end of value; both -1 if there is none.
-	proofStart, proofEnd int
-}
-
-// parseDocument parses data as exactly one JSON object with optional
-// surrounding whitespace.
-func parseDocument(data string) (tree, *FormatError) {
-	sp := stackPool.Get().(*[]member)
-	p := parser{data: data, stack: *sp, proofStart: -1, proofEnd: -1}
-	v, err := p.parseRoot()
-	// Drop the references into this document before reuse. Stacks grown
-	// by hostile input are left to the GC.
+// parseDocument parses a copy of data as exactly one JSON object with
+// optional surrounding whitespace.
+func parseDocument(data []byte) (tree, *FormatError) {
+	// The copy is never written to, so the string the tree reads shares its
+	// bytes: substrings serve names and text, the bytes serve hashing
+	// without a second copy.
+	buf := bytes.Clone(data)
+	in := unsafe.String(unsafe.SliceData(buf), len(buf))
+	sp := stackPool.Get().(*[]node)
+	// A credential has about one value per 40 bytes.
+	p := parser{in: in, stack: *sp, nodes: make([]node, 0, min(len(data)/40+8, 4096))}
+	root, err := p.parseRoot()
 	if cap(p.stack) <= maxPooledStack {
-		clear(p.stack[:cap(p.stack)])
 		*sp = p.stack[:0]
 		stackPool.Put(sp)
 	}
 	if err != nil {
 		return tree{}, err
 	}
-	return tree{root: v, canonical: !p.notJCS, proofStart: p.proofStart, proofEnd: p.proofEnd}, nil
+	return tree{in: in, buf: buf, decoded: p.decoded.String(), nodes: p.nodes, root: root}, nil
 }
 
-func (p *parser) parseRoot() (value, *FormatError) {
-	data := p.data
+func (p *parser) parseRoot() (node, *FormatError) {
 	p.skipSpace()
-	if p.pos >= len(data) {
-		return value{}, formatErr("", RuleSyntax, "empty input")
+	if p.pos >= len(p.in) {
+		return node{}, formatErr("", RuleSyntax, "empty input")
 	}
-	if data[p.pos] != '{' {
-		return value{}, formatErr("", RuleType, "the document must be a JSON object")
+	if p.in[p.pos] != '{' {
+		return node{}, formatErr("", RuleType, "the document must be a JSON object")
 	}
-	v, err := p.parseValue(0)
-	if err != nil {
-		return value{}, err
+	p.stack = append(p.stack, node{})
+	if err := p.parseValue(0, 0); err != nil {
+		return node{}, err
 	}
 	p.skipSpace()
-	if p.pos != len(data) {
-		return value{}, formatErr("", RuleTrailing, "bytes after the JSON object at offset "+strconv.Itoa(p.pos))
+	if p.pos != len(p.in) {
+		return node{}, formatErr("", RuleTrailing, "bytes after the JSON object at offset "+strconv.Itoa(p.pos))
 	}
-	return v, nil
+	return p.stack[0], nil
 }
 
 func (p *parser) skipSpace() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
+	for p.pos < len(p.in) {
+		switch p.in[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
-			p.notJCS = true
+			p.notJCS++
 		default:
 			return
 		}
@@ -187,250 +218,345 @@ func (p *parser) skipSpace() {
 }
 
 func (p *parser) syntaxErr(what string) *FormatError {
-	if p.pos >= len(p.data) {
+	if p.pos >= len(p.in) {
 		return formatErr("", RuleSyntax, what+" at end of input")
 	}
 	return formatErr("", RuleSyntax, what+" at offset "+strconv.Itoa(p.pos))
 }
 
-// parseValue parses the value at p.pos; depth counts the enclosing
-// containers.
-func (p *parser) parseValue(depth int) (value, *FormatError) {
+// nameOf returns the name of a member being parsed.
+func (p *parser) nameOf(n *node) string {
+	if n.flags&flagNameDecoded != 0 {
+		return p.decoded.String()[n.name.off:n.name.end]
+	}
+	return p.in[n.name.off:n.name.end]
+}
+
+// parseValue parses the value at p.pos into p.stack[at]; depth counts the
+// enclosing containers. Values are written where they lie on the stack, not
+// returned: copying nodes was a quarter of the parse time.
+func (p *parser) parseValue(at, depth int) *FormatError {
 	if p.values++; p.values > maxValues {
-		return value{}, formatErr("", RuleSize, "more than "+strconv.Itoa(maxValues)+" JSON values")
+		return formatErr("", RuleSize, "more than "+strconv.Itoa(maxValues)+" JSON values")
 	}
 	p.skipSpace()
-	if p.pos >= len(p.data) {
-		return value{}, p.syntaxErr("missing value")
+	if p.pos >= len(p.in) {
+		return p.syntaxErr("missing value")
 	}
-	switch c := p.data[p.pos]; {
+	start := uint32(p.pos)
+	switch c := p.in[p.pos]; {
 	case c == '{':
-		return p.parseObject(depth + 1)
+		return p.parseObject(at, depth+1)
 	case c == '[':
-		return p.parseArray(depth + 1)
+		return p.parseArray(at, depth+1)
 	case c == '"':
 		p.pos++
-		s, err := p.parseString()
-		return value{kind: kindString, str: s}, err
+		text, decoded, err := p.parseString()
+		n := &p.stack[at]
+		n.kind, n.start, n.end, n.sub = kindString, start, uint32(p.pos), text
+		if decoded {
+			n.flags |= flagTextDecoded
+		}
+		return err
 	case c == 't':
-		return value{kind: kindTrue}, p.literal("true")
+		return p.literal(at, kindTrue, "true")
 	case c == 'f':
-		return value{kind: kindFalse}, p.literal("false")
+		return p.literal(at, kindFalse, "false")
 	case c == 'n':
-		return value{kind: kindNull}, p.literal("null")
+		return p.literal(at, kindNull, "null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.parseNumber()
+		return p.parseNumber(at)
 	default:
-		return value{}, p.syntaxErr("unexpected byte")
+		return p.syntaxErr("unexpected byte")
 	}
 }
 
-func (p *parser) literal(lit string) *FormatError {
-	if len(p.data)-p.pos < len(lit) || p.data[p.pos:p.pos+len(lit)] != lit {
+func (p *parser) literal(at int, k kind, lit string) *FormatError {
+	if len(p.in)-p.pos < len(lit) || p.in[p.pos:p.pos+len(lit)] != lit {
 		return p.syntaxErr("bad literal")
 	}
+	n := &p.stack[at]
+	n.kind, n.start, n.end = k, uint32(p.pos), uint32(p.pos+len(lit))
 	p.pos += len(lit)
 	return nil
 }
 
-func (p *parser) parseObject(depth int) (value, *FormatError) {
+// keep moves the items of a finished object or array from the stack to the
+// arena.
+func (p *parser) keep(base int) span {
+	off := len(p.nodes)
+	p.nodes = append(p.nodes, p.stack[base:]...)
+	p.stack = p.stack[:base]
+	return span{uint32(off), uint32(len(p.nodes))}
+}
+
+func (p *parser) parseObject(at, depth int) *FormatError {
 	if depth > maxDepth {
-		return value{}, formatErr("", RuleDepth, "nesting deeper than "+strconv.Itoa(maxDepth))
+		return formatErr("", RuleDepth, "nesting deeper than "+strconv.Itoa(maxDepth))
 	}
+	start, notJCS := p.pos, p.notJCS
 	p.pos++ // '{'
 	base := len(p.stack)
 	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+	if p.pos < len(p.in) && p.in[p.pos] == '}' {
 		p.pos++
-		return value{kind: kindObject, items: []member{}}, nil
+		p.container(at, kindObject, start, notJCS, span{})
+		return nil
 	}
 	for {
 		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return value{}, p.syntaxErr("expected member name")
+		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
+			return p.syntaxErr("expected member name")
 		}
-		nameStart := p.pos
+		mstart := p.pos
 		p.pos++
-		name, err := p.parseString()
+		name, nameDecoded, err := p.parseString()
 		if err != nil {
-			return value{}, err
+			return err
 		}
 		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return value{}, p.syntaxErr("expected ':'")
+		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+			return p.syntaxErr("expected ':'")
 		}
 		p.pos++
-		v, err := p.parseValue(depth)
-		if err != nil {
-			err.Field = joinPath(pathName(name), err.Field)
-			return value{}, err
+		i := len(p.stack)
+		p.stack = append(p.stack, node{name: name, mstart: uint32(mstart)})
+		if nameDecoded {
+			p.stack[i].flags = flagNameDecoded
 		}
-		p.stack = append(p.stack, member{name: name, val: v})
-		if depth == 1 && name == "proof" {
-			p.proofStart, p.proofEnd = nameStart, p.pos
+		if err := p.parseValue(i, depth); err != nil {
+			err.Field = joinPath(pathName(p.nameOf(&p.stack[i])), err.Field)
+			return err
 		}
 		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return value{}, p.syntaxErr("unterminated object")
+		if p.pos >= len(p.in) {
+			return p.syntaxErr("unterminated object")
 		}
-		if p.data[p.pos] == ',' {
+		if p.in[p.pos] == ',' {
 			p.pos++
 			continue
 		}
-		if p.data[p.pos] == '}' {
+		if p.in[p.pos] == '}' {
 			p.pos++
 			break
 		}
-		return value{}, p.syntaxErr("expected ',' or '}'")
+		return p.syntaxErr("expected ',' or '}'")
 	}
-	obj := p.keep(base)
-
-	// Sort into JCS order once; duplicates then sit side by side. Documents
-	// we wrote are already in order, so check that first.
-	if !slices.IsSortedFunc(obj, compareMembers) {
-		slices.SortFunc(obj, compareMembers)
-		p.notJCS = true
+	items := p.keep(base)
+	if err := p.order(p.nodes[items.off:items.end]); err != nil {
+		return err
 	}
-	for i := 1; i < len(obj); i++ {
-		if obj[i-1].name == obj[i].name {
-			return value{}, formatErr(pathName(obj[i].name), RuleDuplicate, "member name occurs more than once")
-		}
-	}
-	return value{kind: kindObject, items: obj}, nil
+	p.container(at, kindObject, start, notJCS, items)
+	return nil
 }
 
-func (p *parser) parseArray(depth int) (value, *FormatError) {
-	if depth > maxDepth {
-		return value{}, formatErr("", RuleDepth, "nesting deeper than "+strconv.Itoa(maxDepth))
+// order sorts the members of an object into JCS order and fails on a name
+// that occurs twice. Documents we wrote are already in order; one pass
+// over them checks both.
+func (p *parser) order(obj []node) *FormatError {
+	sorted := true
+	for i := 1; i < len(obj); i++ {
+		switch c := compareUTF16(p.nameOf(&obj[i-1]), p.nameOf(&obj[i])); {
+		case c == 0:
+			return formatErr(pathName(p.nameOf(&obj[i])), RuleDuplicate, "member name occurs more than once")
+		case c > 0:
+			sorted = false
+		}
 	}
+	if sorted {
+		return nil
+	}
+	p.notJCS++
+	slices.SortFunc(obj, func(a, b node) int { return compareUTF16(p.nameOf(&a), p.nameOf(&b)) })
+	for i := 1; i < len(obj); i++ {
+		if name := p.nameOf(&obj[i]); p.nameOf(&obj[i-1]) == name {
+			return formatErr(pathName(name), RuleDuplicate, "member name occurs more than once")
+		}
+	}
+	return nil
+}
+
+// container completes p.stack[at] as an object or array read from start to
+// p.pos; notJCS is p.notJCS as it was at start.
+func (p *parser) container(at int, k kind, start, notJCS int, items span) {
+	n := &p.stack[at]
+	n.kind, n.start, n.end, n.sub = k, uint32(start), uint32(p.pos), items
+	if p.notJCS == notJCS {
+		n.flags |= flagCanonical
+	}
+}
+
+func (p *parser) parseArray(at, depth int) *FormatError {
+	if depth > maxDepth {
+		return formatErr("", RuleDepth, "nesting deeper than "+strconv.Itoa(maxDepth))
+	}
+	start, notJCS := p.pos, p.notJCS
 	p.pos++ // '['
 	base := len(p.stack)
 	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+	if p.pos < len(p.in) && p.in[p.pos] == ']' {
 		p.pos++
-		return value{kind: kindArray, items: []member{}}, nil
+		p.container(at, kindArray, start, notJCS, span{})
+		return nil
 	}
 	for {
-		v, err := p.parseValue(depth)
-		if err != nil {
-			err.Field = joinPath("["+strconv.Itoa(len(p.stack)-base)+"]", err.Field)
-			return value{}, err
+		i := len(p.stack)
+		p.stack = append(p.stack, node{})
+		if err := p.parseValue(i, depth); err != nil {
+			err.Field = joinPath("["+strconv.Itoa(i-base)+"]", err.Field)
+			return err
 		}
-		p.stack = append(p.stack, member{val: v})
+		p.stack[i].mstart = p.stack[i].start
 		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return value{}, p.syntaxErr("unterminated array")
+		if p.pos >= len(p.in) {
+			return p.syntaxErr("unterminated array")
 		}
-		if p.data[p.pos] == ',' {
+		if p.in[p.pos] == ',' {
 			p.pos++
 			continue
 		}
-		if p.data[p.pos] == ']' {
+		if p.in[p.pos] == ']' {
 			p.pos++
 			break
 		}
-		return value{}, p.syntaxErr("expected ',' or ']'")
+		return p.syntaxErr("expected ',' or ']'")
 	}
-	return value{kind: kindArray, items: p.keep(base)}, nil
+	p.container(at, kindArray, start, notJCS, p.keep(base))
+	return nil
 }
 
-// parseString parses a string whose opening quote has been consumed.
-func (p *parser) parseString() (string, *FormatError) {
+// parseString parses a string whose opening quote has been consumed. It
+// returns the span of its text: in the input, or, if it had escapes, in
+// p.decoded (decoded true).
+func (p *parser) parseString() (text span, decoded bool, err *FormatError) {
 	start := p.pos
-	i := start
-	// Fast path: no escapes, the common case; the value is a substring.
-	var high byte
-	for i < len(p.data) {
-		c := p.data[i]
-		if c == '"' {
-			s := p.data[start:i]
-			if high >= 0x80 && !utf8.ValidString(s) {
-				break // the slow path below reports where
-			}
+	// Fast path: no escapes, the common case; the text is in the input.
+	if i, high := scanPlain(p.in, start); i < len(p.in) && p.in[i] == '"' {
+		if !high || utf8.ValidString(p.in[start:i]) {
 			p.pos = i + 1
-			return s, nil
+			return span{uint32(start), uint32(i)}, false, nil
 		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		high |= c
-		i++
 	}
-	i = start
-	p.notJCS = true // conservative: some escapes are JCS, most are not
-	buf := append(p.buf[:0], p.data[start:i]...)
+	i := start
+	p.notJCS++ // conservative: some escapes are JCS, most are not
+	buf := &p.decoded
+	off := buf.Len()
 	for {
-		if i >= len(p.data) {
+		if i >= len(p.in) {
 			p.pos = i
-			return "", p.syntaxErr("unterminated string")
+			return span{}, false, p.syntaxErr("unterminated string")
 		}
-		c := p.data[i]
+		c := p.in[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			p.buf = buf
-			return string(buf), nil
+			return span{uint32(off), uint32(buf.Len())}, true, nil
 		case c < 0x20:
 			p.pos = i
-			return "", p.syntaxErr("control character in string")
+			return span{}, false, p.syntaxErr("control character in string")
 		case c < 0x80 && c != '\\':
-			buf = append(buf, c)
+			buf.WriteByte(c)
 			i++
 		case c >= 0x80:
-			r, size := utf8.DecodeRuneInString(p.data[i:])
+			r, size := utf8.DecodeRuneInString(p.in[i:])
 			if r == utf8.RuneError && size <= 1 {
-				return "", formatErr("", RuleEncoding, "invalid UTF-8 at offset "+strconv.Itoa(i))
+				return span{}, false, formatErr("", RuleEncoding, "invalid UTF-8 at offset "+strconv.Itoa(i))
 			}
-			buf = append(buf, p.data[i:i+size]...)
+			buf.WriteString(p.in[i : i+size])
 			i += size
 		default: // backslash
-			if i+1 >= len(p.data) {
+			if i+1 >= len(p.in) {
 				p.pos = i + 1
-				return "", p.syntaxErr("unterminated escape")
+				return span{}, false, p.syntaxErr("unterminated escape")
 			}
-			e := p.data[i+1]
+			e := p.in[i+1]
 			i += 2
 			switch e {
 			case '"', '\\', '/':
-				buf = append(buf, e)
+				buf.WriteByte(e)
 			case 'b':
-				buf = append(buf, '\b')
+				buf.WriteByte('\b')
 			case 'f':
-				buf = append(buf, '\f')
+				buf.WriteByte('\f')
 			case 'n':
-				buf = append(buf, '\n')
+				buf.WriteByte('\n')
 			case 'r':
-				buf = append(buf, '\r')
+				buf.WriteByte('\r')
 			case 't':
-				buf = append(buf, '\t')
+				buf.WriteByte('\t')
 			case 'u':
-				r, ok := hex4(p.data, i)
+				r, ok := hex4(p.in, i)
 				if !ok {
 					p.pos = i
-					return "", p.syntaxErr("bad \\u escape")
+					return span{}, false, p.syntaxErr("bad \\u escape")
 				}
 				i += 4
 				switch {
 				case r >= 0xDC00 && r <= 0xDFFF:
-					return "", formatErr("", RuleEncoding, "lone low surrogate escape at offset "+strconv.Itoa(i-6))
+					return span{}, false, formatErr("", RuleEncoding, "lone low surrogate escape at offset "+strconv.Itoa(i-6))
 				case r >= 0xD800 && r <= 0xDBFF:
 					lo, ok := rune(0), false
-					if i+1 < len(p.data) && p.data[i] == '\\' && p.data[i+1] == 'u' {
-						lo, ok = hex4(p.data, i+2)
+					if i+1 < len(p.in) && p.in[i] == '\\' && p.in[i+1] == 'u' {
+						lo, ok = hex4(p.in, i+2)
 					}
 					if !ok || lo < 0xDC00 || lo > 0xDFFF {
-						return "", formatErr("", RuleEncoding, "high surrogate escape without low surrogate at offset "+strconv.Itoa(i-6))
+						return span{}, false, formatErr("", RuleEncoding, "high surrogate escape without low surrogate at offset "+strconv.Itoa(i-6))
 					}
 					i += 6
 					r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
 				}
-				buf = utf8.AppendRune(buf, r)
+				buf.WriteRune(r)
 			default:
 				p.pos = i - 1
-				return "", p.syntaxErr("unknown escape")
+				return span{}, false, p.syntaxErr("unknown escape")
 			}
 		}
 	}
+}
+
+// Byte masks for scanPlain.
+const (
+	lanes  = 0x0101010101010101 // 1 in every byte
+	highs  = 0x8080808080808080 // the top bit of every byte
+	quotes = '"' * lanes
+	slashs = '\\' * lanes
+)
+
+// scanPlain returns the index of the first byte at or after i that ends
+// plain string text — a quote, a backslash or a control character — or
+// len(s), and whether a byte from 0x80 up (UTF-8 beyond ASCII) came before
+// it. Strings are most of a credential's bytes, so it looks at eight bytes
+// at a time ("SWAR": a byte of x is zero iff the matching byte of
+// (x-lanes)&^x&highs is 0x80; the lowest such byte is always exact).
+func scanPlain(s string, i int) (int, bool) {
+	var high uint64
+	for ; i+8 <= len(s); i += 8 {
+		x := load64(s, i)
+		q, b := x^quotes, x^slashs
+		stop := ((x - 0x20*lanes) &^ x) | ((q - lanes) &^ q) | ((b - lanes) &^ b)
+		if stop &= highs; stop != 0 {
+			n := bits.TrailingZeros64(stop) / 8
+			high |= x & highs & (1<<(8*n) - 1)
+			return i + n, high != 0
+		}
+		high |= x & highs
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		high |= uint64(c) & 0x80
+	}
+	return i, high != 0
+}
+
+// load64 reads s[i:i+8] as a little-endian number (one load on amd64 and
+// arm64: the compiler merges the byte loads).
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
 // hex4 decodes the four hex digits at data[i:].
@@ -455,64 +581,65 @@ func hex4(data string, i int) (rune, bool) {
 	return r, true
 }
 
-// parseNumber parses an RFC 8259 number and stores its JCS form
-// (the ECMAScript rendering of the nearest IEEE 754 double).
-func (p *parser) parseNumber() (value, *FormatError) {
+// parseNumber parses an RFC 8259 number and keeps its JCS form (the
+// ECMAScript rendering of the nearest IEEE 754 double).
+func (p *parser) parseNumber(at int) *FormatError {
 	start := p.pos
 	i := p.pos
 	digits := func() int {
 		n := 0
-		for i < len(p.data) && p.data[i] >= '0' && p.data[i] <= '9' {
+		for i < len(p.in) && p.in[i] >= '0' && p.in[i] <= '9' {
 			i++
 			n++
 		}
 		return n
 	}
-	if p.data[i] == '-' {
+	if p.in[i] == '-' {
 		i++
 	}
 	switch {
-	case i < len(p.data) && p.data[i] == '0':
+	case i < len(p.in) && p.in[i] == '0':
 		i++
 	case digits() == 0:
 		p.pos = i
-		return value{}, p.syntaxErr("bad number")
+		return p.syntaxErr("bad number")
 	}
-	if i < len(p.data) && p.data[i] == '.' {
+	if i < len(p.in) && p.in[i] == '.' {
 		i++
 		if digits() == 0 {
 			p.pos = i
-			return value{}, p.syntaxErr("bad number fraction")
+			return p.syntaxErr("bad number fraction")
 		}
 	}
-	if i < len(p.data) && (p.data[i] == 'e' || p.data[i] == 'E') {
+	if i < len(p.in) && (p.in[i] == 'e' || p.in[i] == 'E') {
 		i++
-		if i < len(p.data) && (p.data[i] == '+' || p.data[i] == '-') {
+		if i < len(p.in) && (p.in[i] == '+' || p.in[i] == '-') {
 			i++
 		}
 		if digits() == 0 {
 			p.pos = i
-			return value{}, p.syntaxErr("bad number exponent")
+			return p.syntaxErr("bad number exponent")
 		}
 	}
 	p.pos = i
-	f, err := strconv.ParseFloat(p.data[start:i], 64)
+	f, err := strconv.ParseFloat(p.in[start:i], 64)
 	if err != nil {
-		return value{}, formatErr("", RuleNumber, "number out of range at offset "+strconv.Itoa(start))
+		return formatErr("", RuleNumber, "number out of range at offset "+strconv.Itoa(start))
 	}
 	text, err := jcs.NumberToJSON(f)
 	if err != nil {
-		return value{}, formatErr("", RuleNumber, "number has no JSON form at offset "+strconv.Itoa(start))
+		return formatErr("", RuleNumber, "number has no JSON form at offset "+strconv.Itoa(start))
 	}
-	if text != p.data[start:i] {
-		p.notJCS = true
+	n := &p.stack[at]
+	n.kind, n.start, n.end, n.sub = kindNumber, uint32(start), uint32(i), span{uint32(start), uint32(i)}
+	if text != p.in[start:i] {
+		p.notJCS++
+		off := p.decoded.Len()
+		p.decoded.WriteString(text)
+		n.flags, n.sub = n.flags|flagTextDecoded, span{uint32(off), uint32(p.decoded.Len())}
 	}
-	return value{kind: kindNumber, str: text}, nil
+	return nil
 }
-
-// compareMembers orders member names as RFC 8785 §3.2.3 requires: by their
-// UTF-16 code units.
-func compareMembers(a, b member) int { return compareUTF16(a.name, b.name) }
 
 // compareUTF16 compares two valid UTF-8 strings by their UTF-16 code units.
 // UTF-8 byte order is code point order, which differs from UTF-16 order only
@@ -544,9 +671,9 @@ func utf16Key(r rune) uint32 {
 	return uint32(0xD800+(r>>10))<<16 | uint32(0xDC00+(r&0x3FF))
 }
 
-// appendJCS appends the RFC 8785 form of v.
-func appendJCS(dst []byte, v *value) []byte {
-	switch v.kind {
+// appendJCS appends the RFC 8785 form of n.
+func (t *tree) appendJCS(dst []byte, n *node) []byte {
+	switch n.kind {
 	case kindNull:
 		return append(dst, "null"...)
 	case kindFalse:
@@ -554,42 +681,63 @@ func appendJCS(dst []byte, v *value) []byte {
 	case kindTrue:
 		return append(dst, "true"...)
 	case kindNumber:
-		return append(dst, v.str...)
+		return append(dst, t.str(n)...)
 	case kindString:
-		return appendJCSString(dst, v.str)
-	case kindArray:
-		dst = append(dst, '[')
-		for i := range v.items {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJCS(dst, &v.items[i].val)
-		}
-		return append(dst, ']')
-	default:
-		return appendJCSObject(dst, v.items, "")
+		return appendJCSString(dst, t.str(n))
 	}
+	if n.flags&flagCanonical != 0 {
+		return append(dst, t.raw(n)...)
+	}
+	if n.kind == kindObject {
+		return t.appendJCSObject(dst, n, "")
+	}
+	dst = append(dst, '[')
+	items := t.items(n)
+	for i := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = t.appendJCS(dst, &items[i])
+	}
+	return append(dst, ']')
 }
 
-// appendJCSObject appends the RFC 8785 form of an object made of obj minus
-// the member named skip (if any). Removing a member from a JCS object leaves
+// appendJCSObject appends the RFC 8785 form of the object obj minus the
+// member named skip (if any). Removing a member from a JCS object leaves
 // the others in JCS order, so this is JCS(object without skip).
-func appendJCSObject(dst []byte, obj []member, skip string) []byte {
+func (t *tree) appendJCSObject(dst []byte, obj *node, skip string) []byte {
 	dst = append(dst, '{')
 	first := true
-	for i := range obj {
-		if skip != "" && obj[i].name == skip {
+	items := t.items(obj)
+	for i := range items {
+		m := &items[i]
+		name := t.name(m)
+		if skip != "" && name == skip {
 			continue
 		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJCSString(dst, obj[i].name)
+		dst = appendJCSString(dst, name)
 		dst = append(dst, ':')
-		dst = appendJCS(dst, &obj[i].val)
+		dst = t.appendJCS(dst, m)
 	}
 	return append(dst, '}')
+}
+
+// withoutMember returns the JCS form of a canonical object obj minus its
+// member m, as the two pieces of the input around m (and one comma beside
+// it): no serializing needed.
+func (t *tree) withoutMember(obj, m *node) (before, after []byte) {
+	from, to := m.mstart, m.end
+	switch {
+	case t.in[from-1] == ',':
+		from--
+	case t.in[to] == ',':
+		to++
+	}
+	return t.buf[obj.start:from], t.buf[to:obj.end]
 }
 
 // appendJCSString appends s as RFC 8785 §3.2.2.2 serializes strings: only

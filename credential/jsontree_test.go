@@ -49,18 +49,21 @@ func TestJCSMatchesLibrary(t *testing.T) {
 		inputs = append(inputs, string(readTestdata(t, f)))
 	}
 	for _, in := range inputs {
-		tr, ferr := parseDocument(in)
+		tr, ferr := parseDocument([]byte(in))
 		if ferr != nil {
 			t.Errorf("parseDocument(%.40q): %v", in, ferr)
 			continue
 		}
-		got := appendJCS(nil, &tr.root)
+		checkCanonicalFlags(t, &tr)
+		got := tr.appendJCS(nil, &tr.root)
 		want := mustJCS(t, []byte(in))
 		if !bytes.Equal(got, want) {
 			t.Errorf("JCS(%.40q)\n got %s\nwant %s", in, got, want)
 		}
-		if isJCS := string(want) == in; tr.canonical != isJCS {
-			t.Errorf("parseDocument(%.40q).canonical = %v, want %v", in, tr.canonical, isJCS)
+		r := tr.root
+		isJCS := string(want) == in[r.start:r.end]
+		if canonical := r.flags&flagCanonical != 0; canonical != isJCS {
+			t.Errorf("parseDocument(%.40q) canonical = %v, want %v", in, canonical, isJCS)
 		}
 	}
 }
@@ -153,13 +156,13 @@ func TestDuplicateMembers(t *testing.T) {
 		if err != nil || !dup {
 			t.Errorf("reference walk on %s: dup=%v err=%v, want a duplicate", tt.in, dup, err)
 		}
-		_, ferr := parseDocument(tt.in)
+		_, ferr := parseDocument([]byte(tt.in))
 		if ferr == nil || ferr.Rule != RuleDuplicate || ferr.Field != tt.wantField {
 			t.Errorf("parseDocument(%s) = %v, want rule %q at %q", tt.in, ferr, RuleDuplicate, tt.wantField)
 		}
 	}
 	// Same name in different objects is fine.
-	if _, ferr := parseDocument(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`); ferr != nil {
+	if _, ferr := parseDocument([]byte(`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`)); ferr != nil {
 		t.Errorf("distinct objects: %v", ferr)
 	}
 }
@@ -206,7 +209,7 @@ func TestParseDocumentErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ferr := parseDocument(tt.in)
+			_, ferr := parseDocument([]byte(tt.in))
 			if ferr == nil {
 				t.Fatalf("parseDocument(%q) succeeded, want rule %s", tt.in, tt.rule)
 			}
@@ -225,8 +228,49 @@ func TestParseDocumentAcceptsWhatEncodingJSONAccepts(t *testing.T) {
 		if !json.Valid([]byte(in)) {
 			t.Fatalf("corpus entry is not valid JSON: %.40q", in)
 		}
-		if _, ferr := parseDocument(in); ferr != nil {
+		if _, ferr := parseDocument([]byte(in)); ferr != nil {
 			t.Errorf("parseDocument(%.40q): %v", in, ferr)
+		}
+	}
+}
+
+// TestScanPlain checks the eight-bytes-at-a-time scan against a byte loop,
+// for every stop byte at every position and alignment.
+func TestScanPlain(t *testing.T) {
+	naive := func(s string, i int) (int, bool) {
+		high := false
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+			high = high || c >= 0x80
+		}
+		return i, high
+	}
+	fillers := []byte{'a', 0x7f, 0x80, 0xe4, 0xff, 0x21, 0x5b, 0x5d}
+	stops := []byte{'"', '\\', 0x00, 0x1f, 0x0a}
+	for n := 0; n <= 24; n++ {
+		for _, f := range fillers {
+			for at := 0; at <= n; at++ {
+				for _, stop := range append(stops, 'b') {
+					b := bytes.Repeat([]byte{'x'}, n)
+					if at > 0 {
+						b[at-1] = f
+					}
+					if at < n {
+						b[at] = stop
+					}
+					for from := 0; from <= min(n, 9); from++ {
+						s := string(b)
+						gotI, gotHigh := scanPlain(s, from)
+						wantI, wantHigh := naive(s, from)
+						if gotI != wantI || gotHigh != wantHigh {
+							t.Fatalf("scanPlain(%q, %d) = %d, %v; want %d, %v", s, from, gotI, gotHigh, wantI, wantHigh)
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -16,13 +17,19 @@ import (
 // document is a credential exactly as parsed or signed: its bytes, their
 // one parse, and the two proof hashes, computed at most once.
 type document struct {
-	raw string
 	tree
+	// cred is the credential object: the root of a bare credential, a
+	// member of an envelope otherwise.
+	cred node
 
 	once      sync.Once
 	proofHash [32]byte
 	docHash   [32]byte
 	hashErr   error
+
+	sigOnce sync.Once
+	sig     []byte // r‖s from the proofValue
+	sigErr  error
 }
 
 // Parse reads a credential from outside input. It is strict:
@@ -46,30 +53,85 @@ func Parse(data []byte) (*Credential, error) {
 	if len(data) > MaxSize {
 		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(data), MaxSize))
 	}
-	raw := string(data) // our own copy; the parse tree points into it
-	t, ferr := parseDocument(raw)
+	t, ferr := parseDocument(data)
 	if ferr != nil {
 		return nil, ferr
 	}
-	c := &Credential{}
-	if ferr := c.fill(&t.root); ferr != nil {
+	return fromTree(t, t.root)
+}
+
+// Member is a member of an envelope other than its credential: its name and
+// its JSON as it stands in the input.
+type Member struct {
+	Name string
+	// JSON aliases the input given to ParseEnvelope.
+	JSON []byte
+}
+
+// ParseEnvelope reads a credential that may come wrapped: a JSON object
+// whose member named wrapper holds the credential, beside other members
+// (a ledger receipt, say). The envelope is read in the same single pass
+// and held to the same JSON rules as the credential; MaxSize bounds the
+// whole input. The other members are returned as they are, for the caller
+// to check and decode. Without a member named wrapper, data is read as a
+// bare credential, exactly as Parse does, and rest is nil.
+//
+// Errors inside a wrapped credential name their field from the envelope
+// ("credential.issuer.id").
+func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, err error) {
+	if len(data) > MaxSize {
+		return nil, nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(data), MaxSize))
+	}
+	t, ferr := parseDocument(data)
+	if ferr != nil {
+		return nil, nil, ferr
+	}
+	cred := t.member(&t.root, wrapper)
+	if cred == nil {
+		c, err := fromTree(t, t.root)
+		return c, nil, err
+	}
+	if cred.kind != kindObject {
+		return nil, nil, formatErr(wrapper, RuleType, "want an object, got "+cred.kind.String())
+	}
+	c, err = fromTree(t, *cred)
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.Field = joinPath(wrapper, fe.Field)
+		}
+		return nil, nil, err
+	}
+	items := t.items(&t.root)
+	rest = make([]Member, 0, len(items)-1)
+	for i := range items {
+		if m := &items[i]; m != cred {
+			rest = append(rest, Member{Name: t.name(m), JSON: data[m.start:m.end]})
+		}
+	}
+	return c, rest, nil
+}
+
+// fromTree makes the Credential of the object obj of t.
+func fromTree(t tree, obj node) (*Credential, error) {
+	c := &Credential{doc: &document{tree: t, cred: obj}}
+	if ferr := c.fill(&c.doc.tree, &c.doc.cred); ferr != nil {
 		return nil, ferr
 	}
-	c.doc = &document{raw: raw, tree: t}
 	return c, nil
 }
 
 // fill checks the required members of root and copies the modelled ones
 // into c.
-func (c *Credential) fill(root *value) *FormatError {
+func (c *Credential) fill(t *tree, root *node) *FormatError {
 	var err *FormatError
 
 	// @context
-	ctx, ok := root.member("@context")
-	if !ok {
+	ctx := t.member(root, "@context")
+	if ctx == nil {
 		return formatErr("@context", RuleRequired, "")
 	}
-	if c.Context, err = stringList(ctx, "@context"); err != nil {
+	if c.Context, err = stringList(t, ctx, "@context"); err != nil {
 		return err
 	}
 	if len(c.Context) == 0 || c.Context[0] != ContextV2 {
@@ -77,7 +139,7 @@ func (c *Credential) fill(root *value) *FormatError {
 	}
 
 	// id
-	if c.ID, err = requiredString(root, "id", ""); err != nil {
+	if c.ID, err = requiredString(t, root, "id", ""); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(c.ID, IDPrefix) || len(c.ID) == len(IDPrefix) {
@@ -85,11 +147,11 @@ func (c *Credential) fill(root *value) *FormatError {
 	}
 
 	// type
-	typ, ok := root.member("type")
-	if !ok {
+	typ := t.member(root, "type")
+	if typ == nil {
 		return formatErr("type", RuleRequired, "")
 	}
-	if c.Type, err = stringList(typ, "type"); err != nil {
+	if c.Type, err = stringList(t, typ, "type"); err != nil {
 		return err
 	}
 	if !slices.Contains(c.Type, TypeCredential) || !slices.Contains(c.Type, TypeElectronicLicense) {
@@ -97,102 +159,104 @@ func (c *Credential) fill(root *value) *FormatError {
 	}
 
 	// issuer
-	iss, ok := root.member("issuer")
-	if !ok {
+	iss := t.member(root, "issuer")
+	if iss == nil {
 		return formatErr("issuer", RuleRequired, "")
 	}
 	if iss.kind != kindObject {
 		return formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
 	}
-	if c.Issuer.ID, err = requiredString(iss, "id", "issuer"); err != nil {
+	if c.Issuer.ID, err = requiredString(t, iss, "id", "issuer"); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(c.Issuer.ID, IssuerPrefix) || len(c.Issuer.ID) == len(IssuerPrefix) {
 		return formatErr("issuer.id", RuleValue, "want "+IssuerPrefix+"<USCC>")
 	}
-	if c.Issuer.Name, err = optionalString(iss, "name", "issuer"); err != nil {
+	if c.Issuer.Name, err = optionalString(t, iss, "name", "issuer"); err != nil {
 		return err
 	}
 
 	// validity
-	if c.ValidFrom, err = requiredString(root, "validFrom", ""); err != nil {
+	if c.ValidFrom, err = requiredString(t, root, "validFrom", ""); err != nil {
 		return err
 	}
 	if err = checkDateTime(c.ValidFrom, "validFrom"); err != nil {
 		return err
 	}
-	if c.ValidUntil, err = optionalString(root, "validUntil", ""); err != nil {
+	if c.ValidUntil, err = optionalString(t, root, "validUntil", ""); err != nil {
 		return err
 	}
-	if _, ok := root.member("validUntil"); ok {
+	if t.member(root, "validUntil") != nil {
 		if err = checkDateTime(c.ValidUntil, "validUntil"); err != nil {
 			return err
 		}
 	}
 
 	// credentialSubject
-	subj, ok := root.member("credentialSubject")
-	if !ok {
+	subj := t.member(root, "credentialSubject")
+	if subj == nil {
 		return formatErr("credentialSubject", RuleRequired, "")
 	}
-	if err = decodeRecord(subj, &c.CredentialSubject); err != nil {
+	if err = decodeRecord(t, subj, &c.CredentialSubject); err != nil {
 		err.Field = joinPath("credentialSubject", err.Field)
 		return err
 	}
 
 	// credentialStatus
-	if st, ok := root.member("credentialStatus"); ok {
-		if c.CredentialStatus, err = statusList(st); err != nil {
+	if st := t.member(root, "credentialStatus"); st != nil {
+		if c.CredentialStatus, err = statusList(t, st); err != nil {
 			return err
 		}
 	}
 
 	// proof
-	pv, ok := root.member("proof")
-	if !ok {
+	pv := t.member(root, "proof")
+	if pv == nil {
 		return formatErr("proof", RuleRequired, "")
 	}
-	if c.Proof, err = proofObject(pv); err != nil {
+	if c.Proof, err = proofObject(t, pv); err != nil {
 		return err
 	}
 	return nil
 }
 
-func requiredString(obj *value, name, parent string) (string, *FormatError) {
-	v, ok := obj.member(name)
-	if !ok {
+func requiredString(t *tree, obj *node, name, parent string) (string, *FormatError) {
+	v := t.member(obj, name)
+	if v == nil {
 		return "", formatErr(joinPath(parent, name), RuleRequired, "")
 	}
 	if v.kind != kindString {
 		return "", formatErr(joinPath(parent, name), RuleType, "want a string, got "+v.kind.String())
 	}
-	if v.str == "" {
+	s := t.str(v)
+	if s == "" {
 		return "", formatErr(joinPath(parent, name), RuleRequired, "empty")
 	}
-	return v.str, nil
+	return s, nil
 }
 
-func optionalString(obj *value, name, parent string) (string, *FormatError) {
-	v, ok := obj.member(name)
-	if !ok {
+func optionalString(t *tree, obj *node, name, parent string) (string, *FormatError) {
+	v := t.member(obj, name)
+	if v == nil {
 		return "", nil
 	}
 	if v.kind != kindString {
 		return "", formatErr(joinPath(parent, name), RuleType, "want a string, got "+v.kind.String())
 	}
-	return v.str, nil
+	return t.str(v), nil
 }
 
-func stringList(v *value, field string) ([]string, *FormatError) {
+func stringList(t *tree, v *node, field string) ([]string, *FormatError) {
 	if v.kind != kindArray {
 		return nil, formatErr(field, RuleType, "want an array, got "+v.kind.String())
 	}
-	out := make([]string, len(v.items))
-	for i := range v.items {
-		if v.items[i].val.kind != kindString {
-			return nil, formatErr(field+"["+strconv.Itoa(i)+"]", RuleType, "want a string, got "+v.items[i].val.kind.String())
+	items := t.items(v)
+	out := make([]string, len(items))
+	for i := range items {
+		if items[i].kind != kindString {
+			return nil, formatErr(field+"["+strconv.Itoa(i)+"]", RuleType, "want a string, got "+items[i].kind.String())
 		}
-		out[i] = v.items[i].val.str
+		out[i] = t.str(&items[i])
 	}
 	return out, nil
 }
@@ -204,21 +268,24 @@ func checkDateTime(s, field string) *FormatError {
 	return nil
 }
 
-func statusList(v *value) ([]StatusEntry, *FormatError) {
+func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
 	if v.kind != kindArray {
 		return nil, formatErr("credentialStatus", RuleType, "want an array, got "+v.kind.String())
 	}
-	out := make([]StatusEntry, len(v.items))
-	for i := range v.items {
+	entries := t.items(v)
+	out := make([]StatusEntry, len(entries))
+	for i := range entries {
 		parent := "credentialStatus[" + strconv.Itoa(i) + "]"
-		e := &v.items[i].val
+		e := &entries[i]
 		if e.kind != kindObject {
 			return nil, formatErr(parent, RuleType, "want an object, got "+e.kind.String())
 		}
-		for j := range e.items {
-			m := &e.items[j]
+		members := t.items(e)
+		for j := range members {
+			m := &members[j]
 			var dst *string
-			switch m.name {
+			name := t.name(m)
+			switch name {
 			case "id":
 				dst = &out[i].ID
 			case "type":
@@ -232,24 +299,26 @@ func statusList(v *value) ([]StatusEntry, *FormatError) {
 			default:
 				continue
 			}
-			if m.val.kind != kindString {
-				return nil, formatErr(parent+"."+m.name, RuleType, "want a string, got "+m.val.kind.String())
+			if m.kind != kindString {
+				return nil, formatErr(parent+"."+name, RuleType, "want a string, got "+m.kind.String())
 			}
-			*dst = m.val.str
+			*dst = t.str(m)
 		}
 	}
 	return out, nil
 }
 
-func proofObject(v *value) (*Proof, *FormatError) {
+func proofObject(t *tree, v *node) (*Proof, *FormatError) {
 	if v.kind != kindObject {
 		return nil, formatErr("proof", RuleType, "want an object, got "+v.kind.String())
 	}
 	p := &Proof{}
-	for j := range v.items {
-		m := &v.items[j]
+	members := t.items(v)
+	for j := range members {
+		m := &members[j]
 		var dst *string
-		switch m.name {
+		name := t.name(m)
+		switch name {
 		case "type":
 			dst = &p.Type
 		case "cryptosuite":
@@ -265,12 +334,12 @@ func proofObject(v *value) (*Proof, *FormatError) {
 		default:
 			continue
 		}
-		if m.val.kind != kindString {
-			return nil, formatErr("proof."+m.name, RuleType, "want a string, got "+m.val.kind.String())
+		if m.kind != kindString {
+			return nil, formatErr("proof."+name, RuleType, "want a string, got "+m.kind.String())
 		}
-		*dst = m.val.str
+		*dst = t.str(m)
 	}
-	if _, ok := v.member("created"); ok {
+	if t.member(v, "created") != nil {
 		if err := checkDateTime(p.Created, "proof.created"); err != nil {
 			return nil, err
 		}
@@ -315,43 +384,46 @@ var recordFields = sync.OnceValue(func() map[string]recordField {
 // decodeRecord copies a credentialSubject object into rec. Names match
 // exactly (encoding/json would also take "Name" for "name", which would let
 // two spellings of one field through). null leaves a field at its zero value.
-func decodeRecord(v *value, rec *license.Record) *FormatError {
+func decodeRecord(t *tree, v *node, rec *license.Record) *FormatError {
 	if v.kind != kindObject {
 		return formatErr("", RuleType, "want an object, got "+v.kind.String())
 	}
 	fields := recordFields()
 	rv := reflect.ValueOf(rec).Elem()
-	for i := range v.items {
-		m := &v.items[i]
-		f, ok := fields[m.name]
-		if !ok || m.val.kind == kindNull {
+	members := t.items(v)
+	for i := range members {
+		m := &members[i]
+		name := t.name(m)
+		f, ok := fields[name]
+		if !ok || m.kind == kindNull {
 			continue
 		}
 		dst := rv.FieldByIndex(f.index)
 		switch f.kind {
 		case reflect.String:
-			if m.val.kind != kindString {
-				return formatErr(pathName(m.name), RuleType, "want a string, got "+m.val.kind.String())
+			if m.kind != kindString {
+				return formatErr(pathName(name), RuleType, "want a string, got "+m.kind.String())
 			}
-			dst.SetString(m.val.str)
+			dst.SetString(t.str(m))
 		case reflect.Map:
-			if m.val.kind != kindObject {
-				return formatErr(pathName(m.name), RuleType, "want an object, got "+m.val.kind.String())
+			if m.kind != kindObject {
+				return formatErr(pathName(name), RuleType, "want an object, got "+m.kind.String())
 			}
-			mp := make(map[string]string, len(m.val.items))
-			for j := range m.val.items {
-				e := &m.val.items[j]
-				if e.val.kind != kindString {
-					return formatErr(pathName(m.name)+"."+pathName(e.name), RuleType, "want a string, got "+e.val.kind.String())
+			entries := t.items(m)
+			mp := make(map[string]string, len(entries))
+			for j := range entries {
+				e := &entries[j]
+				if e.kind != kindString {
+					return formatErr(pathName(name)+"."+pathName(t.name(e)), RuleType, "want a string, got "+e.kind.String())
 				}
-				mp[e.name] = e.val.str
+				mp[t.name(e)] = t.str(e)
 			}
 			dst.Set(reflect.ValueOf(mp).Convert(dst.Type()))
 		default:
 			// A field type this decoder does not special-case: hand its
 			// canonical JSON to encoding/json (no duplicates can remain).
-			if err := json.Unmarshal(appendJCS(nil, &m.val), dst.Addr().Interface()); err != nil {
-				return &FormatError{Field: pathName(m.name), Rule: RuleType, Err: err}
+			if err := json.Unmarshal(t.appendJCS(nil, m), dst.Addr().Interface()); err != nil {
+				return &FormatError{Field: pathName(name), Rule: RuleType, Err: err}
 			}
 		}
 	}

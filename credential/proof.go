@@ -1,9 +1,9 @@
 package credential
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -63,45 +63,41 @@ func (c *Credential) Hashes() (proofHash, documentHash []byte, err error) {
 // hashes computes the two digests once.
 func (d *document) hashes() error {
 	d.once.Do(func() {
-		proof, ok := d.root.member("proof")
-		if !ok || proof.kind != kindObject {
+		t := &d.tree
+		proof := t.member(&d.cred, "proof")
+		if proof == nil || proof.kind != kindObject {
 			d.hashErr = proofErr(ReasonMissing, "no proof object")
 			return
 		}
-		bp := hashBufPool.Get().(*[]byte)
-		buf := appendJCSObject((*bp)[:0], proof.items, "proofValue")
-		d.proofHash = sm3.Sum(buf)
-		if d.canonical {
-			d.docHash = d.canonicalDocumentHash()
-		} else {
-			buf = appendJCSObject(buf[:0], d.root.items, "proof")
-			d.docHash = sm3.Sum(buf)
-		}
-		if cap(buf) <= maxPooledHashBuf {
-			*bp = buf[:0]
-			hashBufPool.Put(bp)
-		}
+		d.proofHash = t.hashWithout(proof, "proofValue")
+		d.docHash = t.hashWithout(&d.cred, "proof")
 	})
 	return d.hashErr
 }
 
-// canonicalDocumentHash is SM3(JCS(credential without proof)) for a
-// document whose bytes are already JCS, as stored credentials are: the
-// bytes with the proof member (and one comma beside it) cut out are exactly
-// that JCS form, so they are hashed as they are.
-func (d *document) canonicalDocumentHash() [32]byte {
-	from, to := d.proofStart, d.proofEnd
-	switch {
-	case d.raw[from-1] == ',':
-		from--
-	case d.raw[to] == ',':
-		to++
-	}
-	h := sm3.New()
-	io.WriteString(h, d.raw[:from])
-	io.WriteString(h, d.raw[to:])
+// hashWithout returns SM3(JCS(obj without its member named skip)). An
+// object whose input bytes are already JCS, as stored credentials are, is
+// hashed as it stands, skip cut out; any other is serialized first.
+func (t *tree) hashWithout(obj *node, skip string) [32]byte {
 	var sum [32]byte
-	h.Sum(sum[:0])
+	if obj.flags&flagCanonical != 0 {
+		before, after := t.buf[obj.start:obj.end], []byte(nil)
+		if m := t.member(obj, skip); m != nil {
+			before, after = t.withoutMember(obj, m)
+		}
+		h := sm3.New()
+		h.Write(before)
+		h.Write(after)
+		h.Sum(sum[:0])
+		return sum
+	}
+	bp := hashBufPool.Get().(*[]byte)
+	buf := t.appendJCSObject((*bp)[:0], obj, skip)
+	sum = sm3.Sum(buf)
+	if cap(buf) <= maxPooledHashBuf {
+		*bp = buf[:0]
+		hashBufPool.Put(bp)
+	}
 	return sum
 }
 
@@ -134,23 +130,24 @@ func (c *Credential) VerifyProof(pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	proof, ok := d.root.member("proof")
-	if !ok || proof.kind != kindObject {
+	t := &d.tree
+	proof := t.member(&d.cred, "proof")
+	if proof == nil || proof.kind != kindObject {
 		return proofErr(ReasonMissing, "no proof object")
 	}
-	if s := memberString(proof, "type"); s != ProofType {
+	if s := t.memberString(proof, "type"); s != ProofType {
 		return proofErr(ReasonType, "want "+ProofType)
 	}
-	if s := memberString(proof, "cryptosuite"); s != Cryptosuite {
+	if s := t.memberString(proof, "cryptosuite"); s != Cryptosuite {
 		return proofErr(ReasonCryptosuite, "want "+Cryptosuite)
 	}
-	if s := memberString(proof, "proofPurpose"); s != ProofPurpose {
+	if s := t.memberString(proof, "proofPurpose"); s != ProofPurpose {
 		return proofErr(ReasonPurpose, "want "+ProofPurpose)
 	}
-	if memberString(proof, "verificationMethod") == "" {
+	if t.memberString(proof, "verificationMethod") == "" {
 		return proofErr(ReasonVerificationMethod, "missing")
 	}
-	sig, err := decodeProofValue(memberString(proof, "proofValue"))
+	sig, err := d.signature()
 	if err != nil {
 		return err
 	}
@@ -171,17 +168,30 @@ func (c *Credential) Signature() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	proof, ok := d.root.member("proof")
-	if !ok || proof.kind != kindObject {
-		return nil, proofErr(ReasonMissing, "no proof object")
+	sig, err := d.signature()
+	if err != nil {
+		return nil, err
 	}
-	return decodeProofValue(memberString(proof, "proofValue"))
+	return bytes.Clone(sig), nil
+}
+
+// signature decodes the proofValue once.
+func (d *document) signature() ([]byte, error) {
+	d.sigOnce.Do(func() {
+		proof := d.member(&d.cred, "proof")
+		if proof == nil || proof.kind != kindObject {
+			d.sigErr = proofErr(ReasonMissing, "no proof object")
+			return
+		}
+		d.sig, d.sigErr = decodeProofValue(d.memberString(proof, "proofValue"))
+	})
+	return d.sig, d.sigErr
 }
 
 // memberString returns the named string member of an object, or "".
-func memberString(obj *value, name string) string {
-	if v, ok := obj.member(name); ok && v.kind == kindString {
-		return v.str
+func (t *tree) memberString(obj *node, name string) string {
+	if v := t.member(obj, name); v != nil && v.kind == kindString {
+		return t.str(v)
 	}
 	return ""
 }
@@ -225,8 +235,5 @@ func (c *Credential) Canonical() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.canonical {
-		return []byte(d.raw), nil
-	}
-	return appendJCS(nil, &d.root), nil
+	return d.appendJCS(nil, &d.cred), nil
 }
