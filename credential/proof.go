@@ -3,6 +3,7 @@ package credential
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -213,18 +214,14 @@ func decodeProofValue(s string) ([]byte, error) {
 	if len(s) > maxProofValue {
 		return nil, proofErr(ReasonEncoding, "proofValue too long")
 	}
-	sig, err := base58.Decode(s[1:])
-	if err != nil {
+	sig, err := decodeBase58Sig(s[1:])
+	switch {
+	case errors.Is(err, errBase58Length):
+		return nil, proofErr(ReasonEncoding, "proofValue does not hold exactly 64 bytes")
+	case err != nil:
 		return nil, &ProofError{Reason: ReasonEncoding, Detail: "proofValue is not base58btc", Err: err}
 	}
-	// Base58btc decoding is one-to-one: each leading "1" is one leading
-	// zero byte and the rest is a number without leading zero digits, whose
-	// bytes have no leading zero. So a proofValue that decodes to 64 bytes
-	// is the canonical encoding of those bytes; no re-encoding is needed.
-	if len(sig) != signatureSize {
-		return nil, proofErr(ReasonEncoding, fmt.Sprintf("proofValue holds %d bytes, want %d", len(sig), signatureSize))
-	}
-	return sig, nil
+	return sig[:], nil
 }
 
 // Canonical returns the JCS bytes of the credential as parsed or signed,
