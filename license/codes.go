@@ -2,7 +2,6 @@ package license
 
 import (
 	"fmt"
-	"strings"
 )
 
 // usccAlphabet is the GB 32100-2015 code alphabet: digits and the capital
@@ -33,7 +32,7 @@ func ValidateUSCC(s string) error {
 		return fieldErr(field, "length", fmt.Sprintf("unified social credit code must be 18 characters, got %d bytes", len(s)))
 	}
 	for i := 0; i < 18; i++ {
-		if strings.IndexByte(usccAlphabet, s[i]) < 0 {
+		if usccValues[s[i]] < 0 {
 			return fieldErr(field, "charset", fmt.Sprintf("unified social credit code character %d is not one of 0-9 and A-Y without I, O, S, V", i+1))
 		}
 	}
@@ -48,10 +47,21 @@ func ValidateUSCC(s string) error {
 func usccCheck(body string) byte {
 	sum := 0
 	for i := 0; i < 17; i++ {
-		sum += strings.IndexByte(usccAlphabet, body[i]) * usccWeights[i]
+		sum += int(usccValues[body[i]]) * usccWeights[i]
 	}
 	return usccAlphabet[(31-sum%31)%31]
 }
+
+// usccValues maps a character of usccAlphabet to its value, others to -1.
+var usccValues = func() (v [256]int8) {
+	for i := range v {
+		v[i] = -1
+	}
+	for i := range len(usccAlphabet) {
+		v[usccAlphabet[i]] = int8(i)
+	}
+	return v
+}()
 
 // citizenIDWeights are the GB 11643-1999 MOD 11-2 weights.
 var citizenIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}

@@ -74,18 +74,25 @@ func ParseIdentifier(s string) (Identifier, error) {
 	if !ok {
 		return Identifier{}, fieldErr("identifier.prefix", "prefix", "identifier must start with "+IdentifierPrefix)
 	}
-	parts := strings.Split(rest, ".")
-	if len(parts) != 5 {
-		return Identifier{}, fieldErr("identifier", "format", fmt.Sprintf("identifier must have 5 dot-separated segments after the prefix (type code, issuer, serial, version, check), got %d", len(parts)))
+	// Five segments: four cut off by a dot, and the rest holding none.
+	var parts [5]string
+	n, more := 0, true
+	for n < len(parts) && more {
+		parts[n], rest, more = strings.Cut(rest, ".")
+		n++
+	}
+	if n != 5 || more {
+		got := strings.Count(s[len(IdentifierPrefix):], ".") + 1
+		return Identifier{}, fieldErr("identifier", "format", fmt.Sprintf("identifier must have 5 dot-separated segments after the prefix (type code, issuer, serial, version, check), got %d", got))
 	}
 	if err := validateIdentifierParts(parts[0], parts[1], parts[2], parts[3]); err != nil {
 		return Identifier{}, err
 	}
 	check := parts[4]
-	if len(check) != 1 || strings.IndexByte(mod3736Alphabet, check[0]) < 0 {
+	if len(check) != 1 || mod3736Values[check[0]] < 0 {
 		return Identifier{}, fieldErr("identifier.check", "charset", "check segment must be one character from 0-9 or A-Z")
 	}
-	want := mod3736Check(parts[0] + parts[1] + parts[2] + parts[3])
+	want := mod3736Check(parts[0], parts[1], parts[2], parts[3])
 	if check[0] != want {
 		return Identifier{}, fieldErr("identifier.check", "check", fmt.Sprintf("check character is %c, ISO/IEC 7064 MOD 37,36 gives %c", check[0], want))
 	}
@@ -141,16 +148,31 @@ func validateTypeCode(code string) error {
 
 // mod3736Check computes the ISO/IEC 7064 MOD 37,36 (hybrid system) check
 // character; s must be over mod3736Alphabet.
-func mod3736Check(s string) byte {
+func mod3736Check(segments ...string) byte {
 	const m = 36
 	p := m
-	for i := 0; i < len(s); i++ {
-		v := strings.IndexByte(mod3736Alphabet, s[i])
-		t := (p + v) % m
-		if t == 0 {
-			t = m
+	for _, s := range segments {
+		for i := 0; i < len(s); i++ {
+			t := p + int(mod3736Values[s[i]]) // (p + v) mod 36, with 36 for 0
+			if t > m {
+				t -= m
+			}
+			if p = 2 * t; p > m { // 2t mod 37
+				p -= m + 1
+			}
 		}
-		p = t * 2 % (m + 1)
 	}
 	return mod3736Alphabet[(m+1-p)%m]
 }
+
+// mod3736Values maps a character of mod3736Alphabet to its value, others
+// to -1.
+var mod3736Values = func() (v [256]int8) {
+	for i := range v {
+		v[i] = -1
+	}
+	for i := range len(mod3736Alphabet) {
+		v[mod3736Alphabet[i]] = int8(i)
+	}
+	return v
+}()
