@@ -1,10 +1,8 @@
 package credential
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -347,84 +345,84 @@ func proofObject(t *tree, v *node) (*Proof, *FormatError) {
 	return p, nil
 }
 
-// recordField is how one member of credentialSubject maps onto
-// license.Record, read from its json tags once so that fields the license
-// package adds later are decoded without a change here.
-type recordField struct {
-	index []int
-	kind  reflect.Kind // String, Map (a map[string]string) or Invalid (anything else)
+// recordString returns the string field of rec that the credentialSubject
+// member name decodes into, or nil if name is not one. A switch, not
+// reflection: it runs for every member of every credential verified.
+// TestRecordMembers checks it covers every string field of license.Record
+// by its json name, so a field added there fails the test until added here.
+func recordString(rec *license.Record, name string) *string {
+	switch name {
+	case "name":
+		return &rec.Name
+	case "typeCode":
+		return &rec.TypeCode
+	case "number":
+		return &rec.Number
+	case "identifier":
+		return &rec.Identifier
+	case "holder":
+		return &rec.Holder
+	case "holderCode":
+		return &rec.HolderCode
+	case "holderCodeType":
+		return &rec.HolderCodeType
+	case "issuer":
+		return &rec.Issuer
+	case "issuerCode":
+		return &rec.IssuerCode
+	case "issueDate":
+		return &rec.IssueDate
+	case "validFrom":
+		return &rec.ValidFrom
+	case "validUntil":
+		return &rec.ValidUntil
+	case "jurisdiction":
+		return &rec.Jurisdiction
+	}
+	return nil
 }
 
-var recordFields = sync.OnceValue(func() map[string]recordField {
-	t := reflect.TypeFor[license.Record]()
-	fields := make(map[string]recordField, t.NumField())
-	for _, f := range reflect.VisibleFields(t) {
-		if !f.IsExported() || f.Anonymous {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		k := reflect.Invalid
-		switch {
-		case f.Type.Kind() == reflect.String:
-			k = reflect.String
-		case f.Type.Kind() == reflect.Map && reflect.TypeFor[map[string]string]().ConvertibleTo(f.Type):
-			k = reflect.Map
-		}
-		fields[name] = recordField{index: f.Index, kind: k}
-	}
-	return fields
-})
+// recordFieldsMember is the credentialSubject member holding
+// license.Record.Fields.
+const recordFieldsMember = "fields"
 
 // decodeRecord copies a credentialSubject object into rec. Names match
 // exactly (encoding/json would also take "Name" for "name", which would let
-// two spellings of one field through). null leaves a field at its zero value.
+// two spellings of one field through). null leaves a field at its zero
+// value; members that are not fields of a Record are kept only in the
+// parsed document.
 func decodeRecord(t *tree, v *node, rec *license.Record) *FormatError {
 	if v.kind != kindObject {
 		return formatErr("", RuleType, "want an object, got "+v.kind.String())
 	}
-	fields := recordFields()
-	rv := reflect.ValueOf(rec).Elem()
 	members := t.items(v)
 	for i := range members {
 		m := &members[i]
-		name := t.name(m)
-		f, ok := fields[name]
-		if !ok || m.kind == kindNull {
+		if m.kind == kindNull {
 			continue
 		}
-		dst := rv.FieldByIndex(f.index)
-		switch f.kind {
-		case reflect.String:
+		name := t.name(m)
+		if dst := recordString(rec, name); dst != nil {
 			if m.kind != kindString {
 				return formatErr(pathName(name), RuleType, "want a string, got "+m.kind.String())
 			}
-			dst.SetString(t.str(m))
-		case reflect.Map:
-			if m.kind != kindObject {
-				return formatErr(pathName(name), RuleType, "want an object, got "+m.kind.String())
+			*dst = t.str(m)
+			continue
+		}
+		if name != recordFieldsMember {
+			continue
+		}
+		if m.kind != kindObject {
+			return formatErr(pathName(name), RuleType, "want an object, got "+m.kind.String())
+		}
+		entries := t.items(m)
+		rec.Fields = make(map[string]string, len(entries))
+		for j := range entries {
+			e := &entries[j]
+			if e.kind != kindString {
+				return formatErr(pathName(name)+"."+pathName(t.name(e)), RuleType, "want a string, got "+e.kind.String())
 			}
-			entries := t.items(m)
-			mp := make(map[string]string, len(entries))
-			for j := range entries {
-				e := &entries[j]
-				if e.kind != kindString {
-					return formatErr(pathName(name)+"."+pathName(t.name(e)), RuleType, "want a string, got "+e.kind.String())
-				}
-				mp[t.name(e)] = t.str(e)
-			}
-			dst.Set(reflect.ValueOf(mp).Convert(dst.Type()))
-		default:
-			// A field type this decoder does not special-case: hand its
-			// canonical JSON to encoding/json (no duplicates can remain).
-			if err := json.Unmarshal(t.appendJCS(nil, m), dst.Addr().Interface()); err != nil {
-				return &FormatError{Field: pathName(name), Rule: RuleType, Err: err}
-			}
+			rec.Fields[t.name(e)] = t.str(e)
 		}
 	}
 	return nil

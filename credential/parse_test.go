@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"zhengzhao/license"
 )
 
 func TestParseRejects(t *testing.T) {
@@ -180,5 +182,33 @@ func TestParseKeepsRawAndCopies(t *testing.T) {
 	}
 	if err := c.VerifyProof(&vectorKey(t).PublicKey); err != nil {
 		t.Errorf("VerifyProof after the caller reused its buffer: %v", err)
+	}
+}
+
+// TestRecordMembers checks decodeRecord knows every field of
+// license.Record by its json name: each string field through recordString,
+// the map through recordFieldsMember. A field added to the Record fails
+// here until the credential decodes it.
+func TestRecordMembers(t *testing.T) {
+	var rec license.Record
+	rv := reflect.ValueOf(&rec).Elem()
+	for i, f := range reflect.VisibleFields(rv.Type()) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch f.Type.Kind() {
+		case reflect.String:
+			got := recordString(&rec, name)
+			if want := rv.Field(i).Addr().Interface().(*string); got != want {
+				t.Errorf("recordString(%q) does not point at Record.%s", name, f.Name)
+			}
+		case reflect.Map:
+			if name != recordFieldsMember {
+				t.Errorf("Record.%s has json name %q, decodeRecord reads %q", f.Name, name, recordFieldsMember)
+			}
+		default:
+			t.Errorf("Record.%s (%s): decodeRecord does not decode this kind", f.Name, f.Type)
+		}
+	}
+	if recordString(&rec, "Name") != nil || recordString(&rec, "fields") != nil {
+		t.Error("recordString takes a name that is not a string field's json name")
 	}
 }
