@@ -30,6 +30,16 @@ var chinaTime = time.FixedZone("UTC+8", 8*60*60)
 // when formats a time for a reason, in China Standard Time.
 func when(t time.Time) string { return t.In(chinaTime).Format(time.RFC3339) }
 
+// text builds a reason from pieces with one allocation, for the checks
+// every valid license passes (formatting showed in the verification time).
+type text []byte
+
+func (t text) s(s string) text      { return append(t, s...) }
+func (t text) at(tm time.Time) text { return tm.In(chinaTime).AppendFormat(t, time.RFC3339) }
+func (t text) n(n uint64) text      { return strconv.AppendUint(t, n, 10) }
+func (t text) pass() outcome        { return outcome{CheckPass, string(t)} }
+func (v *run) text(s string) text   { return append(text(v.scratch[:0]), s...) }
+
 // typeNames names license types in results, from the default catalog.
 var typeNames = sync.OnceValue(func() map[string]string {
 	names := make(map[string]string)
@@ -131,6 +141,8 @@ type run struct {
 	statusVerdict Verdict
 	validVerdict  Verdict
 
+	scratch [160]byte // where reasons are built
+
 	// what the shared checks read, from a credential or a compact form
 	created               string // RFC 3339 signing time
 	validFrom, validUntil string // RFC 3339; validFrom empty when not carried
@@ -230,7 +242,7 @@ func (v *run) issuer() outcome {
 	case v.idErr == nil && v.id.IssuerUSCC != uscc:
 		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
 	}
-	return pass("issued by " + de.dept.Name + " (" + uscc + "), a department in the trust bundle")
+	return v.text("issued by ").s(de.dept.Name).s(" (").s(uscc).s("), a department in the trust bundle").pass()
 }
 
 // proof checks the SM2 proof with the department key it names.
@@ -263,7 +275,7 @@ func (v *run) proof() outcome {
 		}
 		return fail("proof rejected: %v", err)
 	}
-	return pass("SM2 signature verifies with key " + v.vmKey)
+	return v.text("SM2 signature verifies with key ").s(v.vmKey).pass()
 }
 
 // lookupAnchor finds when the license was anchored: online from the ledger,
@@ -305,7 +317,7 @@ func (v *run) key() outcome {
 	if ke == nil {
 		return skip("not checked: no usable signing key")
 	}
-	at, event := v.anchorAt, "anchored at "+when(v.anchorAt)
+	at, did, why := v.anchorAt, "anchored at ", ""
 	if !v.anchorKnown {
 		if v.created == "" {
 			return fail("anchor time unknown and the proof has no creation time")
@@ -314,13 +326,22 @@ func (v *run) key() outcome {
 		if err != nil {
 			return fail("proof creation time %q is not an RFC 3339 time", v.created)
 		}
-		at, event = created, "signed at "+when(created)
+		at, did, why = created, "signed at ", " (not on the ledger, used proof creation time)"
 		if v.p.Online == nil {
-			event += " (anchor time unknown offline, used proof creation time)"
-		} else {
-			event += " (not on the ledger, used proof creation time)"
+			why = " (anchor time unknown offline, used proof creation time)"
 		}
 	}
+	k := ke.key
+	if at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)) || at.Before(ke.notBefore) || at.After(ke.notAfter) ||
+		ke.chainErr != nil || k.RevokedFrom != nil {
+		return v.keyProblem(ke, at, did+when(at)+why)
+	}
+	return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
+}
+
+// keyProblem is key's outcome when the key was not plainly valid at at;
+// event says what happened then.
+func (v *run) keyProblem(ke *keyEntry, at time.Time, event string) outcome {
 	k := ke.key
 	switch {
 	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
@@ -329,12 +350,10 @@ func (v *run) key() outcome {
 		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event)
 	case ke.chainErr != nil:
 		return fail("certificate of key %s does not chain to the platform root: %v", k.KeyID, ke.chainErr)
-	case k.RevokedFrom != nil && !k.RevokedFrom.After(at):
+	case !k.RevokedFrom.After(at):
 		return fail("key %s revoked from %s%s; the license was %s", k.KeyID, when(*k.RevokedFrom), parenthesized(k.RevocationReason), event)
-	case k.RevokedFrom != nil:
-		return pass("key " + k.KeyID + " valid when the license was " + event + "; revoked only from " + when(*k.RevokedFrom))
 	}
-	return pass("key " + k.KeyID + " valid when the license was " + event)
+	return pass("key " + k.KeyID + " valid when the license was " + event + "; revoked only from " + when(*k.RevokedFrom))
 }
 
 // licenseType checks the department may issue the type and the identifier
@@ -353,7 +372,7 @@ func (v *run) licenseType() outcome {
 	if v.id.TypeCode != code {
 		return fail("identifier type %s does not match typeCode %s", v.id.TypeCode, code)
 	}
-	return pass(v.uscc + " may issue license type " + code)
+	return v.text(v.uscc).s(" may issue license type ").s(code).pass()
 }
 
 // validity checks Policy.At is within validFrom..validUntil.
@@ -380,7 +399,7 @@ func (v *run) validity() outcome {
 		if until.IsZero() {
 			return pass("no end date")
 		}
-		return pass("valid until " + when(until))
+		return v.text("valid until ").at(until).pass()
 	}
 	at := v.p.At
 	switch {
@@ -391,9 +410,9 @@ func (v *run) validity() outcome {
 		v.validVerdict = VerdictExpired
 		return fail("expired on %s", when(until))
 	case until.IsZero():
-		return pass("valid from " + when(from) + " with no end date")
+		return v.text("valid from ").at(from).s(" with no end date").pass()
 	}
-	return pass("valid from " + when(from) + " until " + when(until))
+	return v.text("valid from ").at(from).s(" until ").at(until).pass()
 }
 
 // status checks the license is neither revoked nor suspended: online per
@@ -484,7 +503,7 @@ func (v *run) checkReceipt() (outcome, time.Time) {
 	if err := tlog.VerifyInclusion(rc.Entry, rc.LogIndex, rc.TreeSize, rc.InclusionProof, cp.Root); err != nil {
 		return fail("inclusion proof does not verify: %v", err), time.Time{}
 	}
-	return pass("in the log at index " + strconv.FormatUint(rc.LogIndex, 10) + " of " + strconv.FormatUint(rc.TreeSize, 10) + ", anchored " + when(ev.At)), ev.At
+	return v.text("in the log at index ").n(rc.LogIndex).s(" of ").n(rc.TreeSize).s(", anchored ").at(ev.At).pass(), ev.At
 }
 
 // matchAnchor compares a ledger anchor with the credential.
