@@ -112,7 +112,14 @@ func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, e
 
 // fromTree makes the Credential of the object obj of t.
 func fromTree(t tree, obj node) (*Credential, error) {
-	c := &Credential{doc: &document{tree: t, cred: obj}}
+	// One allocation for the credential, its document and its proof.
+	all := &struct {
+		c Credential
+		d document
+		p Proof
+	}{d: document{tree: t, cred: obj}}
+	c := &all.c
+	c.doc, c.Proof = &all.d, &all.p
 	if ferr := c.fill(&c.doc.tree, &c.doc.cred); ferr != nil {
 		return nil, ferr
 	}
@@ -212,7 +219,7 @@ func (c *Credential) fill(t *tree, root *node) *FormatError {
 	if pv == nil {
 		return formatErr("proof", RuleRequired, "")
 	}
-	if c.Proof, err = proofObject(t, pv); err != nil {
+	if err = proofObject(t, pv, c.Proof); err != nil {
 		return err
 	}
 	return nil
@@ -273,10 +280,10 @@ func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
 	entries := t.items(v)
 	out := make([]StatusEntry, len(entries))
 	for i := range entries {
-		parent := "credentialStatus[" + strconv.Itoa(i) + "]"
+		parent := func() string { return "credentialStatus[" + strconv.Itoa(i) + "]" } // for errors
 		e := &entries[i]
 		if e.kind != kindObject {
-			return nil, formatErr(parent, RuleType, "want an object, got "+e.kind.String())
+			return nil, formatErr(parent(), RuleType, "want an object, got "+e.kind.String())
 		}
 		members := t.items(e)
 		for j := range members {
@@ -298,7 +305,7 @@ func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
 				continue
 			}
 			if m.kind != kindString {
-				return nil, formatErr(parent+"."+name, RuleType, "want a string, got "+m.kind.String())
+				return nil, formatErr(parent()+"."+name, RuleType, "want a string, got "+m.kind.String())
 			}
 			*dst = t.str(m)
 		}
@@ -306,11 +313,10 @@ func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
 	return out, nil
 }
 
-func proofObject(t *tree, v *node) (*Proof, *FormatError) {
+func proofObject(t *tree, v *node, p *Proof) *FormatError {
 	if v.kind != kindObject {
-		return nil, formatErr("proof", RuleType, "want an object, got "+v.kind.String())
+		return formatErr("proof", RuleType, "want an object, got "+v.kind.String())
 	}
-	p := &Proof{}
 	members := t.items(v)
 	for j := range members {
 		m := &members[j]
@@ -333,16 +339,16 @@ func proofObject(t *tree, v *node) (*Proof, *FormatError) {
 			continue
 		}
 		if m.kind != kindString {
-			return nil, formatErr("proof."+name, RuleType, "want a string, got "+m.kind.String())
+			return formatErr("proof."+name, RuleType, "want a string, got "+m.kind.String())
 		}
 		*dst = t.str(m)
 	}
 	if t.member(v, "created") != nil {
 		if err := checkDateTime(p.Created, "proof.created"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // recordString returns the string field of rec that the credentialSubject
