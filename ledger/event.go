@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -119,7 +118,8 @@ func DecodeEntry(b []byte) (Event, error) {
 	if err := e.checkShape(); err != nil {
 		return Event{}, err
 	}
-	return e.normalized(), nil
+	e.normalizeTimes() // e is fresh: nothing to copy first
+	return e, nil
 }
 
 // checkShape checks the version, the kind and that exactly the kind's payload
@@ -131,34 +131,42 @@ func (e Event) checkShape() error {
 	if e.At.IsZero() {
 		return fmt.Errorf("%w: field at: required", ErrInvalidEvent)
 	}
-	payloads := []struct {
+	// Checked in a fixed order, so every ledger reports the same error.
+	const (
+		department = 1 << iota
+		key
+		revocation
+		anchor
+		status
+	)
+	payloads := [...]struct {
 		name string
+		bit  int
 		set  bool
 	}{
-		{"department", e.Department != nil},
-		{"key", e.Key != nil},
-		{"revocation", e.Revocation != nil},
-		{"anchor", e.Anchor != nil},
-		{"status", e.Status != nil},
+		{"department", department, e.Department != nil},
+		{"key", key, e.Key != nil},
+		{"revocation", revocation, e.Revocation != nil},
+		{"anchor", anchor, e.Anchor != nil},
+		{"status", status, e.Status != nil},
 	}
-	var want []string
+	var want int
 	switch e.Kind {
 	case KindDepartmentRegistered:
-		want = []string{"department", "key"}
+		want = department | key
 	case KindKeyAdded:
-		want = []string{"key"}
+		want = key
 	case KindKeyRevoked:
-		want = []string{"revocation"}
+		want = revocation
 	case KindLicenseAnchored:
-		want = []string{"anchor"}
+		want = anchor
 	case KindLicenseStatus:
-		want = []string{"status"}
+		want = status
 	default:
 		return fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
 	}
-	// In a fixed order, so every ledger reports the same error.
 	for _, p := range payloads {
-		switch wanted := slices.Contains(want, p.name); {
+		switch wanted := want&p.bit != 0; {
 		case wanted && !p.set:
 			return fmt.Errorf("%w: field %s: required for kind %s", ErrInvalidEvent, p.name, e.Kind)
 		case !wanted && p.set:
@@ -169,9 +177,8 @@ func (e Event) checkShape() error {
 }
 
 // normalized returns a deep enough copy of e with every time in UTC at
-// TimePrecision. It is the one place event times are truncated.
+// TimePrecision.
 func (e Event) normalized() Event {
-	e.At = normTime(e.At)
 	if e.Department != nil {
 		d := *e.Department
 		d.Types = append([]string(nil), d.Types...)
@@ -180,13 +187,10 @@ func (e Event) normalized() Event {
 	if e.Key != nil {
 		k := *e.Key
 		k.CertDER = bytes.Clone(k.CertDER)
-		k.ValidFrom = normTime(k.ValidFrom)
-		k.ValidUntil = normTime(k.ValidUntil)
 		e.Key = &k
 	}
 	if e.Revocation != nil {
 		r := *e.Revocation
-		r.RevokedFrom = normTime(r.RevokedFrom)
 		e.Revocation = &r
 	}
 	if e.Anchor != nil {
@@ -194,15 +198,30 @@ func (e Event) normalized() Event {
 		a.ProofHash = bytes.Clone(a.ProofHash)
 		a.DocumentHash = bytes.Clone(a.DocumentHash)
 		a.Signature = bytes.Clone(a.Signature)
-		a.ValidFrom = normTime(a.ValidFrom)
-		a.ValidUntil = normTime(a.ValidUntil)
 		e.Anchor = &a
 	}
 	if e.Status != nil {
 		s := *e.Status
 		e.Status = &s
 	}
+	e.normalizeTimes()
 	return e
+}
+
+// normalizeTimes puts every time of e in UTC at TimePrecision, in place,
+// so only for an event whose payloads nobody else holds. It is the one
+// place event times are truncated.
+func (e *Event) normalizeTimes() {
+	e.At = normTime(e.At)
+	if k := e.Key; k != nil {
+		k.ValidFrom, k.ValidUntil = normTime(k.ValidFrom), normTime(k.ValidUntil)
+	}
+	if r := e.Revocation; r != nil {
+		r.RevokedFrom = normTime(r.RevokedFrom)
+	}
+	if a := e.Anchor; a != nil {
+		a.ValidFrom, a.ValidUntil = normTime(a.ValidFrom), normTime(a.ValidUntil)
+	}
 }
 
 // normTime converts t to UTC at TimePrecision; the zero time stays zero.
