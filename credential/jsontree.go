@@ -441,7 +441,17 @@ func (p *parser) parseString() (text span, decoded bool, err *FormatError) {
 	p.notJCS++ // conservative: some escapes are JCS, most are not
 	buf := &p.decoded
 	off := buf.Len()
+	bulk := true // copy runs of plain text at once, until one is bad UTF-8
 	for {
+		if bulk {
+			j, high := scanPlain(p.in, i)
+			if high && !utf8.ValidString(p.in[i:j]) {
+				bulk = false // the byte-wise path below reports where
+			} else {
+				buf.WriteString(p.in[i:j])
+				i = j
+			}
+		}
 		if i >= len(p.in) {
 			p.pos = i
 			return span{}, false, p.syntaxErr("unterminated string")

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"hash"
 	"sync"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -70,23 +71,25 @@ func (d *document) hashes() error {
 			d.hashErr = proofErr(ReasonMissing, "no proof object")
 			return
 		}
-		d.proofHash = t.hashWithout(proof, "proofValue")
-		d.docHash = t.hashWithout(&d.cred, "proof")
+		h := sm3.New()
+		d.proofHash = t.hashWithout(h, proof, "proofValue")
+		h.Reset()
+		d.docHash = t.hashWithout(h, &d.cred, "proof")
 	})
 	return d.hashErr
 }
 
-// hashWithout returns SM3(JCS(obj without its member named skip)). An
+// hashWithout returns SM3(JCS(obj without its member named skip)), with h
+// an SM3 in its initial state. An
 // object whose input bytes are already JCS, as stored credentials are, is
 // hashed as it stands, skip cut out; any other is serialized first.
-func (t *tree) hashWithout(obj *node, skip string) [32]byte {
+func (t *tree) hashWithout(h hash.Hash, obj *node, skip string) [32]byte {
 	var sum [32]byte
 	if obj.flags&flagCanonical != 0 {
 		before, after := t.buf[obj.start:obj.end], []byte(nil)
 		if m := t.member(obj, skip); m != nil {
 			before, after = t.withoutMember(obj, m)
 		}
-		h := sm3.New()
 		h.Write(before)
 		h.Write(after)
 		h.Sum(sum[:0])
@@ -94,7 +97,8 @@ func (t *tree) hashWithout(obj *node, skip string) [32]byte {
 	}
 	bp := hashBufPool.Get().(*[]byte)
 	buf := t.appendJCSObject((*bp)[:0], obj, skip)
-	sum = sm3.Sum(buf)
+	h.Write(buf)
+	h.Sum(sum[:0])
 	if cap(buf) <= maxPooledHashBuf {
 		*bp = buf[:0]
 		hashBufPool.Put(bp)
