@@ -108,6 +108,17 @@ type tree struct {
 	root    node
 }
 
+// release hands the node arena back for the next parse; t must not look at
+// its nodes again (they are gone: items then panics rather than reading
+// another document's).
+func (t *tree) release() {
+	if cap(t.nodes) <= maxPooledArena {
+		nodes := t.nodes[:0]
+		arenaPool.Put(&nodes)
+	}
+	t.nodes, t.root = nil, node{}
+}
+
 // str returns a string's text or a number's JCS text.
 func (t *tree) str(n *node) string {
 	if n.flags&flagTextDecoded != 0 {
@@ -164,6 +175,14 @@ var stackPool = sync.Pool{New: func() any {
 
 const maxPooledStack = 1024
 
+// arenaPool recycles node arenas of trees that are done with them
+// (tree.release): a verification then needs no fresh memory for its tree.
+var arenaPool = sync.Pool{New: func() any { return new([]node) }}
+
+// maxPooledArena bounds the arenas kept: a hostile document's arena is
+// left to the GC.
+const maxPooledArena = 4096
+
 // parseDocument parses a copy of data as exactly one JSON object with
 // optional surrounding whitespace.
 func parseDocument(data []byte) (tree, *FormatError) {
@@ -174,7 +193,11 @@ func parseDocument(data []byte) (tree, *FormatError) {
 	in := unsafe.String(unsafe.SliceData(buf), len(buf))
 	sp := stackPool.Get().(*[]node)
 	// A credential has about one value per 40 bytes.
-	p := parser{in: in, stack: *sp, nodes: make([]node, 0, min(len(data)/40+8, 4096))}
+	arena := *arenaPool.Get().(*[]node)
+	if want := min(len(data)/40+8, maxPooledArena); cap(arena) < want {
+		arena = make([]node, 0, want)
+	}
+	p := parser{in: in, stack: *sp, nodes: arena[:0]}
 	root, err := p.parseRoot()
 	if cap(p.stack) <= maxPooledStack {
 		*sp = p.stack[:0]

@@ -17,8 +17,15 @@ import (
 type document struct {
 	tree
 	// cred is the credential object: the root of a bare credential, a
-	// member of an envelope otherwise.
-	cred node
+	// member of an envelope otherwise. proof is its proof member (an
+	// object), proofValue the proof's proofValue member (kind null and
+	// hasProofValue false if there is none); asParsed is the proof as
+	// parsed, whatever is later done to the Credential's. With these the
+	// proof functions need no other node, so a canonical credential's tree
+	// gives its nodes back once parsed (release).
+	cred, proof, proofValue node
+	hasProofValue           bool
+	asParsed                Proof
 
 	once      sync.Once
 	proofHash [32]byte
@@ -55,7 +62,11 @@ func Parse(data []byte) (*Credential, error) {
 	if ferr != nil {
 		return nil, ferr
 	}
-	return fromTree(t, t.root)
+	c, err := fromTree(t, t.root)
+	if err == nil {
+		c.doc.releaseIfCanonical()
+	}
+	return c, err
 }
 
 // Member is a member of an envelope other than its credential: its name and
@@ -87,6 +98,9 @@ func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, e
 	cred := t.member(&t.root, wrapper)
 	if cred == nil {
 		c, err := fromTree(t, t.root)
+		if err == nil {
+			c.doc.releaseIfCanonical()
+		}
 		return c, nil, err
 	}
 	if cred.kind != kindObject {
@@ -107,6 +121,7 @@ func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, e
 			rest = append(rest, Member{Name: t.name(m), JSON: data[m.start:m.end]})
 		}
 	}
+	c.doc.releaseIfCanonical()
 	return c, rest, nil
 }
 
@@ -120,10 +135,25 @@ func fromTree(t tree, obj node) (*Credential, error) {
 	}{d: document{tree: t, cred: obj}}
 	c := &all.c
 	c.doc, c.Proof = &all.d, &all.p
-	if ferr := c.fill(&c.doc.tree, &c.doc.cred); ferr != nil {
+	d := c.doc
+	if ferr := c.fill(&d.tree, &d.cred); ferr != nil {
 		return nil, ferr
 	}
+	// fill made sure of a proof object with string members.
+	d.proof, d.asParsed = *d.member(&d.cred, "proof"), *c.Proof
+	if pv := d.member(&d.proof, "proofValue"); pv != nil {
+		d.proofValue, d.hasProofValue = *pv, true
+	}
 	return c, nil
+}
+
+// releaseIfCanonical gives back the nodes of a credential whose bytes are
+// its JCS form: hashing it needs only the spans kept in d. Any other keeps
+// its tree, to be serialized.
+func (d *document) releaseIfCanonical() {
+	if d.cred.flags&flagCanonical != 0 {
+		d.release()
+	}
 }
 
 // fill checks the required members of root and copies the modelled ones

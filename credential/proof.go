@@ -65,29 +65,27 @@ func (c *Credential) Hashes() (proofHash, documentHash []byte, err error) {
 // hashes computes the two digests once.
 func (d *document) hashes() error {
 	d.once.Do(func() {
-		t := &d.tree
-		proof := t.member(&d.cred, "proof")
-		if proof == nil || proof.kind != kindObject {
-			d.hashErr = proofErr(ReasonMissing, "no proof object")
-			return
+		var proofValue *node
+		if d.hasProofValue {
+			proofValue = &d.proofValue
 		}
 		h := sm3.New()
-		d.proofHash = t.hashWithout(h, proof, "proofValue")
+		d.proofHash = d.hashWithout(h, &d.proof, proofValue, "proofValue")
 		h.Reset()
-		d.docHash = t.hashWithout(h, &d.cred, "proof")
+		d.docHash = d.hashWithout(h, &d.cred, &d.proof, "proof")
 	})
 	return d.hashErr
 }
 
-// hashWithout returns SM3(JCS(obj without its member named skip)), with h
-// an SM3 in its initial state. An
+// hashWithout returns SM3(JCS(obj without its member m, named skip; m is
+// nil if obj has none)), with h an SM3 in its initial state. An
 // object whose input bytes are already JCS, as stored credentials are, is
 // hashed as it stands, skip cut out; any other is serialized first.
-func (t *tree) hashWithout(h hash.Hash, obj *node, skip string) [32]byte {
+func (t *tree) hashWithout(h hash.Hash, obj, m *node, skip string) [32]byte {
 	var sum [32]byte
 	if obj.flags&flagCanonical != 0 {
 		before, after := t.buf[obj.start:obj.end], []byte(nil)
-		if m := t.member(obj, skip); m != nil {
+		if m != nil {
 			before, after = t.withoutMember(obj, m)
 		}
 		h.Write(before)
@@ -135,21 +133,17 @@ func (c *Credential) VerifyProof(pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	t := &d.tree
-	proof := t.member(&d.cred, "proof")
-	if proof == nil || proof.kind != kindObject {
-		return proofErr(ReasonMissing, "no proof object")
-	}
-	if s := t.memberString(proof, "type"); s != ProofType {
+	proof := &d.asParsed
+	if s := proof.Type; s != ProofType {
 		return proofErr(ReasonType, "want "+ProofType)
 	}
-	if s := t.memberString(proof, "cryptosuite"); s != Cryptosuite {
+	if s := proof.Cryptosuite; s != Cryptosuite {
 		return proofErr(ReasonCryptosuite, "want "+Cryptosuite)
 	}
-	if s := t.memberString(proof, "proofPurpose"); s != ProofPurpose {
+	if s := proof.ProofPurpose; s != ProofPurpose {
 		return proofErr(ReasonPurpose, "want "+ProofPurpose)
 	}
-	if t.memberString(proof, "verificationMethod") == "" {
+	if proof.VerificationMethod == "" {
 		return proofErr(ReasonVerificationMethod, "missing")
 	}
 	sig, err := d.signature()
@@ -183,22 +177,9 @@ func (c *Credential) Signature() ([]byte, error) {
 // signature decodes the proofValue once.
 func (d *document) signature() ([]byte, error) {
 	d.sigOnce.Do(func() {
-		proof := d.member(&d.cred, "proof")
-		if proof == nil || proof.kind != kindObject {
-			d.sigErr = proofErr(ReasonMissing, "no proof object")
-			return
-		}
-		d.sig, d.sigErr = decodeProofValue(d.memberString(proof, "proofValue"))
+		d.sig, d.sigErr = decodeProofValue(d.asParsed.ProofValue)
 	})
 	return d.sig, d.sigErr
-}
-
-// memberString returns the named string member of an object, or "".
-func (t *tree) memberString(obj *node, name string) string {
-	if v := t.member(obj, name); v != nil && v.kind == kindString {
-		return t.str(v)
-	}
-	return ""
 }
 
 // encodeProofValue renders r‖s as a multibase base58btc string.
