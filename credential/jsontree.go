@@ -186,10 +186,14 @@ const maxPooledArena = 4096
 // parseDocument parses a copy of data as exactly one JSON object with
 // optional surrounding whitespace.
 func parseDocument(data []byte) (tree, *FormatError) {
-	// The copy is never written to, so the string the tree reads shares its
-	// bytes: substrings serve names and text, the bytes serve hashing
-	// without a second copy.
-	buf := bytes.Clone(data)
+	return parseShared(bytes.Clone(data))
+}
+
+// parseShared parses buf itself, which must not change while the tree or
+// any string taken from it is in use: the string the tree reads shares its
+// bytes (substrings serve names and text, the bytes serve hashing).
+func parseShared(buf []byte) (tree, *FormatError) {
+	data := buf
 	in := unsafe.String(unsafe.SliceData(buf), len(buf))
 	sp := stackPool.Get().(*[]node)
 	// A credential has about one value per 40 bytes.

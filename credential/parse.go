@@ -88,10 +88,28 @@ type Member struct {
 // Errors inside a wrapped credential name their field from the envelope
 // ("credential.issuer.id").
 func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, err error) {
+	return parseEnvelope(data, wrapper, true)
+}
+
+// ParseEnvelopeNoCopy is ParseEnvelope without a private copy of data: the
+// Credential's strings point into data, which must therefore not change
+// while the Credential, or any string taken from it, is in use. It is for a
+// caller that parses, checks and drops a credential within one call, and
+// clones the few strings it keeps (verifier.Verify); it saves copying the
+// input on every verification.
+func ParseEnvelopeNoCopy(data []byte, wrapper string) (c *Credential, rest []Member, err error) {
+	return parseEnvelope(data, wrapper, false)
+}
+
+func parseEnvelope(data []byte, wrapper string, copyData bool) (c *Credential, rest []Member, err error) {
 	if len(data) > MaxSize {
 		return nil, nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(data), MaxSize))
 	}
-	t, ferr := parseDocument(data)
+	parse := parseShared
+	if copyData {
+		parse = parseDocument
+	}
+	t, ferr := parse(data)
 	if ferr != nil {
 		return nil, nil, ferr
 	}

@@ -185,7 +185,9 @@ func (v *run) format(input []byte) outcome {
 	if len(input) > credential.MaxSize {
 		return fail("input is %d bytes, over the %d byte limit", len(input), credential.MaxSize)
 	}
-	c, rest, err := credential.ParseEnvelope(input, "credential")
+	// No copy: the credential is dropped when Verify returns, and the
+	// strings the Result keeps are cloned.
+	c, rest, err := credential.ParseEnvelopeNoCopy(input, "credential")
 	if err != nil {
 		return fail("not a license credential: %v", err)
 	}
@@ -202,11 +204,12 @@ func (v *run) format(input []byte) outcome {
 		v.r.Form = FormDocument
 	}
 	v.id, v.idErr = license.ParseIdentifier(c.Identifier())
-	v.r.Identifier = c.Identifier()
-	v.r.TypeCode = c.CredentialSubject.TypeCode
-	v.r.TypeName = c.CredentialSubject.Name
+	v.r.Identifier = strings.Clone(c.Identifier())
+	v.r.TypeCode = strings.Clone(c.CredentialSubject.TypeCode)
 	if name, ok := typeNames()[c.CredentialSubject.TypeCode]; ok {
 		v.r.TypeName = name
+	} else {
+		v.r.TypeName = strings.Clone(c.CredentialSubject.Name)
 	}
 	if receipt != nil {
 		return pass("well-formed credential with a ledger receipt")
@@ -223,13 +226,14 @@ func (v *run) issuer() outcome {
 		return fail("issuer id %q is not urn:uscc:<USCC>", c.Issuer.ID)
 	}
 	v.uscc = uscc
-	v.r.Issuer, v.r.IssuerName = uscc, c.Issuer.Name
+	v.r.Issuer = strings.Clone(uscc)
 	if c.Proof != nil {
 		v.vmUSCC, v.vmKey, v.vmErr = credential.ParseVerificationMethod(c.Proof.VerificationMethod)
 	}
 	de := v.ix.depts[uscc]
 	if de == nil {
 		v.issuerUnknown = true
+		v.r.IssuerName = strings.Clone(c.Issuer.Name)
 		return fail("issuer %s is not a department in the trust bundle", uscc)
 	}
 	v.dept = de

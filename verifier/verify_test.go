@@ -294,6 +294,35 @@ func TestVerifyResultDetails(t *testing.T) {
 	}
 }
 
+// TestVerifyResultOwnsItsStrings: Verify reads its input without copying
+// it, so the Result must not point into it. A caller that reuses its buffer
+// afterwards (a server reading the next request) keeps the Result it had.
+func TestVerifyResultOwnsItsStrings(t *testing.T) {
+	w := verifiertest.NewWorld(t)
+	lic := w.Issue(w.Departments[0], typeBusiness)
+	bundle := w.Bundle(nil)
+	noIssuer := w.Bundle(func(tb *verifier.TrustBundle) { tb.Departments = tb.Departments[1:] })
+	for _, b := range []*verifier.TrustBundle{bundle, noIssuer} {
+		for _, in := range [][]byte{lic.Document, lic.JSON} {
+			input := bytes.Clone(in)
+			got, err := verifier.Verify(context.Background(), input, b, verifier.Policy{At: verifiertest.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range input {
+				input[i] = 'x'
+			}
+			if after, _ := json.Marshal(got); !bytes.Equal(after, want) {
+				t.Errorf("the result changed with the input buffer:\nbefore %s\n after %s", want, after)
+			}
+		}
+	}
+}
+
 func TestVerifyUsage(t *testing.T) {
 	w := verifiertest.NewWorld(t)
 	lic := w.Issue(w.Departments[0], typeBusiness)
