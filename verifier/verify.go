@@ -70,7 +70,9 @@ func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Resul
 	if ix == nil {
 		ix = newIndex(b) // a bundle built in memory: trusted as given
 	}
-	v := &run{ctx: ctx, b: b, ix: ix, p: p, r: &Result{Mode: ModeOffline, AsOf: b.IssuedAt, Checks: make([]Check, 0, 8)}}
+	v := &run{ctx: ctx, b: b, ix: ix, p: p}
+	v.result = Result{Mode: ModeOffline, AsOf: b.IssuedAt, Checks: v.checks[:0]}
+	v.r = &v.result
 	if p.Online != nil {
 		v.r.Mode, v.r.AsOf = ModeOnline, p.At
 	}
@@ -142,6 +144,10 @@ type run struct {
 	validVerdict  Verdict
 
 	scratch [160]byte // where reasons are built
+
+	// The Result and its checks live in the run: one allocation.
+	result Result
+	checks [10]Check
 
 	// what the shared checks read, from a credential or a compact form
 	created               string // RFC 3339 signing time
