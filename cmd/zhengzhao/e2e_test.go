@@ -386,3 +386,43 @@ func TestCrashLosesNoAcknowledgedLicense(t *testing.T) {
 		t.Fatalf("ledger verify after restart: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestBench runs `zhengzhao bench --json` and checks it reports every figure
+// with a rate or a size, the verification figures against sm2-verify, and
+// no figure that failed. (The rates themselves are for the closing note,
+// not for a test.)
+func TestBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench takes about 15 s")
+	}
+	out, errOut, code := zz(t, "bench", "--json", "--issue-n", "200", "--concurrency", "8")
+	if code != 0 {
+		t.Fatalf("bench: exit %d: %s", code, errOut)
+	}
+	got := map[string]figure{}
+	for line := range strings.Lines(out) {
+		var f figure
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatalf("bench --json line %q: %v", line, err)
+		}
+		if strings.HasPrefix(f.Note, "failed") {
+			t.Errorf("%s: %s", f.Name, f.Note)
+		}
+		got[f.Name] = f
+	}
+	for _, name := range []string{"sm2-sign", "sm2-verify", "credential-verify", "document-verify", "qr-verify", "pdf-render", "pdf-verify", "issue"} {
+		if f, ok := got[name]; !ok || f.OpsPerSec <= 0 || f.N <= 0 {
+			t.Errorf("%s: %+v, want a rate", name, f)
+		}
+	}
+	for _, name := range []string{"credential-verify", "document-verify", "qr-verify"} {
+		if f := got[name]; f.OfSM2Verify <= 0 {
+			t.Errorf("%s: no share of sm2-verify: %+v", name, f)
+		}
+	}
+	for _, name := range []string{"pdf-size-max", "qr-payload-max"} {
+		if f, ok := got[name]; !ok || f.Value <= 0 || f.Unit == "" {
+			t.Errorf("%s: %+v, want a size", name, f)
+		}
+	}
+}
