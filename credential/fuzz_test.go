@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -65,6 +66,24 @@ func FuzzParse(f *testing.F) {
 			}
 		} else if ferr.Rule == RuleDuplicate && tokErr == nil && !dup && json.Valid(data) {
 			t.Fatalf("parseDocument reports a duplicate the token walk does not see: %v: %q", ferr, data)
+		}
+
+		// ParseToVerify takes and refuses exactly what ParseEnvelope does,
+		// and gives the same credential but for the Fields it leaves out.
+		env, envRest, envErr := ParseEnvelope(data, "credential")
+		ver, verRest, verErr := ParseToVerify(bytes.Clone(data), "credential")
+		if (envErr == nil) != (verErr == nil) || (envErr != nil && envErr.Error() != verErr.Error()) {
+			t.Fatalf("ParseEnvelope: %v; ParseToVerify: %v", envErr, verErr)
+		}
+		if envErr == nil {
+			if ver.CredentialSubject.Fields != nil {
+				t.Fatalf("ParseToVerify filled Fields")
+			}
+			env.CredentialSubject.Fields = nil
+			env.doc, ver.doc = nil, nil
+			if !reflect.DeepEqual(env, ver) || len(envRest) != len(verRest) {
+				t.Fatalf("ParseEnvelope and ParseToVerify differ:\n%+v\n%+v", env, ver)
+			}
 		}
 
 		c, err := Parse(data)

@@ -191,9 +191,9 @@ func (v *run) format(input []byte) outcome {
 	if len(input) > credential.MaxSize {
 		return fail("input is %d bytes, over the %d byte limit", len(input), credential.MaxSize)
 	}
-	// No copy: the credential is dropped when Verify returns, and the
-	// strings the Result keeps are cloned.
-	c, rest, err := credential.ParseEnvelopeNoCopy(input, "credential")
+	// The credential is dropped when Verify returns, and the strings the
+	// Result keeps are cloned.
+	c, rest, err := credential.ParseToVerify(input, "credential")
 	if err != nil {
 		return fail("not a license credential: %v", err)
 	}
