@@ -3,7 +3,6 @@ package credential
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,8 +98,9 @@ func ParseEnvelope(data []byte, wrapper string) (c *Credential, rest []Member, e
 //   - data is not copied: the Credential's strings point into it, so it
 //     must not change while the Credential, or any string taken from it, is
 //     in use;
-//   - CredentialSubject.Fields is left nil: its members are checked to be
-//     strings, as always, but not copied into a map no check reads.
+//   - Context, Type, CredentialStatus and CredentialSubject.Fields are
+//     left nil: their members are checked as always, but not copied into
+//     slices and a map that no check reads.
 func ParseToVerify(data []byte, wrapper string) (c *Credential, rest []Member, err error) {
 	return parseEnvelope(data, wrapper, false)
 }
@@ -148,9 +148,8 @@ func parseEnvelope(data []byte, wrapper string, forKeeps bool) (c *Credential, r
 	return c, rest, nil
 }
 
-// fromTree makes the Credential of the object obj of t; fields says whether
-// to fill CredentialSubject.Fields.
-func fromTree(t tree, obj node, fields bool) (*Credential, error) {
+// fromTree makes the Credential of the object obj of t; keep as for fill.
+func fromTree(t tree, obj node, keep bool) (*Credential, error) {
 	// One allocation for the credential, its document and its proof.
 	all := &struct {
 		c Credential
@@ -160,7 +159,7 @@ func fromTree(t tree, obj node, fields bool) (*Credential, error) {
 	c := &all.c
 	c.doc, c.Proof = &all.d, &all.p
 	d := c.doc
-	if ferr := c.fill(&d.tree, &d.cred, fields); ferr != nil {
+	if ferr := c.fill(&d.tree, &d.cred, keep); ferr != nil {
 		return nil, ferr
 	}
 	// fill made sure of a proof object with string members.
@@ -182,7 +181,10 @@ func (d *document) releaseIfCanonical() {
 
 // fill checks the required members of root and copies the modelled ones
 // into c.
-func (c *Credential) fill(t *tree, root *node, fields bool) *FormatError {
+// Members no check reads (@context, type, credentialStatus, the subject's
+// fields) are copied into c only if keep is set; they are checked either
+// way.
+func (c *Credential) fill(t *tree, root *node, keep bool) *FormatError {
 	var err *FormatError
 
 	// @context
@@ -190,10 +192,10 @@ func (c *Credential) fill(t *tree, root *node, fields bool) *FormatError {
 	if ctx == nil {
 		return formatErr("@context", RuleRequired, "")
 	}
-	if c.Context, err = stringList(t, ctx, "@context"); err != nil {
+	if c.Context, err = stringList(t, ctx, "@context", keep); err != nil {
 		return err
 	}
-	if len(c.Context) == 0 || c.Context[0] != ContextV2 {
+	if items := t.items(ctx); len(items) == 0 || t.str(&items[0]) != ContextV2 {
 		return formatErr("@context[0]", RuleValue, "want "+ContextV2)
 	}
 
@@ -210,10 +212,10 @@ func (c *Credential) fill(t *tree, root *node, fields bool) *FormatError {
 	if typ == nil {
 		return formatErr("type", RuleRequired, "")
 	}
-	if c.Type, err = stringList(t, typ, "type"); err != nil {
+	if c.Type, err = stringList(t, typ, "type", keep); err != nil {
 		return err
 	}
-	if !slices.Contains(c.Type, TypeCredential) || !slices.Contains(c.Type, TypeElectronicLicense) {
+	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, TypeElectronicLicense) {
 		return formatErr("type", RuleValue, "want "+TypeCredential+" and "+TypeElectronicLicense)
 	}
 
@@ -256,14 +258,14 @@ func (c *Credential) fill(t *tree, root *node, fields bool) *FormatError {
 	if subj == nil {
 		return formatErr("credentialSubject", RuleRequired, "")
 	}
-	if err = decodeRecord(t, subj, &c.CredentialSubject, fields); err != nil {
+	if err = decodeRecord(t, subj, &c.CredentialSubject, keep); err != nil {
 		err.Field = joinPath("credentialSubject", err.Field)
 		return err
 	}
 
 	// credentialStatus
 	if st := t.member(root, "credentialStatus"); st != nil {
-		if c.CredentialStatus, err = statusList(t, st); err != nil {
+		if c.CredentialStatus, err = statusList(t, st, keep); err != nil {
 			return err
 		}
 	}
@@ -305,19 +307,37 @@ func optionalString(t *tree, obj *node, name, parent string) (string, *FormatErr
 	return t.str(v), nil
 }
 
-func stringList(t *tree, v *node, field string) ([]string, *FormatError) {
+// stringList checks v is an array of strings and, if keep is set, returns
+// them.
+func stringList(t *tree, v *node, field string, keep bool) ([]string, *FormatError) {
 	if v.kind != kindArray {
 		return nil, formatErr(field, RuleType, "want an array, got "+v.kind.String())
 	}
 	items := t.items(v)
-	out := make([]string, len(items))
+	var out []string
+	if keep {
+		out = make([]string, len(items))
+	}
 	for i := range items {
 		if items[i].kind != kindString {
 			return nil, formatErr(field+"["+strconv.Itoa(i)+"]", RuleType, "want a string, got "+items[i].kind.String())
 		}
-		out[i] = t.str(&items[i])
+		if keep {
+			out[i] = t.str(&items[i])
+		}
 	}
 	return out, nil
+}
+
+// hasString reports whether the array of strings v holds s.
+func hasString(t *tree, v *node, s string) bool {
+	items := t.items(v)
+	for i := range items {
+		if t.str(&items[i]) == s {
+			return true
+		}
+	}
+	return false
 }
 
 func checkDateTime(s, field string) *FormatError {
@@ -327,13 +347,21 @@ func checkDateTime(s, field string) *FormatError {
 	return nil
 }
 
-func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
+func statusList(t *tree, v *node, keep bool) ([]StatusEntry, *FormatError) {
 	if v.kind != kindArray {
 		return nil, formatErr("credentialStatus", RuleType, "want an array, got "+v.kind.String())
 	}
 	entries := t.items(v)
-	out := make([]StatusEntry, len(entries))
+	var out []StatusEntry
+	if keep {
+		out = make([]StatusEntry, len(entries))
+	}
+	var checked StatusEntry // where an entry goes when not kept
 	for i := range entries {
+		dstEntry := &checked
+		if keep {
+			dstEntry = &out[i]
+		}
 		parent := func() string { return "credentialStatus[" + strconv.Itoa(i) + "]" } // for errors
 		e := &entries[i]
 		if e.kind != kindObject {
@@ -346,15 +374,15 @@ func statusList(t *tree, v *node) ([]StatusEntry, *FormatError) {
 			name := t.name(m)
 			switch name {
 			case "id":
-				dst = &out[i].ID
+				dst = &dstEntry.ID
 			case "type":
-				dst = &out[i].Type
+				dst = &dstEntry.Type
 			case "statusPurpose":
-				dst = &out[i].StatusPurpose
+				dst = &dstEntry.StatusPurpose
 			case "statusListIndex":
-				dst = &out[i].StatusListIndex
+				dst = &dstEntry.StatusListIndex
 			case "statusListCredential":
-				dst = &out[i].StatusListCredential
+				dst = &dstEntry.StatusListCredential
 			default:
 				continue
 			}
@@ -451,7 +479,7 @@ const recordFieldsMember = "fields"
 // two spellings of one field through). null leaves a field at its zero
 // value; members that are not fields of a Record are kept only in the
 // parsed document.
-func decodeRecord(t *tree, v *node, rec *license.Record, fields bool) *FormatError {
+func decodeRecord(t *tree, v *node, rec *license.Record, keepFields bool) *FormatError {
 	if v.kind != kindObject {
 		return formatErr("", RuleType, "want an object, got "+v.kind.String())
 	}
@@ -476,7 +504,7 @@ func decodeRecord(t *tree, v *node, rec *license.Record, fields bool) *FormatErr
 			return formatErr(pathName(name), RuleType, "want an object, got "+m.kind.String())
 		}
 		entries := t.items(m)
-		if fields {
+		if keepFields {
 			rec.Fields = make(map[string]string, len(entries))
 		}
 		for j := range entries {
@@ -484,7 +512,7 @@ func decodeRecord(t *tree, v *node, rec *license.Record, fields bool) *FormatErr
 			if e.kind != kindString {
 				return formatErr(pathName(name)+"."+pathName(t.name(e)), RuleType, "want a string, got "+e.kind.String())
 			}
-			if fields {
+			if keepFields {
 				rec.Fields[t.name(e)] = t.str(e)
 			}
 		}
