@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -293,7 +294,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a real check, so timing does not tell
 		// which user names exist.
-		_ = checkPassword(dummyHash, password)
+		_ = checkPassword(dummyHash(), password)
 	} else if err != nil {
 		return "", nil, err
 	}
@@ -411,14 +412,16 @@ func checkPassword(phc, password string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// dummyHash is checked against when the user name does not exist.
-var dummyHash = func() string {
+// dummyHash is checked against when the user name does not exist. Made on
+// first use, not at start-up: an argon2id hash costs ~100 ms and 20 MB,
+// which every command (a cold `zhengzhao verify`) would otherwise pay.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := hashPassword("not a real password, only for timing")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // Store: accounts, sessions, failures.
 
