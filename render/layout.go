@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"strings"
@@ -360,14 +361,25 @@ func (d *doc) seal(img []byte, cx, cy float64) {
 		return
 	}
 	h := sealSize * info.Height() / info.Width()
+	// Multiply, as ink does: white paper leaves the page as it is, the red
+	// darkens the text under it, which shows through.
+	p.SetAlpha(1, "Multiply")
 	p.ImageOptions("seal", cx-sealSize/2, cy-h/2, sealSize, h, false, opt, 0, "")
+	p.SetAlpha(1, "Normal")
 }
 
-// prepareSeal decodes a seal picture (any PNG) and re-encodes it as fpdf
-// reads it fastest: 8-bit RGBA (fpdf keeps the alpha as a soft mask, so the
-// authority and date show through the ink; it would reduce a paletted
-// picture's alpha to one transparent colour), at most sealPixels wide,
-// uncompressed.
+// prepareSeal decodes a seal picture (any PNG) and re-encodes it, once per
+// seal, as fpdf embeds it without work: at most sealPixels wide, without
+// alpha, deflated, and paletted, so its data is as small as the alpha plane
+// alone. fpdf copies such a PNG's data into the PDF as it is; given an
+// alpha channel it would inflate the picture, split off the alpha and
+// deflate both again for every PDF (a quarter of the rendering time).
+//
+// A seal is ink of one colour: the palette holds sealLevels shades from
+// white to that ink (the picture's colour, weighted by opacity), each pixel
+// the shade of its opacity. The picture is drawn with the Multiply blend
+// mode (seal), so white leaves the page as it is and the text under the
+// ink shows through, as with the alpha.
 func prepareSeal(img []byte) ([]byte, error) {
 	const sig = "\x89PNG\r\n\x1a\n"
 	if len(img) < 33 || string(img[:8]) != sig || string(img[12:16]) != "IHDR" {
@@ -386,25 +398,43 @@ func prepareSeal(img []byte) ([]byte, error) {
 	if dw > sealPixels {
 		dw, dh = sealPixels, max(1, dh*sealPixels/dw)
 	}
-	dst := image.NewNRGBA(image.Rect(0, 0, dw, dh))
-	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
-	// Invisible pixels take the colour of the last visible one before them:
-	// fpdf deflates the colour plane apart from the alpha, and a one-colour
-	// seal then has a constant colour plane that deflates at once.
-	var last [3]uint8
-	for i := 0; i < len(dst.Pix); i += 4 {
-		if dst.Pix[i+3] == 0 {
-			copy(dst.Pix[i:i+3], last[:])
-			continue
+	sc := image.NewNRGBA(image.Rect(0, 0, dw, dh))
+	xdraw.CatmullRom.Scale(sc, sc.Bounds(), src, b, xdraw.Src, nil)
+
+	var sum [3]float64 // the ink: colour weighted by opacity
+	var weight float64
+	for i := 0; i < len(sc.Pix); i += 4 {
+		a := float64(sc.Pix[i+3])
+		for c := range sum {
+			sum[c] += a * float64(sc.Pix[i+c])
 		}
-		copy(last[:], dst.Pix[i:i+3])
+		weight += a
+	}
+	ink := [3]float64{255, 255, 255}
+	if weight > 0 {
+		for c := range ink {
+			ink[c] = sum[c] / weight
+		}
+	}
+	pal := make(color.Palette, sealLevels)
+	for k := range pal {
+		t := float64(k) / (sealLevels - 1)
+		shade := func(c int) uint8 { return uint8(255*(1-t) + ink[c]*t + 0.5) }
+		pal[k] = color.RGBA{shade(0), shade(1), shade(2), 255}
+	}
+	dst := image.NewPaletted(sc.Bounds(), pal)
+	for i := range dst.Pix {
+		dst.Pix[i] = uint8((int(sc.Pix[4*i+3])*(sealLevels-1) + 127) / 255)
 	}
 	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, dst); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, dst); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
+
+// sealLevels is how many shades between paper and ink a seal is drawn in.
+const sealLevels = 64
 
 // qr draws code as filled rectangles, one per run of dark modules in a row.
 func (d *doc) qr(code *qrCode, x, y, size float64) {
