@@ -212,3 +212,62 @@ func TestRecordMembers(t *testing.T) {
 		t.Error("recordString takes a name that is not a string field's json name")
 	}
 }
+
+// TestParseEnvelope: a credential alone or wrapped beside other members,
+// read in one pass, the envelope held to the same JSON rules.
+func TestParseEnvelope(t *testing.T) {
+	signed := string(readTestdata(t, signedFile))
+	bare, err := Parse([]byte(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHashes := func(t *testing.T, c *Credential) {
+		t.Helper()
+		p1, d1, err1 := bare.Hashes()
+		p2, d2, err2 := c.Hashes()
+		if err1 != nil || err2 != nil || !bytes.Equal(p1, p2) || !bytes.Equal(d1, d2) {
+			t.Errorf("hashes differ from the bare credential's: %v %v", err1, err2)
+		}
+	}
+	t.Run("bare", func(t *testing.T) {
+		c, rest, err := ParseEnvelope([]byte(signed), "credential")
+		if err != nil || rest != nil || c.ID != bare.ID {
+			t.Fatalf("= %v, %v, %v", c, rest, err)
+		}
+		wantHashes(t, c)
+	})
+	t.Run("wrapped", func(t *testing.T) {
+		in := `{"receipt": {"log_index": 3} ,"credential":` + signed + `, "note":"x"}`
+		c, rest, err := ParseEnvelope([]byte(in), "credential")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ID != bare.ID || c.CredentialSubject.Holder != bare.CredentialSubject.Holder {
+			t.Errorf("credential %+v", c)
+		}
+		wantHashes(t, c) // the wrapped credential is still hashed over its own bytes
+		got := map[string]string{}
+		for _, m := range rest {
+			got[m.Name] = string(m.JSON)
+		}
+		if len(got) != 2 || got["receipt"] != `{"log_index": 3}` || got["note"] != `"x"` {
+			t.Errorf("rest = %q", got)
+		}
+	})
+	for _, tt := range []struct {
+		name, in, field, rule string
+	}{
+		{"credential not an object", `{"credential":"x"}`, "credential", RuleType},
+		{"error inside names the envelope", `{"credential":` + strings.Replace(signed, `"validFrom":"`, `"validFrom":5,"v":"`, 1) + `}`, "credential.credentialSubject.validFrom", RuleType},
+		{"duplicate in the envelope", `{"credential":` + signed + `,"credential":` + signed + `}`, "credential", RuleDuplicate},
+		{"trailing after the envelope", `{"credential":` + signed + `} {}`, "", RuleTrailing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := ParseEnvelope([]byte(tt.in), "credential")
+			var fe *FormatError
+			if !errors.As(err, &fe) || fe.Field != tt.field || fe.Rule != tt.rule {
+				t.Errorf("err = %v, want %s at %q", err, tt.rule, tt.field)
+			}
+		})
+	}
+}

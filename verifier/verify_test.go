@@ -187,6 +187,8 @@ func TestVerifyOffline(t *testing.T) {
 		{name: "duplicate JSON member", input: bytes.Replace(lic.JSON, []byte(`"id":`), []byte(`"id":"urn:license:x","id":`), 1), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
 		{name: "duplicate JSON member in document", input: []byte(`{"credential":` + string(lic.JSON) + `,"credential":` + string(food.JSON) + `}`), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
 		{name: "trailing bytes", input: append(bytes.Clone(lic.JSON), '{', '}'), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
+		{name: "document with an unknown member", input: []byte(`{"credential":` + string(lic.JSON) + `,"extra":1}`), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
+		{name: "document with a null receipt", input: []byte(`{"credential":` + string(lic.JSON) + `,"receipt":null}`), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckSkip},
 		{name: "trailing bytes after document", input: append(bytes.Clone(lic.Document), 'x'), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
 		{name: "unknown document member", input: []byte(`{"credential":` + string(lic.JSON) + `,"note":1}`), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
 		{name: "too large", input: append(bytes.Clone(lic.JSON), bytes.Repeat([]byte(" "), 1<<20)...), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFormat}, wantAnchor: verifier.CheckSkip},
