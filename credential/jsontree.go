@@ -193,12 +193,11 @@ func parseDocument(data []byte) (tree, *FormatError) {
 // any string taken from it is in use: the string the tree reads shares its
 // bytes (substrings serve names and text, the bytes serve hashing).
 func parseShared(buf []byte) (tree, *FormatError) {
-	data := buf
 	in := unsafe.String(unsafe.SliceData(buf), len(buf))
 	sp := stackPool.Get().(*[]node)
 	// A credential has about one value per 40 bytes.
 	arena := *arenaPool.Get().(*[]node)
-	if want := min(len(data)/40+8, maxPooledArena); cap(arena) < want {
+	if want := min(len(buf)/40+8, maxPooledArena); cap(arena) < want {
 		arena = make([]node, 0, want)
 	}
 	p := parser{in: in, stack: *sp, nodes: arena[:0]}

@@ -342,28 +342,20 @@ func (v *run) key() outcome {
 		}
 	}
 	k := ke.key
-	if at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)) || at.Before(ke.notBefore) || at.After(ke.notAfter) ||
-		ke.chainErr != nil || k.RevokedFrom != nil {
-		return v.keyProblem(ke, at, did+when(at)+why)
-	}
-	return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
-}
-
-// keyProblem is key's outcome when the key was not plainly valid at at;
-// event says what happened then.
-func (v *run) keyProblem(ke *keyEntry, at time.Time, event string) outcome {
-	k := ke.key
+	event := func() string { return did + when(at) + why } // for the reasons below but the last
 	switch {
 	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
-		return fail("key %s was not in use when the license was %s", k.KeyID, event)
+		return fail("key %s was not in use when the license was %s", k.KeyID, event())
 	case at.Before(ke.notBefore) || at.After(ke.notAfter):
-		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event)
+		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event())
 	case ke.chainErr != nil:
 		return fail("certificate of key %s does not chain to the platform root: %v", k.KeyID, ke.chainErr)
-	case !k.RevokedFrom.After(at):
-		return fail("key %s revoked from %s%s; the license was %s", k.KeyID, when(*k.RevokedFrom), parenthesized(k.RevocationReason), event)
+	case k.RevokedFrom != nil && !k.RevokedFrom.After(at):
+		return fail("key %s revoked from %s%s; the license was %s", k.KeyID, when(*k.RevokedFrom), parenthesized(k.RevocationReason), event())
+	case k.RevokedFrom != nil:
+		return pass("key " + k.KeyID + " valid when the license was " + event() + "; revoked only from " + when(*k.RevokedFrom))
 	}
-	return pass("key " + k.KeyID + " valid when the license was " + event + "; revoked only from " + when(*k.RevokedFrom))
+	return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
 }
 
 // licenseType checks the department may issue the type and the identifier
