@@ -224,10 +224,7 @@ func (c *Credential) Sign(s signing.Signer, verificationMethod string, created t
 	if err != nil {
 		return err
 	}
-	hashData, err := unsigned.hashData()
-	if err != nil {
-		return err
-	}
+	hashData := unsigned.hashData()
 	sig, err := s.Sign(hashData[:])
 	if err != nil {
 		return fmt.Errorf("credential: sign: %w", err)

@@ -29,7 +29,6 @@ type document struct {
 	once      sync.Once
 	proofHash [32]byte
 	docHash   [32]byte
-	hashErr   error
 
 	sigOnce sync.Once
 	sig     []byte // r‖s from the proofValue

@@ -56,14 +56,13 @@ func (c *Credential) Hashes() (proofHash, documentHash []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := d.hashes(); err != nil {
-		return nil, nil, err
-	}
+	d.hashes()
 	return append([]byte(nil), d.proofHash[:]...), append([]byte(nil), d.docHash[:]...), nil
 }
 
-// hashes computes the two digests once.
-func (d *document) hashes() error {
+// hashes computes the two digests once. (Every document has a proof
+// object: fill refuses a credential without one.)
+func (d *document) hashes() {
 	d.once.Do(func() {
 		var proofValue *node
 		if d.hasProofValue {
@@ -74,7 +73,6 @@ func (d *document) hashes() error {
 		h.Reset()
 		d.docHash = d.hashWithout(h, &d.cred, &d.proof, "proof")
 	})
-	return d.hashErr
 }
 
 // hashWithout returns SM3(JCS(obj without its member m, named skip; m is
@@ -105,14 +103,12 @@ func (t *tree) hashWithout(h hash.Hash, obj, m *node, skip string) [32]byte {
 }
 
 // hashData returns proofHash ‖ documentHash, the message SM2 signs.
-func (d *document) hashData() ([64]byte, error) {
+func (d *document) hashData() [64]byte {
+	d.hashes()
 	var out [64]byte
-	if err := d.hashes(); err != nil {
-		return out, err
-	}
 	copy(out[:32], d.proofHash[:])
 	copy(out[32:], d.docHash[:])
-	return out, nil
+	return out
 }
 
 // VerifyProof checks the sm2-jcs-2026 proof of the credential as parsed or
@@ -150,10 +146,7 @@ func (c *Credential) VerifyProof(pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	msg, err := d.hashData()
-	if err != nil {
-		return err
-	}
+	msg := d.hashData()
 	if err := signing.Verify(pub, msg[:], sig); err != nil {
 		return &ProofError{Reason: ReasonSignature, Err: err}
 	}
