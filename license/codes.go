@@ -53,15 +53,19 @@ func usccCheck(body string) byte {
 }
 
 // usccValues maps a character of usccAlphabet to its value, others to -1.
-var usccValues = func() (v [256]int8) {
+var usccValues = charValues(usccAlphabet)
+
+// charValues maps each character of alphabet to its position in it, and
+// every other byte to -1: check characters are computed by table lookups.
+func charValues(alphabet string) (v [256]int8) {
 	for i := range v {
 		v[i] = -1
 	}
-	for i := range len(usccAlphabet) {
-		v[usccAlphabet[i]] = int8(i)
+	for i := range len(alphabet) {
+		v[alphabet[i]] = int8(i)
 	}
 	return v
-}()
+}
 
 // citizenIDWeights are the GB 11643-1999 MOD 11-2 weights.
 var citizenIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}

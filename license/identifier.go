@@ -167,12 +167,4 @@ func mod3736Check(segments ...string) byte {
 
 // mod3736Values maps a character of mod3736Alphabet to its value, others
 // to -1.
-var mod3736Values = func() (v [256]int8) {
-	for i := range v {
-		v[i] = -1
-	}
-	for i := range len(mod3736Alphabet) {
-		v[mod3736Alphabet[i]] = int8(i)
-	}
-	return v
-}()
+var mod3736Values = charValues(mod3736Alphabet)
