@@ -256,7 +256,7 @@ func (v *run) compactIssuer() outcome {
 	if v.idErr == nil && v.id.IssuerUSCC != c.Issuer {
 		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
 	}
-	return pass("issued by " + de.dept.Name + " (" + c.Issuer + "), a department in the trust bundle")
+	return v.issuedBy()
 }
 
 func (v *run) compactProof() outcome {
@@ -264,15 +264,10 @@ func (v *run) compactProof() outcome {
 		return skip("not checked: issuer not in the trust bundle")
 	}
 	c := v.compact
-	ke := v.dept.keys[c.KeyID]
-	if ke == nil {
-		return fail("key %s is not a key of %s in the trust bundle", c.KeyID, v.uscc)
+	if o, ok := v.useKey(c.KeyID); !ok {
+		return o
 	}
-	if ke.err != nil {
-		return fail("certificate of key %s is unusable: %v", c.KeyID, ke.err)
-	}
-	v.signingKey = ke
-	if err := c.VerifySignature(ke.pub); err != nil {
+	if err := c.VerifySignature(v.signingKey.pub); err != nil {
 		return fail("QR signature does not verify with key %s: altered, or signed with another key", c.KeyID)
 	}
 	return pass("SM2 signature of the QR form verifies with key " + c.KeyID)

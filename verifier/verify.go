@@ -252,7 +252,26 @@ func (v *run) issuer() outcome {
 	case v.idErr == nil && v.id.IssuerUSCC != uscc:
 		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
 	}
-	return v.text("issued by ").s(de.dept.Name).s(" (").s(uscc).s("), a department in the trust bundle").pass()
+	return v.issuedBy()
+}
+
+// issuedBy is the issuer check passed, for a credential or a compact form.
+func (v *run) issuedBy() outcome {
+	return v.text("issued by ").s(v.dept.dept.Name).s(" (").s(v.uscc).s("), a department in the trust bundle").pass()
+}
+
+// useKey looks up the department key a proof names and, if it is usable,
+// makes it the signing key; otherwise it returns the failed proof check.
+func (v *run) useKey(keyID string) (outcome, bool) {
+	ke := v.dept.keys[keyID]
+	if ke == nil {
+		return fail("key %s is not a key of %s in the trust bundle", keyID, v.uscc), false
+	}
+	if ke.err != nil {
+		return fail("certificate of key %s is unusable: %v", keyID, ke.err), false
+	}
+	v.signingKey = ke
+	return outcome{}, true
 }
 
 // proof checks the SM2 proof with the department key it names.
@@ -267,15 +286,10 @@ func (v *run) proof() outcome {
 	if v.vmErr != nil {
 		return fail("verificationMethod is not urn:uscc:<USCC>#<key id>: %v", v.vmErr)
 	}
-	ke := v.dept.keys[v.vmKey]
-	if ke == nil {
-		return fail("key %s is not a key of %s in the trust bundle", v.vmKey, v.uscc)
+	if o, ok := v.useKey(v.vmKey); !ok {
+		return o
 	}
-	if ke.err != nil {
-		return fail("certificate of key %s is unusable: %v", v.vmKey, ke.err)
-	}
-	v.signingKey = ke
-	if err := c.VerifyProof(ke.pub); err != nil {
+	if err := c.VerifyProof(v.signingKey.pub); err != nil {
 		var pe *credential.ProofError
 		switch {
 		case errors.As(err, &pe) && pe.Reason == credential.ReasonSignature:
