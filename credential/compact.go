@@ -24,6 +24,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
@@ -46,14 +47,13 @@ const (
 
 // Limits ParseCompact enforces on outside input.
 const (
-	maxCompactInflated = 64 << 10     // bytes of COSE_Sign1 after inflating
-	maxCompactName     = 200          // characters in a name claim, as in license records
-	maxCompactCode     = 64           // characters in the masked holder code
-	maxStatusIndex     = 1<<31 - 1    // fits an int everywhere
-	maxNumericDate     = 253402300799 // 9999-12-31T23:59:59Z
-	keyIDSize          = 8            // bytes of a kid: signing.KeyID, hex-decoded
-	holderCodeVisible  = 4            // characters MaskHolderCode leaves readable
-	signatureLen       = signing.SignatureSize
+	maxCompactName    = 200          // characters in a name claim, as in license records
+	maxCompactCode    = 64           // characters in the masked holder code
+	maxStatusIndex    = 1<<31 - 1    // fits an int everywhere
+	maxNumericDate    = 253402300799 // 9999-12-31T23:59:59Z
+	keyIDSize         = 8            // bytes of a kid: signing.KeyID, hex-decoded
+	holderCodeVisible = 4            // characters MaskHolderCode leaves readable
+	signatureLen      = signing.SignatureSize
 )
 
 // CBOR and COSE constants (RFC 8949, RFC 9052).
@@ -462,7 +462,7 @@ func ParseCompact(s string) (*Compact, error) {
 // tables, which costs more than the rest of ParseCompact.
 var zlibReaders sync.Pool
 
-// inflate decompresses one zlib stream of at most maxCompactInflated bytes,
+// inflate decompresses one zlib stream of at most limits.CompactInflated bytes,
 // reading no more than that however large the stream claims to be, and
 // rejects bytes after the stream.
 func inflate(data []byte) ([]byte, *FormatError) {
@@ -483,12 +483,12 @@ func inflate(data []byte) ([]byte, *FormatError) {
 	}
 	defer zlibReaders.Put(zr)
 	out := make([]byte, 0, 4*len(data))
-	out, err = readAll(io.LimitReader(zr, maxCompactInflated+1), out)
+	out, err = readAll(io.LimitReader(zr, limits.CompactInflated+1), out)
 	switch {
 	case err != nil:
 		return nil, &FormatError{Field: "zlib", Rule: RuleEncoding, Err: err}
-	case len(out) > maxCompactInflated:
-		return nil, formatErr("zlib", RuleSize, fmt.Sprintf("inflates to more than %d bytes", maxCompactInflated))
+	case len(out) > limits.CompactInflated:
+		return nil, formatErr("zlib", RuleSize, fmt.Sprintf("inflates to more than %d bytes", limits.CompactInflated))
 	case br.Len() != 0:
 		return nil, formatErr("zlib", RuleTrailing, fmt.Sprintf("%d bytes after the zlib stream", br.Len()))
 	}

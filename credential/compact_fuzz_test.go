@@ -9,6 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 )
 
@@ -45,7 +46,7 @@ func FuzzParseCompactCOSE(f *testing.F) {
 	f.Add(bytes.Replace(cose, []byte("**************345A"), []byte("91430100MA4L12345A"), 1))
 	key := vectorKey(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > maxCompactInflated {
+		if len(data) > limits.CompactInflated {
 			return
 		}
 		s := wrapCompact(t, data)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
@@ -243,7 +244,10 @@ func (s *Server) verify(c *echo.Context) error {
 		return err
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
+	var le *limits.ExceededError
 	switch {
+	case errors.As(res.InputErr, &le):
+		return limitError(le, "file")
 	case errors.Is(res.InputErr, verifier.ErrTooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: res.InputErr.Error()}
 	case errors.Is(res.InputErr, verifier.ErrNotLicensePDF):

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/ledger"
 	"zhengzhao/license"
 	"zhengzhao/registry"
@@ -50,6 +51,10 @@ func (s *Server) toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var le *limits.ExceededError
+	if errors.As(err, &le) {
+		return limitError(le, "")
+	}
 	if fes := fieldErrors(err); len(fes) > 0 {
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fes[0].Message, Field: fes[0].Field, Errors: fes}
 	}
@@ -73,6 +78,12 @@ func (s *Server) toAPIError(err error) *apiError {
 		return &apiError{Status: code, Code: codeName(code), Message: msg}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// limitError answers an input over one of the limits of internal/limits:
+// 413, the limit's stable code and its Chinese message naming the limit.
+func limitError(le *limits.ExceededError, field string) *apiError {
+	return &apiError{Status: http.StatusRequestEntityTooLarge, Code: le.Code, Message: le.Message, Field: field}
 }
 
 // fieldErrors flattens a (joined) error into the field errors it carries.

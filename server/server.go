@@ -11,17 +11,19 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/ledger"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
 )
 
-// MaxBody is the largest request body the JSON API accepts.
-const MaxBody = 1 << 20
+// MaxBody is the largest request body the JSON API accepts
+// (limits.JSONBody).
+const MaxBody = limits.JSONBody
 
-// MaxUpload is the largest file POST /api/v1/verify accepts (a PDF or a
-// photo); larger uploads are 413.
-const MaxUpload = 10 << 20
+// MaxUpload is the largest file POST /api/v1/verify and the web forms accept
+// (a PDF, a photo or a CSV file); larger uploads are 413 (limits.Upload).
+const MaxUpload = limits.Upload
 
 // Config configures the HTTP server.
 type Config struct {

@@ -9,6 +9,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"zhengzhao/internal/limits"
 )
 
 // What render embeds in a license PDF and the verifier reads back: the
@@ -19,15 +21,16 @@ const (
 	AttachmentSeal       = "seal.sig"
 )
 
-// Limits on PDFs read back by ExtractAttachments and VisibleIdentifier.
+// Limits on PDFs read back by ExtractAttachments and VisibleIdentifier;
+// internal/limits holds them with the others.
 const (
 	// MaxPDFSize is the largest PDF accepted, in bytes.
-	MaxPDFSize = 10 << 20
+	MaxPDFSize = limits.PDFSize
 	// MaxAttachmentSize is the largest attachment returned, in bytes
 	// (after decompression).
-	MaxAttachmentSize = 4 << 20
+	MaxAttachmentSize = limits.PDFAttachmentSize
 	// maxPages bounds the pages VisibleIdentifier scans.
-	maxPages = 16
+	maxPages = limits.PDFPages
 )
 
 // pdfcpu writes a config.yml to the user's config directory unless told
@@ -38,9 +41,14 @@ var pdfcpuConfig = sync.OnceFunc(func() {
 	}
 })
 
+// readPDF reads a PDF within the limits of internal/limits: its size, and
+// (pdfBudget) the work reading it may cost.
 func readPDF(pdf []byte) (*model.Context, error) {
 	if len(pdf) > MaxPDFSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(pdf), MaxPDFSize)
+		return nil, tooMuch(limits.Exceeded("pdf_size", "PDF 文件字节数", MaxPDFSize))
+	}
+	if err := pdfBudget(pdf); err != nil {
+		return nil, err
 	}
 	pdfcpuConfig()
 	conf := model.NewDefaultConfiguration()
@@ -60,10 +68,12 @@ func recoverMalformed(err *error) {
 	}
 }
 
-// ExtractAttachments returns the files embedded in a license PDF by name,
-// such as AttachmentCredential and AttachmentSeal. A PDF larger than
-// MaxPDFSize is ErrTooLarge; one that cannot be read or carries no
-// AttachmentCredential is ErrNotLicensePDF.
+// ExtractAttachments returns the two files a license PDF carries by name,
+// AttachmentCredential and AttachmentSeal (others are counted, never
+// inflated). A PDF over a limit of internal/limits (its size, objects,
+// streams, inflated bytes, attachments or an attachment's size) is
+// ErrTooLarge wrapping a *limits.ExceededError; one that cannot be read or
+// carries no AttachmentCredential is ErrNotLicensePDF.
 func ExtractAttachments(pdf []byte) (_ map[string][]byte, err error) {
 	defer recoverMalformed(&err)
 	ctx, err := readPDF(pdf)
@@ -78,23 +88,37 @@ func attachments(ctx *model.Context) (map[string][]byte, error) {
 	if err := ctx.LocateNameTree("EmbeddedFiles", false); err != nil || ctx.Names["EmbeddedFiles"] == nil {
 		return nil, fmt.Errorf("%w: no embedded files", ErrNotLicensePDF)
 	}
-	as, err := ctx.ExtractAttachments(nil)
+	// List first (nothing is inflated), then inflate only the two files a
+	// license PDF carries.
+	stubs, err := ctx.ListAttachments()
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded files: %v", ErrNotLicensePDF, err)
 	}
-	out := make(map[string][]byte, len(as))
-	for _, a := range as {
-		if _, dup := out[a.FileName]; dup {
-			return nil, fmt.Errorf("%w: attachment %q appears twice", ErrNotLicensePDF, a.FileName)
+	if len(stubs) > limits.PDFAttachments {
+		return nil, tooMuch(limits.Exceeded("pdf_attachments", "附件数量", limits.PDFAttachments))
+	}
+	seen := make(map[string]bool, len(stubs))
+	out := make(map[string][]byte, 2)
+	for _, stub := range stubs {
+		if seen[stub.FileName] {
+			return nil, fmt.Errorf("%w: attachment %q appears twice", ErrNotLicensePDF, stub.FileName)
+		}
+		seen[stub.FileName] = true
+		if stub.FileName != AttachmentCredential && stub.FileName != AttachmentSeal {
+			continue
+		}
+		a, err := ctx.ExtractAttachment(stub)
+		if err != nil || a == nil {
+			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, stub.FileName, err)
 		}
 		data, err := io.ReadAll(io.LimitReader(a.Reader, MaxAttachmentSize+1))
 		if err != nil {
-			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, a.FileName, err)
+			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, stub.FileName, err)
 		}
 		if len(data) > MaxAttachmentSize {
-			return nil, fmt.Errorf("%w: attachment %q is over %d bytes", ErrTooLarge, a.FileName, MaxAttachmentSize)
+			return nil, tooMuch(limits.Exceeded("pdf_attachment_size", "附件 "+stub.FileName+" 的字节数", MaxAttachmentSize))
 		}
-		out[a.FileName] = data
+		out[stub.FileName] = data
 	}
 	if _, ok := out[AttachmentCredential]; !ok {
 		return nil, fmt.Errorf("%w: no %s attachment", ErrNotLicensePDF, AttachmentCredential)
