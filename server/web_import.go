@@ -11,12 +11,15 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -61,8 +64,30 @@ type importJob struct {
 	done     int
 	issued   int
 	existing int
-	errors   []rowError
+	errors   []rowError // the first limits.ImportErrorsKept, by row once finished
+	failed   int        // every row error, kept or not
 	finished time.Time
+}
+
+// addErrors records row errors: all are counted, the first
+// limits.ImportErrorsKept are kept, each message cut to
+// limits.ImportMessage bytes, so a file of bad rows cannot fill memory. The
+// caller holds j.mu.
+func (j *importJob) addErrors(errs ...rowError) {
+	j.failed += len(errs)
+	for _, e := range errs {
+		if len(j.errors) >= limits.ImportErrorsKept {
+			return
+		}
+		if len(e.Message) > limits.ImportMessage {
+			cut := limits.ImportMessage
+			for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+				cut--
+			}
+			e.Message = e.Message[:cut] + "…"
+		}
+		j.errors = append(j.errors, e)
+	}
 }
 
 // importProgress is what the progress endpoint answers.
@@ -72,6 +97,7 @@ type importProgress struct {
 	Issued   int        `json:"issued"`
 	Existing int        `json:"existing"`
 	Failed   int        `json:"failed"`
+	Kept     int        `json:"kept"` // row errors kept; Failed - Kept were counted only
 	Finished bool       `json:"finished"`
 	Seconds  float64    `json:"seconds"`
 	Errors   []rowError `json:"errors,omitempty"`
@@ -80,7 +106,7 @@ type importProgress struct {
 func (j *importJob) progress(withErrors bool) importProgress {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	p := importProgress{Total: j.total, Done: j.done, Issued: j.issued, Existing: j.existing, Failed: len(j.errors), Finished: !j.finished.IsZero()}
+	p := importProgress{Total: j.total, Done: j.done, Issued: j.issued, Existing: j.existing, Failed: j.failed, Kept: len(j.errors), Finished: !j.finished.IsZero()}
 	end := j.finished
 	if end.IsZero() {
 		end = time.Now()
@@ -208,14 +234,14 @@ func (s *Server) importStart(c *echo.Context) error {
 			if errors.As(err, &pe) && pe.Err == csv.ErrFieldCount {
 				rec = nil
 			} else {
-				job.errors = append(job.errors, rowError{Row: line, Field: "", Message: "CSV 格式错误：" + err.Error()})
+				job.addErrors(rowError{Row: line, Field: "", Message: "CSV 格式错误：" + err.Error()})
 				continue
 			}
 		}
 		rowsRead = append(rowsRead, append([]string{fmt.Sprint(line)}, rec...))
 	}
-	job.total = len(rowsRead) + len(job.errors)
-	job.done = len(job.errors)
+	job.total = len(rowsRead) + job.failed
+	job.done = job.failed
 	s.web.imports.add(job)
 	actor := account(c).Actor()
 	s.log.Info("import started", "job", job.ID, "department", d.USCC, "type", t.Code, "rows", job.total)
@@ -248,7 +274,7 @@ func (s *Server) runImport(job *importJob, t license.Type, actor registry.Actor,
 					for i := range errs {
 						errs[i].Row = line
 					}
-					job.errors = append(job.errors, errs...)
+					job.addErrors(errs...)
 				case existed:
 					job.existing++
 				default:
@@ -325,15 +351,41 @@ func (s *Server) officerJob(c *echo.Context) (*importJob, error) {
 	return j, nil
 }
 
+// importJobData is the job page: its progress and one page of its kept
+// row errors (limits.ImportErrorsPage a page).
+type importJobData struct {
+	Job        *importJob
+	P          importProgress
+	Errors     []rowError
+	Page       int // 1-based
+	Pages      int
+	Prev, Next int // neighbouring pages, 0 for none
+	Unkept     int // row errors counted but not kept
+	ErrorsKept int
+}
+
 func (s *Server) importJobPage(c *echo.Context) error {
 	j, err := s.officerJob(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	return s.page(c, http.StatusOK, "console_import_job", "导入进度", struct {
-		Job *importJob
-		P   importProgress
-	}{j, j.progress(true)})
+	d := importJobData{Job: j, P: j.progress(false), Page: 1, ErrorsKept: limits.ImportErrorsKept}
+	j.mu.Lock()
+	d.Pages = max(1, (len(j.errors)+limits.ImportErrorsPage-1)/limits.ImportErrorsPage)
+	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n >= 1 && n <= d.Pages {
+		d.Page = n
+	}
+	from := (d.Page - 1) * limits.ImportErrorsPage
+	d.Errors = slices.Clone(j.errors[min(from, len(j.errors)):min(from+limits.ImportErrorsPage, len(j.errors))])
+	d.Unkept = j.failed - len(j.errors)
+	j.mu.Unlock()
+	if d.Page > 1 {
+		d.Prev = d.Page - 1
+	}
+	if d.Page < d.Pages {
+		d.Next = d.Page + 1
+	}
+	return s.page(c, http.StatusOK, "console_import_job", "导入进度", d)
 }
 
 func (s *Server) importProgress(c *echo.Context) error {
@@ -344,19 +396,30 @@ func (s *Server) importProgress(c *echo.Context) error {
 	return c.JSON(http.StatusOK, j.progress(false))
 }
 
+// importErrorsCSV streams the kept row errors as CSV, written row by row
+// to the response (at most limits.ImportErrorsKept rows), with a last line
+// saying how many more were counted but not kept.
 func (s *Server) importErrorsCSV(c *echo.Context) error {
 	j, err := s.officerJob(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	var buf bytes.Buffer
-	buf.WriteString("\xef\xbb\xbf")
-	w := csv.NewWriter(&buf)
+	j.mu.Lock()
+	errs, unkept := slices.Clone(j.errors), j.failed-len(j.errors)
+	j.mu.Unlock()
+	h := c.Response().Header()
+	h.Set("Content-Disposition", `attachment; filename="import-errors-`+j.ID+`.csv"`)
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	c.Response().WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(c.Response(), "\xef\xbb\xbf")
+	w := csv.NewWriter(c.Response())
 	_ = w.Write([]string{"行号", "字段", "错误"})
-	for _, e := range j.progress(true).Errors {
-		_ = w.Write([]string{fmt.Sprint(e.Row), e.Field, e.Message})
+	for _, e := range errs {
+		_ = w.Write([]string{strconv.Itoa(e.Row), e.Field, e.Message})
+	}
+	if unkept > 0 {
+		_ = w.Write([]string{"", "", fmt.Sprintf("另有 %d 条错误未保存：每个导入任务只保存前 %d 条（上限 %d）。请修正以上各行后重新导入。", unkept, limits.ImportErrorsKept, limits.ImportErrorsKept)})
 	}
 	w.Flush()
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="import-errors-`+j.ID+`.csv"`)
-	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	return w.Error()
 }
