@@ -399,12 +399,22 @@ func (s *Service) HolderLicense(ctx context.Context, a Actor, id string) (*Licen
 	return s.holderLicense(ctx, a, id)
 }
 
-// HolderLicenses lists the holder's own licenses.
+// HolderLicenses lists the holder's own licenses (the newest 1000; the
+// wallet download reads them all with HolderLicensesPage).
 func (s *Service) HolderLicenses(ctx context.Context, a Actor) ([]*License, error) {
+	return s.HolderLicensesPage(ctx, a, 0, 1000)
+}
+
+// HolderLicensesPage lists at most limit (1 to 1000) of the holder's own
+// licenses, newest first, skipping the first offset.
+func (s *Service) HolderLicensesPage(ctx context.Context, a Actor, offset, limit int) ([]*License, error) {
 	if a.Role != RoleHolder || a.HolderCode == "" {
 		return nil, fmt.Errorf("%w: not a holder", ErrForbidden)
 	}
-	return s.store.list(ctx, ListFilter{HolderCode: a.HolderCode, Limit: 1000})
+	if limit < 1 || limit > 1000 || offset < 0 {
+		return nil, fmt.Errorf("registry: HolderLicensesPage(%d, %d): limit must be 1 to 1000, offset not negative", offset, limit)
+	}
+	return s.store.list(ctx, ListFilter{HolderCode: a.HolderCode, Limit: limit, Offset: offset})
 }
 
 // Store: use codes.

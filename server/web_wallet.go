@@ -2,16 +2,18 @@ package server
 
 import (
 	"archive/zip"
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
@@ -166,6 +168,7 @@ const walletReadme = `证照钱包（离线核验包）
   pdf/<证照编号>.pdf         带电子印章的证照 PDF，内嵌凭证与签章，单独即可核验
   qr/<证照编号>.png          证照二维码（ZZ1: 紧凑格式），qr/<证照编号>.txt 为其文本
   bundle.json               平台签发的信任包：根证书、各部门证书、账本检查点、失效证照清单
+  manifest.json             本包所含全部证照的数量与电子证照标识，可据此核对无遗漏
 
 离线核验（无需联网）：
 
@@ -176,11 +179,17 @@ const walletReadme = `证照钱包（离线核验包）
 信任包中的证照状态以其生成时间为准；要获知最新的吊销情况，请重新下载钱包或在线核验。
 `
 
-// walletZip downloads the wallet: every credential with its receipt, the
-// trust bundle and a README on verifying offline.
+// walletZip downloads the wallet: every credential with its receipt, its
+// PDF and QR code, the trust bundle, a README on verifying offline and a
+// manifest listing every license in it. The zip is written to the response
+// as it is built, reading limits.WalletPage licenses from the store at a
+// time, so memory stays flat however many licenses the holder has, and
+// none is left out. An error once the zip has started aborts the response,
+// so the holder gets a failed download, never a zip missing licenses.
 func (s *Server) walletZip(c *echo.Context) error {
 	ctx := c.Request().Context()
-	lics, err := s.reg.HolderLicenses(ctx, account(c).Actor())
+	a := account(c).Actor()
+	first, err := s.reg.HolderLicensesPage(ctx, a, 0, limits.WalletPage)
 	if err != nil {
 		return s.webError(c, err)
 	}
@@ -188,9 +197,27 @@ func (s *Server) walletZip(c *echo.Context) error {
 	if err != nil {
 		return s.webError(c, err)
 	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
 	now := s.now()
+	h := c.Response().Header()
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(chinaTime).Format("20060102-1504")))
+	h.Set(echo.HeaderContentType, "application/zip")
+	c.Response().WriteHeader(http.StatusOK)
+	if err := s.writeWallet(c, a, first, bundle, now); err != nil {
+		s.log.Warn("wallet download aborted", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// walletManifest is manifest.json in the wallet zip.
+type walletManifest struct {
+	Licenses    int      `json:"licenses"`
+	Identifiers []string `json:"identifiers"`
+}
+
+func (s *Server) writeWallet(c *echo.Context, a registry.Actor, page []*registry.License, bundle []byte, now time.Time) error {
+	ctx := c.Request().Context()
+	zw := zip.NewWriter(c.Response())
 	add := func(name string, data []byte) error {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: now})
 		if err != nil {
@@ -199,28 +226,70 @@ func (s *Server) walletZip(c *echo.Context) error {
 		_, err = w.Write(data)
 		return err
 	}
-	errs := []error{add("README.txt", []byte(walletReadme)), add("bundle.json", bundle)}
-	for _, l := range lics {
-		doc, err := json.MarshalIndent(verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &l.Receipt}, "", "  ")
-		base := fileSafe(l.Record.Name + "-" + l.Record.Number)
-		errs = append(errs, err, add("licenses/"+base+".json", doc))
-		if pdf, err := s.reg.PDF(ctx, l.Identifier); err == nil {
-			errs = append(errs, add("pdf/"+base+".pdf", pdf))
-		} else if !errors.Is(err, registry.ErrConflict) { // licenses issued before sealing have no PDF
-			errs = append(errs, err)
+	if err := errors.Join(add("README.txt", []byte(walletReadme)), add("bundle.json", bundle)); err != nil {
+		return err
+	}
+	var manifest walletManifest
+	seen := map[string]bool{}  // identifiers written: pages may overlap if a license is issued meanwhile
+	names := map[string]bool{} // file names used
+	for offset := 0; len(page) > 0; {
+		for _, l := range page {
+			if seen[l.Identifier] {
+				continue
+			}
+			seen[l.Identifier] = true
+			base := fileSafe(l.Record.Name + "-" + l.Record.Number)
+			for n := 2; names[base]; n++ { // versions share a number
+				base = fileSafe(fmt.Sprintf("%s-%s-%d", l.Record.Name, l.Record.Number, n))
+			}
+			names[base] = true
+			if err := s.addWalletLicense(ctx, add, base, l); err != nil {
+				return fmt.Errorf("license %s: %w", l.Identifier, err)
+			}
+			manifest.Identifiers = append(manifest.Identifiers, l.Identifier)
 		}
-		if qr, err := s.reg.QRCode(ctx, l.Identifier, qrPixels); err == nil {
-			errs = append(errs, add("qr/"+base+".png", qr), add("qr/"+base+".txt", []byte(l.Compact)))
-		} else if !errors.Is(err, registry.ErrConflict) {
-			errs = append(errs, err)
+		offset += len(page)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		if page, err = s.reg.HolderLicensesPage(ctx, a, offset, limits.WalletPage); err != nil {
+			return err
 		}
 	}
-	errs = append(errs, zw.Close())
-	if err := errors.Join(errs...); err != nil {
-		return s.webError(c, err)
+	manifest.Licenses = len(manifest.Identifiers)
+	m, err := json.MarshalIndent(manifest, "", "  ")
+	if err != nil {
+		return err
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(chinaTime).Format("20060102-1504")))
-	return c.Blob(http.StatusOK, "application/zip", buf.Bytes())
+	if err := add("manifest.json", m); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// addWalletLicense adds one license's credential, PDF and QR code.
+func (s *Server) addWalletLicense(ctx context.Context, add func(string, []byte) error, base string, l *registry.License) error {
+	doc, err := json.MarshalIndent(verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &l.Receipt}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := add("licenses/"+base+".json", doc); err != nil {
+		return err
+	}
+	if pdf, err := s.reg.PDF(ctx, l.Identifier); err == nil {
+		if err := add("pdf/"+base+".pdf", pdf); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, registry.ErrConflict) { // licenses issued before sealing have no PDF
+		return err
+	}
+	if qr, err := s.reg.QRCode(ctx, l.Identifier, qrPixels); err == nil {
+		return errors.Join(add("qr/"+base+".png", qr), add("qr/"+base+".txt", []byte(l.Compact)))
+	} else if !errors.Is(err, registry.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // fileSafe keeps a name usable as a file name in a zip.
