@@ -14,8 +14,7 @@
 // are embedded as PDF file attachments.
 //
 // Use [NewRenderer] with a CJK TrueType font ([FindFont] finds one of the
-// Debian fonts), then [Renderer.PDF]; [PDF] does both with a lazily loaded
-// default. [ExtractAttachments] and [VisibleIdentifier] read a license PDF
+// Debian fonts), then [Renderer.PDF]. [ExtractAttachments] and [VisibleIdentifier] read a license PDF
 // back for the verifier; [QRPNG] draws the QR code as a PNG for the API.
 //
 // Design notes:

@@ -135,24 +135,6 @@ func NewRenderer(font []byte) (*Renderer, error) {
 	return r, nil
 }
 
-var defaultRenderer = sync.OnceValues(func() (*Renderer, error) {
-	b, err := FindFont()
-	if err != nil {
-		return nil, err
-	}
-	return NewRenderer(b)
-})
-
-// PDF renders in with a Renderer for the font FindFont finds (loaded on the
-// first call). See Renderer.PDF.
-func PDF(in Input) ([]byte, error) {
-	r, err := defaultRenderer()
-	if err != nil {
-		return nil, err
-	}
-	return r.PDF(in)
-}
-
 // Page geometry, in millimetres (A4 portrait).
 const (
 	pageW, pageH = 210.0, 297.0

@@ -83,17 +83,6 @@ func (c *Connection) Org(mspID string) (ConnectionOrg, error) {
 	return ConnectionOrg{}, fmt.Errorf("%w: no org %s in the connection settings", ErrConfig, mspID)
 }
 
-// DepartmentOrgs returns the MSP IDs of the orgs other than the platform's.
-func (c *Connection) DepartmentOrgs() []string {
-	var out []string
-	for _, o := range c.Orgs {
-		if o.MSPID != c.PlatformMSP {
-			out = append(out, o.MSPID)
-		}
-	}
-	return out
-}
-
 // Dial connects to the org's peer over TLS and loads its client identity
 // (the Admin's with admin). The caller closes the connection.
 func (o ConnectionOrg) Dial(admin bool) (*Org, *grpc.ClientConn, error) {

@@ -66,5 +66,6 @@
 //
 // [DrawPicture] draws a round red official seal — ring, the name along the
 // upper arc, a five-pointed star, an optional bottom line — as a PNG shown
-// [PictureDiameterMM] across, with a CJK TrueType font found by [FindFont].
+// [PictureDiameterMM] across, with a CJK TrueType font the caller reads
+// (the binary finds one with render.FindFont).
 package seal

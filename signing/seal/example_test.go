@@ -12,6 +12,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
+	"zhengzhao/render"
 	"zhengzhao/signing"
 	"zhengzhao/signing/seal"
 )
@@ -48,7 +49,7 @@ func Example() {
 	}
 
 	picture := placeholderPNG()
-	if font, _, err := seal.FindFont(); err == nil { // needs fonts-arphic-gbsn00lp
+	if font, err := render.FindFont(); err == nil { // needs fonts-arphic-gbsn00lp
 		if picture, err = seal.DrawPicture("湖南省市场监督管理局", "", font); err != nil {
 			log.Fatal(err)
 		}

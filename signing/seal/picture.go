@@ -2,16 +2,12 @@ package seal
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"unicode/utf8"
 
 	"golang.org/x/image/font/sfnt"
@@ -53,51 +49,6 @@ var inkRed = color.NRGBA{R: 0xE6, G: 0x00, B: 0x12, A: 0xFF}
 
 const inkOpacity = 0.88
 
-// ErrNoFont means no CJK TrueType font was found on this machine.
-var ErrNoFont = errors.New("no CJK TrueType font found: install the Debian package fonts-arphic-gbsn00lp")
-
-// fontCandidates are the Debian font files FindFont looks for, best first.
-var fontCandidates = []string{
-	"/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf",
-	"/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf",
-}
-
-// FindFont returns the bytes and path of a CJK TrueType font for
-// DrawPicture: Debian's AR PL SungtiL GB (fonts-arphic-gbsn00lp,
-// gbsn00lp.ttf, a 宋体) or else LXGW WenKai (fonts-lxgw-wenkai), looked for
-// at their usual paths and then anywhere under /usr/share/fonts. It returns
-// ErrNoFont when neither is installed.
-func FindFont() ([]byte, string, error) {
-	for _, p := range fontCandidates {
-		if b, err := os.ReadFile(p); err == nil {
-			return b, p, nil
-		}
-	}
-	want := map[string]int{}
-	for i, p := range fontCandidates {
-		want[filepath.Base(p)] = i
-	}
-	found := make([]string, len(fontCandidates))
-	_ = filepath.WalkDir("/usr/share/fonts", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if i, ok := want[d.Name()]; ok && !d.IsDir() && found[i] == "" {
-			found[i] = path
-		}
-		return nil
-	})
-	for _, p := range found {
-		if p == "" {
-			continue
-		}
-		if b, err := os.ReadFile(p); err == nil {
-			return b, p, nil
-		}
-	}
-	return nil, "", ErrNoFont
-}
-
 // DrawPicture draws a round red official seal and returns it as a PNG of
 // PicturePixels × PicturePixels with a transparent background, meant to be
 // shown PictureDiameterMM across: a thick outer ring, name along the upper
@@ -105,7 +56,7 @@ func FindFont() ([]byte, string, error) {
 // 240°, reading clockwise from the lower left), a solid five-pointed star in
 // the centre and, if bottomLine is not empty, bottomLine written
 // horizontally under the star (e.g. 行政审批专用章). font is a TrueType font
-// (see FindFont); every character must have a glyph in it. The output is
+// (the binary finds one with render.FindFont); every character must have a glyph in it. The output is
 // deterministic.
 func DrawPicture(name, bottomLine string, font []byte) ([]byte, error) {
 	nameRunes := []rune(name)
