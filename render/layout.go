@@ -13,6 +13,8 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 	xdraw "golang.org/x/image/draw"
+
+	"zhengzhao/license"
 )
 
 // formLine is one printed line of the form: a label and value, and in
@@ -173,7 +175,7 @@ func (d *doc) layout(fc face, seal []byte, code *qrCode) {
 			d.newPage()
 			d.setFont(9)
 			d.color(greyRGB)
-			d.centred(pageW/2, 24, "（续页）")
+			d.centred(pageW/2, 24, license.FaceContinued)
 			d.setFont(pl.size)
 			d.color(textRGB)
 			y, l.gapAb = contTop, 0
@@ -259,7 +261,7 @@ func (d *doc) header(fc face) float64 {
 	}
 	if fc.number != "" {
 		d.setFont(10.5)
-		s := "编号：" + fc.number
+		s := license.FaceNumberPrefix + fc.number
 		d.text(formR-d.width(s), 25, s)
 	}
 	n := utf8.RuneCountInString(fc.title)
@@ -293,7 +295,7 @@ func (d *doc) bottom(fc face, seal []byte, code *qrCode) {
 	d.qr(code, qrX, qrY, qrSize)
 	d.setFont(10)
 	d.color(textRGB)
-	d.centred(qrX+qrSize/2, qrY+qrSize+5, "扫码核验")
+	d.centred(qrX+qrSize/2, qrY+qrSize+5, license.FaceScanHint)
 
 	d.setFont(12.5)
 	lh := 12.5 * ptMM * 1.5
@@ -318,7 +320,7 @@ func (d *doc) bottom(fc face, seal []byte, code *qrCode) {
 	// VisibleIdentifier can read it back.
 	d.setFont(8)
 	d.color(greyRGB)
-	label := "电子证照标识："
+	label := license.FaceIdentifierLabel
 	lw := d.width(label)
 	cs := 8.0
 	p.SetFont("Courier", "", cs)
@@ -351,7 +353,7 @@ func (d *doc) seal(img []byte, cx, cy float64) {
 		p.SetDashPattern(nil, 0)
 		d.setFont(9)
 		d.color(greyRGB)
-		d.centred(cx, cy+sealSize/2-5, "未加盖印章")
+		d.centred(cx, cy+sealSize/2-5, license.FaceUnsealed)
 		return
 	}
 	opt := fpdf.ImageOptions{ImageType: "PNG"}

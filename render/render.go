@@ -22,7 +22,7 @@ const (
 )
 
 // Footer is the line printed at the bottom of every license face.
-const Footer = "本电子证照由证照平台签发，可离线核验"
+const Footer = license.FaceFooter
 
 // Attachment is a file embedded in the PDF so that the PDF alone can be
 // verified offline.
@@ -164,8 +164,8 @@ var (
 
 // fixed texts printed on faces, checked against the font by NewRenderer.
 var fixedTexts = []string{
-	"统一社会信用代码", "公民身份号码", "编号：", "有效期限", "长期", "自", "至", "年月日",
-	"发证机关", "登记机关", "扫码核验", "电子证照标识", Footer, "未加盖印章", "（续页）",
+	"统一社会信用代码", "公民身份号码", license.FaceNumberPrefix, "有效期限", "长期", "自", "至", "年月日",
+	"发证机关", "登记机关", license.FaceScanHint, license.FaceIdentifierLabel, Footer, license.FaceUnsealed, license.FaceContinued,
 	"持证主体", "持证人", "0123456789",
 }
 
@@ -186,80 +186,18 @@ type face struct {
 	identifier  string
 }
 
-// holderLabels are the holder row labels of known license types, as on
-// their paper faces.
-var holderLabels = map[string]string{
-	"营业执照":      "名称",
-	"食品经营许可证":   "经营者名称",
-	"药品经营许可证":   "企业名称",
-	"不动产权证书":    "权利人",
-	"建设工程规划许可证": "建设单位",
-	"道路运输经营许可证": "业户名称",
-	"律师执业证":     "执业律师",
-}
-
+// buildFace lays out the text of license.NewFace, which the verifier reads
+// back and compares with the credential.
 func buildFace(t license.Type, rec license.Record) face {
+	f := license.NewFace(t, rec)
 	fc := face{
-		title:       rec.Name,
-		number:      rec.Number,
-		issuerLabel: "发证机关",
-		issuer:      rec.Issuer,
-		date:        chineseDate(rec.IssueDate),
-		identifier:  rec.Identifier,
+		title: f.Title, topCode: row{f.TopCode.Label, f.TopCode.Value}, number: f.Number,
+		issuerLabel: f.IssuerLabel, issuer: f.Issuer, date: f.Date, identifier: f.Identifier,
 	}
-	if fc.title == "" {
-		fc.title = t.Name
+	for _, r := range f.Rows {
+		fc.rows = append(fc.rows, row{r.Label, r.Value})
 	}
-	holder := holderLabels[t.Name]
-	if holder == "" {
-		holder = "持证主体"
-		if t.HolderKind == license.HolderCitizen {
-			holder = "持证人"
-		}
-	}
-	codeLabel := "公民身份号码"
-	if rec.HolderCodeType == license.HolderCodeUSCC {
-		codeLabel = "统一社会信用代码"
-	}
-	fc.rows = append(fc.rows, row{holder, rec.Holder})
-	if t.Name == "营业执照" {
-		fc.topCode = row{codeLabel, rec.HolderCode}
-		fc.issuerLabel = "登记机关"
-	} else {
-		fc.rows = append(fc.rows, row{codeLabel, rec.HolderCode})
-	}
-	for _, f := range t.Fields {
-		if v := rec.Fields[f.Key]; v != "" {
-			fc.rows = append(fc.rows, row{f.Label, displayValue(f, v)})
-		}
-	}
-	fc.rows = append(fc.rows, row{"有效期限", validity(rec)})
 	return fc
-}
-
-// displayValue is a field value as printed: dates in Chinese, others as is.
-func displayValue(f license.Field, v string) string {
-	if f.Type == license.FieldDate {
-		return chineseDate(v)
-	}
-	return v
-}
-
-func validity(rec license.Record) string {
-	if rec.ValidUntil == "" {
-		return "长期"
-	}
-	return "自" + chineseDate(rec.ValidFrom) + "至" + chineseDate(rec.ValidUntil)
-}
-
-// chineseDate turns YYYY-MM-DD into 2024年03月15日; other text is returned
-// unchanged.
-func chineseDate(s string) string {
-	d, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return s
-	}
-	return fmt.Sprintf("%d年%02d月%02d日", d.Year(), int(d.Month()), d.Day())
 }
 
 // texts returns every string printed in the CJK font, with where it comes
