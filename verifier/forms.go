@@ -57,7 +57,7 @@ func (v *run) verifyPDF(pdf []byte) {
 		return
 	}
 	v.add(NameSeal, v.sealCheck(lp.sealSignature))
-	v.add(NameFace, v.faceCheck(lp.visibleID))
+	v.faceCheck(lp)
 }
 
 // sealCheck verifies the SES_Signature: a seal the platform made for the
@@ -107,24 +107,41 @@ func certName(der []byte) string {
 	return "“" + c.Subject.CommonName + "”"
 }
 
-// faceCheck compares the identifier printed on the page with the embedded
-// credential's, so a genuine attachment cannot be carried by another face.
-func (v *run) faceCheck(visible string) outcome {
-	if visible != v.r.Identifier {
-		return fail("the page shows identifier %s, the embedded credential is %s", visible, v.r.Identifier)
+// faceCheck reads every field printed on the pages back and compares it
+// with the embedded credential's, and fails on anything drawn that the
+// renderer does not draw (face.go), naming the field.
+func (v *run) faceCheck(lp *licensePDF) {
+	// The record with its type-specific fields, which the verification
+	// itself does not read.
+	full, _, err := credential.ParseEnvelope(lp.document, "credential")
+	if err != nil {
+		v.add(NameFace, fail("无法读取凭证中的证照字段：%v", err))
+		return
 	}
-	return pass("the identifier printed on the page is the credential's")
+	rec := full.CredentialSubject
+	t, ok := license.DefaultCatalog().Type(rec.TypeCode)
+	if !ok {
+		v.add(NameFace, fail("证照类型 %s 不在目录中，无法核对页面", rec.TypeCode))
+		return
+	}
+	if fe := lp.face.compare(license.NewFace(t, rec)); fe != nil {
+		v.add(NameFace, fail("%s", fe.Reason))
+		c := &v.r.Checks[len(v.r.Checks)-1]
+		c.Code, c.Field = fe.Code, fe.Field
+		return
+	}
+	v.add(NameFace, pass("页面印的每一项都与凭证一致，且没有证照生成器之外的文字、图形或追加修改"))
 }
 
 // licensePDF is what a license PDF carries.
 type licensePDF struct {
 	document      []byte // the credential.json attachment
 	sealSignature []byte // the seal.sig attachment, if any
-	visibleID     string
+	face          *printedFace
 }
 
-// readLicensePDF reads the attachments and the printed identifier, parsing
-// the PDF once.
+// readLicensePDF reads the attachments and the printed face, parsing the
+// PDF once.
 func readLicensePDF(pdf []byte) (_ *licensePDF, err error) {
 	defer recoverMalformed(&err)
 	ctx, err := readPDF(pdf)
@@ -135,11 +152,14 @@ func readLicensePDF(pdf []byte) (_ *licensePDF, err error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := visibleIdentifier(ctx)
+	if _, err := visibleIdentifier(ctx); err != nil {
+		return nil, err
+	}
+	face, err := readFace(ctx, pdf)
 	if err != nil {
 		return nil, err
 	}
-	return &licensePDF{document: files[AttachmentCredential], sealSignature: files[AttachmentSeal], visibleID: id}, nil
+	return &licensePDF{document: files[AttachmentCredential], sealSignature: files[AttachmentSeal], face: face}, nil
 }
 
 // verifyPhoto finds the QR code in a PNG or JPEG picture and checks its

@@ -66,7 +66,7 @@ func TestVerifyForms(t *testing.T) {
 		{name: "revoked, PDF", input: goodPDF, bundle: w.Bundle(func(tb *verifier.TrustBundle) {
 			tb.Invalid = append(tb.Invalid, verifier.LicenseStatus{Identifier: lic.Credential.Identifier(), Status: license.StatusRevoked, Reason: "吊销", At: verifiertest.Now})
 		}), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}},
-		{name: "changed attachment: edited credential", input: w.PDF(lic, edited, stamp, qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameProof, verifier.NameAnchor, verifier.NameSeal}},
+		{name: "changed attachment: edited credential", input: w.PDF(lic, edited, stamp, qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameProof, verifier.NameAnchor, verifier.NameSeal, verifier.NameFace}},
 		{name: "changed attachment: another genuine license under this face", input: w.PDF(lic, other.Document, w.Stamp(other, a, a.Seal, verifiertest.IssuedAt), qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFace}},
 		{name: "changed attachment: seal of another license", input: w.PDF(lic, lic.Document, w.Stamp(other, a, a.Seal, verifiertest.IssuedAt), qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameSeal}},
 		{name: "no seal attached", input: w.PDF(lic, lic.Document, nil, qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameSeal}},

@@ -1,6 +1,10 @@
 package verifier
 
-import "testing"
+import (
+	"testing"
+
+	"zhengzhao/internal/limits"
+)
 
 // FuzzCourierStrings checks that the content-stream scanner never panics
 // or loops.
@@ -8,5 +12,20 @@ func FuzzCourierStrings(f *testing.F) {
 	f.Add([]byte("BT /F2 8.00 Tf 10 10 Td (1.2.156\\051) Tj [(a) -3 (b)] TJ <414243> Tj ET"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		courierStrings(b, map[string]bool{"F2": true})
+	})
+}
+
+// FuzzFaceContent checks that the face reader never panics or loops on
+// any content stream, and stays within its operator budget.
+func FuzzFaceContent(f *testing.F) {
+	f.Add([]byte("q 0.078 g BT /F1 12.5 Tf 73.7 646.6 Td <957f6c99> Tj ET Q 1 0 0 1 5 5 cm 0 0 10 10 re f /Fm0 Do"))
+	f.Add([]byte("BT [(a) -3 (b)] TJ T* (c) ' 1 2 (d) \" ET /P <</MCID 0>> BDC EMC BI /W 1 ID x EI"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		seq, ops := 0, 0
+		p := &pageReader{pf: &printedFace{}, page: 1, seq: &seq, ops: &ops, media: rect{0, 0, 595, 842}}
+		_ = p.run(b)
+		if ops > limits.PDFContentOps+1 {
+			t.Fatalf("%d operators read", ops)
+		}
 	})
 }

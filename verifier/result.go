@@ -106,6 +106,12 @@ type Check struct {
 	Status CheckStatus `json:"status"`
 	// Reason says why, for window staff.
 	Reason string `json:"reason"`
+	// Code is a stable English code of a failure, for machines, where the
+	// check gives one (the face check: FaceMismatch, FaceOverlay, …).
+	Code string `json:"code,omitempty"`
+	// Field names the license field a failure is about, where the check
+	// gives one (the face check: "holder", "validity", "fields.address", …).
+	Field string `json:"field,omitempty"`
 }
 
 // Result is the outcome of a verification with every check that led to it.
