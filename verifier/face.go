@@ -831,7 +831,8 @@ func (pf *printedFace) match(items []*faceItem) *faceError {
 }
 
 // check looks at where the matched runs are and what is drawn over them.
-func (pf *printedFace) check(items []*faceItem) *faceError { // Each value on its label's line.
+func (pf *printedFace) check(items []*faceItem) *faceError {
+	// Each value on its label's line.
 	for _, it := range items {
 		if !it.sameLine || len(it.runs) == 0 {
 			continue
