@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -105,6 +107,82 @@ func annotateIncrement(t *testing.T, pdf []byte, x, y float64, note string) []by
 	return out
 }
 
+// infoIncrement appends, with pdfcpu, an incremental update that changes
+// only the document information (its title): nothing on the face changes.
+func infoIncrement(t *testing.T, pdf []byte) []byte {
+	t.Helper()
+	model.ConfigPath = "disable"
+	ctx, err := api.ReadContext(bytes.NewReader(pdf), model.NewDefaultConfiguration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ctx.DereferenceDict(*ctx.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Update("Title", types.StringLiteral("changed"))
+	ctx.Write.Increment = true
+	ctx.Write.Offset = int64(len(pdf))
+	ctx.Write.IncrementWithObjNr(ctx.Info.ObjectNumber.Value())
+	var inc bytes.Buffer
+	if err := api.WriteIncrement(ctx, &inc); err != nil {
+		t.Fatal(err)
+	}
+	return append(bytes.Clone(pdf), inc.Bytes()...)
+}
+
+// editText rewrites a string the page content shows, with pdfcpu: the
+// renderer's string of from becomes that of to.
+func editText(t *testing.T, pdf []byte, from, to string) []byte {
+	t.Helper()
+	// fpdf writes UTF-16BE as a literal string, escaping \\, (, ) and \r.
+	hexOf := func(s string) []byte {
+		var b []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(u>>8), byte(u))
+		}
+		r := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`, "\r", `\r`)
+		return []byte("(" + r.Replace(string(b)) + ")")
+	}
+	model.ConfigPath = "disable"
+	ctx, err := api.ReadContext(bytes.NewReader(pdf), model.NewDefaultConfiguration())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.EnsurePageCount(); err != nil {
+		t.Fatal(err)
+	}
+	page, _, _, err := ctx.PageDict(1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := page.Find("Contents")
+	ir, ok := o.(types.IndirectRef)
+	if !ok {
+		t.Fatalf("page contents %T", o)
+	}
+	sd, _, err := ctx.DereferenceStreamDict(ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.Decode(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(sd.Content, hexOf(from)) {
+		t.Fatalf("the page does not show %q", from)
+	}
+	sd.Content = bytes.Replace(sd.Content, hexOf(from), hexOf(to), 1)
+	if err := sd.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	ctx.Table[ir.ObjectNumber.Value()].Object = *sd
+	var out bytes.Buffer
+	if err := api.WriteContext(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 func verifyFace(t *testing.T, w *verifiertest.World, pdf []byte) verifier.Check {
 	t.Helper()
 	res, err := verifier.Verify(context.Background(), pdf, w.Bundle(nil), verifier.Policy{At: verifiertest.Now})
@@ -163,7 +241,8 @@ func TestFaceForgeries(t *testing.T) {
 	a := w.Departments[0]
 	lic := w.Issue(a, a.Types[0])
 	pdf := w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(lic, a))
-	pos, err := verifier.FacePositions(pdf, faceOf(t, lic))
+	face := faceOf(t, lic)
+	pos, err := verifier.FacePositions(pdf, face)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +256,8 @@ func TestFaceForgeries(t *testing.T) {
 		{"有效期至 2099 pasted over the validity", stampPage(t, pdf, v.X, v.Y, "自2024年03月15日至2099年12月31日"), verifier.FaceOverlay, "validity"},
 		{"another holder pasted over the holder", stampPage(t, pdf, h.X, h.Y, "长沙市某某餐饮有限公司"), verifier.FaceOverlay, "holder"},
 		{"note over the validity as an incremental update", annotateIncrement(t, pdf, v.X, v.Y, "有效期至2099年"), verifier.FaceOverlay, "validity"},
+		{"an incremental update that changes no field", infoIncrement(t, pdf), verifier.FaceIncremental, ""},
+		{"the printed holder rewritten in the page content", editText(t, pdf, face.Rows[0].Value, "长沙市某某餐饮有限公司"), verifier.FaceMismatch, "holder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
