@@ -179,3 +179,20 @@ func BenchmarkPDFBomb(b *testing.B) {
 		verifier.Verify(context.Background(), pdf, bundle, verifier.Policy{At: verifiertest.Now})
 	}
 }
+
+// BenchmarkVerifyPDF measures Verify on a genuine license PDF: reading it
+// within the limits, the seal and the face.
+func BenchmarkVerifyPDF(b *testing.B) {
+	w := verifiertest.NewWorld(b)
+	a := w.Departments[0]
+	lic := w.Issue(a, a.Types[0])
+	pdf := w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(lic, a))
+	bundle := w.Bundle(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := verifier.Verify(context.Background(), pdf, bundle, verifier.Policy{At: verifiertest.Now})
+		if err != nil || !res.Valid {
+			b.Fatal(err, res.Checks)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -414,8 +415,7 @@ func (p *pageReader) run(content []byte) error {
 			tok := string(s[i:j])
 			i = j
 			if (tok[0] >= '0' && tok[0] <= '9') || tok[0] == '-' || tok[0] == '+' || tok[0] == '.' {
-				var f float64
-				fmt.Sscan(tok, &f)
+				f, _ := strconv.ParseFloat(tok, 64)
 				o := operand{num: f, isNum: true}
 				if inArr {
 					arr = append(arr, o)
