@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -400,6 +401,37 @@ func BenchmarkNewRenderer(b *testing.B) {
 	for b.Loop() {
 		if _, err := NewRenderer(font); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestVerifierReadsFaceBack: the verifier reads every face the renderer
+// draws back as license.NewFace has it, with nothing it would take for a
+// forgery: every catalog type, a face with a continuation page, and an
+// unsealed face.
+func TestVerifierReadsFaceBack(t *testing.T) {
+	r := testRenderer(t)
+	ins := catalogInputs(t)
+	var long Input
+	for _, in := range ins {
+		if in.Type.Name == "营业执照" {
+			long = in
+		}
+	}
+	long.Record.Fields = maps.Clone(long.Record.Fields)
+	long.Record.Fields["businessScope"] = strings.Repeat("许可项目：餐饮服务；食品销售（仅销售预包装食品）。一般项目：ABC123技术服务、技术开发。", 40)
+	if pdf, err := r.PDF(long); err != nil || !strings.Contains(pdftotext(t, pdf, "-raw"), license.FaceContinued) {
+		t.Fatalf("the long face has no continuation page (%v)", err)
+	}
+	unsealed := ins[1]
+	unsealed.SealPNG = nil
+	for i, in := range append(ins, long, unsealed) {
+		pdf, err := r.PDF(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := verifier.CheckFace(pdf, license.NewFace(in.Type, in.Record)); err != nil {
+			t.Errorf("%d %s: %v", i, in.Type.Name, err)
 		}
 	}
 }

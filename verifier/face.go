@@ -35,11 +35,36 @@ const (
 	FaceUnreadable  = "face_unreadable"  // the page content cannot be read
 )
 
-// faceError is a failed face check: a stable code, the field it names (as
-// in license.FaceRow.Field, empty for the page as a whole), the field's
-// Chinese label and a Chinese reason for window staff.
-type faceError struct {
+// FaceError is a failed face check: a stable code (FaceMismatch, …), the
+// field it names (as license.FaceRow.Field, empty for the page as a whole),
+// the field's Chinese label and a Chinese reason for window staff.
+type FaceError struct {
 	Code, Field, Label, Reason string
+}
+
+// Error returns the reason and the code.
+func (e *FaceError) Error() string { return "face: " + e.Reason + " (" + e.Code + ")" }
+
+// CheckFace reads the face of a license PDF and compares it with f, the
+// face license.NewFace makes for the credential it should show: every
+// printed field must read back as f has it, and nothing the renderer does
+// not draw may be on the page. It returns nil, a *FaceError naming the
+// field, or (for a PDF that cannot be read or is over a limit)
+// ErrNotLicensePDF or ErrTooLarge.
+func CheckFace(pdf []byte, f license.Face) (err error) {
+	defer recoverMalformed(&err)
+	ctx, err := readPDF(pdf)
+	if err != nil {
+		return err
+	}
+	pf, err := readFace(ctx, pdf)
+	if err != nil {
+		return err
+	}
+	if fe := pf.compare(f); fe != nil {
+		return fe
+	}
+	return nil
 }
 
 type rect struct{ x0, y0, x1, y1 float64 }
@@ -763,7 +788,7 @@ func faceItems(f license.Face, sealed bool) []*faceItem {
 }
 
 // compare checks the printed face against f, the face of the credential.
-func (pf *printedFace) compare(f license.Face) *faceError {
+func (pf *printedFace) compare(f license.Face) *FaceError {
 	images := 0
 	for _, m := range pf.marks {
 		if m.kind == "图片" {
@@ -779,7 +804,7 @@ func (pf *printedFace) compare(f license.Face) *faceError {
 
 // match assigns the text runs, in drawing order, to the items the renderer
 // prints; a run that does not fit is a mismatch or extra text.
-func (pf *printedFace) match(items []*faceItem) *faceError {
+func (pf *printedFace) match(items []*faceItem) *FaceError {
 	runs := pf.runs
 	i := 0
 	skipContinued := func() {
@@ -787,7 +812,24 @@ func (pf *printedFace) match(items []*faceItem) *faceError {
 			i++
 		}
 	}
-	for _, it := range items {
+	// runsFor reports how many runs from j spell text exactly, or 0.
+	runsFor := func(text string, j int) int {
+		acc := ""
+		for n := j; n < len(runs); n++ {
+			acc += runs[n].text
+			switch {
+			case acc == text:
+				return n - j + 1
+			case !strings.HasPrefix(text, acc):
+				return 0
+			}
+		}
+		return 0
+	}
+	for k, it := range items {
+		if it.runs != nil {
+			continue // a label matched within its value (below)
+		}
 		skipContinued()
 		if it.optional && (i >= len(runs) || !strings.HasPrefix(it.text, runs[i].text)) {
 			continue
@@ -800,19 +842,30 @@ func (pf *printedFace) match(items []*faceItem) *faceError {
 			}
 			next := acc + runs[i].text
 			if !strings.HasPrefix(it.text, next) {
+				// A value that runs onto the next page: the renderer prints
+				// its label before the page break.
+				if label := nextLabel(items, k); acc != "" && label != nil {
+					if n := runsFor(label.text, i); n > 0 && i+n < len(runs) && runs[i+n].page != runs[i+n-1].page {
+						label.runs = append(label.runs, runs[i:i+n]...)
+						i += n
+						continue
+					}
+				}
 				return mismatch(it, next)
 			}
 			acc = next
 			it.runs = append(it.runs, runs[i])
 			i++
 		}
+	}
+	for _, it := range items {
 		for _, r := range it.runs {
 			if r.courier != it.courier {
-				return &faceError{Code: FaceMismatch, Field: it.field, Label: it.label,
+				return &FaceError{Code: FaceMismatch, Field: it.field, Label: it.label,
 					Reason: fmt.Sprintf("页面上「%s」的字体与证照生成器不同，页面被改动", it.label)}
 			}
 			if r.hidden != "" {
-				return &faceError{Code: FaceHidden, Field: it.field, Label: it.label,
+				return &FaceError{Code: FaceHidden, Field: it.field, Label: it.label,
 					Reason: fmt.Sprintf("页面上的「%s」%s，看不见或看不清，页面被改动", it.label, r.hidden)}
 			}
 		}
@@ -824,14 +877,14 @@ func (pf *printedFace) match(items []*faceItem) *faceError {
 		if label != "" {
 			where = "页面上「" + label + "」处"
 		}
-		return &faceError{Code: FaceExtraText, Field: field, Label: label,
+		return &FaceError{Code: FaceExtraText, Field: field, Label: label,
 			Reason: fmt.Sprintf("%s有证照生成器不会印的文字「%s」（第 %d 页 %s），页面被改动", where, clip(r.text), r.page, r.box)}
 	}
 	return nil
 }
 
 // check looks at where the matched runs are and what is drawn over them.
-func (pf *printedFace) check(items []*faceItem) *faceError {
+func (pf *printedFace) check(items []*faceItem) *FaceError {
 	// Each value on its label's line.
 	for _, it := range items {
 		if !it.sameLine || len(it.runs) == 0 {
@@ -849,7 +902,7 @@ func (pf *printedFace) check(items []*faceItem) *faceError {
 		}
 		l, v := it.runs[0], value.runs[0]
 		if l.page != v.page || math.Abs(l.y-v.y) > 0.5 {
-			return &faceError{Code: FaceLayout, Field: it.field, Label: it.label,
+			return &FaceError{Code: FaceLayout, Field: it.field, Label: it.label,
 				Reason: fmt.Sprintf("「%s」的内容不在其标签所在的行，页面被改动", it.label)}
 		}
 	}
@@ -857,7 +910,7 @@ func (pf *printedFace) check(items []*faceItem) *faceError {
 	// and the date.
 	// A failure that names a field comes first: a stamping tool also
 	// wraps its stamp in marked content, which covers nothing.
-	var first *faceError
+	var first *FaceError
 	seenImage := false
 	for _, m := range pf.marks {
 		allowed := !m.foreign
@@ -886,7 +939,7 @@ func (pf *printedFace) check(items []*faceItem) *faceError {
 		if label != "" {
 			where = "页面上「" + label + "」处"
 		}
-		fe := &faceError{Code: FaceOverlay, Field: field, Label: label,
+		fe := &FaceError{Code: FaceOverlay, Field: field, Label: label,
 			Reason: fmt.Sprintf("%s有证照生成器不会画的%s（第 %d 页 %s）覆盖，页面被改动", where, m.kind, m.page, m.box)}
 		if label != "" {
 			return fe
@@ -899,7 +952,7 @@ func (pf *printedFace) check(items []*faceItem) *faceError {
 		return first
 	}
 	if pf.appended {
-		return &faceError{Code: FaceIncremental, Reason: "PDF 在生成之后被追加修改（增量更新），页面可能被改动"}
+		return &FaceError{Code: FaceIncremental, Reason: "PDF 在生成之后被追加修改（增量更新），页面可能被改动"}
 	}
 	return nil
 }
@@ -945,12 +998,20 @@ func fieldAt(items []*faceItem, page int, box rect, limit int) (field, label str
 	return field, label
 }
 
-func mismatch(it *faceItem, printed string) *faceError {
+// nextLabel is the label item right after value item k, or nil.
+func nextLabel(items []*faceItem, k int) *faceItem {
+	if k+1 < len(items) && items[k+1].isLabel && items[k+1].field == items[k].field && items[k].field != "" && !items[k].isLabel {
+		return items[k+1]
+	}
+	return nil
+}
+
+func mismatch(it *faceItem, printed string) *FaceError {
 	what := "内容"
 	if it.isLabel {
 		what = "标签"
 	}
-	return &faceError{Code: FaceMismatch, Field: it.field, Label: it.label,
+	return &FaceError{Code: FaceMismatch, Field: it.field, Label: it.label,
 		Reason: fmt.Sprintf("页面上「%s」的%s与凭证不符：页面印的是「%s」，凭证是「%s」", it.label, what, clip(printed), clip(it.text))}
 }
 
