@@ -80,7 +80,7 @@ func TestVerifyHostilePDFs(t *testing.T) {
 		wantCode string
 		wantMsg  string
 	}{
-		{"deflate bomb: 4 × 64 MiB", addFiles(t, pdf, 0, z.Bytes()), "pdf_inflated", "PDF 解压后的总字节数超过上限 33554432"},
+		{"deflate bomb: 4 × 64 MiB", addFiles(t, pdf, 0, z.Bytes()), "pdf_inflated", "PDF 解压后的总大小超过上限 32 MiB"},
 		{"40 attachments", addFiles(t, pdf, 40, nil), "pdf_attachments", "附件数量超过上限 16"},
 	}
 	for _, tt := range tests {

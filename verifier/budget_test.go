@@ -121,10 +121,10 @@ func TestPDFBudget(t *testing.T) {
 		wantCode string
 		wantMsg  string
 	}{
-		{"deflate bomb in attachments", withAttachments(t, good, nil, bombs), "pdf_inflated", "PDF 解压后的总字节数超过上限 33554432"},
-		{"deflate bomb as the credential", withAttachments(t, w.PDF(lic, nil, nil, w.Compact(lic, a)), nil, map[string][]byte{verifier.AttachmentCredential: bomb128()}), "pdf_inflated", "PDF 解压后的总字节数超过上限 33554432"},
+		{"deflate bomb in attachments", withAttachments(t, good, nil, bombs), "pdf_inflated", "PDF 解压后的总大小超过上限 32 MiB"},
+		{"deflate bomb as the credential", withAttachments(t, w.PDF(lic, nil, nil, w.Compact(lic, a)), nil, map[string][]byte{verifier.AttachmentCredential: bomb128()}), "pdf_inflated", "PDF 解压后的总大小超过上限 32 MiB"},
 		{"100 attachments", withAttachments(t, good, many, nil), "pdf_attachments", "附件数量超过上限 16"},
-		{"too large", append(bytes.Clone(good), make([]byte, limits.PDFSize)...), "pdf_size", "PDF 文件字节数超过上限 10485760"},
+		{"too large", append(bytes.Clone(good), make([]byte, limits.PDFSize)...), "pdf_size", "PDF 文件大小超过上限 10 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

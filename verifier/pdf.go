@@ -45,7 +45,7 @@ var pdfcpuConfig = sync.OnceFunc(func() {
 // (pdfBudget) the work reading it may cost.
 func readPDF(pdf []byte) (*model.Context, error) {
 	if len(pdf) > MaxPDFSize {
-		return nil, tooMuch(limits.Exceeded("pdf_size", "PDF 文件字节数", MaxPDFSize))
+		return nil, tooMuch(limits.ExceededBytes("pdf_size", "PDF 文件大小", MaxPDFSize))
 	}
 	if err := pdfBudget(pdf); err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func attachments(ctx *model.Context) (map[string][]byte, error) {
 			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, stub.FileName, err)
 		}
 		if len(data) > MaxAttachmentSize {
-			return nil, tooMuch(limits.Exceeded("pdf_attachment_size", "附件 "+stub.FileName+" 的字节数", MaxAttachmentSize))
+			return nil, tooMuch(limits.ExceededBytes("pdf_attachment_size", "附件 "+stub.FileName+" 的大小", MaxAttachmentSize))
 		}
 		out[stub.FileName] = data
 	}

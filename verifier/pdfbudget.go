@@ -98,7 +98,7 @@ func pdfBudget(pdf []byte) error {
 		n, _ := io.Copy(io.Discard, io.LimitReader(zr, limits.PDFInflated-inflated+1))
 		inflated += n
 		if inflated > limits.PDFInflated {
-			return tooMuch(limits.Exceeded("pdf_inflated", "PDF 解压后的总字节数", limits.PDFInflated))
+			return tooMuch(limits.ExceededBytes("pdf_inflated", "PDF 解压后的总大小", limits.PDFInflated))
 		}
 	}
 	return nil

@@ -88,8 +88,22 @@ func (e *ExceededError) Error() string { return e.Message + " (" + e.Code + ")" 
 // Unwrap returns ErrExceeded.
 func (e *ExceededError) Unwrap() error { return ErrExceeded }
 
-// Exceeded makes an *ExceededError; what is a short Chinese noun phrase
-// with its unit, such as "附件数量" or "解压后的总字节数".
+// Exceeded makes an *ExceededError for a count; what is a short Chinese
+// noun phrase, such as "附件数量": "附件数量超过上限 16".
 func Exceeded(code, what string, limit int64) *ExceededError {
 	return &ExceededError{Code: code, Limit: limit, Message: fmt.Sprintf("%s超过上限 %d", what, limit)}
+}
+
+// ExceededBytes makes an *ExceededError for a size in bytes; what is a
+// short Chinese noun phrase, such as "PDF 解压后的总大小": "PDF 解压后的总大小
+// 超过上限 32 MiB".
+func ExceededBytes(code, what string, limit int64) *ExceededError {
+	size := fmt.Sprintf("%d 字节", limit)
+	switch {
+	case limit >= 1<<20 && limit%(1<<20) == 0:
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	case limit >= 1<<10 && limit%(1<<10) == 0:
+		size = fmt.Sprintf("%d KiB", limit>>10)
+	}
+	return &ExceededError{Code: code, Limit: limit, Message: what + "超过上限 " + size}
 }

@@ -20,3 +20,18 @@ func TestExceeded(t *testing.T) {
 		t.Errorf("Code, Limit = %q, %d", le.Code, le.Limit)
 	}
 }
+
+func TestExceededBytes(t *testing.T) {
+	for _, tt := range []struct {
+		limit int64
+		want  string
+	}{
+		{limits.PDFInflated, "PDF 解压后的总大小超过上限 32 MiB"},
+		{limits.CompactInflated, "PDF 解压后的总大小超过上限 64 KiB"},
+		{1000, "PDF 解压后的总大小超过上限 1000 字节"},
+	} {
+		if got := limits.ExceededBytes("pdf_inflated", "PDF 解压后的总大小", tt.limit).Message; got != tt.want {
+			t.Errorf("ExceededBytes(%d) = %q, want %q", tt.limit, got, tt.want)
+		}
+	}
+}
