@@ -53,6 +53,9 @@ func TestWalletZipManyLicenses(t *testing.T) {
 	}
 
 	ent := e.login("enterprise")
+	if page := ent.get("/wallet").body; !strings.Contains(page, `id="wallet-truncated"`) {
+		t.Error("the wallet page does not say it lists only the newest licenses")
+	}
 	f, err := os.Create(filepath.Join(t.TempDir(), "wallet.zip"))
 	if err != nil {
 		t.Fatal(err)

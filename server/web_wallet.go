@@ -24,9 +24,10 @@ import (
 // licenses whose holder code is the account's.
 
 type walletData struct {
-	Licenses []licenseView
-	Codes    []codeView
-	Usage    []usageView
+	Licenses  []licenseView
+	Truncated bool // the holder has more licenses than the page lists
+	Codes     []codeView
+	Usage     []usageView
 }
 
 type codeView struct {
@@ -45,13 +46,17 @@ type usageView struct {
 
 var modeNames = map[string]string{registry.UseByCode: "用证码", registry.UseByDuty: "依职能用证", registry.UseByVerify: "出示核验"}
 
+// walletPageMax is how many licenses the wallet page lists (the newest, as
+// registry.HolderLicenses returns them); the download has them all.
+const walletPageMax = 1000
+
 func (s *Server) walletPage(c *echo.Context) error {
 	ctx, a := c.Request().Context(), account(c).Actor()
 	lics, err := s.reg.HolderLicenses(ctx, a)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	var d walletData
+	d := walletData{Truncated: len(lics) == walletPageMax}
 	for _, l := range lics {
 		d.Licenses = append(d.Licenses, s.licenseView(l, nil))
 	}
