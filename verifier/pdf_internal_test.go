@@ -29,3 +29,14 @@ func FuzzFaceContent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPDFBudget checks that the budget scan never panics or loops, and
+// that what it lets through stays within the inflation limit.
+func FuzzPDFBudget(f *testing.F) {
+	f.Add([]byte("%PDF-1.4\n1 0 obj<</Length 5/Filter/FlateDecode>>stream\nx\x9c\x03\x00\x00\x00\x00\x01\nendstream endobj\n%%EOF"))
+	f.Add([]byte("1 0 obj <</Type/ObjStm/N 3/First 9>> stream\r\n1 0 2 3 4 5\nendstream"))
+	f.Add([]byte("<</Filter[/ASCIIHexDecode/FlateDecode]>>stream\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = pdfBudget(b)
+	})
+}
