@@ -407,8 +407,8 @@ func BenchmarkNewRenderer(b *testing.B) {
 
 // TestVerifierReadsFaceBack: the verifier reads every face the renderer
 // draws back as license.NewFace has it, with nothing it would take for a
-// forgery: every catalog type, a face with a continuation page, and an
-// unsealed face.
+// forgery, and its QR code as printed: every catalog type, a face with a
+// continuation page, and an unsealed face.
 func TestVerifierReadsFaceBack(t *testing.T) {
 	r := testRenderer(t)
 	ins := catalogInputs(t)
@@ -432,6 +432,9 @@ func TestVerifierReadsFaceBack(t *testing.T) {
 		}
 		if err := verifier.CheckFace(pdf, license.NewFace(in.Type, in.Record)); err != nil {
 			t.Errorf("%d %s: %v", i, in.Type.Name, err)
+		}
+		if qr, err := verifier.PrintedQR(pdf); err != nil || qr != in.QRPayload {
+			t.Errorf("%d %s: QR code read back as %q, %v; want %q", i, in.Type.Name, qr, err, in.QRPayload)
 		}
 	}
 }

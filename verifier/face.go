@@ -12,6 +12,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
+	"zhengzhao/credential"
 	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 )
@@ -96,6 +97,7 @@ type mark struct {
 	cover   bool   // paints its whole box (fills, pictures), not only its outline
 	box     rect
 	segs    []rect // the segments of a stroked path
+	module  bool   // a dark rectangle: a module of the printed QR code
 }
 
 // printedFace is what the pages of a PDF draw.
@@ -153,6 +155,7 @@ type pageReader struct {
 	path  []point
 	segs  []rect
 	last  point
+	rects int    // re operators in the current path
 	base  matrix // the CTM the content starts with: a form's matrix
 	depth int    // forms within forms
 }
@@ -167,12 +170,13 @@ type xobject struct {
 }
 
 type gstate struct {
-	ctm                matrix
-	font               pdfFont
-	size               float64
-	light, transparent bool
-	tr                 int
-	tz, tl, tc, tw     float64
+	ctm            matrix
+	font           pdfFont
+	size           float64
+	light, dark    bool // fill colour near white, near black
+	transparent    bool
+	tr             int
+	tz, tl, tc, tw float64
 }
 
 type matrix [6]float64
@@ -555,18 +559,18 @@ func (p *pageReader) op(op string, args []operand) {
 		}
 	case "g":
 		if v, ok := nums(args, 1); ok {
-			g.light = v[0] > 0.85
+			g.light, g.dark = v[0] > 0.85, v[0] < 0.2
 		}
 	case "rg":
 		if v, ok := nums(args, 3); ok {
-			g.light = min(v[0], v[1], v[2]) > 0.85
+			g.light, g.dark = min(v[0], v[1], v[2]) > 0.85, max(v[0], v[1], v[2]) < 0.2
 		}
 	case "k":
 		if v, ok := nums(args, 4); ok {
-			g.light = max(v[0], v[1], v[2], v[3]) < 0.15
+			g.light, g.dark = max(v[0], v[1], v[2], v[3]) < 0.15, v[3] > 0.8
 		}
 	case "cs", "sc", "scn":
-		g.light = false
+		g.light, g.dark = false, false
 	case "gs":
 		if len(args) > 0 {
 			g.transparent = p.states[strings.TrimPrefix(args[len(args)-1].str, "/")]
@@ -596,6 +600,7 @@ func (p *pageReader) op(op string, args []operand) {
 		if v, ok := nums(args, 4); ok {
 			a, b := g.ctm.apply(v[0], v[1]), g.ctm.apply(v[0]+v[2], v[1])
 			c, d := g.ctm.apply(v[0]+v[2], v[1]+v[3]), g.ctm.apply(v[0], v[1]+v[3])
+			p.rects++
 			p.path = append(p.path, a, b, c, d)
 			p.segs = append(p.segs, bounds(a, b), bounds(b, c), bounds(c, d), bounds(d, a))
 			p.last = a
@@ -606,16 +611,18 @@ func (p *pageReader) op(op string, args []operand) {
 		}
 	case "f", "F", "f*", "B", "B*", "b", "b*":
 		if len(p.path) > 0 {
-			p.pf.marks = append(p.pf.marks, mark{page: p.page, seq: p.next(), kind: "填充图形", cover: true, box: bounds(p.path...)})
+			// A dark rectangle alone is a module of the QR code.
+			module := g.dark && p.rects == 1 && len(p.path) == 4 && !g.transparent && p.depth == 0
+			p.pf.marks = append(p.pf.marks, mark{page: p.page, seq: p.next(), kind: "填充图形", cover: true, box: bounds(p.path...), module: module})
 		}
-		p.path, p.segs = p.path[:0], p.segs[:0]
+		p.path, p.segs, p.rects = p.path[:0], p.segs[:0], 0
 	case "S", "s":
 		if len(p.path) > 0 {
 			p.pf.marks = append(p.pf.marks, mark{page: p.page, seq: p.next(), kind: "线条", box: bounds(p.path...), segs: append([]rect(nil), p.segs...)})
 		}
-		p.path, p.segs = p.path[:0], p.segs[:0]
+		p.path, p.segs, p.rects = p.path[:0], p.segs[:0], 0
 	case "n":
-		p.path, p.segs = p.path[:0], p.segs[:0]
+		p.path, p.segs, p.rects = p.path[:0], p.segs[:0], 0
 	case "W", "W*":
 		if len(p.path) > 0 {
 			p.foreign("裁剪路径", bounds(p.path...))
@@ -1021,4 +1028,56 @@ func clip(s string) string {
 		return s
 	}
 	return string([]rune(s)[:40]) + "…"
+}
+
+// qr returns the text of the QR code printed on the face (on the last
+// page that has one), or "".
+func (pf *printedFace) qr() string {
+	page := 0
+	for _, m := range pf.marks {
+		if m.module {
+			page = max(page, m.page)
+		}
+	}
+	return printedQR(pf.marks, page)
+}
+
+// checkQR checks that the QR code printed on the face is the compact form
+// of the license with identifier id.
+func (pf *printedFace) checkQR(id string) *FaceError {
+	text := pf.qr()
+	if text == "" {
+		return &FaceError{Code: FaceMismatch, Field: "qr", Label: "二维码",
+			Reason: "页面上的二维码无法读出，页面被改动"}
+	}
+	c, err := credential.ParseCompact(text)
+	if err != nil {
+		return &FaceError{Code: FaceMismatch, Field: "qr", Label: "二维码",
+			Reason: fmt.Sprintf("页面上的二维码不是证照的紧凑凭证：%v", err)}
+	}
+	if c.Identifier != id {
+		return &FaceError{Code: FaceMismatch, Field: "qr", Label: "二维码",
+			Reason: fmt.Sprintf("页面上的二维码是另一张证照（%s）的，凭证是 %s", c.Identifier, id)}
+	}
+	return nil
+}
+
+// PrintedQR returns the text of the QR code drawn on a license PDF's face,
+// read from the rectangles that draw it (no rendering, no picture). A PDF
+// that cannot be read, or has no readable QR code drawn, is
+// ErrNotLicensePDF.
+func PrintedQR(pdf []byte) (_ string, err error) {
+	defer recoverMalformed(&err)
+	ctx, err := readPDF(pdf)
+	if err != nil {
+		return "", err
+	}
+	pf, err := readFace(ctx, pdf)
+	if err != nil {
+		return "", err
+	}
+	if text := pf.qr(); text != "" {
+		return text, nil
+	}
+	return "", fmt.Errorf("%w: no readable QR code drawn on the page", ErrNotLicensePDF)
 }

@@ -234,12 +234,13 @@ func TestFaceStampedOverEveryField(t *testing.T) {
 }
 
 // The forgeries of the red-team report and their kin: a corrected line in
-// the license's own Chinese font pasted over the validity, a sticky note
-// appended as an incremental update, and text stamped under the page.
+// the license's own Chinese font pasted over the validity or the holder, a
+// sticky note appended as an incremental update, an update that changes no
+// field, a value rewritten in the page content, another license's QR code.
 func TestFaceForgeries(t *testing.T) {
 	w := verifiertest.NewWorld(t)
 	a := w.Departments[0]
-	lic := w.Issue(a, a.Types[0])
+	lic, other := w.Issue(a, a.Types[0]), w.Issue(a, a.Types[0])
 	pdf := w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(lic, a))
 	face := faceOf(t, lic)
 	pos, err := verifier.FacePositions(pdf, face)
@@ -258,6 +259,7 @@ func TestFaceForgeries(t *testing.T) {
 		{"note over the validity as an incremental update", annotateIncrement(t, pdf, v.X, v.Y, "有效期至2099年"), verifier.FaceOverlay, "validity"},
 		{"an incremental update that changes no field", infoIncrement(t, pdf), verifier.FaceIncremental, ""},
 		{"the printed holder rewritten in the page content", editText(t, pdf, face.Rows[0].Value, "长沙市某某餐饮有限公司"), verifier.FaceMismatch, "holder"},
+		{"another license's QR code printed", w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(other, a)), verifier.FaceMismatch, "qr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,13 +124,17 @@ func (v *run) faceCheck(lp *licensePDF) {
 		v.add(NameFace, fail("证照类型 %s 不在目录中，无法核对页面", rec.TypeCode))
 		return
 	}
-	if fe := lp.face.compare(license.NewFace(t, rec)); fe != nil {
+	fe := lp.face.compare(license.NewFace(t, rec))
+	if fe == nil {
+		fe = lp.face.checkQR(rec.Identifier)
+	}
+	if fe != nil {
 		v.add(NameFace, fail("%s", fe.Reason))
 		c := &v.r.Checks[len(v.r.Checks)-1]
 		c.Code, c.Field = fe.Code, fe.Field
 		return
 	}
-	v.add(NameFace, pass("页面印的每一项都与凭证一致，且没有证照生成器之外的文字、图形或追加修改"))
+	v.add(NameFace, pass("页面印的每一项和二维码都与凭证一致，且没有证照生成器之外的文字、图形或追加修改"))
 }
 
 // licensePDF is what a license PDF carries.
