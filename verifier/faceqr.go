@@ -1,13 +1,11 @@
 package verifier
 
 import (
-	"image"
-	"image/color"
 	"math"
 	"slices"
 
 	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 // The QR code on a license face is drawn as dark rectangles, one per run
@@ -48,11 +46,9 @@ func printedQR(marks []mark, page int) string {
 	if n < 21 || n > maxQRModules || math.Abs(float64(n)*m-(box.x1-box.x0)) > m/2 {
 		return ""
 	}
-	const px, quiet = 4, 4
-	side := (n + 2*quiet) * px
-	img := image.NewGray(image.Rect(0, 0, side, side))
-	for i := range img.Pix {
-		img.Pix[i] = 0xff
+	bits, err := gozxing.NewSquareBitMatrix(n)
+	if err != nil {
+		return ""
 	}
 	for _, r := range rs {
 		c0 := int(math.Round((r.x0 - box.x0) / m))
@@ -62,18 +58,12 @@ func printedQR(marks []mark, page int) string {
 			continue
 		}
 		for c := max(c0, 0); c < min(c1, n); c++ {
-			for y := range px {
-				for x := range px {
-					img.SetGray((quiet+c)*px+x, (quiet+row)*px+y, color.Gray{})
-				}
-			}
+			bits.Set(c, row)
 		}
 	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return ""
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	// The grid is exact, so the decoder reads it directly: no picture, no
+	// finder-pattern detection.
+	res, err := decoder.NewDecoder().Decode(bits, nil)
 	if err != nil {
 		return ""
 	}
