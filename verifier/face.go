@@ -74,6 +74,11 @@ func (r rect) overlaps(o rect) bool {
 	return r.x0 < o.x1 && o.x0 < r.x1 && r.y0 < o.y1 && o.y0 < r.y1
 }
 
+// inside reports whether r lies within o, give or take a point.
+func inside(r, o rect) bool {
+	return r.x0 >= o.x0-1 && r.y0 >= o.y0-1 && r.x1 <= o.x1+1 && r.y1 <= o.y1+1
+}
+
 func (r rect) String() string { return fmt.Sprintf("(%.0f, %.0f)", r.x0, r.y0) }
 
 // textRun is one string shown (Tj, TJ, ', ").
@@ -160,7 +165,7 @@ type pageReader struct {
 	depth int    // forms within forms
 }
 
-type pdfFont struct{ twoByte, courier bool }
+type pdfFont struct{ twoByte, courier, type3 bool }
 
 type xobject struct {
 	sd   *types.StreamDict // a form's
@@ -221,6 +226,16 @@ func (p *pageReader) resources(page types.Dict, inh *model.InheritedPageAttrs) {
 	if a := p.array(page, "MediaBox"); len(a) == 4 {
 		p.media = p.rectOf(a)
 	}
+	// What a viewer shows is the crop box: a field cropped off is hidden.
+	crop := p.media
+	if inh != nil && inh.CropBox != nil {
+		r := inh.CropBox
+		crop = rect{r.LL.X, r.LL.Y, r.UR.X, r.UR.Y}
+	}
+	if a := p.array(page, "CropBox"); len(a) == 4 {
+		crop = p.rectOf(a)
+	}
+	p.media = rect{max(p.media.x0, crop.x0), max(p.media.y0, crop.y0), min(p.media.x1, crop.x1), min(p.media.y1, crop.y1)}
 	var res types.Dict
 	if o, ok := page.Find("Resources"); ok {
 		res, _ = p.ctx.DereferenceDict(o)
@@ -243,12 +258,18 @@ func (p *pageReader) loadResources(res types.Dict) {
 			continue
 		}
 		var f pdfFont
-		if st := fd.NameEntry("Subtype"); st != nil && *st == "Type0" {
+		st := fd.NameEntry("Subtype")
+		if st != nil && *st == "Type0" {
 			f.twoByte = true
 		}
+		// The identifier is drawn in the standard Courier, which is never
+		// embedded: a "Courier" with glyphs of its own is not it.
 		if base := fd.NameEntry("BaseFont"); base != nil && *base == "Courier" {
-			f.courier = true
+			_, embedded := fd.Find("FontDescriptor")
+			f.courier = !embedded
 		}
+		// Type3 glyphs are drawings of any shape: the renderer uses none.
+		f.type3 = st != nil && *st == "Type3"
 		p.fonts[name] = f
 	}
 	for name, o := range p.dict(res, "XObject") {
@@ -724,8 +745,10 @@ func (p *pageReader) show(raw string, adjust []float64) {
 		run.hidden = "以透明或混合方式绘制"
 	case run.size < 3:
 		run.hidden = fmt.Sprintf("字号仅 %.1f 磅", run.size)
-	case !run.box.overlaps(p.media):
-		run.hidden = "画在页面之外"
+	case g.font.type3:
+		run.hidden = "用 Type3 字体（字形可画成任意样子）绘制"
+	case !inside(run.box, p.media):
+		run.hidden = "画在页面可见区域之外"
 	}
 	if text != "" {
 		p.pf.runs = append(p.pf.runs, run)

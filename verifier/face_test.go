@@ -183,6 +183,21 @@ func editText(t *testing.T, pdf []byte, from, to string) []byte {
 	return out.Bytes()
 }
 
+// crop sets the crop box of page 1 with pdfcpu: what a viewer shows.
+func crop(t *testing.T, pdf []byte, box string) []byte {
+	t.Helper()
+	model.ConfigPath = "disable"
+	b, err := api.Box(box, types.POINTS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := api.Crop(bytes.NewReader(pdf), &out, []string{"1"}, b, model.NewDefaultConfiguration()); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 func verifyFace(t *testing.T, w *verifiertest.World, pdf []byte) verifier.Check {
 	t.Helper()
 	res, err := verifier.Verify(context.Background(), pdf, w.Bundle(nil), verifier.Policy{At: verifiertest.Now})
@@ -259,6 +274,7 @@ func TestFaceForgeries(t *testing.T) {
 		{"note over the validity as an incremental update", annotateIncrement(t, pdf, v.X, v.Y, "有效期至2099年"), verifier.FaceOverlay, "validity"},
 		{"an incremental update that changes no field", infoIncrement(t, pdf), verifier.FaceIncremental, ""},
 		{"the printed holder rewritten in the page content", editText(t, pdf, face.Rows[0].Value, "长沙市某某餐饮有限公司"), verifier.FaceMismatch, "holder"},
+		{"the validity and all below it cropped off", crop(t, pdf, fmt.Sprintf("[0 %.0f 595 842]", v.Y+4)), verifier.FaceHidden, "validity"},
 		{"another license's QR code printed", w.PDF(lic, lic.Document, w.Stamp(lic, a, a.Seal, verifiertest.IssuedAt), w.Compact(other, a)), verifier.FaceMismatch, "qr"},
 	}
 	for _, tt := range tests {
