@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"zhengzhao/internal/limits"
 	"zhengzhao/verifier"
 )
 
@@ -34,7 +35,7 @@ func call(ctx context.Context, method, url, token string, body []byte, out any) 
 		return err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limits.CLIInput))
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func readInput(name string) ([]byte, error) {
 	if name == "-" {
-		return io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
+		return io.ReadAll(io.LimitReader(os.Stdin, limits.CLIInput))
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {

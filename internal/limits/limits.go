@@ -68,6 +68,13 @@ const (
 	WalletPage = 200
 )
 
+// The command line.
+const (
+	// CLIInput is the most the zhengzhao command reads from a server's
+	// answer or from standard input, in bytes.
+	CLIInput = 64 << 20
+)
+
 // ErrExceeded is what every *ExceededError unwraps to.
 var ErrExceeded = errors.New("limit exceeded")
 
