@@ -657,7 +657,7 @@ func TestStatusListEntry(t *testing.T) {
 		field string
 	}{
 		{"type", func(e *StatusListEntry) { e.Type = "StatusList2021Entry" }, "type"},
-		{"purpose revocation", func(e *StatusListEntry) { e.StatusPurpose = PurposeRevocation }, "statusPurpose"},
+		{"purpose revocation", func(e *StatusListEntry) { e.StatusPurpose = "revocation" }, "statusPurpose"},
 		{"statusSize 1", func(e *StatusListEntry) { e.StatusSize = 1 }, "statusSize"},
 		{"statusSize missing", func(e *StatusListEntry) { e.StatusSize = 0 }, "statusSize"},
 		{"index too large", func(e *StatusListEntry) { e.StatusListIndex = "131072"; e.ID = listURL + "#131072" }, "statusListIndex"},

@@ -28,7 +28,7 @@ type vector struct {
 	PublicKey          string         `json:"publicKey"`  // hex 04‖x‖y
 	IssuerName         string         `json:"issuerName"`
 	Record             license.Record `json:"record"`
-	Status             []StatusEntry  `json:"status"`
+	Status             []StatusListEntry  `json:"status"`
 	VerificationMethod string         `json:"verificationMethod"`
 	Created            string         `json:"created"`
 	ProofConfig        string         `json:"proofConfig"`  // JCS(P)
@@ -77,22 +77,15 @@ func vectorInput() vector {
 				"businessScope":       "软件开发；信息技术咨询服务。（依法须经批准的项目，经相关部门批准后方可开展经营活动）",
 			},
 		},
-		Status: []StatusEntry{
-			{
-				ID:                   "https://zhengzhao.example/status/11430000006122244L/revocation/1#94567",
-				Type:                 StatusEntryType,
-				StatusPurpose:        PurposeRevocation,
-				StatusListIndex:      "94567",
-				StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/revocation/1",
-			},
-			{
-				ID:                   "https://zhengzhao.example/status/11430000006122244L/suspension/1#23061",
-				Type:                 StatusEntryType,
-				StatusPurpose:        PurposeSuspension,
-				StatusListIndex:      "23061",
-				StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/suspension/1",
-			},
-		},
+		Status: []StatusListEntry{{
+			ID:                   "https://zhengzhao.example/status/11430000006122244L/message/1#94567",
+			Type:                 StatusEntryType,
+			StatusPurpose:        PurposeMessage,
+			StatusListIndex:      "94567",
+			StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/message/1",
+			StatusSize:           StatusSize,
+			StatusMessage:        statusMessages(),
+		}},
 		VerificationMethod: "urn:uscc:11430000006122244L#5f2a9c07e1d3b468",
 		Created:            "2025-01-01T01:30:00Z",
 	}

@@ -27,6 +27,9 @@ var (
 	ErrInvalidEvent = errors.New("ledger: invalid event")
 	// ErrCorrupt: the stored log does not verify.
 	ErrCorrupt = errors.New("ledger: log is corrupt")
+	// ErrRollback: the log is shorter than, or not consistent with, a
+	// checkpoint that was signed or seen for it: it was rolled back.
+	ErrRollback = errors.New("ledger: log rolled back")
 	// ErrUnavailable: the ledger could not be reached or did not commit; safe to retry.
 	ErrUnavailable = errors.New("ledger: unavailable")
 )
