@@ -47,11 +47,6 @@ const (
 // Marshal produces.
 const MaxSize = 1 << 20
 
-// chinaTime is Asia/Shanghai. China has kept UTC+8 without daylight saving
-// since 1991, so a fixed zone gives the same instants as the tz database
-// for every license date and needs no tzdata on the verifying machine.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // timeLayout is how this package writes validFrom, validUntil and
 // proof.created: RFC 3339 in UTC with a "Z" and whole seconds.
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -87,15 +82,15 @@ type Proof struct {
 // from: Hashes, VerifyProof and Signature work on that document, so a change
 // to the exported fields afterwards is not seen by them until the next Sign.
 type Credential struct {
-	Context           []string       `json:"@context"`
-	ID                string         `json:"id"`
-	Type              []string       `json:"type"`
-	Issuer            Issuer         `json:"issuer"`
-	ValidFrom         string         `json:"validFrom"`
-	ValidUntil        string         `json:"validUntil,omitempty"`
-	CredentialSubject license.Record `json:"credentialSubject"`
+	Context           []string          `json:"@context"`
+	ID                string            `json:"id"`
+	Type              []string          `json:"type"`
+	Issuer            Issuer            `json:"issuer"`
+	ValidFrom         string            `json:"validFrom"`
+	ValidUntil        string            `json:"validUntil,omitempty"`
+	CredentialSubject license.Record    `json:"credentialSubject"`
 	CredentialStatus  []StatusListEntry `json:"credentialStatus,omitempty"`
-	Proof             *Proof         `json:"proof,omitempty"`
+	Proof             *Proof            `json:"proof,omitempty"`
 
 	doc *document // the parsed or signed document; nil for a fresh New
 }
@@ -120,7 +115,7 @@ func New(rec license.Record, issuerName string, status []StatusListEntry) (*Cred
 	if strings.TrimSpace(issuerName) == "" {
 		return nil, formatErr("issuer.name", RuleRequired, "the issuing department's name is empty")
 	}
-	from, err := time.ParseInLocation(time.DateOnly, rec.ValidFrom, chinaTime)
+	from, err := time.ParseInLocation(time.DateOnly, rec.ValidFrom, license.ChinaTime)
 	if err != nil {
 		return nil, &FormatError{Field: "credentialSubject.validFrom", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
 	}
@@ -133,7 +128,7 @@ func New(rec license.Record, issuerName string, status []StatusListEntry) (*Cred
 		CredentialSubject: rec,
 	}
 	if rec.ValidUntil != "" {
-		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, chinaTime)
+		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, license.ChinaTime)
 		if err != nil {
 			return nil, &FormatError{Field: "credentialSubject.validUntil", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
 		}

@@ -23,21 +23,21 @@ var update = flag.Bool("update", false, "regenerate testdata/ (keeps the stored 
 // vector is testdata/vector.json: one sm2-jcs-2026 test vector. The same
 // values are quoted in docs/sm2-jcs-2026.md.
 type vector struct {
-	Comment            string         `json:"comment"`
-	PrivateKey         string         `json:"privateKey"` // hex d
-	PublicKey          string         `json:"publicKey"`  // hex 04‖x‖y
-	IssuerName         string         `json:"issuerName"`
-	Record             license.Record `json:"record"`
-	Status             []StatusListEntry  `json:"status"`
-	VerificationMethod string         `json:"verificationMethod"`
-	Created            string         `json:"created"`
-	ProofConfig        string         `json:"proofConfig"`  // JCS(P)
-	ProofHash          string         `json:"proofHash"`    // hex SM3(JCS(P))
-	DocumentHash       string         `json:"documentHash"` // hex SM3(unsigned.json)
-	HashData           string         `json:"hashData"`     // hex proofHash‖documentHash
-	ZA                 string         `json:"za"`           // hex Z_A for the public key and ID 1234567812345678
-	Digest             string         `json:"digest"`       // hex e = SM3(Z_A‖hashData), the value SM2 signs
-	ProofValue         string         `json:"proofValue"`   // the one signature stored in signed.json
+	Comment            string            `json:"comment"`
+	PrivateKey         string            `json:"privateKey"` // hex d
+	PublicKey          string            `json:"publicKey"`  // hex 04‖x‖y
+	IssuerName         string            `json:"issuerName"`
+	Record             license.Record    `json:"record"`
+	Status             []StatusListEntry `json:"status"`
+	VerificationMethod string            `json:"verificationMethod"`
+	Created            string            `json:"created"`
+	ProofConfig        string            `json:"proofConfig"`  // JCS(P)
+	ProofHash          string            `json:"proofHash"`    // hex SM3(JCS(P))
+	DocumentHash       string            `json:"documentHash"` // hex SM3(unsigned.json)
+	HashData           string            `json:"hashData"`     // hex proofHash‖documentHash
+	ZA                 string            `json:"za"`           // hex Z_A for the public key and ID 1234567812345678
+	Digest             string            `json:"digest"`       // hex e = SM3(Z_A‖hashData), the value SM2 signs
+	ProofValue         string            `json:"proofValue"`   // the one signature stored in signed.json
 }
 
 const (

@@ -8,12 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +105,7 @@ type Service struct {
 }
 
 // changed notes a change the trust bundle or a status list shows.
-func (s *Service) changed() { s.changed() }
+func (s *Service) changed() { s.gen.Add(1) }
 
 // deptSigner is what issuing needs of a department's active key: the key,
 // its certificate and the seal that lists it.
@@ -248,9 +249,12 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 	if err != nil {
 		return nil, err
 	}
-	statusIndex, err := s.store.allocateSlot(ctx, dept.USCC, randomListIndex)
+	statusIndex, opened, err := s.store.allocateSlot(ctx, dept.USCC, randomListIndex)
 	if err != nil {
 		return nil, err
+	}
+	if opened {
+		s.changed() // the bundle carries the new list
 	}
 	// A crash between anchoring and storing leaves an orphan anchor whose
 	// identifier the store never saw; the ledger refuses it again as a
@@ -361,7 +365,7 @@ func anchorOf(cred *credential.Credential, uscc string, rec license.Record, keyI
 
 // record builds the license record from a request, filling the defaults.
 func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) license.Record {
-	today := s.now().In(chinaTime).Format(time.DateOnly)
+	today := s.now().In(license.ChinaTime).Format(time.DateOnly)
 	rec := license.Record{
 		Name: typ.Name, TypeCode: typ.Code, Number: req.Number,
 		Holder: req.Holder, HolderCode: req.HolderCode, HolderCodeType: typ.HolderKind.CodeType(),
@@ -385,8 +389,6 @@ func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) l
 	}
 	return rec
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func (s *Service) issuingDepartment(a Actor) (*Department, error) {
 	if a.Role != RoleIssuer {
@@ -517,8 +519,9 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 }
 
 // RotateKey gives a department a new signing key and a new seal listing it.
-// Licenses already issued stay valid: the old key and seal stay in the
-// trust bundle and verify what they signed while they were valid.
+// The old key's signing validity ends now (a ledger event): what it signed
+// before stays valid, and the old key and seal stay in the trust bundle to
+// verify it; anything it signs later is not valid.
 func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Department, error) {
 	if a.Role != RoleAdmin {
 		return nil, fmt.Errorf("%w: only the platform admin rotates department keys", ErrForbidden)
@@ -529,6 +532,12 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 	if d == nil {
 		return nil, fmt.Errorf("department %s: %w", uscc, ErrNotFound)
 	}
+	return s.rotate(ctx, d)
+}
+
+// rotate makes d a new key and seal, then ends the old key's validity.
+func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error) {
+	uscc := d.USCC
 	now := s.now()
 	key, dk, err := s.newDepartmentKey(uscc, d.Name, now)
 	if err != nil {
@@ -549,17 +558,35 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 		return nil, err
 	}
 	s.mu.Lock()
+	old := s.signers[uscc]
 	s.signers[uscc] = ds
 	s.mu.Unlock()
+	if old != nil {
+		if err := s.retire(ctx, uscc, old.keyID, now); err != nil {
+			return nil, err
+		}
+	}
 	s.changed()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
+	return s.departmentWithKeys(ctx, d)
+}
+
+// retire ends a rotated-out key's signing validity at the rotation time,
+// unless it was already declared compromised from an earlier time.
+func (s *Service) retire(ctx context.Context, uscc, keyID string, at time.Time) error {
 	keys, err := s.store.keys(ctx, uscc)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := *d
-	out.Keys = keys
-	return &out, nil
+	for _, k := range keys {
+		if k.KeyID == keyID && k.RevokedFrom != nil {
+			return nil
+		}
+	}
+	if _, err := s.ledger.RevokeKey(ctx, ledger.KeyRevocation{Department: uscc, KeyID: keyID, RevokedFrom: at, Reason: license.ReasonKeyRotated}); err != nil {
+		return fmt.Errorf("registry: end key %s on the ledger: %w", keyID, err)
+	}
+	return s.store.setKeyRevoked(ctx, keyID, at, license.ReasonKeyRotated)
 }
 
 func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigner, error) {

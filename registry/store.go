@@ -15,7 +15,6 @@ import (
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
-	"zhengzhao/ledger"
 	"zhengzhao/license"
 )
 

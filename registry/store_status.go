@@ -45,11 +45,11 @@ var statusColumns = map[string]string{
 
 // Meta keys.
 const (
-	metaLedgerSize  = "ledger_size"  // the largest ledger tree size the store has seen
-	metaReconciled  = "reconciled"   // set once a full reconciliation ran
-	metaBundleSeq   = "bundle_seq"   // the last trust bundle sequence handed out
-	metaBundleCheck = "bundle_cp"    // the checkpoint note of the last bundle
-	metaBundleHist  = "bundle_hist"  // JSON: recent bundle checkpoints
+	metaLedgerSize  = "ledger_size" // the largest ledger tree size the store has seen
+	metaReconciled  = "reconciled"  // set once a full reconciliation ran
+	metaBundleSeq   = "bundle_seq"  // the last trust bundle sequence handed out
+	metaBundleCheck = "bundle_cp"   // the checkpoint note of the last bundle
+	metaBundleHist  = "bundle_hist" // JSON: recent bundle checkpoints
 )
 
 func (s *store) meta(ctx context.Context, key string) (string, error) {
@@ -89,49 +89,50 @@ func (s *store) ledgerSizeSeen(ctx context.Context) (uint64, error) {
 }
 
 // allocateSlot hands out a free status-list slot of a department: list ×
-// StatusListSize + index. A list is filled to half, then the next one opens;
-// within a list the index is random (pick), so no index tells when a license
-// was issued. pick returns a random index below StatusListSize.
-func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (int, error) {
+// StatusListSize + index. A list is filled to half, then the next one opens
+// (opened reports it); within a list the index is random (pick), so no
+// index tells when a license was issued. pick returns a random index below
+// StatusListSize.
+func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer tx.Rollback()
 	var list, used int
 	err = tx.QueryRowContext(ctx, `SELECT list, used FROM status_lists WHERE uscc = ? ORDER BY list DESC LIMIT 1`, uscc).Scan(&list, &used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		list, used = 0, 0
+		list, used, opened = 0, 0, true
 		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, 0, 0)`, uscc); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	case err != nil:
-		return 0, err
+		return 0, false, err
 	}
 	if used >= StatusListSize/2 {
-		list, used = list+1, 0
+		list, used, opened = list+1, 0, true
 		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, ?, 0)`, uscc, list); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	for {
 		i, err := pick()
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		slot := list*StatusListSize + i
+		slot = list*StatusListSize + i
 		res, err := tx.ExecContext(ctx, `INSERT INTO status_slots (uscc, slot) VALUES (?, ?) ON CONFLICT DO NOTHING`, uscc, slot)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // taken: at most half the list is, so this ends soon
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET used = used + 1 WHERE uscc = ? AND list = ?`, uscc, list); err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		return slot, tx.Commit()
+		return slot, opened, tx.Commit()
 	}
 }
 
@@ -339,4 +340,43 @@ func (s *store) statusOf(ctx context.Context, id string) (license.Status, string
 		return "", "", 0, fmt.Errorf("license %s: %w", id, ErrNotFound)
 	}
 	return license.Status(st), reason, idx, err
+}
+
+// eachAnchor calls f with the anchor receipt and QR form of every license
+// of a department.
+func (s *store) eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT receipt, compact FROM licenses WHERE uscc = ?`, uscc)
+	if err != nil {
+		return err
+	}
+	type row struct{ rcpt, compact string }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.rcpt, &r.compact); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		var rc ledger.Receipt
+		if err := json.Unmarshal([]byte(r.rcpt), &rc); err != nil {
+			return fmt.Errorf("registry: stored receipt: %w", err)
+		}
+		if err := f(rc, r.compact); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setKeyRevoked records that a key's signing validity ended at from.
+func (s *store) setKeyRevoked(ctx context.Context, keyID string, from time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE department_keys SET revoked_from = ?, revoked_reason = ? WHERE key_id = ?`, formatTime(from), reason, keyID)
+	return err
 }

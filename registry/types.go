@@ -91,11 +91,11 @@ type IssueRequest struct {
 // License is a stored license: the record (personal data), the credential as
 // handed out, its ledger receipt and its status.
 type License struct {
-	Identifier   string         `json:"id"`
-	Department   string         `json:"department"`
-	TypeCode     string         `json:"type"`
-	Serial       string         `json:"serial"`
-	Status       license.Status `json:"status"`
+	Identifier string         `json:"id"`
+	Department string         `json:"department"`
+	TypeCode   string         `json:"type"`
+	Serial     string         `json:"serial"`
+	Status     license.Status `json:"status"`
 	// StatusReason is the code (license.Reasons) of the latest status
 	// change; StatusNote its free-text note, kept only in the store.
 	StatusReason string `json:"status_reason,omitempty"`
@@ -103,11 +103,11 @@ type License struct {
 	// StatusIndex is the license's status-list slot: list ×
 	// StatusListSize + index within the list.
 	StatusIndex int            `json:"status_index"`
-	Record       license.Record `json:"record"`
-	Credential   []byte         `json:"-"`
-	Receipt      ledger.Receipt `json:"receipt"`
-	IssuedAt     time.Time      `json:"issued_at"`
-	RequestKey   string         `json:"-"`
+	Record      license.Record `json:"record"`
+	Credential  []byte         `json:"-"`
+	Receipt     ledger.Receipt `json:"receipt"`
+	IssuedAt    time.Time      `json:"issued_at"`
+	RequestKey  string         `json:"-"`
 	// Compact is the ZZ1: compact form, printed as the license's QR code.
 	Compact string `json:"compact"`
 	// SealSignature is the DER SES_Signature of the department's seal over
