@@ -134,6 +134,10 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/api/v1/types", fixed("/api/v1/types"), get, all(200)},
 		{"GET", "/api/v1/types/:code/example", fixed("/api/v1/types/" + typeA + "/example"), get, all(200)},
 		{"GET", "/api/v1/bundle", fixed("/api/v1/bundle"), get, all(200)},
+		{"GET", "/api/v1/trust", fixed("/api/v1/trust"), get, all(200)},
+		{"GET", "/api/v1/reasons", fixed("/api/v1/reasons"), get, all(200)},
+		{"GET", "/api/v1/log/consistency", fixed("/api/v1/log/consistency?from=1&to=2"), get, all(200)},
+		{"GET", "/status/:uscc/message/:n", fixed("/status/" + e.depts[0].USCC + "/message/0"), get, all(200)},
 		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
 		{"POST", "/api/v1/verify", fixed("/api/v1/verify"), postJSON(doc), [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
 		{"POST", "/api/v1/licenses", fixed("/api/v1/licenses"), func(w *webClient, p string) webAnswer {
@@ -202,10 +206,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
 		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
+		{"POST", "/api/v1/departments/:uscc/keys/:keyid/revoke", fixed("/api/v1/departments/" + e.depts[3].USCC + "/keys/" + e.depts[3].Keys[0].KeyID + "/revoke"),
+			postJSON([]byte(`{"reason":"key_compromise"}`)), [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
 
 		// State changes last: a status change, then signing out.
-		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"核查"}`)), [nRoles]int{401, 403, 403, 403, 403, 401, 401}},
-		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"核查中"}}), officers(303, 404, 401)},
+		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 403, 403, 403, 401, 401}},
+		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"under_investigation"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},
 	}
 
