@@ -814,3 +814,28 @@ func BenchmarkEncodeList(b *testing.B) {
 		}
 	}
 }
+
+// TestStatusListSpecQuotesVector keeps docs/status-lists.md §7 in step with
+// the stored signed list (regenerated with -update).
+func TestStatusListSpecQuotesVector(t *testing.T) {
+	spec := string(readTestdata(t, "../docs/status-lists.md"))
+	var doc struct {
+		CredentialSubject struct {
+			EncodedList string `json:"encodedList"`
+		} `json:"credentialSubject"`
+		Proof struct {
+			ProofValue string `json:"proofValue"`
+		} `json:"proof"`
+	}
+	if err := json.Unmarshal(readTestdata(t, statusListSignedFile), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"encodedList": doc.CredentialSubject.EncodedList,
+		"proofValue":  doc.Proof.ProofValue,
+	} {
+		if !strings.Contains(spec, `"`+want+`"`) {
+			t.Errorf("docs/status-lists.md does not quote the signed vector's %s %.40q; update §7", name, want)
+		}
+	}
+}
