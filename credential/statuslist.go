@@ -355,13 +355,19 @@ type StatusMessage struct {
 	Message string `json:"message"`
 }
 
-// statusMessages returns all eight statusMessage members, in value order.
-func statusMessages() []StatusMessage {
-	out := make([]StatusMessage, len(listStatuses))
+// wantMessages is the statusMessage of every entry: the eight values of
+// listStatuses as {status, message}, in value order.
+var wantMessages = func() [len(listStatuses)]StatusMessage {
+	var out [len(listStatuses)]StatusMessage
 	for i, s := range listStatuses {
 		out[i] = StatusMessage{Status: s.Value.Hex(), Message: s.Label}
 	}
 	return out
+}()
+
+// statusMessages returns a copy of wantMessages.
+func statusMessages() []StatusMessage {
+	return append([]StatusMessage(nil), wantMessages[:]...)
 }
 
 // StatusListEntry is the credentialStatus of a Zhengzhao credential: a W3C
@@ -411,6 +417,15 @@ func NewStatusListEntry(listURL string, index int) (StatusListEntry, error) {
 // eight values of ListStatuses in order. Errors are *FormatError with the
 // field relative to the entry.
 func (e StatusListEntry) Validate() error {
+	if err := e.check(true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// check is Validate; Lookup leaves out the check of the list URL's form
+// (checkURL false) as it compares the URL with a list's parsed id.
+func (e StatusListEntry) check(checkURL bool) *FormatError {
 	if e.Type != StatusEntryType {
 		return formatErr("type", RuleValue, "want "+StatusEntryType)
 	}
@@ -420,22 +435,28 @@ func (e StatusListEntry) Validate() error {
 	if e.StatusSize != StatusSize {
 		return formatErr("statusSize", RuleValue, fmt.Sprintf("%d, want %d", e.StatusSize, StatusSize))
 	}
-	if _, _, err := parseListURL(e.StatusListCredential, "statusListCredential"); err != nil {
+	if e.StatusListCredential == "" {
+		return formatErr("statusListCredential", RuleRequired, "")
+	}
+	if checkURL {
+		if _, _, err := parseListURL(e.StatusListCredential, "statusListCredential"); err != nil {
+			return err
+		}
+	}
+	if _, err := e.index(); err != nil {
 		return err
 	}
-	if _, err := e.Index(); err != nil {
-		return err
-	}
-	if e.ID != "" && e.ID != e.StatusListCredential+"#"+e.StatusListIndex {
+	if e.ID != "" && (len(e.ID) != len(e.StatusListCredential)+1+len(e.StatusListIndex) ||
+		!strings.HasPrefix(e.ID, e.StatusListCredential) || e.ID[len(e.StatusListCredential)] != '#' ||
+		!strings.HasSuffix(e.ID, e.StatusListIndex)) {
 		return formatErr("id", RuleValue, "want statusListCredential#statusListIndex")
 	}
-	want := statusMessages()
-	if len(e.StatusMessage) != len(want) {
-		return formatErr("statusMessage", RuleValue, fmt.Sprintf("%d values, want %d", len(e.StatusMessage), len(want)))
+	if len(e.StatusMessage) != len(wantMessages) {
+		return formatErr("statusMessage", RuleValue, fmt.Sprintf("%d values, want %d", len(e.StatusMessage), len(wantMessages)))
 	}
 	for i, m := range e.StatusMessage {
-		if m != want[i] {
-			return formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, fmt.Sprintf("want {%s %s}", want[i].Status, want[i].Message))
+		if m != wantMessages[i] {
+			return formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, fmt.Sprintf("want {%s %s}", wantMessages[i].Status, wantMessages[i].Message))
 		}
 	}
 	return nil
@@ -443,15 +464,20 @@ func (e StatusListEntry) Validate() error {
 
 // Index returns the entry's statusListIndex as a number within the list.
 func (e StatusListEntry) Index() (int, error) {
+	i, err := e.index()
+	if err != nil {
+		return 0, err
+	}
+	return i, nil
+}
+
+func (e StatusListEntry) index() (int, *FormatError) {
 	if !isDecimal(e.StatusListIndex) {
 		return 0, formatErr("statusListIndex", RuleValue, "want a decimal integer without leading zeros")
 	}
 	i, err := strconv.Atoi(e.StatusListIndex)
-	if err != nil {
-		return 0, &FormatError{Field: "statusListIndex", Rule: RuleValue, Err: err}
-	}
-	if err := checkIndex(i); err != nil {
-		return 0, err
+	if err != nil || i >= ListSize {
+		return 0, formatErr("statusListIndex", RuleValue, fmt.Sprintf("want 0..%d", ListSize-1))
 	}
 	return i, nil
 }
@@ -895,13 +921,13 @@ func VerifyStatusListCredential(data []byte, pub *ecdsa.PublicKey, at time.Time)
 // it as unknown (ListStatus.Defined). Call it only on a list that passed
 // VerifyProof and CheckValidity.
 func (l *StatusListCredential) Lookup(e StatusListEntry) (ListStatus, error) {
-	if err := e.Validate(); err != nil {
+	if err := e.check(false); err != nil {
 		return 0, err
 	}
 	if e.StatusListCredential != l.ID {
 		return 0, formatErr("statusListCredential", RuleValue, "names another list than "+l.ID)
 	}
-	i, err := e.Index()
+	i, err := e.index()
 	if err != nil {
 		return 0, err
 	}

@@ -420,6 +420,11 @@ func TestStatusListCredential(t *testing.T) {
 	if _, err := got.Lookup(other); err == nil {
 		t.Error("Lookup of an entry of list 4 in list 3 succeeded")
 	}
+	oneBit, _ := NewStatusListEntry(listURL, 9)
+	oneBit.StatusSize = 1
+	if _, err := got.Lookup(oneBit); err == nil {
+		t.Error("Lookup of a statusSize 1 entry succeeded")
+	}
 
 	// ValidFor sets validUntil; the edges of the validity period are inside.
 	cfg := slConfig(s, l)
@@ -836,6 +841,24 @@ func TestStatusListSpecQuotesVector(t *testing.T) {
 	} {
 		if !strings.Contains(spec, `"`+want+`"`) {
 			t.Errorf("docs/status-lists.md does not quote the signed vector's %s %.40q; update §7", name, want)
+		}
+	}
+}
+
+func BenchmarkLookup(b *testing.B) {
+	data, err := NewStatusListCredential(slConfig(slSigner(b), NewStatusList()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := ParseStatusListCredential(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, _ := NewStatusListEntry(l.ID, 94567)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Lookup(e); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
