@@ -933,3 +933,82 @@ func (l *StatusListCredential) Lookup(e StatusListEntry) (ListStatus, error) {
 	}
 	return l.List.Get(i)
 }
+
+// decodeStatusListEntry reads one credentialStatus object of a parsed
+// credential into a StatusListEntry, for Parse (parse.go) to call once
+// Credential carries one: the members StatusListEntry models must have its
+// JSON types (statusSize an integer, statusMessage an array of
+// {status, message} string pairs); others are ignored here and covered by
+// the proof. field is the entry's path, for errors. It checks types only;
+// StatusListEntry.Validate or StatusListCredential.Lookup check values.
+func decodeStatusListEntry(t *tree, v *node, field string) (StatusListEntry, *FormatError) {
+	var e StatusListEntry
+	if v.kind != kindObject {
+		return e, formatErr(field, RuleType, "want an object, got "+v.kind.String())
+	}
+	members := t.items(v)
+	for i := range members {
+		m := &members[i]
+		name := t.name(m)
+		var dst *string
+		switch name {
+		case "id":
+			dst = &e.ID
+		case "type":
+			dst = &e.Type
+		case "statusPurpose":
+			dst = &e.StatusPurpose
+		case "statusListIndex":
+			dst = &e.StatusListIndex
+		case "statusListCredential":
+			dst = &e.StatusListCredential
+		case "statusSize":
+			if m.kind != kindNumber {
+				return e, formatErr(joinPath(field, name), RuleType, "want a number, got "+m.kind.String())
+			}
+			n, err := strconv.Atoi(t.str(m)) // the JCS text: "3", never "3.0"
+			if err != nil {
+				return e, formatErr(joinPath(field, name), RuleValue, "want an integer")
+			}
+			e.StatusSize = n
+			continue
+		case "statusMessage":
+			msgs, err := decodeStatusMessages(t, m, joinPath(field, name))
+			if err != nil {
+				return e, err
+			}
+			e.StatusMessage = msgs
+			continue
+		default:
+			continue
+		}
+		if m.kind != kindString {
+			return e, formatErr(joinPath(field, name), RuleType, "want a string, got "+m.kind.String())
+		}
+		*dst = t.str(m)
+	}
+	return e, nil
+}
+
+// decodeStatusMessages reads a statusMessage array.
+func decodeStatusMessages(t *tree, v *node, field string) ([]StatusMessage, *FormatError) {
+	if v.kind != kindArray {
+		return nil, formatErr(field, RuleType, "want an array, got "+v.kind.String())
+	}
+	items := t.items(v)
+	out := make([]StatusMessage, len(items))
+	for i := range items {
+		at := field + "[" + strconv.Itoa(i) + "]"
+		if items[i].kind != kindObject {
+			return nil, formatErr(at, RuleType, "want an object, got "+items[i].kind.String())
+		}
+		var err *FormatError
+		if out[i].Status, err = requiredString(t, &items[i], "status", at); err != nil {
+			return nil, err
+		}
+		if out[i].Message, err = requiredString(t, &items[i], "message", at); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

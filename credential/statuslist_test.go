@@ -862,3 +862,51 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeStatusListEntry(t *testing.T) {
+	e, err := NewStatusListEntry(StatusListURL(slPublicURL, slUSCC, 2), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(data []byte) (StatusListEntry, *FormatError) {
+		tr, ferr := parseDocument(data)
+		if ferr != nil {
+			t.Fatal(ferr)
+		}
+		return decodeStatusListEntry(&tr, &tr.root, "credentialStatus")
+	}
+	got, ferr := decode(good)
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	if again, _ := json.Marshal(got); string(again) != string(good) {
+		t.Fatalf("decoded entry\n got %s\nwant %s", again, good)
+	}
+	for _, tc := range []struct {
+		name, from, to, field, rule string
+	}{
+		{"statusSize a string", `"statusSize":3`, `"statusSize":"3"`, "credentialStatus.statusSize", RuleType},
+		{"statusSize a fraction", `"statusSize":3`, `"statusSize":2.5`, "credentialStatus.statusSize", RuleValue},
+		{"index a number", `"statusListIndex":"5"`, `"statusListIndex":5`, "credentialStatus.statusListIndex", RuleType},
+		{"statusMessage an object", `"statusMessage":[`, `"statusMessage":{"a":[`, "", ""},
+		{"message missing", `,"message":"已吊销"`, ``, "credentialStatus.statusMessage[3].message", RuleRequired},
+		{"status a number", `"status":"0x3"`, `"status":3`, "credentialStatus.statusMessage[3].status", RuleType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(string(good), tc.from, tc.to, 1)
+			if tc.field == "" { // make the JSON whole again
+				in = strings.Replace(in, `]}`, `]}}`, 1)
+				tc.field, tc.rule = "credentialStatus.statusMessage", RuleType
+			}
+			_, ferr := decode([]byte(in))
+			if ferr == nil {
+				t.Fatalf("accepted %s", in)
+			}
+			wantFormat(t, ferr, tc.field, tc.rule)
+		})
+	}
+}
