@@ -294,7 +294,8 @@ func DecodeList(s string) (*StatusList, error) {
 	n, err := io.ReadFull(zr, l.bits[:])
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, formatErr(field, RuleSize, fmt.Sprintf("inflates to %d bytes, want %d (%d entries of %d bits)", n, ListBytes, ListSize, StatusSize))
+		// A complete stream that is too short, or a cut one.
+		return nil, formatErr(field, RuleSize, fmt.Sprintf("the bitstring ends after %d bytes, want %d (%d entries of %d bits)", n, ListBytes, ListSize, StatusSize))
 	case err != nil:
 		return nil, &FormatError{Field: field, Rule: RuleEncoding, Detail: "bad GZIP", Err: err}
 	}

@@ -692,6 +692,9 @@ func TestStatusListEntry(t *testing.T) {
 // revoked: lists are filled to ListOpenThreshold (65,536 licenses each) at
 // random indexes, so 16 lists. The bound is issue #10's target.
 func TestStatusListBundleSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs 32 lists of 65,536 licenses")
+	}
 	const licenses = 1_000_000
 	s := slSigner(t)
 	for _, mix := range []struct {
