@@ -37,7 +37,7 @@ func TestVerifyEmbeddedLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: suspended.Credential.Identifier(), Issuer: w.Departments[1].USCC, Status: license.StatusSuspended, Reason: "under investigation"}); err != nil {
+	if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: suspended.Credential.Identifier(), Issuer: w.Departments[1].USCC, Status: license.StatusSuspended, Reason: "under_investigation"}); err != nil {
 		t.Fatal(err)
 	}
 	cp, err := l.Checkpoint(ctx)
