@@ -79,15 +79,8 @@ var ErrStatusListExpired = errors.New("credential: status list expired")
 // after the verification time.
 var ErrStatusListNotYetValid = errors.New("credential: status list not yet valid")
 
-// Status codes of list values that license.Status does not define (yet).
-// They are the stable English codes machines read; ListStatus.Label gives
-// the Chinese.
-const (
-	CodeCancelled  = "cancelled"  // 已注销
-	CodeWithdrawn  = "withdrawn"  // 已撤销
-	CodeSuperseded = "superseded" // 已变更
-	CodeReserved   = "reserved"   // 未定义: 0x6 and 0x7
-)
+// CodeReserved is the code of the reserved list values 0x6 and 0x7.
+const CodeReserved = "reserved"
 
 // ListStatus is the 3-bit value of one status list entry.
 type ListStatus uint8
@@ -115,17 +108,20 @@ type ListStatusInfo struct {
 	Label string
 }
 
-// listStatuses is the table of docs/status-lists.md §4, indexed by value.
-var listStatuses = [1 << StatusSize]ListStatusInfo{
-	{ListActive, string(license.StatusActive), "有效"},
-	{ListSuspended, string(license.StatusSuspended), "已暂停"},
-	{ListCancelled, CodeCancelled, "已注销"},
-	{ListRevoked, string(license.StatusRevoked), "已吊销"},
-	{ListWithdrawn, CodeWithdrawn, "已撤销"},
-	{ListSuperseded, CodeSuperseded, "已变更"},
-	{0x6, CodeReserved, "未定义"},
-	{0x7, CodeReserved, "未定义"},
-}
+// listStatuses is the table of docs/status-lists.md §4, indexed by value:
+// license.Statuses with their list values, codes and labels, and the
+// reserved values.
+var listStatuses = func() [1 << StatusSize]ListStatusInfo {
+	var t [1 << StatusSize]ListStatusInfo
+	for i := range t {
+		t[i] = ListStatusInfo{ListStatus(i), CodeReserved, "未定义"}
+	}
+	for _, s := range license.Statuses() {
+		v := s.ListValue()
+		t[v] = ListStatusInfo{ListStatus(v), string(s), s.Label()}
+	}
+	return t
+}()
 
 // ListStatuses returns the table of all eight list values, in value order.
 func ListStatuses() []ListStatusInfo {
@@ -166,6 +162,15 @@ func (s ListStatus) Label() string {
 // leading zeros ("0x3").
 func (s ListStatus) Hex() string {
 	return "0x" + strconv.FormatUint(uint64(s), 16)
+}
+
+// LicenseStatus returns the license status s stands for; false for a
+// reserved value.
+func (s ListStatus) LicenseStatus() (license.Status, bool) {
+	if !s.Defined() {
+		return "", false
+	}
+	return license.StatusFromListValue(uint8(s))
 }
 
 // Defined reports whether s is one of the six values an issuer writes.

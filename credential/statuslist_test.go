@@ -120,11 +120,23 @@ func TestListStatusTable(t *testing.T) {
 	if ListStatuses()[0].Label != "有效" {
 		t.Error("ListStatuses returns the package's table, not a copy")
 	}
-	// The codes license.Status defines are the list's codes.
-	for _, s := range []license.Status{license.StatusActive, license.StatusSuspended, license.StatusRevoked} {
-		if _, ok := ListStatusByCode(string(s)); !ok {
-			t.Errorf("license status %q has no list value", s)
+	// Every license status has its list value, and back.
+	for _, s := range license.Statuses() {
+		v, ok := ListStatusByCode(string(s))
+		if back, ok2 := v.LicenseStatus(); !ok || !ok2 || back != s || v.Label() != s.Label() {
+			t.Errorf("license status %q ↔ list value %s (%v %v) ↔ %q", s, v.Hex(), ok, ok2, back)
 		}
+	}
+	for v, s := range map[ListStatus]license.Status{
+		ListActive: license.StatusActive, ListSuspended: license.StatusSuspended, ListCancelled: license.StatusCancelled,
+		ListRevoked: license.StatusRevoked, ListWithdrawn: license.StatusWithdrawn, ListSuperseded: license.StatusSuperseded,
+	} {
+		if uint8(v) != s.ListValue() {
+			t.Errorf("%s is %s here and %d in license", s, v.Hex(), s.ListValue())
+		}
+	}
+	if _, ok := ListStatus(6).LicenseStatus(); ok {
+		t.Error("reserved value 0x6 stands for a license status")
 	}
 	if ListStatus(8).Code() != "" || ListStatus(8).Label() != "未定义" || ListStatus(8).Defined() {
 		t.Error("a value wider than 3 bits has a code or is defined")
