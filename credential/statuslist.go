@@ -101,7 +101,7 @@ const (
 type ListStatusInfo struct {
 	// Value is the entry's 3-bit value.
 	Value ListStatus
-	// Code is the stable English code (license.Status where defined).
+	// Code is the stable English code: a license.Status, or CodeReserved.
 	Code string
 	// Label is the Chinese label shown to people, also the statusMessage
 	// message of every list entry.
