@@ -316,7 +316,7 @@ func adminAccountCreate(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args
 	n.Role = registry.Role(*role)
 	n.Department = strings.ToUpper(strings.TrimSpace(n.Department))
 	n.HolderCode = strings.ToUpper(strings.TrimSpace(n.HolderCode))
-	pw, err := newPassword(*pwFile, "password for "+n.Username, a.stderr)
+	pw, err := newPassword(*pwFile, "password-file", "password for "+n.Username, a.stderr)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func adminResetPassword(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args
 	if _, err := d.Account(ctx, a.actor, *username); err != nil {
 		return domainError(err)
 	}
-	pw, err := newPassword(*pwFile, "new password for "+*username, a.stderr)
+	pw, err := newPassword(*pwFile, "password-file", "new password for "+*username, a.stderr)
 	if err != nil {
 		return err
 	}
@@ -550,7 +550,7 @@ const maxPasswordFile = 4096
 
 // newPassword reads a password from file ("-": standard input), or asks on
 // the terminal twice with echo off. It is never printed or logged.
-func newPassword(file, what string, stderr io.Writer) (string, error) {
+func newPassword(file, flagName, what string, stderr io.Writer) (string, error) {
 	if file != "" {
 		var r io.Reader = os.Stdin
 		if file != "-" {
@@ -577,7 +577,7 @@ func newPassword(file, what string, stderr io.Writer) (string, error) {
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
-		return "", usagef("no terminal to ask the %s on: pass --password-file FILE (or - for standard input)", what)
+		return "", usagef("no terminal to ask the %s on: pass --%s FILE (or - for standard input)", what, flagName)
 	}
 	fmt.Fprintf(stderr, "%s (at least %d characters, not shown): ", what, registry.MinPasswordLen)
 	p1, err := term.ReadPassword(fd)

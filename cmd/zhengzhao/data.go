@@ -143,7 +143,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var first *registry.NewAccount
 	if !*demo {
 		first = &registry.NewAccount{Username: *adminUser, Name: *adminName, Role: registry.RoleAdmin}
-		if first.Password, err = newPassword(*adminPW, "password of the first admin "+*adminUser, stderr); err != nil {
+		if first.Password, err = newPassword(*adminPW, "admin-password-file", "password of the first admin "+*adminUser, stderr); err != nil {
 			return err
 		}
 		// Refuse a bad account before anything is created.
