@@ -44,6 +44,7 @@ type adminEnv struct {
 
 func adminCommands() []adminCommand {
 	return []adminCommand{
+		{"catalog", "list", "", "list the license types departments may issue (codes for --types)", adminCatalogList},
 		{"department", "list", "", "list departments with their keys and seals", adminDeptList},
 		{"department", "register", "--uscc USCC --name NAME --types CODE,CODE", "register a department: SM2 key, certificate, seal, on the ledger", adminDeptRegister},
 		{"department", "rotate-key", "--uscc USCC", "give a department a new key, certificate and seal", adminDeptRotate},
@@ -147,6 +148,22 @@ func (a *adminEnv) instance(ctx context.Context, passFile string) (*instance, er
 	return in, err
 }
 
+func adminCatalogList(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	types := license.DefaultCatalog().Types()
+	if *a.asJSON {
+		return a.printJSON(types)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CODE\tNAME\tHOLDER")
+	for _, t := range types {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Code, t.Name, t.HolderKind)
+	}
+	return tw.Flush()
+}
+
 func adminDeptList(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
 	if err := a.parse(fs, args); err != nil {
@@ -185,7 +202,7 @@ func adminDeptList(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []st
 func adminDeptRegister(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {
 	uscc := fs.String("uscc", "", "the department's unified social credit code (18 characters)")
 	name := fs.String("name", "", "the department's name, as on its seal")
-	types := fs.String("types", "", "license type codes it issues, comma-separated (see the admin page's catalog)")
+	types := fs.String("types", "", "license type codes it issues, comma-separated (zhengzhao admin catalog list)")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
 	if err := a.parse(fs, args); err != nil {
 		return err
