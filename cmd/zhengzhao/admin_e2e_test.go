@@ -7,10 +7,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"zhengzhao/license"
 	"zhengzhao/registry"
@@ -219,4 +222,65 @@ func TestRealFirstStart(t *testing.T) {
 	if strings.Contains(srv.logs.String(), adminPW) || strings.Contains(srv.logs.String(), newPW) {
 		t.Error("a password is in the server's logs")
 	}
+}
+
+// TestInitAsksOnTheTerminal runs init under a pseudo-terminal (util-linux
+// script) with no password file: it asks twice, with echo off, and the
+// password never shows in what the terminal displays.
+func TestInitAsksOnTheTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to give init a terminal")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	pw := "typed on the terminal 5"
+	cmd := exec.Command(script, "-qec", binPath+" init --data "+dir, "/dev/null")
+	cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+testPass)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Type each line once its prompt is up.
+	for _, prompt := range []string{"not shown): ", "again: "} {
+		for i := 0; i < 200 && !strings.Contains(out.String(), prompt); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		io.WriteString(in, pw+"\r")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("init under a terminal: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), pw) {
+		t.Errorf("the password was echoed:\n%s", out.String())
+	}
+	if !registry.Initialized(dir) || !strings.Contains(out.String(), `Web account "admin"`) {
+		t.Fatalf("init under a terminal did not finish:\n%s", out.String())
+	}
+	srv := startServer(t, dir)
+	if code, path := newWebClient(t, srv).login("admin", pw); code != 200 || path != "/admin" {
+		t.Errorf("sign-in with the typed password: %d at %s", code, path)
+	}
+}
+
+// lockedBuffer is a buffer a process writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
