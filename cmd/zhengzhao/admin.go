@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/term"
 
+	"zhengzhao/ledger/logfile"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -142,7 +143,7 @@ func (a *adminEnv) instance(ctx context.Context, passFile string) (*instance, er
 		return nil, err
 	}
 	in, err := openInstance(ctx, *a.data, pass, slog.New(slog.DiscardHandler), false, nil)
-	if err != nil && strings.Contains(err.Error(), "lock") {
+	if errors.Is(err, logfile.ErrLocked) {
 		return nil, fmt.Errorf("%w (is `zhengzhao serve` running on %s? stop it first, or use the admin page)", err, *a.data)
 	}
 	return in, err
