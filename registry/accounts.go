@@ -130,7 +130,7 @@ type NewAccount struct {
 // Password, session and sign-in rules.
 const (
 	// MinPasswordLen is the shortest password accepted, in characters.
-	MinPasswordLen = 12
+	MinPasswordLen = MinPasswordChars
 	// SessionLifetime is how long a session lasts after sign-in.
 	SessionLifetime = 12 * time.Hour
 	// MaxLoginFailures sign-ins for one user name from one client address

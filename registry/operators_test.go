@@ -293,7 +293,7 @@ func TestOpenDirectoryMigratesOldTokens(t *testing.T) {
 	if old == nil || old.ExpiresAt.IsZero() || old.ExpiresAt.After(time.Now().Add(registry.DefaultTokenLifetime)) {
 		t.Fatalf("old token after open: %+v", old)
 	}
-	if _, err := d.CreateAccount(ctx, admin, registry.NewAccount{Username: "officer", Password: "officer passphrase 1", Name: "制证员", Role: registry.RoleIssuer, Department: w.depts[0].USCC}); err != nil {
+	if _, err := d.CreateAccount(ctx, admin, registry.NewAccount{Username: "officer", Password: "stamp the seal 2026", Name: "制证员", Role: registry.RoleIssuer, Department: w.depts[0].USCC}); err != nil {
 		t.Errorf("officer through the directory alone: %v", err)
 	}
 	if _, err := registry.OpenDirectory(t.TempDir(), nil, nil); !errors.Is(err, registry.ErrNotInitialized) {

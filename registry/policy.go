@@ -8,22 +8,30 @@ import (
 	"zhengzhao/license"
 )
 
+// Policy limits.
+const (
+	// MinPasswordChars is the shortest account password, in characters.
+	MinPasswordChars = 12
+	// MaxPasswordBytes is the longest account password, in bytes.
+	MaxPasswordBytes = 200
+)
+
 // CheckPassword says whether password may be the password of user: at
-// least MinPasswordLen characters, at most 200 bytes, valid UTF-8, not the
-// user name and not one of the most common passwords. The error is a
+// least MinPasswordChars characters, at most MaxPasswordBytes bytes, valid UTF-8, not the
+// user name and not one of the most common passwords. It returns nil or a
 // *license.FieldError on "password" whose Rule names what failed.
 //
 // A minimal policy written with the account work; the full one (a shipped
 // list of common passwords) replaces it.
-func CheckPassword(user, password string) error {
-	bad := func(rule, msg string) error {
+func CheckPassword(user, password string) *license.FieldError {
+	bad := func(rule, msg string) *license.FieldError {
 		return &license.FieldError{Field: "password", Rule: rule, Message: msg}
 	}
 	switch {
 	case !utf8.ValidString(password):
 		return bad("charset", "password: not valid UTF-8")
-	case utf8.RuneCountInString(password) < MinPasswordLen || len(password) > 200:
-		return bad("length", fmt.Sprintf("password: at least %d characters, at most 200 bytes", MinPasswordLen))
+	case utf8.RuneCountInString(password) < MinPasswordChars || len(password) > MaxPasswordBytes:
+		return bad("length", fmt.Sprintf("password: at least %d characters, at most %d bytes", MinPasswordChars, MaxPasswordBytes))
 	case strings.TrimSpace(password) == "" || strings.Count(password, string([]rune(password)[:1])) == utf8.RuneCountInString(password):
 		return bad("pattern", "password: must not be one character repeated")
 	case user != "" && strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(user)):

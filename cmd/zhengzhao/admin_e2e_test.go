@@ -89,7 +89,7 @@ func TestRealFirstStart(t *testing.T) {
 	// Bad first passwords change nothing; no terminal and no file is a usage error.
 	for _, tt := range []struct{ pw, want string }{
 		{"short", "password [length]"},
-		{"administrator", "password [common]"},
+		{"password1234", "password [common]"},
 		{"admin", "password [length]"},
 	} {
 		_, errOut, code := zz(t, "init", "--data", dir, "--admin-password-file", writePW("bad", tt.pw))
@@ -206,7 +206,7 @@ func TestRealFirstStart(t *testing.T) {
 	if !throttled {
 		t.Error("wrong passwords were never throttled")
 	}
-	newPW := "a new admin passphrase 7"
+	newPW := "back in after the reset 7"
 	if _, errOut, code := zz(t, "admin", "reset-password", "--data", dir, "--user", "admin", "--password-file", writePW("new.pw", newPW)); code != 0 {
 		t.Fatalf("reset-password: exit %d: %s", code, errOut)
 	}
