@@ -37,6 +37,7 @@ func TestParallelWrongPasswordsAreBounded(t *testing.T) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
+	t.Logf("%d parallel wrong passwords: %d checked, %d throttled unchecked", n, checked, throttled)
 	if checked > registry.MaxLoginFailures || checked+throttled != n {
 		t.Errorf("%d of %d parallel wrong passwords were checked, %d throttled; the allowance is %d", checked, n, throttled, registry.MaxLoginFailures)
 	}
