@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -489,12 +490,18 @@ type throttleKey struct {
 }
 
 // loginKeys: the user name from this client, and the client alone. User
-// names are compared without case; both parts are cut to a sane length so
+// names are compared without case; an IPv6 client counts as its /64 (one
+// subscriber line holds a whole /64, so single addresses would give an
+// attacker 2^64 fresh allowances); both parts are cut to a sane length so
 // that a hostile attempt cannot store megabytes.
 func loginKeys(username, client string) []throttleKey {
 	user := strings.ToLower(strings.TrimSpace(username))
 	if len(user) > 100 {
 		user = user[:100]
+	}
+	if a, err := netip.ParseAddr(client); err == nil && a.Is6() && !a.Is4In6() {
+		p, _ := a.WithZone("").Prefix(64)
+		client = p.String()
 	}
 	if len(client) > 100 {
 		client = client[:100]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -48,6 +49,25 @@ func TestParallelWrongPasswordsAreBounded(t *testing.T) {
 	// … but from the admin's own address it signs in.
 	if _, _, err := w.reg.Login(ctx, "admin", w.logins["admin"].Password, "198.51.100.7"); err != nil {
 		t.Errorf("admin from another address: %v", err)
+	}
+}
+
+// An IPv6 client counts as its /64: hopping between addresses of one line
+// does not buy fresh attempts.
+func TestLoginIPv6CountsPer64(t *testing.T) {
+	w := newWebWorld(t)
+	ctx := context.Background()
+	for i := range registry.MaxLoginFailures {
+		client := fmt.Sprintf("2001:db8:1:2::%x", i+1)
+		if _, _, err := w.reg.Login(ctx, "clerk1", "wrong password!", client); !errors.Is(err, registry.ErrBadLogin) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if _, _, err := w.reg.Login(ctx, "clerk1", "wrong password!", "2001:db8:1:2:ffff::9"); !errors.Is(err, registry.ErrThrottled) {
+		t.Errorf("another address of the same /64: %v", err)
+	}
+	if _, _, err := w.reg.Login(ctx, "clerk1", w.logins["clerk1"].Password, "2001:db8:1:3::1"); err != nil {
+		t.Errorf("the next /64: %v", err)
 	}
 }
 
