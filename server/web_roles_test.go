@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"zhengzhao/registry"
 )
@@ -202,6 +203,18 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
 		{"POST", "/admin/users/:id/disabled", func() string { return "/admin/users/" + fmt.Sprint(accountID(t, e, "clerk2")) + "/disabled" }, post(url.Values{"disabled": {"1"}}), only(admin, 303, 401)},
+		{"POST", "/admin/users/password", fixed("/admin/users/password"), post(url.Values{"username": {"clerk2"}, "password": {"a reset passphrase"}}), only(admin, 303, 401)},
+		{"GET", "/admin/tokens", fixed("/admin/tokens"), get, only(admin, 200, 303)},
+		{"POST", "/admin/tokens", fixed("/admin/tokens"), post(url.Values{"name": {"窗口系统"}, "role": {"verifier"}, "days": {"30"}}), only(admin, 201, 401)},
+		{"POST", "/admin/tokens/:id/revoke", func() string {
+			_, tk, err := e.reg.AddToken(ctx, registry.Actor{Role: registry.RoleAdmin, Name: "t"}, registry.NewToken{Name: "t", Role: registry.RoleVerifier, ExpiresAt: time.Now().Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/admin/tokens/" + tk.ID + "/revoke"
+		}, post(nil), only(admin, 303, 401)},
+		{"GET", "/account/password", fixed("/account/password"), get, func() [nRoles]int { w := all(200); w[anon] = 303; return w }()},
+		{"POST", "/account/password", fixed("/account/password"), post(url.Values{"old_password": {"not the password"}, "password": {"a new passphrase"}, "password_again": {"a new passphrase"}}), func() [nRoles]int { w := all(400); w[anon] = 401; return w }()},
 		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00099")}, "name": {"上海市数据局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
