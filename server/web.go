@@ -136,10 +136,18 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/admin", s.adminPage, admin)
 	g.POST("/admin/departments", s.adminRegister, admin)
 	g.POST("/admin/departments/:uscc/rotate", s.adminRotate, admin)
+	g.POST("/admin/departments/:uscc/keys/:keyid/revoke", s.adminRevokeKey, admin)
 	g.GET("/admin/catalog", s.adminCatalog, admin)
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)
 	g.POST("/admin/users/:id/disabled", s.adminDisableUser, admin)
+	g.POST("/admin/users/password", s.adminResetPassword, admin)
+	g.GET("/admin/tokens", s.adminTokens, admin)
+	g.POST("/admin/tokens", s.adminCreateToken, admin)
+	g.POST("/admin/tokens/:id/revoke", s.adminRevokeToken, admin)
+	anyone := s.webRole(registry.RoleAdmin, registry.RoleIssuer, registry.RoleVerifier, registry.RoleHolder)
+	g.GET("/account/password", s.passwordPage, anyone)
+	g.POST("/account/password", s.passwordChange, anyone)
 	g.GET("/admin/reports", s.adminReports, admin)
 	g.GET("/admin/reports.csv", s.adminReportsCSV, admin)
 }
@@ -384,7 +392,8 @@ func (s *Server) loginSubmit(c *echo.Context) error {
 		var te *registry.ThrottledError
 		switch {
 		case errors.As(err, &te):
-			d.Err = fmt.Sprintf("登录失败次数过多，请 %d 分钟后再试。", int(te.RetryAfter.Minutes())+1)
+			d.Err = fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(te.RetryAfter))
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(te.RetryAfter.Seconds())+1))
 			return s.page(c, http.StatusTooManyRequests, "login", "登录", d)
 		case errors.Is(err, registry.ErrUnauthenticated):
 			d.Err = "用户名或密码错误。"
@@ -429,8 +438,6 @@ var ruleNames = map[string]string{
 	"mismatch": "不一致：", "prefix": "前缀不符：", "unknown": "未知：", "unique": "已被占用：", "status": "状态不允许：",
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 var templateFuncs = template.FuncMap{
 	"when": func(t any) string {
 		switch v := t.(type) {
@@ -438,18 +445,17 @@ var templateFuncs = template.FuncMap{
 			if v.IsZero() {
 				return ""
 			}
-			return v.In(chinaTime).Format("2006-01-02 15:04")
+			return v.In(license.ChinaTime).Format("2006-01-02 15:04")
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.In(chinaTime).Format("2006-01-02 15:04")
+			return v.In(license.ChinaTime).Format("2006-01-02 15:04")
 		}
 		return ""
 	},
-	"statusName": func(s license.Status) string {
-		return map[license.Status]string{license.StatusActive: "有效", license.StatusSuspended: "已暂停", license.StatusRevoked: "已吊销"}[s]
-	},
+	"statusName":  func(s license.Status) string { return s.Label() },
+	"reasonLabel": license.ReasonLabel,
 	"roleName":    roleName,
 	"statusLabel": statusLabel,
 	"maskCode": func(s string) string {

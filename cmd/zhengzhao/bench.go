@@ -225,7 +225,7 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	in, err := openInstance(ctx, dir, pass, slog.New(slog.DiscardHandler), false, nil)
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -254,7 +254,8 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 		w.close()
 		return nil, err
 	}
-	if w.bundle, err = verifier.ParseBundle(raw); err != nil {
+	fp, _, _ := in.registry.Trust()
+	if w.bundle, err = verifier.ParseBundle(raw.JSON, verifier.WithRootFingerprint(fp)); err != nil {
 		w.close()
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func newFabricBenchWorld(ctx context.Context, lc *ledgerChoice) (*benchWorld, st
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		if w.in, err = openInstance(ctx, dir, pass, logger, false, lc); err != nil {
+		if w.in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Logger: logger, Ledger: lc}); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -198,7 +198,8 @@ func newFabricBenchWorld(ctx context.Context, lc *ledgerChoice) (*benchWorld, st
 	}
 	raw, err := w.in.registry.Bundle(ctx)
 	if err == nil {
-		w.bundle, err = verifier.ParseBundle(raw)
+		fp, _, _ := w.in.registry.Trust()
+		w.bundle, err = verifier.ParseBundle(raw.JSON, verifier.WithRootFingerprint(fp))
 	}
 	if err != nil {
 		w.close()
