@@ -14,6 +14,7 @@ import (
 
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/fabric/fabrictest"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
@@ -159,7 +160,7 @@ func TestReceiptsAndWitnessedCheckpoints(t *testing.T) {
 	pj, _ := json.Marshal(proof)
 	_, err = l.platform.submit(ctx, "PutCheckpoint", note, string(pj))
 	var te *TxError
-	if !errors.As(err, &te) || te.Code != "ERR_CONSISTENCY" || !errors.Is(err, ledger.ErrCorrupt) || te.TxID == "" {
+	if !errors.As(err, &te) || te.Code != wire.CodeConsistency || !errors.Is(err, ledger.ErrCorrupt) || te.TxID == "" {
 		t.Fatalf("forked checkpoint: %v, want ERR_CONSISTENCY with a tx id", err)
 	}
 	// Smaller than the latest: refused too.
@@ -185,7 +186,7 @@ func TestBadSignatureRefused(t *testing.T) {
 	a := d.AnchorWith(d.Key.KeyID, other.Signer)
 	_, err := l.Anchor(ctx, []ledger.Anchor{a})
 	var te *TxError
-	if !errors.As(err, &te) || te.Code != "ERR_BAD_SIGNATURE" || te.Stage != StageEndorse || te.TxID == "" || !errors.Is(err, ledger.ErrBadSignature) {
+	if !errors.As(err, &te) || te.Code != wire.CodeBadSignature || te.Stage != StageEndorse || te.TxID == "" || !errors.Is(err, ledger.ErrBadSignature) {
 		t.Fatalf("Anchor with a bad signature: %v", err)
 	}
 	if _, err := l.License(ctx, a.Identifier); !errors.Is(err, ledger.ErrNotFound) {
@@ -216,12 +217,12 @@ func TestCrossOrg(t *testing.T) {
 	}
 	defer c.close()
 	forged := d.Anchor() // correctly signed, but submitted by Org2
-	_, err = c.submit(ctx, "AnchorBatch", jsonArg([]ledger.Anchor{forged}))
+	_, err = c.submit(ctx, wire.FnAnchorBatch, jsonArg([]ledger.Anchor{forged}))
 	if !errors.Is(err, ErrForbidden) || !errors.Is(err, ledger.ErrInvalidEvent) {
 		t.Fatalf("Org2 anchoring a license of an Org1 department: %v, want ErrForbidden", err)
 	}
 	revoke := ledger.StatusChange{Identifier: issued.Identifier, Issuer: d.Department.USCC, Status: license.StatusRevoked, Reason: "penalty"}
-	_, err = c.submit(ctx, "SetStatus", jsonArg(revoke))
+	_, err = c.submit(ctx, wire.FnSetStatus, jsonArg(revoke))
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("Org2 revoking a license of an Org1 department: %v, want ErrForbidden", err)
 	}
