@@ -26,6 +26,10 @@ var (
 	ErrInvalidEvent = errors.New("ledger: invalid event")
 	// ErrCorrupt: the stored log does not verify.
 	ErrCorrupt = errors.New("ledger: log is corrupt")
+	// ErrRollback: the log is shorter than, or not consistent with, a
+	// checkpoint it signed earlier (kept apart from the log): it was rolled
+	// back or replaced.
+	ErrRollback = errors.New("ledger: log rolled back")
 	// ErrUnavailable: the ledger could not be reached or did not commit; safe to retry.
 	ErrUnavailable = errors.New("ledger: unavailable")
 )
