@@ -21,6 +21,15 @@ import (
 // MaxAnchors bounds the anchors of one Anchor call.
 const MaxAnchors = 10000
 
+// indexEvery and indexAfter say when the writer writes to the index what
+// the commits since the last write changed: after that many entries, or when
+// that much time has passed. Until then the changes wait in memory (readers
+// see them); after a crash, New brings the index up to date from the log.
+const (
+	indexEvery = 4096
+	indexAfter = time.Second
+)
+
 // maxBatchEvents bounds the events one commit takes, so a burst of callers
 // does not make one commit arbitrarily long. A single larger call still goes
 // through, alone.
@@ -40,6 +49,7 @@ type Ledger struct {
 	lock   *os.File
 	f      *os.File
 	idx    *index.Index
+	wit    *witnessFile
 	opened OpenReport
 
 	reqs      chan *request
@@ -56,9 +66,14 @@ type Ledger struct {
 	cp     ledger.SignedCheckpoint
 	cpOff  int64
 	lastAt time.Time
-	end    int64 // file offset where the next record goes
-	broken error // set when a commit failed half way; the ledger must be reopened
-	closed bool
+	// events and unindexed are what the commits since the last index write
+	// added (the licenses and tree nodes wait in store and tree).
+	events    []index.Event
+	unindexed int
+	indexedAt time.Time
+	end       int64 // file offset where the next record goes
+	broken    error // set when a commit failed half way; the ledger must be reopened
+	closed    bool
 
 	syncs atomic.Int64 // number of log fsyncs (for tests)
 }
@@ -126,6 +141,9 @@ func New(ctx context.Context, cfg Config) (*Ledger, error) {
 		if l.idx != nil {
 			l.idx.Close()
 		}
+		if l.wit != nil {
+			l.wit.close()
+		}
 		unlockDir(lock)
 		return nil, err
 	}
@@ -147,7 +165,7 @@ func (l *Ledger) open(ctx context.Context) error {
 	}
 	l.f = f
 	pub := l.cfg.Signer.Public()
-	w, err := readWitness(l.cfg.Dir, l.origin, pub)
+	w, seq, err := readWitnessSeq(l.cfg.Dir, l.origin, pub)
 	if err != nil {
 		return err
 	}
@@ -183,15 +201,19 @@ func (l *Ledger) open(ctx context.Context) error {
 	} else if r.verified > 0 {
 		l.logger().Info("ledger index brought up to date with the log", "checked_entries", r.verified, "entries", r.tree.size())
 	}
+	if w != nil && r.note == "" {
+		return &RollbackError{LogSize: 0, CheckpointSize: w.cp.Size, Reason: "the log has no checkpoint"}
+	}
+	if l.wit, err = openWitnessFile(l.cfg.Dir, seq); err != nil {
+		return err
+	}
+	l.indexedAt = time.Now()
 	if r.note != "" {
 		l.cp = ledger.SignedCheckpoint{Note: r.note, Size: r.cp.Size, Root: r.cp.Root}
 		if w == nil || w.Note != r.note {
-			return writeWitness(l.cfg.Dir, &witness{Note: r.note, Offset: r.cpOff, End: r.end})
+			return l.wit.write(&witness{Note: r.note, Offset: r.cpOff, End: r.end})
 		}
 		return nil
-	}
-	if w != nil {
-		return &RollbackError{LogSize: 0, CheckpointSize: w.cp.Size, Reason: "the log has no checkpoint"}
 	}
 	// A new log: the file header and the checkpoint of the empty tree.
 	buf := []byte(logMagic)
@@ -213,7 +235,7 @@ func (l *Ledger) open(ctx context.Context) error {
 		return err
 	}
 	l.cp = cp
-	return l.record(cpOff, nil)
+	return l.committed(cpOff, 0, nil, true)
 }
 
 // loadIndex opens the index and brings it up to date with the log; an
@@ -258,18 +280,34 @@ func (l *Ledger) logger() *slog.Logger {
 	return l.cfg.Logger
 }
 
-// record writes what the last commit changed to the index and keeps its
-// checkpoint apart from the log. l.mu must be held.
-func (l *Ledger) record(cpOff int64, events []index.Event) error {
-	b := &index.Batch{Events: events, Nodes: l.tree.take(), Mark: index.Mark{Size: l.cp.Size, Root: l.cp.Root, CheckpointOffset: cpOff, End: l.end, Time: l.lastAt}}
+// committed keeps the checkpoint of the commit just written apart from the
+// log, notes what the index lacks, and writes it to the index when enough
+// has gathered (or force). l.mu must be held.
+func (l *Ledger) committed(cpOff int64, entries int, events []index.Event, force bool) error {
+	l.cpOff = cpOff
+	l.events = append(l.events, events...)
+	l.unindexed += entries
+	if err := l.wit.write(&witness{Note: l.cp.Note, Offset: cpOff, End: l.end}); err != nil {
+		return err
+	}
+	if force || l.unindexed >= indexEvery {
+		return l.writeIndex()
+	}
+	return nil
+}
+
+// writeIndex writes what the commits since the last call changed to the
+// index, marked with the latest checkpoint. l.mu must be held.
+func (l *Ledger) writeIndex() error {
+	b := &index.Batch{Events: l.events, Nodes: l.tree.take(), Mark: index.Mark{Size: l.cp.Size, Root: l.cp.Root, CheckpointOffset: l.cpOff, End: l.end, Time: l.lastAt}}
 	if err := l.store.flush(b); err != nil {
 		return err
 	}
 	if err := l.idx.Write(b); err != nil {
 		return fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
 	}
-	l.cpOff = cpOff
-	return writeWitness(l.cfg.Dir, &witness{Note: l.cp.Note, Offset: cpOff, End: l.end})
+	l.events, l.unindexed, l.indexedAt = nil, 0, time.Now()
+	return nil
 }
 
 // sign signs a checkpoint of the current tree.
@@ -300,9 +338,12 @@ func (l *Ledger) Close() error {
 		close(l.stop)
 		<-l.done
 		l.mu.Lock()
+		if l.broken == nil && l.unindexed > 0 {
+			err = l.writeIndex()
+		}
 		l.closed = true
 		l.mu.Unlock()
-		err = errors.Join(l.f.Close(), l.idx.Close(), unlockDir(l.lock))
+		err = errors.Join(err, l.f.Close(), l.idx.Close(), l.wit.close(), unlockDir(l.lock))
 	})
 	return err
 }
@@ -310,11 +351,22 @@ func (l *Ledger) Close() error {
 // writer is the one goroutine that appends to the log.
 func (l *Ledger) writer() {
 	defer close(l.done)
+	tick := time.NewTicker(indexAfter)
+	defer tick.Stop()
 	for {
 		var batch []*request
 		select {
 		case r := <-l.reqs:
 			batch = append(batch, r)
+		case <-tick.C:
+			l.mu.Lock()
+			if l.broken == nil && l.unindexed > 0 && time.Since(l.indexedAt) >= indexAfter {
+				if err := l.writeIndex(); err != nil {
+					l.broken = fmt.Errorf("%w: index write failed, reopen the ledger: %w", ledger.ErrUnavailable, err)
+				}
+			}
+			l.mu.Unlock()
+			continue
 		case <-l.stop:
 			return
 		}
@@ -380,7 +432,6 @@ func (l *Ledger) commit(batch []*request) {
 		ok = append(ok, a)
 	}
 	if len(ok) == 0 {
-		l.store.drop()
 		return
 	}
 	for _, a := range ok {
@@ -419,8 +470,8 @@ func (l *Ledger) commit(batch []*request) {
 		}
 		answers[k] = receipts
 	}
-	if err := l.record(cpOff, events); err != nil {
-		// The log has the events, the index not: a reopen catches up.
+	if err := l.committed(cpOff, int(cp.Size-ok[0].first), events, false); err != nil {
+		// The log has the events; a reopen brings the index up to date.
 		l.fail(ok, err)
 		return
 	}
@@ -550,7 +601,7 @@ func (l *Ledger) License(ctx context.Context, identifier string) (*ledger.Licens
 	if err := l.readable(ctx); err != nil {
 		return nil, err
 	}
-	ls, _, ok, err := l.store.stored(identifier)
+	ls, ok, err := l.store.lookup(identifier)
 	if err != nil {
 		return nil, err
 	}

@@ -345,25 +345,73 @@ func TestTailDamageAfterMark(t *testing.T) {
 	}
 }
 
-func TestKeptCheckpointTampered(t *testing.T) {
-	f := newFixture(t)
-	f.anchor(t, 2)
-	f.l.Close()
-	path := filepath.Join(f.cfg.Dir, checkpointFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+func TestKeptCheckpointDamaged(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   error // nil: the older slot is used and the ledger opens
+	}{
+		{"forged size under the old signature", func(t *testing.T, path string) {
+			b, _ := os.ReadFile(path)
+			var latest witness
+			var best uint64
+			for off := 0; off < len(b); off += slotSize {
+				if w, s, ok := parseSlot(b[off:min(len(b), off+slotSize)]); ok && s >= best {
+					latest, best = w, s
+				}
+			}
+			forged := strings.Replace(latest.Note, "\n3\n", "\n9\n", 1)
+			if forged == latest.Note {
+				t.Fatalf("no size 3 in the kept checkpoint %q", latest.Note)
+			}
+			latest.Note = forged
+			wf, err := openWitnessFile(filepath.Dir(path), best)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wf.close()
+			if err := wf.write(&latest); err != nil {
+				t.Fatal(err)
+			}
+		}, ledger.ErrCorrupt},
+		{"both slots garbage", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, bytes.Repeat([]byte{0x5a}, 2*slotSize), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, ledger.ErrCorrupt},
+		{"latest slot torn", func(t *testing.T, path string) {
+			b, _ := os.ReadFile(path)
+			latest, best := -1, uint64(0)
+			for off := 0; off < len(b); off += slotSize {
+				if _, s, ok := parseSlot(b[off:min(len(b), off+slotSize)]); ok && s >= best {
+					latest, best = off, s
+				}
+			}
+			clear(b[latest+slotHeader+10 : latest+slotHeader+40])
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
 	}
-	// Claim a larger size under the old signature.
-	b = bytes.Replace(b, []byte(`\n3\n`), []byte(`\n9\n`), 1)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := openErr(f.cfg); !errors.Is(err, ledger.ErrCorrupt) {
-		t.Fatalf("New with a forged kept checkpoint: %v, want ErrCorrupt", err)
-	}
-	if _, err := Verify(context.Background(), f.cfg.Dir, "", f.cfg.Signer.Public(), nil); !errors.Is(err, ledger.ErrCorrupt) {
-		t.Fatalf("Verify with a forged kept checkpoint: %v, want ErrCorrupt", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.anchor(t, 2)
+			f.l.Close()
+			tt.damage(t, filepath.Join(f.cfg.Dir, checkpointFile))
+			err := openErr(f.cfg)
+			_, verr := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public(), nil)
+			if tt.want == nil {
+				if err != nil || verr != nil {
+					t.Fatalf("New: %v, Verify: %v; want both to use the older slot", err, verr)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || !errors.Is(verr, tt.want) {
+				t.Fatalf("New: %v, Verify: %v; want %v", err, verr, tt.want)
+			}
+		})
 	}
 }
 

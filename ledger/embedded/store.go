@@ -1,10 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/index"
@@ -12,7 +14,8 @@ import (
 )
 
 // licenses is the ledger.LicenseStore of the embedded ledger: the index, with
-// the changes of the commit in progress on top. The anchor itself is not
+// the changes not written to it yet (of the commit in progress and of the
+// commits since the last index write) on top. The anchor itself is not
 // stored in the index, only the log offset of its entry: it is read back
 // from the log when asked for.
 type licenses struct {
@@ -49,6 +52,24 @@ func (s *licenses) License(id string) (*ledger.LicenseState, bool, error) {
 	}
 	s.pending[id] = &pendingLicense{ls: ls, offset: off}
 	return ls, true, nil
+}
+
+// lookup is License for readers: it returns a copy and changes nothing.
+// Committed changes not yet in the index are pending too, so it sees them.
+func (s *licenses) lookup(id string) (*ledger.LicenseState, bool, error) {
+	if p, ok := s.pending[id]; ok {
+		if p == nil {
+			return nil, false, nil
+		}
+		c := *p.ls
+		c.Anchor.ProofHash = bytes.Clone(c.Anchor.ProofHash)
+		c.Anchor.DocumentHash = bytes.Clone(c.Anchor.DocumentHash)
+		c.Anchor.Signature = bytes.Clone(c.Anchor.Signature)
+		c.History = slices.Clone(c.History)
+		return &c, true, nil
+	}
+	ls, _, ok, err := s.stored(id)
+	return ls, ok, err
 }
 
 // SetLicense keeps ls for the next write.
@@ -129,12 +150,17 @@ func (s *licenses) drop() {
 	clear(s.offsets)
 }
 
+// storedLicense is a LicenseState without its anchor, which stays in the
+// log: the outer, empty Anchor hides the embedded one from encoding/json.
+type storedLicense struct {
+	*ledger.LicenseState
+	Anchor *struct{} `json:"anchor,omitempty"`
+}
+
 // encodeLicense is the index value of a license: the 8-byte offset of its
 // anchoring entry, then the JSON of its state without the anchor.
 func encodeLicense(ls *ledger.LicenseState, off int64) ([]byte, error) {
-	c := *ls
-	c.Anchor = ledger.Anchor{}
-	j, err := json.Marshal(&c)
+	j, err := json.Marshal(storedLicense{LicenseState: ls})
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode license %s: %w", ledger.ErrUnavailable, ls.Anchor.Identifier, err)
 	}
@@ -146,7 +172,7 @@ func decodeLicense(v []byte) (*ledger.LicenseState, int64, error) {
 		return nil, 0, fmt.Errorf("value of %d bytes", len(v))
 	}
 	var ls ledger.LicenseState
-	if err := json.Unmarshal(v[8:], &ls); err != nil {
+	if err := json.Unmarshal(v[8:], &storedLicense{LicenseState: &ls}); err != nil {
 		return nil, 0, err
 	}
 	return &ls, int64(binary.BigEndian.Uint64(v)), nil

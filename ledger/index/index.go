@@ -215,6 +215,9 @@ type Batch struct {
 func (x *Index) Write(b *Batch) error {
 	err := x.db.Update(func(tx *bolt.Tx) error {
 		lic := tx.Bucket(bucketLicenses)
+		// Identifiers mostly grow (serials within a department): pages
+		// split nearly full, not half (bbolt's default).
+		lic.FillPercent = 0.9
 		for id, v := range b.Licenses {
 			var err error
 			if v == nil {
