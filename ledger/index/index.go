@@ -139,15 +139,6 @@ func (x *Index) License(identifier string) (v []byte, ok bool, err error) {
 	return v, ok, err
 }
 
-// Licenses counts the licenses in the index.
-func (x *Index) Licenses() (n int, err error) {
-	err = x.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketLicenses).Stats().KeyN
-		return nil
-	})
-	return n, err
-}
-
 // Node is the hash of one complete subtree of the Merkle tree.
 type Node struct {
 	ID   compact.NodeID
