@@ -611,6 +611,26 @@ func (l *Ledger) License(ctx context.Context, identifier string) (*ledger.Licens
 	return ls, nil
 }
 
+// Receipt returns the receipt of the entry that anchored the license
+// identifier, computed now from the log: the entry's bytes and an inclusion
+// proof against the latest checkpoint. Nothing is stored per license for it.
+func (l *Ledger) Receipt(ctx context.Context, identifier string) (ledger.Receipt, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return ledger.Receipt{}, err
+	}
+	entry, index, err := l.store.anchorEntry(identifier)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	proof, err := l.tree.inclusionProof(index, l.cp.Size)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return ledger.Receipt{Entry: entry, LogIndex: index, TreeSize: l.cp.Size, InclusionProof: proof, Checkpoint: l.cp.Note}, nil
+}
+
 // Department returns a department's facts and keys.
 func (l *Ledger) Department(ctx context.Context, uscc string) (*ledger.DepartmentState, error) {
 	l.mu.RLock()

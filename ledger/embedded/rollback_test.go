@@ -437,3 +437,38 @@ func TestVerifyProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptOnDemand checks receipts computed from the log later verify
+// against the checkpoint of the time, for licenses both in the index and
+// still waiting to be written to it.
+func TestReceiptOnDemand(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	rs, ids := history(t, f, 3)
+	f.l.Close()
+	f.l = open(t, f.cfg) // the first three are in the index now
+	more, moreIDs := history(t, f, 2)
+	rs, ids = append(rs, more...), append(ids, moreIDs...)
+	cp, err := f.l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		r, err := f.l.Receipt(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(r.Entry, rs[i].Entry) || r.LogIndex != rs[i].LogIndex {
+			t.Fatalf("receipt of %s: entry %d, want the anchoring entry %d", id, r.LogIndex, rs[i].LogIndex)
+		}
+		if r.TreeSize != cp.Size || r.Checkpoint != cp.Note {
+			t.Fatalf("receipt of %s is for size %d, want the latest checkpoint %d", id, r.TreeSize, cp.Size)
+		}
+		if err := tlog.VerifyInclusion(r.Entry, r.LogIndex, r.TreeSize, r.InclusionProof, cp.Root); err != nil {
+			t.Fatalf("receipt of %s: %v", id, err)
+		}
+	}
+	if _, err := f.l.Receipt(ctx, f.dept.Anchor().Identifier); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("receipt of a license never anchored: %v, want ErrNotFound", err)
+	}
+}

@@ -72,6 +72,45 @@ func (s *licenses) lookup(id string) (*ledger.LicenseState, bool, error) {
 	return ls, ok, err
 }
 
+// anchorEntry returns the canonical bytes and the index of the entry that
+// anchored license id, read from the log. Like lookup, it is for readers.
+func (s *licenses) anchorEntry(id string) ([]byte, uint64, error) {
+	var off int64
+	var index uint64
+	if p, ok := s.pending[id]; ok {
+		if p == nil {
+			return nil, 0, fmt.Errorf("%w: license %s", ledger.ErrNotFound, id)
+		}
+		index, off = p.ls.LogIndex, p.offset
+		if off < 0 {
+			if off, ok = s.offsets[index]; !ok {
+				return nil, 0, fmt.Errorf("%w: no log offset for the anchor of %s (entry %d)", ledger.ErrUnavailable, id, index)
+			}
+		}
+	} else {
+		v, ok, err := s.idx.License(id)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: read index: %w", ledger.ErrUnavailable, err)
+		}
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: license %s", ledger.ErrNotFound, id)
+		}
+		ls, o, err := decodeLicense(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: index entry of license %s: %w", ledger.ErrCorrupt, id, err)
+		}
+		index, off = ls.LogIndex, o
+	}
+	typ, rec, err := logfile.ReadRecord(s.log, off)
+	if err != nil {
+		return nil, 0, err
+	}
+	if typ != logfile.TypeEntry {
+		return nil, 0, &CorruptError{Index: index, Offset: off, Reason: "the index points at a checkpoint record, not the anchor of " + id}
+	}
+	return rec.Payload, index, nil
+}
+
 // SetLicense keeps ls for the next write.
 func (s *licenses) SetLicense(ls *ledger.LicenseState) {
 	id := ls.Anchor.Identifier

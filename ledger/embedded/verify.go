@@ -34,8 +34,9 @@ type Report struct {
 // is reported as a *CorruptError (wrapping ledger.ErrCorrupt) naming the
 // entry, or a *RollbackError (wrapping ledger.ErrRollback) naming both
 // sizes. progress, if not nil, is called as the check goes on. The state is
-// built in a temporary index (in the system's temporary directory), so
-// memory does not grow with the log. It takes no lock, so it may run while
+// built in a temporary index (in dir, removed when done; in the system's
+// temporary directory only if dir is read-only, as that may be in memory),
+// so memory does not grow with the log. It takes no lock, so it may run while
 // the ledger is open; bytes still being written then show up as an
 // unacknowledged tail.
 func Verify(ctx context.Context, dir, origin string, pub *ecdsa.PublicKey, progress func(Progress)) (Report, error) {
@@ -51,7 +52,11 @@ func Verify(ctx context.Context, dir, origin string, pub *ecdsa.PublicKey, progr
 	if err != nil {
 		return Report{}, err
 	}
-	tmp, err := os.MkdirTemp("", "zhengzhao-verify-")
+	tmp, err := os.MkdirTemp(dir, ".verify-")
+	if err != nil {
+		// A read-only copy of a ledger: the system's temporary directory.
+		tmp, err = os.MkdirTemp("", "zhengzhao-verify-")
+	}
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
 	}
