@@ -28,6 +28,9 @@ type consoleListData struct {
 	TypeName map[string]string
 }
 
+// Statuses are the statuses the list can be filtered by.
+func (consoleListData) Statuses() []license.Status { return license.Statuses() }
+
 func (s *Server) department(c *echo.Context) (*registry.Department, error) {
 	a := account(c)
 	depts, err := s.reg.Departments(c.Request().Context())
@@ -236,6 +239,12 @@ type consoleLicenseData struct {
 
 func (d consoleLicenseData) flash() (string, string) { return d.Msg, d.Err }
 
+// Final reports whether the license's status allows no further change.
+func (d consoleLicenseData) Final() bool { return d.L.Status.Final() }
+
+// Reasons are the reason codes an officer picks from.
+func (consoleLicenseData) Reasons() []license.Reason { return license.Reasons() }
+
 func (s *Server) consoleLicense(c *echo.Context) error {
 	l, err := s.officerLicense(c)
 	if err != nil {
@@ -244,12 +253,15 @@ func (s *Server) consoleLicense(c *echo.Context) error {
 	d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
 	switch c.QueryParam("done") {
 	case "":
-	case "active":
+	case string(license.StatusActive):
 		d.Msg = "已恢复，证照重新有效。"
-	case "suspended":
-		d.Msg = "已暂停。"
-	case "revoked":
-		d.Msg = "已吊销/注销。吊销是最终状态。"
+	default:
+		if st := license.Status(c.QueryParam("done")); st.Valid() {
+			d.Msg = "已" + strings.TrimPrefix(st.Label(), "已") + "。"
+			if st.Final() {
+				d.Msg += "这是最终状态，不能再变更。"
+			}
+		}
 	}
 	if c.QueryParam("issued") == "1" {
 		d.Msg = "签发成功，已签名并上链存证。"
@@ -263,7 +275,9 @@ func (s *Server) consoleStatus(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	status := license.Status(c.FormValue("status"))
-	_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, status, strings.TrimSpace(c.FormValue("reason")))
+	_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, registry.StatusRequest{
+		Status: status, Reason: c.FormValue("reason"), Note: strings.TrimSpace(c.FormValue("note")),
+	})
 	if err != nil {
 		d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
 		switch {

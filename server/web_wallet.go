@@ -219,7 +219,7 @@ func (s *Server) walletZip(c *echo.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return s.webError(c, err)
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(chinaTime).Format("20060102-1504")))
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(license.ChinaTime).Format("20060102-1504")))
 	return c.Blob(http.StatusOK, "application/zip", buf.Bytes())
 }
 

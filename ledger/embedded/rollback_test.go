@@ -122,7 +122,7 @@ func TestRollbackRewritten(t *testing.T) {
 			mustAnchor(t, l, a)
 		}
 		// The two logs differ in their last entry only.
-		if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: as[statusOf].Identifier, Issuer: d.Department.USCC, Status: license.StatusSuspended, Reason: "复核"}); err != nil {
+		if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: as[statusOf].Identifier, Issuer: d.Department.USCC, Status: license.StatusSuspended, Reason: "under_investigation"}); err != nil {
 			t.Fatal(err)
 		}
 		l.Close()
@@ -218,7 +218,7 @@ func history(t *testing.T, f *fixture, n int) ([]ledger.Receipt, []string) {
 		}
 		ids = append(ids, e.Anchor.Identifier)
 	}
-	if _, err := f.l.SetStatus(context.Background(), ledger.StatusChange{Identifier: ids[1], Issuer: f.dept.Department.USCC, Status: license.StatusSuspended, Reason: "复核"}); err != nil {
+	if _, err := f.l.SetStatus(context.Background(), ledger.StatusChange{Identifier: ids[1], Issuer: f.dept.Department.USCC, Status: license.StatusSuspended, Reason: "under_investigation"}); err != nil {
 		t.Fatal(err)
 	}
 	return rs, ids
