@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,4 +472,54 @@ func TestReceiptOnDemand(t *testing.T) {
 	if _, err := f.l.Receipt(ctx, f.dept.Anchor().Identifier); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("receipt of a license never anchored: %v, want ErrNotFound", err)
 	}
+}
+
+// TestReadsDuringWrites reads acknowledged licenses while other callers
+// anchor: each one is found (from the changes not yet in the index or from
+// the index) with a receipt that verifies.
+func TestReadsDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	acked := make(chan string, 1000)
+	var writers sync.WaitGroup
+	for range 8 {
+		anchors := make([]ledger.Anchor, 20)
+		for i := range anchors {
+			anchors[i] = f.dept.Anchor()
+		}
+		writers.Go(func() {
+			for _, a := range anchors {
+				if _, err := f.l.Anchor(ctx, []ledger.Anchor{a}); err != nil {
+					t.Error(err)
+					return
+				}
+				acked <- a.Identifier
+			}
+		})
+	}
+	go func() { writers.Wait(); close(acked) }()
+	var readers sync.WaitGroup
+	for id := range acked {
+		readers.Go(func() {
+			ls, err := f.l.License(ctx, id)
+			if err != nil || ls.Anchor.Identifier != id {
+				t.Errorf("License(%s) right after its anchor was acknowledged: %v", id, err)
+				return
+			}
+			r, err := f.l.Receipt(ctx, id)
+			if err != nil {
+				t.Errorf("Receipt(%s): %v", id, err)
+				return
+			}
+			cp, err := tlog.ParseCheckpoint(r.Checkpoint)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := tlog.VerifyInclusion(r.Entry, r.LogIndex, r.TreeSize, r.InclusionProof, cp.Root); err != nil {
+				t.Errorf("Receipt(%s): %v", id, err)
+			}
+		})
+	}
+	readers.Wait()
 }
