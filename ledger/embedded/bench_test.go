@@ -135,3 +135,22 @@ func BenchmarkAnchorBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "licenses/s")
 }
+
+// BenchmarkVerify measures the full re-check of `zhengzhao ledger verify`
+// on the ledgers of BenchmarkOpen, in entries per second.
+func BenchmarkVerify(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("licenses=%d", n), func(b *testing.B) {
+			cfg := benchLedger(b, n)
+			var entries uint64
+			for b.Loop() {
+				rep, err := Verify(context.Background(), cfg.Dir, "", cfg.Signer.Public(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				entries += rep.Checkpoint.Size
+			}
+			b.ReportMetric(float64(entries)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}

@@ -15,4 +15,13 @@
 // an index that is lost, damaged or behind the log is rebuilt or brought up
 // to date from it. The package knows nothing of ledger rules or the log
 // format.
+//
+// Why bbolt (go.etcd.io/bbolt) and not SQLite (modernc.org/sqlite, already
+// used by the registry): measured 2026-12-07 on the 2-core machine with
+// 200,000 license rows of 180 bytes and two 32-byte tree nodes each, in
+// transactions of 1,000: bbolt inserted 75,000 licenses/s, SQLite (WAL)
+// 36,000/s; a point read took 3.3 µs against 13 µs; both keep memory flat.
+// A one-row bbolt commit is slower (2.8 ms, two fsyncs) — hence the index
+// is written behind the log in large batches. bbolt is a key-value store
+// with no SQL layer to feed, which is all an index of a log needs.
 package index
