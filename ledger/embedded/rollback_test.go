@@ -280,6 +280,13 @@ func TestIndexRebuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"deleted with the kept checkpoint (a log from before the index)", func(t *testing.T, path string) {
+			for _, name := range []string{indexFile, checkpointFile} {
+				if err := os.Remove(filepath.Join(filepath.Dir(path), name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
 		{"garbage", func(t *testing.T, path string) {
 			if err := os.WriteFile(path, bytes.Repeat([]byte("不是索引"), 4096), 0o600); err != nil {
 				t.Fatal(err)
@@ -313,6 +320,9 @@ func TestIndexRebuilt(t *testing.T) {
 			}
 			if a := ask(t, l, f, rs, ids); !jsonEqual(t, a, want) {
 				t.Fatalf("answers after rebuilding differ:\n%+v\nwant\n%+v", a, want)
+			}
+			if w, err := readWitness(f.cfg.Dir, DefaultOrigin, f.cfg.Signer.Public()); err != nil || w == nil || w.Note != want.CP.Note {
+				t.Fatalf("kept checkpoint after rebuilding: %v, %v; want the log's latest", w, err)
 			}
 			if _, err := l.Anchor(context.Background(), []ledger.Anchor{want.Licenses[0].Anchor}); !errors.Is(err, ledger.ErrDuplicate) {
 				t.Fatalf("anchor again after rebuilding: %v, want ErrDuplicate", err)
