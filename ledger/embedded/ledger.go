@@ -471,9 +471,10 @@ func (l *Ledger) commit(batch []*request) {
 		answers[k] = receipts
 	}
 	if err := l.committed(cpOff, int(cp.Size-ok[0].first), events, false); err != nil {
-		// The log has the events; a reopen brings the index up to date.
-		l.fail(ok, err)
-		return
+		// The events are durable in the log, so their callers get their
+		// receipts; later calls fail until a reopen brings the kept
+		// checkpoint and the index up to date with the log.
+		l.broken = fmt.Errorf("%w: keeping the checkpoint or writing the index failed, reopen the ledger: %w", ledger.ErrUnavailable, err)
 	}
 	for k, a := range ok {
 		a.req.done <- result{receipts: answers[k]}
