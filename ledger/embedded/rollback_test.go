@@ -552,9 +552,10 @@ func TestFailureAfterLogFsync(t *testing.T) {
 	if err != nil || got.LogIndex != r.LogIndex {
 		t.Fatalf("license acknowledged before the failure, after reopen: %+v, %v", got, err)
 	}
-	// The department's registration and the anchor: neither reached the
-	// index (written every 4096 entries, every second or on a clean Close).
-	if rep := l.Opened(); rep.Verified != 2 {
-		t.Fatalf("reopen checked %d entries, want the 2 the index missed", rep.Verified)
+	// At least the anchor did not reach the index (written every 4096
+	// entries, every second or on a clean Close); the registration before
+	// it neither, unless a second passed in between.
+	if rep := l.Opened(); rep.Verified < 1 || rep.Verified > 2 {
+		t.Fatalf("reopen checked %d entries, want the 1 or 2 the index missed", rep.Verified)
 	}
 }
