@@ -71,7 +71,7 @@ func openInstance(ctx context.Context, c instanceConfig) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, origin, err := lc.open(ctx, dir, p)
+	l, origin, err := lc.open(ctx, dir, p, logger)
 	if err != nil {
 		return nil, err
 	}

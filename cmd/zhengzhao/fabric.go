@@ -74,9 +74,9 @@ func (lc *ledgerChoice) check() error {
 
 // open opens the chosen ledger for data directory dir, checkpoints signed
 // with the platform's log key, and returns it with its log origin.
-func (lc *ledgerChoice) open(ctx context.Context, dir string, p *registry.Platform) (ledger.Ledger, string, error) {
+func (lc *ledgerChoice) open(ctx context.Context, dir string, p *registry.Platform, logger *slog.Logger) (ledger.Ledger, string, error) {
 	if lc == nil || lc.kind != ledgerFabric {
-		l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: logOrigin})
+		l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: logOrigin, Logger: logger})
 		return l, logOrigin, err
 	}
 	conn, err := fabric.LoadConnection(lc.fabricConfig)
