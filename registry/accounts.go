@@ -121,7 +121,7 @@ type NewAccount struct {
 // Password and session rules.
 const (
 	// MinPasswordLen is the shortest password accepted, in characters.
-	MinPasswordLen = 10
+	MinPasswordLen = MinPasswordChars
 	// SessionLifetime is how long a session lasts after sign-in.
 	SessionLifetime = 12 * time.Hour
 	// MaxLoginFailures failed sign-ins for one user name (or from one client)
@@ -184,8 +184,8 @@ func (s *Service) validateAccount(n *NewAccount) error {
 	if !validUsername(n.Username) {
 		add("username", "pattern", "user name: 3 to 40 letters, digits, '.', '-' or '_'")
 	}
-	if utf8.RuneCountInString(n.Password) < MinPasswordLen || len(n.Password) > 200 {
-		add("password", "length", fmt.Sprintf("password: at least %d characters, at most 200 bytes", MinPasswordLen))
+	if fe := CheckPassword(n.Username, n.Password); fe != nil {
+		errs = append(errs, fe)
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
 		add("name", "length", "name is required, at most 100 characters")
