@@ -154,7 +154,7 @@ func (s *Server) importTemplate(c *echo.Context) error {
 	_ = w.Write(importHeader(t))
 	_ = w.Write(row)
 	w.Flush()
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="import-`+t.Code+`.csv"`)
+	setFilename(c, "attachment", "import-"+t.Code+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
@@ -357,6 +357,6 @@ func (s *Server) importErrorsCSV(c *echo.Context) error {
 		_ = w.Write([]string{fmt.Sprint(e.Row), e.Field, e.Message})
 	}
 	w.Flush()
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="import-errors-`+j.ID+`.csv"`)
+	setFilename(c, "attachment", "import-errors-"+j.ID+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }

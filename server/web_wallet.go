@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -117,7 +116,7 @@ func (s *Server) walletCredential(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+l.Record.Number+`.json"`)
+	setFilename(c, "attachment", fileSafe(l.Record.Name+"-"+l.Record.Number)+".json")
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
@@ -219,7 +218,7 @@ func (s *Server) walletZip(c *echo.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return s.webError(c, err)
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(chinaTime).Format("20060102-1504")))
+	setFilename(c, "attachment", "wallet-"+now.In(chinaTime).Format("20060102-1504")+".zip")
 	return c.Blob(http.StatusOK, "application/zip", buf.Bytes())
 }
 
