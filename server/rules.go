@@ -128,7 +128,8 @@ func strictJSON(body []byte) error {
 			f := pointerField(se.JSONPointer)
 			return &apiError{Status: http.StatusBadRequest, Code: "duplicate_key", Field: f,
 				Message: fmt.Sprintf("member %q appears more than once in the JSON object", f)}
-		case errors.As(err, &se) && se.JSONPointer != "":
+		case errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && se.JSONPointer != "" && inString(body, se.ByteOffset):
+			// Invalid UTF-8 or a lone surrogate or bad escape in a string.
 			f := pointerField(se.JSONPointer)
 			return &apiError{Status: http.StatusBadRequest, Code: "invalid_text", Field: f,
 				Message: fmt.Sprintf("field %s: %v", f, se.Err)}
@@ -150,6 +151,12 @@ func strictJSON(body []byte) error {
 			return fe
 		}
 	}
+}
+
+// inString reports whether the byte at off, where the decoder stopped, can
+// only be inside a string: a backslash or a byte that is not ASCII.
+func inString(body []byte, off int64) bool {
+	return off >= 0 && off < int64(len(body)) && (body[off] == '\\' || body[off] >= 0x80)
 }
 
 // pointerField turns a JSON pointer ("/fields/address") into the field

@@ -317,8 +317,7 @@ func (s *Server) errorPage(c *echo.Context, status int, title, message string) e
 func (s *Server) webError(c *echo.Context, err error) error {
 	e := s.toAPIError(err)
 	if clientGone(c, err) {
-		s.log.Info("client went away", "path", c.Path(), "err", err)
-		return nil
+		return err // errorHandler logs it; nobody reads a page any more
 	}
 	title := map[int]string{400: "输入有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 409: "操作冲突", 410: "已失效", 413: "文件过大", 422: "无法办理", 429: "尝试过于频繁"}[e.Status]
 	if title == "" {

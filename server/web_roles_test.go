@@ -122,19 +122,19 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			return w.form(p, url.Values{"username": {"nobody" + strings.Repeat("x", failed)}, "password": {"wrong password"}})
 		}, all(http.StatusUnauthorized)},
 		{"GET", "/assets/*", fixed("/assets/style.css"), get, all(200)},
-		{"GET", "/metrics", fixed("/metrics"), get, all(200)},
+		{"GET", "/metrics", fixed("/metrics"), get, all(http.StatusNotFound)}, // not public: a token or an address of its own (TestMetricsAccess)
 		{"GET", "/healthz", fixed("/healthz"), get, all(200)},
 		{"RouteNotFound", "/*", fixed("/no-such-page"), get, all(404)},
 		{"GET", "/api/v1/departments/:uscc/seal.png", fixed("/api/v1/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
-		{"GET", "/api/v1/licenses/:id/pdf", fixed("/api/v1/licenses/" + a + "/pdf"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
-		{"GET", "/api/v1/licenses/:id/qr.png", fixed("/api/v1/licenses/" + a + "/qr.png"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id/pdf", fixed("/api/v1/licenses/" + a + "/pdf"), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id/qr.png", fixed("/api/v1/licenses/" + a + "/qr.png"), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
 
 		// The JSON API: bearer tokens (holders and anonymous have none).
 		{"GET", "/api/v1/openapi.json", fixed("/api/v1/openapi.json"), get, all(200)},
 		{"GET", "/api/v1/types", fixed("/api/v1/types"), get, all(200)},
 		{"GET", "/api/v1/types/:code/example", fixed("/api/v1/types/" + typeA + "/example"), get, all(200)},
 		{"GET", "/api/v1/bundle", fixed("/api/v1/bundle"), get, all(200)},
-		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
 		{"POST", "/api/v1/verify", fixed("/api/v1/verify"), postJSON(doc), [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
 		{"POST", "/api/v1/licenses", fixed("/api/v1/licenses"), func(w *webClient, p string) webAnswer {
 			ex := e.s.reg.Catalog()
@@ -204,7 +204,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
 
 		// State changes last: a status change, then signing out.
-		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"核查"}`)), [nRoles]int{401, 403, 403, 403, 403, 401, 401}},
+		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"核查"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
 		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"核查中"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},
 	}
