@@ -192,12 +192,13 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--metrics-listen ADDR] [--metrics-token-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
 	dir := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "initialize DIR with demo departments first if it is empty; tokens go to DIR/demo-tokens.json")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
 	lc := ledgerFlags(fs)
+	mc := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -205,6 +206,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--data is required")
 	}
 	if err := lc.check(); err != nil {
+		return err
+	}
+	metricsToken, err := mc.token()
+	if err != nil {
 		return err
 	}
 	pass, err := passphrase(*passFile)
@@ -229,11 +234,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer in.Close()
-	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger})
+	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "zhengzhao serving on http://%s (data %s)\n", *addr, *dir)
-	logger.Info("serving", "addr", *addr)
-	return srv.ListenAndServe(ctx, *addr)
+	logger.Info("serving", "addr", *addr, "metrics_listen", *mc.listen, "metrics_token", metricsToken != "")
+	return mc.serve(ctx, srv, *addr)
 }
