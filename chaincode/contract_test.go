@@ -280,7 +280,7 @@ func TestPermissions(t *testing.T) {
 	wantCode(t, "Org2 revokes Org1's license", err, CodeForbidden)
 	_, err = e.call("PlatformMSP", statusTx(t, a1, license.StatusSuspended, ""))
 	wantCode(t, "platform suspends Org1's license", err, CodeForbidden)
-	e.must("Org1MSP", statusTx(t, a1, license.StatusRevoked, "吊销"))
+	e.must("Org1MSP", statusTx(t, a1, license.StatusRevoked, "penalty"))
 	_, err = e.call("Org1MSP", statusTx(t, a1, license.StatusActive, ""))
 	wantCode(t, "resume a revoked license", err, CodeFinal)
 	_, err = e.call("Org1MSP", statusTx(t, d1.Anchor(), license.StatusRevoked, ""))
@@ -291,7 +291,7 @@ func TestPermissions(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.must("Org2MSP", getLicenseTx(a1.Identifier))), &li); err != nil {
 		t.Fatal(err)
 	}
-	if li.Status != license.StatusRevoked || li.Reason != "吊销" || len(li.History) != 2 || len(li.Entries) != 2 {
+	if li.Status != license.StatusRevoked || li.Reason != "penalty" || len(li.History) != 2 || len(li.Entries) != 2 {
 		t.Fatalf("license read by Org2 = %+v", li)
 	}
 	var di DepartmentInfo
@@ -322,7 +322,7 @@ func TestStatusAfterKeyCompromise(t *testing.T) {
 	e.must("PlatformMSP", registerTx(t, d, "Org1MSP"))
 	a := d.Anchor()
 	e.must("Org1MSP", anchorTx(t, a))
-	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: e.now.Add(-time.Hour), Reason: "keyCompromise"}
+	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: e.now.Add(-time.Hour), Reason: "key_compromise"}
 	e.must("PlatformMSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.RevokeKey(ctx, jsonArg(t, rev))
 	})
@@ -330,7 +330,7 @@ func TestStatusAfterKeyCompromise(t *testing.T) {
 	wantCode(t, "anchor with the compromised key", err, CodeKeyNotValid)
 	_, err = e.call("Org1MSP", anchorTx(t, a))
 	wantCode(t, "the old license again", err, CodeDuplicate)
-	e.must("Org1MSP", statusTx(t, a, license.StatusRevoked, "key compromise"))
+	e.must("Org1MSP", statusTx(t, a, license.StatusRevoked, "other"))
 	var li LicenseInfo
 	if err := json.Unmarshal([]byte(e.must("Org1MSP", getLicenseTx(a.Identifier))), &li); err != nil {
 		t.Fatal(err)
@@ -346,7 +346,7 @@ func TestBackdatedProposal(t *testing.T) {
 	e := newEnv(t)
 	d := e.world.NewDepartment("某市交通运输局")
 	e.must("PlatformMSP", registerTx(t, d, "Org1MSP"))
-	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: e.now.Add(-time.Hour), Reason: "keyCompromise"}
+	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: e.now.Add(-time.Hour), Reason: "key_compromise"}
 	e.must("PlatformMSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.RevokeKey(ctx, jsonArg(t, rev))
 	})
@@ -413,7 +413,7 @@ func TestEntriesCanonical(t *testing.T) {
 	e.must("PlatformMSP", registerTx(t, d, "Org1MSP"))
 	a := d.Anchor()
 	e.must("Org1MSP", anchorTx(t, a))
-	out := e.must("Org1MSP", statusTx(t, a, license.StatusSuspended, "<核查> & 暂停"))
+	out := e.must("Org1MSP", statusTx(t, a, license.StatusSuspended, "under_investigation"))
 	txTime := e.now
 	if e.last.event != EventName {
 		t.Fatalf("event %q, want %q", e.last.event, EventName)
@@ -432,7 +432,7 @@ func TestEntriesCanonical(t *testing.T) {
 	if err != nil {
 		t.Fatalf("entry is not canonical: %v\n%s", err, res.Entries[0])
 	}
-	if !ev.At.Equal(txTime) || ev.Status.Reason != "<核查> & 暂停" {
+	if !ev.At.Equal(txTime) || ev.Status.Reason != "under_investigation" {
 		t.Fatalf("event %+v, want the reason and the tx time %v", ev, txTime)
 	}
 	var li LicenseInfo
@@ -470,7 +470,7 @@ func TestDeterministic(t *testing.T) {
 			return c.AddKey(ctx, jsonArg(t, k2))
 		}},
 		{"Org1MSP", anchorTx(t, batch...)},
-		{"Org1MSP", statusTx(t, batch[1], license.StatusSuspended, "x")},
+		{"Org1MSP", statusTx(t, batch[1], license.StatusSuspended, "other")},
 	}
 	var runs [2][]string
 	for r := range runs {

@@ -81,9 +81,9 @@ const (
 	claimTypeName    = -3 // the license name (证照名称)
 	claimHolder      = -4 // the holder's name (持证主体)
 	claimHolderCode  = -5 // the holder's code, masked (MaskHolderCode)
-	claimStatusIndex = -6 // the index in the department's revocation (and suspension) list
+	claimStatusIndex = -6 // the index in the department's status list
 	claimIssuerName  = -7 // the issuing department's name
-	claimSuspension  = -8 // the suspension list index, when it is not claimStatusIndex
+	claimStatusList  = -8 // the number of that status list, when it is not 0
 )
 
 // claimNames names each claim key in errors and in docs/compact-qr.md.
@@ -98,7 +98,7 @@ var claimNames = map[int64]string{
 	claimHolderCode:  "cwt.holderCode",
 	claimStatusIndex: "cwt.statusIndex",
 	claimIssuerName:  "cwt.issuerName",
-	claimSuspension:  "cwt.suspensionIndex",
+	claimStatusList:  "cwt.statusList",
 }
 
 // Compact is a parsed compact QR form. ParseCompact checks its shape; only
@@ -121,14 +121,10 @@ type Compact struct {
 	// Expires is the credential's validUntil (CWT exp), in UTC; nil for a
 	// license without an end date (长期).
 	Expires *time.Time
-	// StatusIndex is the license's index in its department's revocation
-	// status list.
-	StatusIndex int
-	// SuspensionIndex is its index in the department's suspension status
-	// list. The registry gives a license the same index in both lists; the
-	// compact form then carries it once and SuspensionIndex equals
-	// StatusIndex.
-	SuspensionIndex int
+	// StatusList and StatusIndex name the license's entry in its
+	// department's status lists: list number StatusList (the n of
+	// /status/{uscc}/message/{n}), entry StatusIndex.
+	StatusList, StatusIndex int
 	// KeyID is the signing key's id, 16 lower-case hex digits as made by
 	// signing.KeyID: the caller looks the key up by it.
 	KeyID string
@@ -138,6 +134,9 @@ type Compact struct {
 	sigStructure []byte // the COSE Sig_structure: the bytes that were signed
 	signature    []byte // r‖s
 }
+
+// Signature returns the 64-byte SM2 signature r‖s of the compact form.
+func (c *Compact) Signature() []byte { return bytes.Clone(c.signature) }
 
 // coseSign1 is the COSE_Sign1 array (RFC 9052 §4.2) inside tag 18.
 type coseSign1 struct {
@@ -175,8 +174,8 @@ type cwtClaims struct {
 	HolderCode  string  `cbor:"-5,keyasint"`
 	StatusIndex *int64  `cbor:"-6,keyasint"`
 	IssuerName  *string `cbor:"-7,keyasint,omitempty"`
-	// SuspensionIndex is only written when it differs from StatusIndex.
-	SuspensionIndex *int64 `cbor:"-8,keyasint,omitempty"`
+	// StatusList is only written when it is not 0.
+	StatusList *int64 `cbor:"-8,keyasint,omitempty"`
 }
 
 var (
@@ -260,7 +259,7 @@ func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.
 	if !ok {
 		return "", formatErr("issuer.id", RuleValue, "want "+IssuerPrefix+"<USCC>")
 	}
-	revocation, suspension, ferr := compactStatusIndexes(c.CredentialStatus)
+	list, index, ferr := compactStatus(c.CredentialStatus)
 	if ferr != nil {
 		return "", ferr
 	}
@@ -274,13 +273,13 @@ func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.
 		TypeName:    subj.Name,
 		Holder:      subj.Holder,
 		HolderCode:  MaskHolderCode(subj.HolderCode),
-		StatusIndex: &revocation,
+		StatusIndex: &index,
 	}
 	if c.Issuer.Name != "" {
 		claims.IssuerName = &c.Issuer.Name
 	}
-	if suspension != revocation {
-		claims.SuspensionIndex = &suspension
+	if list != 0 {
+		claims.StatusList = &list
 	}
 	if c.ValidUntil != "" {
 		until, err := time.Parse(timeLayout, c.ValidUntil)
@@ -372,35 +371,31 @@ func decodeKeyID(keyID string) ([]byte, error) {
 	return hex.DecodeString(keyID)
 }
 
-// compactStatusIndexes returns the status list indexes of a credential: it
-// must have one revocation and one suspension entry, as the registry gives
-// every license. The registry uses the same index in both lists, and then
-// the compact form carries it once.
-func compactStatusIndexes(status []StatusEntry) (revocation, suspension int64, ferr *FormatError) {
-	revocation, suspension = -1, -1
-	for i, s := range status {
-		field := "credentialStatus[" + strconv.Itoa(i) + "]"
-		n, err := strconv.ParseUint(s.StatusListIndex, 10, 63)
-		if err != nil || n > maxStatusIndex {
-			return 0, 0, formatErr(field+".statusListIndex", RuleValue, fmt.Sprintf("want a decimal integer of at most %d", maxStatusIndex))
-		}
-		p := &revocation
-		switch s.StatusPurpose {
-		case PurposeRevocation:
-		case PurposeSuspension:
-			p = &suspension
-		default:
-			return 0, 0, formatErr(field+".statusPurpose", RuleValue, "want revocation or suspension")
-		}
-		if *p >= 0 {
-			return 0, 0, formatErr(field+".statusPurpose", RuleDuplicate, "a second "+s.StatusPurpose+" entry: the compact form carries one of each")
-		}
-		*p = int64(n)
+// compactStatus returns the status list number and index of a credential:
+// it must have exactly one status entry, as the registry gives every
+// license.
+func compactStatus(status []StatusListEntry) (list, index int64, ferr *FormatError) {
+	if len(status) == 0 {
+		return 0, 0, formatErr("credentialStatus", RuleRequired, "")
 	}
-	if revocation < 0 || suspension < 0 {
-		return 0, 0, formatErr("credentialStatus", RuleRequired, "the compact form carries a revocation and a suspension index")
+	if len(status) != 1 {
+		return 0, 0, formatErr("credentialStatus", RuleValue, fmt.Sprintf("%d entries: the compact form carries exactly one", len(status)))
 	}
-	return revocation, suspension, nil
+	e := status[0]
+	if err := e.Validate(); err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.Field = joinPath("credentialStatus[0]", fe.Field)
+			return 0, 0, fe
+		}
+		return 0, 0, &FormatError{Field: "credentialStatus[0]", Rule: RuleValue, Err: err}
+	}
+	_, n, perr := parseListURL(e.StatusListCredential, "credentialStatus[0].statusListCredential")
+	if perr != nil {
+		return 0, 0, perr
+	}
+	i, _ := e.Index()
+	return int64(n), int64(i), nil
 }
 
 // ParseCompact reads a compact QR form from outside input, strictly: the
@@ -630,16 +625,18 @@ func (c *Compact) readClaims(payload []byte) *FormatError {
 	if ferr := checkRange(claimStatusIndex, *m.StatusIndex, maxStatusIndex); ferr != nil {
 		return ferr
 	}
+	if *m.StatusIndex >= ListSize {
+		return formatErr(claimNames[claimStatusIndex], RuleValue, fmt.Sprintf("more than %d", ListSize-1))
+	}
 	c.StatusIndex = int(*m.StatusIndex)
-	c.SuspensionIndex = c.StatusIndex
-	if m.SuspensionIndex != nil {
-		if ferr := checkRange(claimSuspension, *m.SuspensionIndex, maxStatusIndex); ferr != nil {
+	if m.StatusList != nil {
+		if ferr := checkRange(claimStatusList, *m.StatusList, maxListNumber); ferr != nil {
 			return ferr
 		}
-		if *m.SuspensionIndex == *m.StatusIndex {
-			return formatErr(claimNames[claimSuspension], RuleValue, "equals the status index: leave it out")
+		if *m.StatusList == 0 {
+			return formatErr(claimNames[claimStatusList], RuleValue, "list 0 is written by leaving the claim out")
 		}
-		c.SuspensionIndex = int(*m.SuspensionIndex)
+		c.StatusList = int(*m.StatusList)
 	}
 	return nil
 }

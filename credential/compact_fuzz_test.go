@@ -89,8 +89,8 @@ func checkParseCompact(t *testing.T, s string, key *sm2.PrivateKey) {
 	if utf8.RuneCountInString(strings.TrimLeft(c.HolderCodeMasked, "*")) > holderCodeVisible {
 		t.Fatalf("accepted holder code %q", c.HolderCodeMasked)
 	}
-	if c.StatusIndex < 0 || c.StatusIndex > maxStatusIndex || c.SuspensionIndex < 0 || c.SuspensionIndex > maxStatusIndex {
-		t.Fatalf("accepted status indexes %d, %d", c.StatusIndex, c.SuspensionIndex)
+	if c.StatusIndex < 0 || c.StatusIndex >= ListSize || c.StatusList < 0 || c.StatusList > maxListNumber {
+		t.Fatalf("accepted status list %d, index %d", c.StatusList, c.StatusIndex)
 	}
 	if c.IssuedAt.Unix() < 0 || c.IssuedAt.Unix() > maxNumericDate || (c.Expires != nil && (c.Expires.Unix() < 0 || c.Expires.Unix() > maxNumericDate)) {
 		t.Fatalf("accepted times %v, %v", c.IssuedAt, c.Expires)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,18 +30,18 @@ const (
 
 var compactIssuedAt = time.Date(2025, 1, 1, 1, 30, 0, 0, time.UTC)
 
-// compactStatus is what the registry gives a license: the same index in the
-// department's revocation and suspension lists.
-func compactStatus(index string) []StatusEntry {
-	var out []StatusEntry
-	for _, purpose := range []string{PurposeRevocation, PurposeSuspension} {
-		list := "https://zhengzhao.example/status/" + compactUSCC + "/" + purpose
-		out = append(out, StatusEntry{
-			ID: list + "#" + index, Type: StatusEntryType, StatusPurpose: purpose,
-			StatusListIndex: index, StatusListCredential: list,
-		})
+// testStatus is what the registry gives a license: one entry in its
+// department's status list 0.
+func testStatus(index string) []StatusListEntry {
+	n, err := strconv.Atoi(index)
+	if err != nil {
+		panic(err)
 	}
-	return out
+	e, err := NewStatusListEntry(StatusListURL("https://zhengzhao.example", compactUSCC, 0), n)
+	if err != nil {
+		panic(err)
+	}
+	return []StatusListEntry{e}
 }
 
 // catalogCredential returns the signed credential of typ's example record.
@@ -55,7 +56,7 @@ func catalogCredential(t testing.TB, typ license.Type, s signing.Signer) *Creden
 	if err := typ.Validate(rec); err != nil {
 		t.Fatalf("%s example: %v", typ.Name, err)
 	}
-	c, err := New(rec, compactDept, compactStatus(compactStatusIx))
+	c, err := New(rec, compactDept, testStatus(compactStatusIx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,15 +138,15 @@ func TestCompactCatalog(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", typ.Name, ck.name, ck.got, ck.want)
 			}
 		}
-		if got.StatusIndex != 131071 || got.SuspensionIndex != 131071 || got.Alg != AlgSM2SM3 {
-			t.Errorf("%s: StatusIndex, SuspensionIndex, Alg = %d, %d, %d; want 131071, 131071, %d", typ.Name, got.StatusIndex, got.SuspensionIndex, got.Alg, AlgSM2SM3)
+		if got.StatusIndex != 131071 || got.StatusList != 0 || got.Alg != AlgSM2SM3 {
+			t.Errorf("%s: StatusIndex, StatusList, Alg = %d, %d, %d; want 131071, 0, %d", typ.Name, got.StatusIndex, got.StatusList, got.Alg, AlgSM2SM3)
 		}
 		var m map[int64]any
 		if err := cbor.Unmarshal(decodeSign1(t, qr).Payload, &m); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := m[claimSuspension]; ok {
-			t.Errorf("%s: suspension index written though it equals the status index", typ.Name)
+		if _, ok := m[claimStatusList]; ok {
+			t.Errorf("%s: status list number written though it is 0", typ.Name)
 		}
 		switch {
 		case c.ValidUntil == "" && got.Expires != nil:
@@ -219,10 +220,9 @@ func TestEncodeCompactErrors(t *testing.T) {
 		{"no iat", nil, compactKeyID, time.Time{}, "cwt.iat", RuleRequired},
 		{"iat before 1970", nil, compactKeyID, time.Unix(-1, 0), "cwt.iat", RuleValue},
 		{"no status", func(c *Credential) { c.CredentialStatus = nil }, compactKeyID, compactIssuedAt, "credentialStatus", RuleRequired},
-		{"two revocation entries", func(c *Credential) { c.CredentialStatus[1].StatusPurpose = PurposeRevocation }, compactKeyID, compactIssuedAt, "credentialStatus[1].statusPurpose", RuleDuplicate},
-		{"no suspension entry", func(c *Credential) { c.CredentialStatus = c.CredentialStatus[:1] }, compactKeyID, compactIssuedAt, "credentialStatus", RuleRequired},
-		{"other purpose", func(c *Credential) { c.CredentialStatus[1].StatusPurpose = "message" }, compactKeyID, compactIssuedAt, "credentialStatus[1].statusPurpose", RuleValue},
-		{"huge index", func(c *Credential) { c.CredentialStatus = compactStatus("2147483648") }, compactKeyID, compactIssuedAt, "credentialStatus[0].statusListIndex", RuleValue},
+		{"two entries", func(c *Credential) { c.CredentialStatus = append(c.CredentialStatus, c.CredentialStatus[0]) }, compactKeyID, compactIssuedAt, "credentialStatus", RuleValue},
+		{"other purpose", func(c *Credential) { c.CredentialStatus[0].StatusPurpose = "revocation" }, compactKeyID, compactIssuedAt, "credentialStatus[0].statusPurpose", RuleValue},
+		{"huge index", func(c *Credential) { c.CredentialStatus[0].StatusListIndex = "2147483648" }, compactKeyID, compactIssuedAt, "credentialStatus[0].statusListIndex", RuleValue},
 		{"issuer id", func(c *Credential) { c.Issuer.ID = compactUSCC }, compactKeyID, compactIssuedAt, "issuer.id", RuleValue},
 		{"no holder", func(c *Credential) { c.CredentialSubject.Holder = "" }, compactKeyID, compactIssuedAt, "cwt.holder", RuleRequired},
 	}
@@ -461,9 +461,11 @@ func TestParseCompactRejects(t *testing.T) {
 		{"exp negative", claims(with(goodClaims(), claimExp, -1)), "cwt.exp", RuleValue},
 		{"exp after 9999", claims(with(goodClaims(), claimExp, int64(maxNumericDate+1))), "cwt.exp", RuleValue},
 		{"status index as text", claims(with(goodClaims(), claimStatusIndex, "94567")), "cwt.statusIndex", RuleType},
-		{"suspension index as text", claims(with(goodClaims(), claimSuspension, "1")), "cwt.suspensionIndex", RuleType},
-		{"suspension index repeated", claims(with(goodClaims(), claimSuspension, 94567)), "cwt.suspensionIndex", RuleValue},
+		{"status list as text", claims(with(goodClaims(), claimStatusList, "1")), "cwt.statusList", RuleType},
+		{"status list 0 written", claims(with(goodClaims(), claimStatusList, 0)), "cwt.statusList", RuleValue},
+		{"status list negative", claims(with(goodClaims(), claimStatusList, -1)), "cwt.statusList", RuleValue},
 		{"status index too big", claims(with(goodClaims(), claimStatusIndex, int64(1)<<31)), "cwt.statusIndex", RuleValue},
+		{"status index past the list", claims(with(goodClaims(), claimStatusIndex, ListSize)), "cwt.statusIndex", RuleValue},
 		{"bad USCC", claims(with(goodClaims(), claimIss, "11430000006122244M")), "cwt.iss", RuleValue},
 		{"long iss", claims(with(goodClaims(), claimIss, compactUSCC+"0")), "cwt.iss", RuleSize},
 		{"bad identifier", claims(with(goodClaims(), claimIdentifier, "1.2.156.3005.2.x")), "cwt.identifier", RuleValue},

@@ -177,9 +177,9 @@ func TestCompactVector(t *testing.T) {
 			t.Errorf("stored compact form: %s = %q, want %q", ck.name, ck.got, ck.want)
 		}
 	}
-	// signed.json has different indexes in its two lists.
-	if c.StatusIndex != 94567 || c.SuspensionIndex != 23061 {
-		t.Errorf("StatusIndex, SuspensionIndex = %d, %d; want 94567, 23061", c.StatusIndex, c.SuspensionIndex)
+	// signed.json's entry is index 94567 of list 1.
+	if c.StatusIndex != 94567 || c.StatusList != 1 {
+		t.Errorf("StatusIndex, StatusList = %d, %d; want 94567, 1", c.StatusIndex, c.StatusList)
 	}
 }
 

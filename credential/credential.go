@@ -3,6 +3,7 @@ package credential
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,9 +36,6 @@ const (
 	ProofPurpose = "assertionMethod"
 	// StatusEntryType is the type of every credentialStatus entry.
 	StatusEntryType = "BitstringStatusListEntry"
-	// PurposeRevocation and PurposeSuspension are the status purposes.
-	PurposeRevocation = "revocation"
-	PurposeSuspension = "suspension"
 	// IDPrefix prefixes the license identifier in the credential id.
 	IDPrefix = "urn:license:"
 	// IssuerPrefix prefixes the issuing department's USCC in issuer.id and
@@ -49,11 +47,6 @@ const (
 // Marshal produces.
 const MaxSize = 1 << 20
 
-// chinaTime is Asia/Shanghai. China has kept UTC+8 without daylight saving
-// since 1991, so a fixed zone gives the same instants as the tz database
-// for every license date and needs no tzdata on the verifying machine.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // timeLayout is how this package writes validFrom, validUntil and
 // proof.created: RFC 3339 in UTC with a "Z" and whole seconds.
 const timeLayout = "2006-01-02T15:04:05Z"
@@ -64,20 +57,6 @@ type Issuer struct {
 	ID string `json:"id"`
 	// Name is the department's name.
 	Name string `json:"name"`
-}
-
-// StatusEntry is a W3C BitstringStatusListEntry.
-type StatusEntry struct {
-	// ID optionally names the entry, usually StatusListCredential + "#" + index.
-	ID string `json:"id,omitempty"`
-	// Type is StatusEntryType.
-	Type string `json:"type"`
-	// StatusPurpose is PurposeRevocation or PurposeSuspension.
-	StatusPurpose string `json:"statusPurpose"`
-	// StatusListIndex is the bit index as a decimal string.
-	StatusListIndex string `json:"statusListIndex"`
-	// StatusListCredential is the URL of the status list credential.
-	StatusListCredential string `json:"statusListCredential"`
 }
 
 // Proof is a VC Data Integrity proof using the sm2-jcs-2026 cryptosuite.
@@ -103,15 +82,15 @@ type Proof struct {
 // from: Hashes, VerifyProof and Signature work on that document, so a change
 // to the exported fields afterwards is not seen by them until the next Sign.
 type Credential struct {
-	Context           []string       `json:"@context"`
-	ID                string         `json:"id"`
-	Type              []string       `json:"type"`
-	Issuer            Issuer         `json:"issuer"`
-	ValidFrom         string         `json:"validFrom"`
-	ValidUntil        string         `json:"validUntil,omitempty"`
-	CredentialSubject license.Record `json:"credentialSubject"`
-	CredentialStatus  []StatusEntry  `json:"credentialStatus,omitempty"`
-	Proof             *Proof         `json:"proof,omitempty"`
+	Context           []string          `json:"@context"`
+	ID                string            `json:"id"`
+	Type              []string          `json:"type"`
+	Issuer            Issuer            `json:"issuer"`
+	ValidFrom         string            `json:"validFrom"`
+	ValidUntil        string            `json:"validUntil,omitempty"`
+	CredentialSubject license.Record    `json:"credentialSubject"`
+	CredentialStatus  []StatusListEntry `json:"credentialStatus,omitempty"`
+	Proof             *Proof            `json:"proof,omitempty"`
 
 	doc *document // the parsed or signed document; nil for a fresh New
 }
@@ -122,7 +101,7 @@ type Credential struct {
 // in UTC ("2025-01-01" → "2024-12-31T16:00:00Z"); validUntil is omitted when
 // rec.ValidUntil is empty (长期, no expiry). The record and status entries
 // are copied.
-func New(rec license.Record, issuerName string, status []StatusEntry) (*Credential, error) {
+func New(rec license.Record, issuerName string, status []StatusListEntry) (*Credential, error) {
 	id, err := license.ParseIdentifier(rec.Identifier)
 	if err != nil {
 		return nil, &FormatError{Field: "credentialSubject.identifier", Rule: RuleValue, Err: err}
@@ -136,7 +115,7 @@ func New(rec license.Record, issuerName string, status []StatusEntry) (*Credenti
 	if strings.TrimSpace(issuerName) == "" {
 		return nil, formatErr("issuer.name", RuleRequired, "the issuing department's name is empty")
 	}
-	from, err := time.ParseInLocation(time.DateOnly, rec.ValidFrom, chinaTime)
+	from, err := time.ParseInLocation(time.DateOnly, rec.ValidFrom, license.ChinaTime)
 	if err != nil {
 		return nil, &FormatError{Field: "credentialSubject.validFrom", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
 	}
@@ -149,7 +128,7 @@ func New(rec license.Record, issuerName string, status []StatusEntry) (*Credenti
 		CredentialSubject: rec,
 	}
 	if rec.ValidUntil != "" {
-		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, chinaTime)
+		until, err := time.ParseInLocation(time.DateOnly, rec.ValidUntil, license.ChinaTime)
 		if err != nil {
 			return nil, &FormatError{Field: "credentialSubject.validUntil", Rule: RuleDate, Detail: "want YYYY-MM-DD", Err: err}
 		}
@@ -159,29 +138,17 @@ func New(rec license.Record, issuerName string, status []StatusEntry) (*Credenti
 		c.ValidUntil = until.Add(24*time.Hour - time.Second).UTC().Format(timeLayout)
 	}
 	for i, s := range status {
-		if err := s.validate(); err != nil {
-			err.Field = joinPath("credentialStatus["+strconv.Itoa(i)+"]", err.Field)
+		if err := s.Validate(); err != nil {
+			var fe *FormatError
+			if errors.As(err, &fe) {
+				fe.Field = joinPath("credentialStatus["+strconv.Itoa(i)+"]", fe.Field)
+			}
 			return nil, err
 		}
 	}
 	c.CredentialSubject.Fields = maps.Clone(rec.Fields)
 	c.CredentialStatus = slices.Clone(status)
 	return c, nil
-}
-
-// validate checks one status entry.
-func (s StatusEntry) validate() *FormatError {
-	switch {
-	case s.Type != StatusEntryType:
-		return formatErr("type", RuleValue, "want "+StatusEntryType)
-	case s.StatusPurpose != PurposeRevocation && s.StatusPurpose != PurposeSuspension:
-		return formatErr("statusPurpose", RuleValue, "want revocation or suspension")
-	case !isDecimal(s.StatusListIndex):
-		return formatErr("statusListIndex", RuleValue, "want a decimal integer without leading zeros")
-	case s.StatusListCredential == "":
-		return formatErr("statusListCredential", RuleRequired, "")
-	}
-	return nil
 }
 
 func isDecimal(s string) bool {
@@ -308,4 +275,14 @@ func ParseVerificationMethod(vm string) (uscc, keyID string, err error) {
 		return "", "", formatErr(field, RuleValue, "key id must be 16 lower-case hex digits")
 	}
 	return uscc, keyID, nil
+}
+
+// List names the status list an entry points into: the department's USCC
+// and the list number n of {public URL}/status/{USCC}/message/{n}.
+func (e StatusListEntry) List() (uscc string, n int, err error) {
+	uscc, n, ferr := parseListURL(e.StatusListCredential, "statusListCredential")
+	if ferr != nil {
+		return "", 0, ferr
+	}
+	return uscc, n, nil
 }

@@ -83,62 +83,66 @@ func TestNewRejects(t *testing.T) {
 	good := vectorInput()
 	tests := []struct {
 		name      string
-		edit      func(r *license.Record, issuerName *string, st []StatusEntry) []StatusEntry
+		edit      func(r *license.Record, issuerName *string, st []StatusListEntry) []StatusListEntry
 		wantField string
 		wantRule  string
 	}{
-		{"bad identifier", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"bad identifier", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.Identifier = "1.2.3"
 			return st
 		}, "credentialSubject.identifier", RuleValue},
-		{"bad issuer USCC", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"bad issuer USCC", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.IssuerCode = "11430000006122244X"
 			return st
 		}, "credentialSubject.issuerCode", RuleValue},
-		{"issuer not in identifier", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"issuer not in identifier", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.IssuerCode = "91430100MA4L12345A"
 			return st
 		}, "credentialSubject.issuerCode", RuleValue},
-		{"no issuer name", func(_ *license.Record, n *string, st []StatusEntry) []StatusEntry {
+		{"no issuer name", func(_ *license.Record, n *string, st []StatusListEntry) []StatusListEntry {
 			*n = " "
 			return st
 		}, "issuer.name", RuleRequired},
-		{"no validFrom", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"no validFrom", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.ValidFrom = ""
 			return st
 		}, "credentialSubject.validFrom", RuleDate},
-		{"bad validFrom", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"bad validFrom", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.ValidFrom = "2025-02-30"
 			return st
 		}, "credentialSubject.validFrom", RuleDate},
-		{"bad validUntil", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"bad validUntil", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.ValidUntil = "2044/12/31"
 			return st
 		}, "credentialSubject.validUntil", RuleDate},
-		{"validUntil before validFrom", func(r *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"validUntil before validFrom", func(r *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			r.ValidUntil = "2024-12-31"
 			return st
 		}, "credentialSubject.validUntil", RuleValue},
-		{"status type", func(_ *license.Record, _ *string, st []StatusEntry) []StatusEntry {
-			st[1].Type = "StatusList2021Entry"
+		{"status type", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
+			st[0].Type = "StatusList2021Entry"
 			return st
-		}, "credentialStatus[1].type", RuleValue},
-		{"status purpose", func(_ *license.Record, _ *string, st []StatusEntry) []StatusEntry {
-			st[0].StatusPurpose = "message"
+		}, "credentialStatus[0].type", RuleValue},
+		{"status purpose", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
+			st[0].StatusPurpose = "revocation"
 			return st
 		}, "credentialStatus[0].statusPurpose", RuleValue},
-		{"status index", func(_ *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"status index", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			st[0].StatusListIndex = "0x10"
 			return st
 		}, "credentialStatus[0].statusListIndex", RuleValue},
-		{"status index leading zero", func(_ *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"status index leading zero", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			st[0].StatusListIndex = "010"
 			return st
 		}, "credentialStatus[0].statusListIndex", RuleValue},
-		{"status list", func(_ *license.Record, _ *string, st []StatusEntry) []StatusEntry {
+		{"status list", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			st[0].StatusListCredential = ""
 			return st
-		}, "credentialStatus[0].statusListCredential", RuleRequired},
+		}, "credentialStatus[0].statusListCredential", RuleValue},
+		{"status size", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
+			st[0].StatusSize = 1
+			return st
+		}, "credentialStatus[0].statusSize", RuleValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,10 +76,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("ParseEnvelope: %v; ParseToVerify: %v", envErr, verErr)
 		}
 		if envErr == nil {
-			if ver.CredentialSubject.Fields != nil || ver.Context != nil || ver.Type != nil || ver.CredentialStatus != nil {
+			if ver.CredentialSubject.Fields != nil || ver.Context != nil || ver.Type != nil {
 				t.Fatalf("ParseToVerify filled what it leaves out: %+v", ver)
 			}
-			env.CredentialSubject.Fields, env.Context, env.Type, env.CredentialStatus = nil, nil, nil, nil
+			// The status entries are kept (a verifier looks them up), their
+			// statusMessage checked in place rather than copied.
+			if len(ver.CredentialStatus) != len(env.CredentialStatus) {
+				t.Fatalf("ParseToVerify kept %d status entries, ParseEnvelope %d", len(ver.CredentialStatus), len(env.CredentialStatus))
+			}
+			for i := range ver.CredentialStatus {
+				if ver.CredentialStatus[i].Validate() != nil && env.CredentialStatus[i].Validate() == nil {
+					t.Fatalf("status entry %d: valid as ParseEnvelope reads it, not as ParseToVerify does", i)
+				}
+			}
+			env.CredentialSubject.Fields, env.Context, env.Type, env.CredentialStatus, ver.CredentialStatus = nil, nil, nil, nil, nil
 			env.doc, ver.doc = nil, nil
 			if !reflect.DeepEqual(env, ver) || len(envRest) != len(verRest) {
 				t.Fatalf("ParseEnvelope and ParseToVerify differ:\n%+v\n%+v", env, ver)

@@ -346,21 +346,17 @@ func checkDateTime(s, field string) *FormatError {
 	return nil
 }
 
-func statusList(t *tree, v *node, keep bool) ([]StatusEntry, *FormatError) {
+func statusList(t *tree, v *node, keep bool) ([]StatusListEntry, *FormatError) {
 	if v.kind != kindArray {
 		return nil, formatErr("credentialStatus", RuleType, "want an array, got "+v.kind.String())
 	}
 	entries := t.items(v)
-	var out []StatusEntry
-	if keep {
-		out = make([]StatusEntry, len(entries))
-	}
-	var checked StatusEntry // where an entry goes when not kept
+	// The entries are always kept: a verifier looks each up in its list.
+	// Their statusMessage is copied only if keep is set; otherwise it is
+	// checked in place against the fixed table.
+	out := make([]StatusListEntry, len(entries))
 	for i := range entries {
-		dstEntry := &checked
-		if keep {
-			dstEntry = &out[i]
-		}
+		dstEntry := &out[i]
 		parent := func() string { return "credentialStatus[" + strconv.Itoa(i) + "]" } // for errors
 		e := &entries[i]
 		if e.kind != kindObject {
@@ -382,6 +378,21 @@ func statusList(t *tree, v *node, keep bool) ([]StatusEntry, *FormatError) {
 				dst = &dstEntry.StatusListIndex
 			case "statusListCredential":
 				dst = &dstEntry.StatusListCredential
+			case "statusSize":
+				n, err := strconv.Atoi(t.raw(m))
+				if m.kind != kindNumber || err != nil {
+					return nil, formatErr(parent()+".statusSize", RuleType, "want an integer")
+				}
+				dstEntry.StatusSize = n
+				continue
+			case "statusMessage":
+				msgs, ferr := statusMessageList(t, m, keep)
+				if ferr != nil {
+					ferr.Field = joinPath(parent(), ferr.Field)
+					return nil, ferr
+				}
+				dstEntry.StatusMessage, dstEntry.messagesChecked = msgs, !keep
+				continue
 			default:
 				continue
 			}
@@ -389,6 +400,47 @@ func statusList(t *tree, v *node, keep bool) ([]StatusEntry, *FormatError) {
 				return nil, formatErr(parent()+"."+name, RuleType, "want a string, got "+m.kind.String())
 			}
 			*dst = t.str(m)
+		}
+	}
+	return out, nil
+}
+
+// statusMessageList reads a statusMessage array. Unless keep is set it
+// returns nil after checking the array is exactly the fixed table.
+func statusMessageList(t *tree, v *node, keep bool) ([]StatusMessage, *FormatError) {
+	if v.kind != kindArray {
+		return nil, formatErr("statusMessage", RuleType, "want an array, got "+v.kind.String())
+	}
+	items := t.items(v)
+	want := listStatuses
+	if !keep && len(items) != len(want) {
+		return nil, formatErr("statusMessage", RuleValue, strconv.Itoa(len(items))+" values, want "+strconv.Itoa(len(want)))
+	}
+	var out []StatusMessage
+	if keep {
+		out = make([]StatusMessage, len(items))
+	}
+	for i := range items {
+		it := &items[i]
+		if it.kind != kindObject {
+			return nil, formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleType, "want an object")
+		}
+		var msg StatusMessage
+		for _, m := range t.items(it) {
+			if m.kind != kindString {
+				continue
+			}
+			switch t.name(&m) {
+			case "status":
+				msg.Status = t.str(&m)
+			case "message":
+				msg.Message = t.str(&m)
+			}
+		}
+		if keep {
+			out[i] = msg
+		} else if msg.Status != want[i].Value.Hex() || msg.Message != want[i].Label {
+			return nil, formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, "want {"+want[i].Value.Hex()+" "+want[i].Label+"}")
 		}
 	}
 	return out, nil

@@ -82,8 +82,14 @@ func TestParseRejects(t *testing.T) {
 		{"status object", edit(func(m map[string]any) { m["credentialStatus"] = map[string]any{} }), "credentialStatus", RuleType},
 		{"status entry string", edit(func(m map[string]any) { m["credentialStatus"] = []any{"x"} }), "credentialStatus[0]", RuleType},
 		{"status index number", edit(func(m map[string]any) {
-			m["credentialStatus"].([]any)[1].(map[string]any)["statusListIndex"] = json.Number("5")
-		}), "credentialStatus[1].statusListIndex", RuleType},
+			m["credentialStatus"].([]any)[0].(map[string]any)["statusListIndex"] = json.Number("5")
+		}), "credentialStatus[0].statusListIndex", RuleType},
+		{"status size string", edit(func(m map[string]any) {
+			m["credentialStatus"].([]any)[0].(map[string]any)["statusSize"] = "3"
+		}), "credentialStatus[0].statusSize", RuleType},
+		{"status message object", edit(func(m map[string]any) {
+			m["credentialStatus"].([]any)[0].(map[string]any)["statusMessage"] = map[string]any{}
+		}), "credentialStatus[0].statusMessage", RuleType},
 		{"no proof", edit(func(m map[string]any) { delete(m, "proof") }), "proof", RuleRequired},
 		{"proof set", edit(func(m map[string]any) { m["proof"] = []any{m["proof"]} }), "proof", RuleType},
 		{"proofValue number", edit(func(m map[string]any) { obj(m, "proof")["proofValue"] = json.Number("1") }), "proof.proofValue", RuleType},

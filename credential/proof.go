@@ -129,6 +129,12 @@ func (c *Credential) VerifyProof(pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return err
 	}
+	return d.verifyProof(pub)
+}
+
+// verifyProof is VerifyProof for any document with a proof: a credential
+// or a status list credential.
+func (d *document) verifyProof(pub *ecdsa.PublicKey) error {
 	proof := &d.asParsed
 	if s := proof.Type; s != ProofType {
 		return proofErr(ReasonType, "want "+ProofType)

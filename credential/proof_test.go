@@ -137,7 +137,7 @@ func TestVerifyProofTamper(t *testing.T) {
 			m["credentialStatus"].([]any)[0].(map[string]any)["statusListIndex"] = "94568"
 		})},
 		{name: "dropped status entry", wantReason: ReasonSignature, doc: edit(func(m map[string]any) {
-			m["credentialStatus"] = m["credentialStatus"].([]any)[:1]
+			m["credentialStatus"] = []any{}
 		})},
 		{name: "changed proof.created", wantReason: ReasonSignature, doc: edit(func(m map[string]any) {
 			obj(m, "proof")["created"] = "2025-01-01T01:30:01Z"

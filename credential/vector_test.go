@@ -23,21 +23,21 @@ var update = flag.Bool("update", false, "regenerate testdata/ (keeps the stored 
 // vector is testdata/vector.json: one sm2-jcs-2026 test vector. The same
 // values are quoted in docs/sm2-jcs-2026.md.
 type vector struct {
-	Comment            string         `json:"comment"`
-	PrivateKey         string         `json:"privateKey"` // hex d
-	PublicKey          string         `json:"publicKey"`  // hex 04‖x‖y
-	IssuerName         string         `json:"issuerName"`
-	Record             license.Record `json:"record"`
-	Status             []StatusEntry  `json:"status"`
-	VerificationMethod string         `json:"verificationMethod"`
-	Created            string         `json:"created"`
-	ProofConfig        string         `json:"proofConfig"`  // JCS(P)
-	ProofHash          string         `json:"proofHash"`    // hex SM3(JCS(P))
-	DocumentHash       string         `json:"documentHash"` // hex SM3(unsigned.json)
-	HashData           string         `json:"hashData"`     // hex proofHash‖documentHash
-	ZA                 string         `json:"za"`           // hex Z_A for the public key and ID 1234567812345678
-	Digest             string         `json:"digest"`       // hex e = SM3(Z_A‖hashData), the value SM2 signs
-	ProofValue         string         `json:"proofValue"`   // the one signature stored in signed.json
+	Comment            string            `json:"comment"`
+	PrivateKey         string            `json:"privateKey"` // hex d
+	PublicKey          string            `json:"publicKey"`  // hex 04‖x‖y
+	IssuerName         string            `json:"issuerName"`
+	Record             license.Record    `json:"record"`
+	Status             []StatusListEntry `json:"status"`
+	VerificationMethod string            `json:"verificationMethod"`
+	Created            string            `json:"created"`
+	ProofConfig        string            `json:"proofConfig"`  // JCS(P)
+	ProofHash          string            `json:"proofHash"`    // hex SM3(JCS(P))
+	DocumentHash       string            `json:"documentHash"` // hex SM3(unsigned.json)
+	HashData           string            `json:"hashData"`     // hex proofHash‖documentHash
+	ZA                 string            `json:"za"`           // hex Z_A for the public key and ID 1234567812345678
+	Digest             string            `json:"digest"`       // hex e = SM3(Z_A‖hashData), the value SM2 signs
+	ProofValue         string            `json:"proofValue"`   // the one signature stored in signed.json
 }
 
 const (
@@ -77,22 +77,15 @@ func vectorInput() vector {
 				"businessScope":       "软件开发；信息技术咨询服务。（依法须经批准的项目，经相关部门批准后方可开展经营活动）",
 			},
 		},
-		Status: []StatusEntry{
-			{
-				ID:                   "https://zhengzhao.example/status/11430000006122244L/revocation/1#94567",
-				Type:                 StatusEntryType,
-				StatusPurpose:        PurposeRevocation,
-				StatusListIndex:      "94567",
-				StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/revocation/1",
-			},
-			{
-				ID:                   "https://zhengzhao.example/status/11430000006122244L/suspension/1#23061",
-				Type:                 StatusEntryType,
-				StatusPurpose:        PurposeSuspension,
-				StatusListIndex:      "23061",
-				StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/suspension/1",
-			},
-		},
+		Status: []StatusListEntry{{
+			ID:                   "https://zhengzhao.example/status/11430000006122244L/message/1#94567",
+			Type:                 StatusEntryType,
+			StatusPurpose:        PurposeMessage,
+			StatusListIndex:      "94567",
+			StatusListCredential: "https://zhengzhao.example/status/11430000006122244L/message/1",
+			StatusSize:           StatusSize,
+			StatusMessage:        statusMessages(),
+		}},
 		VerificationMethod: "urn:uscc:11430000006122244L#5f2a9c07e1d3b468",
 		Created:            "2025-01-01T01:30:00Z",
 	}

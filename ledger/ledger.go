@@ -20,12 +20,16 @@ var (
 	ErrBadSignature = errors.New("ledger: signature does not verify")
 	// ErrKeyNotValid: the key is unknown, outside its validity window or revoked.
 	ErrKeyNotValid = errors.New("ledger: key not valid")
-	// ErrFinal: the license is revoked; revocation is final.
-	ErrFinal = errors.New("ledger: license is revoked, revocation is final")
+	// ErrFinal: the license is cancelled, revoked, withdrawn or superseded;
+	// no status change may follow.
+	ErrFinal = errors.New("ledger: license status is final")
 	// ErrInvalidEvent: a malformed event (missing field, bad status transition …).
 	ErrInvalidEvent = errors.New("ledger: invalid event")
 	// ErrCorrupt: the stored log does not verify.
 	ErrCorrupt = errors.New("ledger: log is corrupt")
+	// ErrRollback: the log is shorter than, or not consistent with, a
+	// checkpoint that was signed or seen for it: it was rolled back.
+	ErrRollback = errors.New("ledger: log rolled back")
 	// ErrUnavailable: the ledger could not be reached or did not commit; safe to retry.
 	ErrUnavailable = errors.New("ledger: unavailable")
 )
@@ -82,7 +86,8 @@ type KeyRevocation struct {
 	Department  string    `json:"department"`
 	KeyID       string    `json:"key_id"`
 	RevokedFrom time.Time `json:"revoked_from"`
-	Reason      string    `json:"reason"`
+	// Reason is a code of license.KeyReasons (key_compromise, key_rotated …).
+	Reason string `json:"reason"`
 }
 
 // Anchor is what the ledger keeps of an issued license: no personal data,
@@ -102,7 +107,9 @@ type Anchor struct {
 	ValidUntil   time.Time `json:"valid_until,omitzero"` // zero: no end (长期)
 }
 
-// StatusChange suspends, resumes (back to active) or revokes a license.
+// StatusChange suspends, resumes (back to active), cancels, revokes or
+// withdraws a license. Reason is a code of license.Reasons, never free text:
+// the ledger holds no personal data.
 type StatusChange struct {
 	Identifier string         `json:"id"`
 	Issuer     string         `json:"issuer"`

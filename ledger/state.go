@@ -239,6 +239,9 @@ func (s *State) revokeKey(r KeyRevocation) (func(), error) {
 	if r.RevokedFrom.IsZero() {
 		return nil, fmt.Errorf("%w: revocation of key %s: field revoked_from: required", ErrInvalidEvent, r.KeyID)
 	}
+	if err := license.CheckKeyReason(r.Reason); err != nil {
+		return nil, fmt.Errorf("%w: revocation of key %s: %w", ErrInvalidEvent, r.KeyID, err)
+	}
 	prev := ke.revokedFrom
 	if !prev.IsZero() && !r.RevokedFrom.Before(prev) {
 		return nil, fmt.Errorf("%w: key %s is already revoked from %s", ErrDuplicate, r.KeyID, prev.Format(time.RFC3339Nano))
@@ -347,8 +350,14 @@ func (s *State) setStatus(c StatusChange, at time.Time, index uint64) (func(), e
 	if !c.Status.Valid() {
 		return nil, fmt.Errorf("%w: license %s: field status: unknown status %q", ErrInvalidEvent, id, c.Status)
 	}
-	if ls.Status == license.StatusRevoked {
-		return nil, fmt.Errorf("%w: license %s", ErrFinal, id)
+	if c.Status == license.StatusSuperseded {
+		return nil, fmt.Errorf("%w: license %s: field status: superseded is set only by a new version", ErrInvalidEvent, id)
+	}
+	if ls.Status.Final() {
+		return nil, fmt.Errorf("%w: license %s is %s", ErrFinal, id, ls.Status)
+	}
+	if err := license.CheckStatusReason(c.Status, c.Reason); err != nil {
+		return nil, fmt.Errorf("%w: license %s: %w", ErrInvalidEvent, id, err)
 	}
 	if c.Status == ls.Status {
 		return nil, fmt.Errorf("%w: license %s: field status: already %s", ErrInvalidEvent, id, c.Status)

@@ -38,7 +38,11 @@ func anchor(a ledger.Anchor, at time.Time) ledger.Event {
 }
 
 func status(id, issuer string, s license.Status, at time.Time) ledger.Event {
-	return ledger.Event{V: 1, Kind: ledger.KindLicenseStatus, At: at, Status: &ledger.StatusChange{Identifier: id, Issuer: issuer, Status: s, Reason: "r"}}
+	return statusWith(id, issuer, s, "other", at)
+}
+
+func statusWith(id, issuer string, s license.Status, reason string, at time.Time) ledger.Event {
+	return ledger.Event{V: 1, Kind: ledger.KindLicenseStatus, At: at, Status: &ledger.StatusChange{Identifier: id, Issuer: issuer, Status: s, Reason: reason}}
 }
 
 // p256Cert returns a self-signed NIST P-256 certificate: not SM2.
@@ -128,10 +132,10 @@ func TestStateRules(t *testing.T) {
 		{"validity reversed", keyWith(func(k *ledger.Key) { k.ValidUntil = k.ValidFrom.Add(-time.Second) }), ledger.ErrInvalidEvent},
 
 		// Key revocations.
-		{"revoke key", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0}, later), nil},
-		{"revoke unknown key", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: "00112233aabbccdd", RevokedFrom: t0}, later), ledger.ErrNotFound},
-		{"revoke key of another department", revoke(ledger.KeyRevocation{Department: other.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0}, later), ledger.ErrInvalidEvent},
-		{"revoke for unknown department", revoke(ledger.KeyRevocation{Department: unregistered.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0}, later), ledger.ErrUnknownDepartment},
+		{"revoke key", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0, Reason: "key_compromise"}, later), nil},
+		{"revoke unknown key", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: "00112233aabbccdd", RevokedFrom: t0, Reason: "key_compromise"}, later), ledger.ErrNotFound},
+		{"revoke key of another department", revoke(ledger.KeyRevocation{Department: other.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0, Reason: "key_compromise"}, later), ledger.ErrInvalidEvent},
+		{"revoke for unknown department", revoke(ledger.KeyRevocation{Department: unregistered.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0, Reason: "key_compromise"}, later), ledger.ErrUnknownDepartment},
 		{"revoke without time", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: rotated.KeyID}, later), ledger.ErrInvalidEvent},
 
 		// Anchors.
@@ -177,6 +181,13 @@ func TestStateRules(t *testing.T) {
 		{"another issuer", status(anchored.Identifier, other.Department.USCC, license.StatusSuspended, later), ledger.ErrInvalidEvent},
 		{"unknown license", status(d.Identifier("404"), d.Department.USCC, license.StatusSuspended, later), ledger.ErrNotFound},
 		{"revoked is final", status(revokedLicense.Identifier, d.Department.USCC, license.StatusActive, later), ledger.ErrFinal},
+		{"cancel", statusWith(anchored.Identifier, d.Department.USCC, license.StatusCancelled, "deregistered", later), nil},
+		{"withdraw", statusWith(anchored.Identifier, d.Department.USCC, license.StatusWithdrawn, "issued_in_error", later), nil},
+		{"superseded only by a version", statusWith(anchored.Identifier, d.Department.USCC, license.StatusSuperseded, "changed", later), ledger.ErrInvalidEvent},
+		{"reason is free text", statusWith(anchored.Identifier, d.Department.USCC, license.StatusRevoked, "张三 110101199003074514 违法", later), ledger.ErrInvalidEvent},
+		{"reason does not fit the status", statusWith(anchored.Identifier, d.Department.USCC, license.StatusCancelled, "penalty", later), ledger.ErrInvalidEvent},
+		{"no reason", statusWith(anchored.Identifier, d.Department.USCC, license.StatusSuspended, "", later), ledger.ErrInvalidEvent},
+		{"revoke key with free-text reason", revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: rotated.KeyID, RevokedFrom: t0, Reason: "王五说的"}, later), ledger.ErrInvalidEvent},
 
 		// Shape.
 		{"wrong version", ledger.Event{V: 2, Kind: ledger.KindKeyAdded, At: t0, Key: &rotated}, ledger.ErrInvalidEvent},
@@ -235,7 +246,7 @@ func TestKeyRevocationTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Revoked from two hours in: a license anchored before stays, later ones are refused.
-	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: t0.Add(2 * time.Hour), Reason: "superseded"}
+	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: t0.Add(2 * time.Hour), Reason: "key_rotated"}
 	if err := s.Apply(revoke(rev, t0.Add(3*time.Hour)), 2); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +264,7 @@ func TestKeyRevocationTime(t *testing.T) {
 		t.Fatalf("later revocation: %v, want ErrDuplicate", err)
 	}
 	earlier := rev
-	earlier.RevokedFrom, earlier.Reason = t0, "keyCompromise"
+	earlier.RevokedFrom, earlier.Reason = t0, "key_compromise"
 	if err := s.Apply(revoke(earlier, t0.Add(4*time.Hour)), 4); err != nil {
 		t.Fatalf("earlier revocation: %v", err)
 	}
@@ -292,7 +303,7 @@ func TestApplyAllIsAtomic(t *testing.T) {
 		}, ledger.ErrFinal},
 		{"key, revocation, then bad", []ledger.Event{
 			addKey(k2, t0),
-			revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: t0}, t0),
+			revoke(ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: t0, Reason: "key_compromise"}, t0),
 			anchor(d.Anchor(), t0),
 		}, ledger.ErrKeyNotValid},
 		{"new department then bad", []ledger.Event{register(w.NewDepartment("新部门"), t0), register(d, t0)}, ledger.ErrDuplicate},
@@ -342,9 +353,9 @@ func TestLicenseHistory(t *testing.T) {
 	}
 	want := []ledger.StatusEvent{
 		{Status: license.StatusActive, At: t0.Add(time.Minute), LogIndex: 1},
-		{Status: license.StatusSuspended, Reason: "r", At: t0.Add(2 * time.Minute), LogIndex: 2},
-		{Status: license.StatusActive, Reason: "r", At: t0.Add(3 * time.Minute), LogIndex: 3},
-		{Status: license.StatusRevoked, Reason: "r", At: t0.Add(4 * time.Minute), LogIndex: 4},
+		{Status: license.StatusSuspended, Reason: "other", At: t0.Add(2 * time.Minute), LogIndex: 2},
+		{Status: license.StatusActive, Reason: "other", At: t0.Add(3 * time.Minute), LogIndex: 3},
+		{Status: license.StatusRevoked, Reason: "other", At: t0.Add(4 * time.Minute), LogIndex: 4},
 	}
 	if got := mustJSON(t, ls.History); got != mustJSON(t, want) {
 		t.Fatalf("History = %s\nwant %s", got, mustJSON(t, want))

@@ -116,7 +116,7 @@ func ValidateCitizenIDAt(s string, now time.Time) error {
 	if err := ValidateCitizenID(s); err != nil {
 		return err
 	}
-	if birth, today := s[6:14], now.In(chinaTime).Format("20060102"); birth > today {
+	if birth, today := s[6:14], now.In(ChinaTime).Format("20060102"); birth > today {
 		return fieldErr("citizenID", "date", "citizen ID number birth date (characters 7-14) is in the future")
 	}
 	return nil

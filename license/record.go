@@ -282,7 +282,7 @@ func (t Type) checkDateRanges(r Record, from, until string) error {
 // citizen holder's birth date is not in the future.
 func (t Type) ValidateAt(r Record, now time.Time) error {
 	errs := []error{t.Validate(r)}
-	today := now.In(chinaTime).Format(time.DateOnly)
+	today := now.In(ChinaTime).Format(time.DateOnly)
 	if _, ok := parseDate(r.IssueDate); ok && r.IssueDate > today {
 		errs = append(errs, fieldErr("issueDate", "range", "issueDate must not be in the future (today is "+today+")"))
 	}
@@ -291,8 +291,6 @@ func (t Type) ValidateAt(r Record, now time.Time) error {
 	}
 	return errors.Join(errs...)
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func requiredDate(name, v string) error {
 	_, err := dateValue(name, v, true)

@@ -302,11 +302,11 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	}
 	switch u.State(now) {
 	case UseCodeUsed:
-		return nil, &UseCodeError{Reason: UseCodeUsed, Message: "用证码已于 " + u.UsedAt.In(chinaTime).Format("2006-01-02 15:04") + " 使用过，每个用证码只能使用一次；请持证人重新授权"}
+		return nil, &UseCodeError{Reason: UseCodeUsed, Message: "用证码已于 " + u.UsedAt.In(license.ChinaTime).Format("2006-01-02 15:04") + " 使用过，每个用证码只能使用一次；请持证人重新授权"}
 	case UseCodeRevoked:
 		return nil, &UseCodeError{Reason: UseCodeRevoked, Message: "用证码已被持证人撤回，请持证人重新授权"}
 	case UseCodeExpired:
-		return nil, &UseCodeError{Reason: UseCodeExpired, Message: "用证码已于 " + u.ExpiresAt.In(chinaTime).Format("2006-01-02 15:04") + " 过期，请持证人重新授权"}
+		return nil, &UseCodeError{Reason: UseCodeExpired, Message: "用证码已于 " + u.ExpiresAt.In(license.ChinaTime).Format("2006-01-02 15:04") + " 过期，请持证人重新授权"}
 	}
 	if u.ServiceItem != serviceItem {
 		it, _ := s.ServiceItem(u.ServiceItem)

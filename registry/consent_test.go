@@ -151,7 +151,7 @@ func TestLookupByDutyAndReport(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Identifier != lic.Identifier {
 		t.Fatalf("lookup: %v %v", err, got)
 	}
-	if _, err := w.reg.SetStatus(ctx, w.actor(t, "officer1"), lic.Identifier, license.StatusRevoked, "吊销"); err != nil {
+	if _, err := w.reg.SetStatus(ctx, w.actor(t, "officer1"), lic.Identifier, registry.StatusRequest{Status: license.StatusRevoked, Reason: "penalty"}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := w.reg.Report(ctx, w.admin, w.clock.now(), w.clock.now())

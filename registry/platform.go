@@ -13,6 +13,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"zhengzhao/signing"
+	"zhengzhao/verifier"
 )
 
 // Platform holds the platform's own keys: the root CA that certifies
@@ -149,4 +150,12 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Trust returns what an office pins and compares: the platform root's
+// fingerprint (hex SM3 of its DER), the root certificate PEM, and the log
+// origin.
+func (s *Service) Trust() (fingerprint, rootPEM, logOrigin string) {
+	der := s.cfg.Platform.RootCert.Raw
+	return verifier.RootFingerprint(der), string(signing.EncodeCertificatePEM(der)), s.cfg.LogOrigin
 }

@@ -8,12 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,8 +45,13 @@ type Config struct {
 	Passphrase []byte
 	// Catalog is the license-type catalog; nil means license.DefaultCatalog().
 	Catalog *license.Catalog
-	// StatusListBase is the URL prefix of the status list credentials.
-	StatusListBase string
+	// PublicURL is where verifiers reach this platform, such as
+	// "https://zz.example.gov.cn": every credential names its status list as
+	// {PublicURL}/status/{uscc}/message/{n}. Empty means "http://127.0.0.1:8080".
+	PublicURL string
+	// StatusListValidity is how long a signed status list and the trust
+	// bundle are valid; zero means 24 hours.
+	StatusListValidity time.Duration
 	// Font is the CJK TrueType font (render.FindFont) that seal pictures
 	// and license PDFs are drawn with.
 	Font []byte
@@ -83,18 +89,23 @@ type Service struct {
 	render  *render.Renderer
 
 	mu       sync.Mutex
-	signers  map[string]*deptSigner  // USCC → active key
-	serials  map[string]int          // uscc|type|year → last serial number handed out
-	indexes  map[string]map[int]bool // USCC → status list indexes in use
-	deptByID map[string]*Department  // USCC → department
+	signers  map[string]*deptSigner // USCC → active key
+	serials  map[string]int         // uscc|type|year → last serial number handed out
+	deptByID map[string]*Department // USCC → department
+
+	// locks serializes status changes of one license.
+	locks licenseLocks
 
 	// gen counts changes that alter the trust bundle (departments, keys,
-	// statuses), so callers can cache a bundle until it changes.
+	// statuses), so the signed bundle and lists are rebuilt only then.
 	gen atomic.Uint64
+
+	lists  listCache
+	bundle bundleCache
 }
 
-// Generation changes whenever the trust bundle would change.
-func (s *Service) Generation() uint64 { return s.gen.Load() }
+// changed notes a change the trust bundle or a status list shows.
+func (s *Service) changed() { s.gen.Add(1) }
 
 // deptSigner is what issuing needs of a department's active key: the key,
 // its certificate and the seal that lists it.
@@ -120,8 +131,12 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.StatusListBase == "" {
-		cfg.StatusListBase = "urn:zhengzhao:status"
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://127.0.0.1:8080"
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.StatusListValidity <= 0 {
+		cfg.StatusListValidity = 24 * time.Hour
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "keys"), 0o700); err != nil {
 		return nil, err
@@ -136,14 +151,18 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
-		signers: map[string]*deptSigner{}, serials: map[string]int{}, indexes: map[string]map[int]bool{},
-		deptByID: map[string]*Department{},
+		signers: map[string]*deptSigner{}, serials: map[string]int{}, deptByID: map[string]*Department{},
 	}
+	s.locks.seed = maphash.MakeSeed()
 	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("registry: save catalog: %w", err)
 	}
 	if err := s.loadDepartments(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := s.checkLedger(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -237,9 +256,12 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 	if err != nil {
 		return nil, err
 	}
-	statusIndex, err := s.allocateStatusIndex(ctx, dept.USCC)
+	statusIndex, opened, err := s.store.allocateSlot(ctx, dept.USCC, randomListIndex)
 	if err != nil {
 		return nil, err
+	}
+	if opened {
+		s.changed() // the bundle carries the new list
 	}
 	// A crash between anchoring and storing leaves an orphan anchor whose
 	// identifier the store never saw; the ledger refuses it again as a
@@ -268,7 +290,11 @@ func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner
 	if rec.Number == "" {
 		rec.Number = serial
 	}
-	cred, err := credential.New(rec, dept.Name, s.statusEntries(dept.USCC, statusIndex))
+	status, err := s.statusEntries(dept.USCC, statusIndex)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := credential.New(rec, dept.Name, status)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +372,7 @@ func anchorOf(cred *credential.Credential, uscc string, rec license.Record, keyI
 
 // record builds the license record from a request, filling the defaults.
 func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) license.Record {
-	today := s.now().In(chinaTime).Format(time.DateOnly)
+	today := s.now().In(license.ChinaTime).Format(time.DateOnly)
 	rec := license.Record{
 		Name: typ.Name, TypeCode: typ.Code, Number: req.Number,
 		Holder: req.Holder, HolderCode: req.HolderCode, HolderCodeType: typ.HolderKind.CodeType(),
@@ -370,8 +396,6 @@ func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) l
 	}
 	return rec
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func (s *Service) issuingDepartment(a Actor) (*Department, error) {
 	if a.Role != RoleIssuer {
@@ -434,49 +458,6 @@ func (s *Service) nextSerial(ctx context.Context, uscc, typeCode, issueDate stri
 	return fmt.Sprintf("%s%07d", year, n), nil
 }
 
-// statusListSize is the W3C minimum bitstring length (16 KiB), which keeps
-// a single index from telling which license it is.
-const statusListSize = 131072
-
-func (s *Service) allocateStatusIndex(ctx context.Context, uscc string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	used := s.indexes[uscc]
-	if used == nil {
-		var err error
-		if used, err = s.store.statusIndexes(ctx, uscc); err != nil {
-			return 0, err
-		}
-		s.indexes[uscc] = used
-	}
-	if len(used) >= statusListSize {
-		return 0, fmt.Errorf("%w: status list of %s is full", ErrConflict, uscc)
-	}
-	for {
-		n, err := rand.Int(rand.Reader, big.NewInt(statusListSize))
-		if err != nil {
-			return 0, err
-		}
-		if i := int(n.Int64()); !used[i] {
-			used[i] = true
-			return i, nil
-		}
-	}
-}
-
-func (s *Service) statusEntries(uscc string, index int) []credential.StatusEntry {
-	idx := strconv.Itoa(index)
-	var out []credential.StatusEntry
-	for _, purpose := range []string{"revocation", "suspension"} {
-		list := s.cfg.StatusListBase + "/" + uscc + "/" + purpose
-		out = append(out, credential.StatusEntry{
-			ID: list + "#" + idx, Type: "BitstringStatusListEntry", StatusPurpose: purpose,
-			StatusListIndex: idx, StatusListCredential: list,
-		})
-	}
-	return out
-}
-
 // Get returns a stored license.
 func (s *Service) Get(ctx context.Context, id string) (*License, error) {
 	return s.store.license(ctx, id)
@@ -485,47 +466,6 @@ func (s *Service) Get(ctx context.Context, id string) (*License, error) {
 // List returns stored licenses matching f.
 func (s *Service) List(ctx context.Context, f ListFilter) ([]*License, error) {
 	return s.store.list(ctx, f)
-}
-
-// SetStatus suspends, resumes or revokes a license. Only an issuer of the
-// license's own department may; revocation is final. The change is anchored
-// before it is stored.
-func (s *Service) SetStatus(ctx context.Context, a Actor, id string, status license.Status, reason string) (*License, error) {
-	if a.Role != RoleIssuer {
-		return nil, fmt.Errorf("%w: role %q may not change a license's status", ErrForbidden, a.Role)
-	}
-	if !status.Valid() {
-		return nil, &license.FieldError{Field: "status", Rule: "enum", Message: "status must be active, suspended or revoked"}
-	}
-	if reason == "" && status != license.StatusActive {
-		return nil, &license.FieldError{Field: "reason", Rule: "required", Message: "a reason is required to suspend or revoke"}
-	}
-	if len([]rune(reason)) > 500 {
-		return nil, &license.FieldError{Field: "reason", Rule: "length", Message: "reason is at most 500 characters"}
-	}
-	lic, err := s.store.license(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if lic.Department != a.Department {
-		return nil, fmt.Errorf("%w: license %s belongs to department %s", ErrForbidden, id, lic.Department)
-	}
-	switch {
-	case lic.Status == license.StatusRevoked:
-		return nil, fmt.Errorf("%w: license %s is revoked; revocation is final", ErrConflict, id)
-	case lic.Status == status:
-		return nil, fmt.Errorf("%w: license %s is already %s", ErrConflict, id, status)
-	}
-	rcpt, err := s.ledger.SetStatus(ctx, ledger.StatusChange{Identifier: id, Issuer: lic.Department, Status: status, Reason: reason})
-	if err != nil {
-		return nil, fmt.Errorf("registry: anchor status of %s: %w", id, err)
-	}
-	if err := s.store.setStatus(ctx, id, status, reason, a.Name, s.now(), rcpt); err != nil {
-		return nil, err
-	}
-	s.gen.Add(1)
-	s.log.Info("license status changed", "id", id, "status", status)
-	return s.store.license(ctx, id)
 }
 
 // RegisterDepartment creates a department's SM2 key (encrypted at rest), its
@@ -583,14 +523,15 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.deptByID[uscc] = d
 	s.signers[uscc] = ds
 	s.mu.Unlock()
-	s.gen.Add(1)
+	s.changed()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
 	return d, nil
 }
 
 // RotateKey gives a department a new signing key and a new seal listing it.
-// Licenses already issued stay valid: the old key and seal stay in the
-// trust bundle and verify what they signed while they were valid.
+// The old key's signing validity ends now (a ledger event): what it signed
+// before stays valid, and the old key and seal stay in the trust bundle to
+// verify it; anything it signs later is not valid.
 func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Department, error) {
 	if a.Role != RoleAdmin {
 		return nil, fmt.Errorf("%w: only the platform admin rotates department keys", ErrForbidden)
@@ -601,6 +542,12 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 	if d == nil {
 		return nil, fmt.Errorf("department %s: %w", uscc, ErrNotFound)
 	}
+	return s.rotate(ctx, d)
+}
+
+// rotate makes d a new key and seal, then ends the old key's validity.
+func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error) {
+	uscc := d.USCC
 	now := s.now()
 	key, dk, err := s.newDepartmentKey(uscc, d.Name, now)
 	if err != nil {
@@ -621,17 +568,35 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 		return nil, err
 	}
 	s.mu.Lock()
+	old := s.signers[uscc]
 	s.signers[uscc] = ds
 	s.mu.Unlock()
-	s.gen.Add(1)
+	if old != nil {
+		if err := s.retire(ctx, uscc, old.keyID, now); err != nil {
+			return nil, err
+		}
+	}
+	s.changed()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
+	return s.departmentWithKeys(ctx, d)
+}
+
+// retire ends a rotated-out key's signing validity at the rotation time,
+// unless it was already declared compromised from an earlier time.
+func (s *Service) retire(ctx context.Context, uscc, keyID string, at time.Time) error {
 	keys, err := s.store.keys(ctx, uscc)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := *d
-	out.Keys = keys
-	return &out, nil
+	for _, k := range keys {
+		if k.KeyID == keyID && k.RevokedFrom != nil {
+			return nil
+		}
+	}
+	if _, err := s.ledger.RevokeKey(ctx, ledger.KeyRevocation{Department: uscc, KeyID: keyID, RevokedFrom: at, Reason: license.ReasonKeyRotated}); err != nil {
+		return fmt.Errorf("registry: end key %s on the ledger: %w", keyID, err)
+	}
+	return s.store.setKeyRevoked(ctx, keyID, at, license.ReasonKeyRotated)
 }
 
 func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigner, error) {

@@ -97,7 +97,8 @@ func (w *world) bundle() *verifier.TrustBundle {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	b, err := verifier.ParseBundle(raw)
+	fp, _, _ := w.reg.Trust()
+	b, err := verifier.ParseBundle(raw.JSON, verifier.WithRootFingerprint(fp))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -263,17 +264,20 @@ func TestStatusLifecycle(t *testing.T) {
 		wantErr error
 		want    license.Status
 	}{
-		{"another department may not suspend", w.issuer(1), license.StatusSuspended, "检查", registry.ErrForbidden, license.StatusActive},
+		{"another department may not suspend", w.issuer(1), license.StatusSuspended, "under_investigation", registry.ErrForbidden, license.StatusActive},
 		{"suspend needs a reason", w.issuer(0), license.StatusSuspended, "", license.ErrInvalid, license.StatusActive},
-		{"suspend", w.issuer(0), license.StatusSuspended, "停业整顿", nil, license.StatusSuspended},
-		{"suspend twice", w.issuer(0), license.StatusSuspended, "again", registry.ErrConflict, license.StatusSuspended},
-		{"resume", w.issuer(0), license.StatusActive, "整改完成", nil, license.StatusActive},
-		{"revoke", w.issuer(0), license.StatusRevoked, "吊销：虚假材料", nil, license.StatusRevoked},
-		{"revoked is final", w.issuer(0), license.StatusActive, "undo", registry.ErrConflict, license.StatusRevoked},
+		{"free text is not a reason", w.issuer(0), license.StatusSuspended, "停业整顿", license.ErrInvalid, license.StatusActive},
+		{"a reason for another status", w.issuer(0), license.StatusSuspended, "deregistered", license.ErrInvalid, license.StatusActive},
+		{"superseded only by a new version", w.issuer(0), license.StatusSuperseded, "changed", license.ErrInvalid, license.StatusActive},
+		{"suspend", w.issuer(0), license.StatusSuspended, "rectification", nil, license.StatusSuspended},
+		{"suspend twice", w.issuer(0), license.StatusSuspended, "rectification", registry.ErrConflict, license.StatusSuspended},
+		{"resume", w.issuer(0), license.StatusActive, "rectified", nil, license.StatusActive},
+		{"revoke", w.issuer(0), license.StatusRevoked, "fraud", nil, license.StatusRevoked},
+		{"revoked is final", w.issuer(0), license.StatusActive, "rectified", registry.ErrConflict, license.StatusRevoked},
 	}
 	for _, s := range steps {
 		before := w.treeSize()
-		_, err := w.reg.SetStatus(ctx, s.actor, id, s.status, s.reason)
+		_, err := w.reg.SetStatus(ctx, s.actor, id, registry.StatusRequest{Status: s.status, Reason: s.reason, Note: "案卷 2026-0042"})
 		if !errors.Is(err, s.wantErr) && !(s.wantErr == nil && err == nil) {
 			t.Fatalf("%s: err = %v, want %v", s.name, err, s.wantErr)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
 )
@@ -82,8 +83,15 @@ func TestRotateKeyIssuesNewSeal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dept.Keys) != 2 || w.treeSize() != size+1 {
+	// The new key is added and the old one's signing validity ended.
+	if len(dept.Keys) != 2 || w.treeSize() != size+2 {
 		t.Fatalf("after rotation: %d keys, ledger grew by %d", len(dept.Keys), w.treeSize()-size)
+	}
+	if old := dept.Keys[0]; old.RevokedFrom == nil || old.RevocationReason != license.ReasonKeyRotated {
+		t.Fatalf("the rotated-out key: revoked from %v, reason %q", old.RevokedFrom, old.RevocationReason)
+	}
+	if ls, _ := w.ledger.Department(ctx, d.USCC); len(ls.Revocations) != 1 || ls.Revocations[0].Reason != license.ReasonKeyRotated {
+		t.Fatalf("ledger revocations after rotation: %+v", ls.Revocations)
 	}
 	seals, _ := w.reg.Seals(ctx, d.USCC)
 	if len(seals) != 2 || seals[0].Active || !seals[1].Active || seals[0].ID == seals[1].ID {

@@ -15,7 +15,6 @@ import (
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
-	"zhengzhao/ledger"
 	"zhengzhao/license"
 )
 
@@ -127,7 +126,7 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema); err != nil {
+	if _, err := db.Exec(schema + webSchema + statusSchema + statusSlotSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
 	}
@@ -140,7 +139,19 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := addColumns(db, "licenses", statusColumns); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := addColumns(db, "status_events", map[string]string{"note": `TEXT NOT NULL DEFAULT ''`}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
+	if err := s.migrateSlots(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("registry: status slots: %w", err)
+	}
 	go s.commitLoop()
 	return s, nil
 }
@@ -256,12 +267,13 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, status_log_index)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("registry: prepare insert: %w", err)
 	}
 	defer stmt.Close()
+	var size uint64 // the largest ledger size the batch shows
 	for _, p := range batch {
 		l := p.lic
 		rec, err := json.Marshal(l.Record)
@@ -277,9 +289,14 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset); err != nil {
+			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
+			int64(l.Receipt.LogIndex)); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
+		size = max(size, l.Receipt.TreeSize)
+	}
+	if err := sawLedgerSize(context.Background(), tx, size); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("registry: commit: %w", err)
@@ -287,7 +304,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
+const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
 
 func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 	l, sealID, sealOffset, err := scanLicenseRow(row)
@@ -320,7 +337,7 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int,
 		sealID                    string
 		sealOffset                int
 	)
-	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusIndex,
+	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
 		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &sealID, &sealOffset); err != nil {
 		return nil, "", 0, err
 	}
@@ -343,7 +360,7 @@ func (s *store) license(ctx context.Context, id string) (*License, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT status, reason, actor, at FROM status_events WHERE identifier = ? ORDER BY id`, id)
+	rows, err := s.db.QueryContext(ctx, `SELECT status, reason, note, actor, at FROM status_events WHERE identifier = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +368,7 @@ func (s *store) license(ctx context.Context, id string) (*License, error) {
 	for rows.Next() {
 		var ev StatusRecord
 		var status, at string
-		if err := rows.Scan(&status, &ev.Reason, &ev.Actor, &at); err != nil {
+		if err := rows.Scan(&status, &ev.Reason, &ev.Note, &ev.Actor, &at); err != nil {
 			return nil, err
 		}
 		ev.Status = license.Status(status)
@@ -441,26 +458,6 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 	return out, nil
 }
 
-func (s *store) setStatus(ctx context.Context, id string, st license.Status, reason, actor string, at time.Time, rcpt ledger.Receipt) error {
-	b, err := json.Marshal(rcpt)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.Exec(`UPDATE licenses SET status = ?, status_reason = ? WHERE identifier = ?`, string(st), reason, id); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO status_events (identifier, status, reason, actor, at, receipt) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, string(st), reason, actor, formatTime(at), string(b)); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // invalidLicense is a license that is not active, as the trust bundle lists it.
 type invalidLicense struct {
 	Identifier string
@@ -497,23 +494,6 @@ func (s *store) maxSerial(ctx context.Context, uscc, typeCode, prefix string) (s
 	err := s.db.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,
 		uscc, typeCode, prefix+"%").Scan(&serial)
 	return serial.String, err
-}
-
-func (s *store) statusIndexes(ctx context.Context, uscc string) (map[int]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status_index FROM licenses WHERE uscc = ?`, uscc)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[int]bool{}
-	for rows.Next() {
-		var i int
-		if err := rows.Scan(&i); err != nil {
-			return nil, err
-		}
-		out[i] = true
-	}
-	return out, rows.Err()
 }
 
 // Departments.

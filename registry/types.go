@@ -91,18 +91,23 @@ type IssueRequest struct {
 // License is a stored license: the record (personal data), the credential as
 // handed out, its ledger receipt and its status.
 type License struct {
-	Identifier   string         `json:"id"`
-	Department   string         `json:"department"`
-	TypeCode     string         `json:"type"`
-	Serial       string         `json:"serial"`
-	Status       license.Status `json:"status"`
-	StatusReason string         `json:"status_reason,omitempty"`
-	StatusIndex  int            `json:"status_index"`
-	Record       license.Record `json:"record"`
-	Credential   []byte         `json:"-"`
-	Receipt      ledger.Receipt `json:"receipt"`
-	IssuedAt     time.Time      `json:"issued_at"`
-	RequestKey   string         `json:"-"`
+	Identifier string         `json:"id"`
+	Department string         `json:"department"`
+	TypeCode   string         `json:"type"`
+	Serial     string         `json:"serial"`
+	Status     license.Status `json:"status"`
+	// StatusReason is the code (license.Reasons) of the latest status
+	// change; StatusNote its free-text note, kept only in the store.
+	StatusReason string `json:"status_reason,omitempty"`
+	StatusNote   string `json:"status_note,omitempty"`
+	// StatusIndex is the license's status-list slot: list ×
+	// StatusListSize + index within the list.
+	StatusIndex int            `json:"status_index"`
+	Record      license.Record `json:"record"`
+	Credential  []byte         `json:"-"`
+	Receipt     ledger.Receipt `json:"receipt"`
+	IssuedAt    time.Time      `json:"issued_at"`
+	RequestKey  string         `json:"-"`
 	// Compact is the ZZ1: compact form, printed as the license's QR code.
 	Compact string `json:"compact"`
 	// SealSignature is the DER SES_Signature of the department's seal over
@@ -114,7 +119,8 @@ type License struct {
 // StatusRecord is one status change as the registry saw it.
 type StatusRecord struct {
 	Status license.Status `json:"status"`
-	Reason string         `json:"reason"`
+	Reason string         `json:"reason"` // a license.Reasons code
+	Note   string         `json:"note,omitempty"`
 	Actor  string         `json:"actor"`
 	At     time.Time      `json:"at"`
 }

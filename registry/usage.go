@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"zhengzhao/license"
 )
 
 // How a license was used.
@@ -97,8 +99,8 @@ func (s *Service) Report(ctx context.Context, a Actor, from, to time.Time) ([]Re
 	default:
 		return nil, fmt.Errorf("%w: reports are for the platform admin and officers", ErrForbidden)
 	}
-	lo := time.Date(from.In(chinaTime).Year(), from.In(chinaTime).Month(), from.In(chinaTime).Day(), 0, 0, 0, 0, chinaTime)
-	hi := time.Date(to.In(chinaTime).Year(), to.In(chinaTime).Month(), to.In(chinaTime).Day(), 0, 0, 0, 0, chinaTime).AddDate(0, 0, 1)
+	lo := time.Date(from.In(license.ChinaTime).Year(), from.In(license.ChinaTime).Month(), from.In(license.ChinaTime).Day(), 0, 0, 0, 0, license.ChinaTime)
+	hi := time.Date(to.In(license.ChinaTime).Year(), to.In(license.ChinaTime).Month(), to.In(license.ChinaTime).Day(), 0, 0, 0, 0, license.ChinaTime).AddDate(0, 0, 1)
 	// Times are stored in UTC; a day is China time (+8h).
 	q := `SELECT day, uscc, type_code, SUM(issued), SUM(changed), SUM(revoked), SUM(verified) FROM (
 		SELECT date(issued_at, '+8 hours') AS day, uscc, type_code, 1 AS issued, 0 AS changed, 0 AS revoked, 0 AS verified

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -200,34 +201,113 @@ func (s *Server) sealPicture(c *echo.Context) error {
 	return c.Blob(http.StatusOK, "image/png", img)
 }
 
-type statusRequest struct {
-	Status license.Status `json:"status"`
-	Reason string         `json:"reason"`
-}
-
 func (s *Server) setStatus(c *echo.Context) error {
-	var req statusRequest
+	var req registry.StatusRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if _, err := s.visibleLicense(c); err != nil {
 		return err
 	}
-	lic, err := s.reg.SetStatus(c.Request().Context(), actor(c), c.Param("id"), req.Status, req.Reason)
+	lic, err := s.reg.SetStatus(c.Request().Context(), actor(c), c.Param("id"), req)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, documentOf(lic))
 }
 
+// getBundle serves the signed trust bundle from memory: the registry signs
+// it only when something in it changes. Clients revalidate with the ETag.
 func (s *Server) getBundle(c *echo.Context) error {
-	// Always fresh: an office that downloads a bundle to work offline wants
-	// the latest statuses and checkpoint.
-	raw, err := s.reg.Bundle(c.Request().Context())
+	b, err := s.reg.Bundle(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, raw)
+	return serveCached(c, b.JSON, b.ETag, "no-cache")
+}
+
+// statusList serves a department's signed W3C status list, cacheable until
+// halfway through its validity.
+func (s *Server) statusList(c *echo.Context) error {
+	n, err := registry.ParseListPath(c.Param("n"))
+	if err != nil {
+		return fmt.Errorf("%w: %v", registry.ErrNotFound, err)
+	}
+	l, err := s.reg.StatusList(c.Request().Context(), c.Param("uscc"), n)
+	if err != nil {
+		return err
+	}
+	maxAge := int(time.Until(l.ValidUntil).Seconds()) / 2
+	maxAge = min(max(maxAge, 0), 300)
+	c.Response().Header().Set("Expires", l.ValidUntil.UTC().Format(http.TimeFormat))
+	return serveCached(c, l.JSON, l.ETag, "public, max-age="+strconv.Itoa(maxAge))
+}
+
+// serveCached answers 304 when the client holds etag, else the JSON body.
+func serveCached(c *echo.Context, body []byte, etag, cacheControl string) error {
+	h := c.Response().Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", cacheControl)
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" {
+		for _, t := range strings.Split(inm, ",") {
+			if t = strings.TrimSpace(t); t == etag || t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return c.NoContent(http.StatusNotModified)
+			}
+		}
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+}
+
+// trustInfo is what GET /api/v1/trust answers: the platform root an
+// office pins, to compare with the fingerprint the platform publishes.
+type trustInfo struct {
+	RootFingerprint string `json:"root_fingerprint"`
+	RootCertificate string `json:"root_certificate"`
+	LogOrigin       string `json:"log_origin"`
+}
+
+func (s *Server) getTrust(c *echo.Context) error {
+	fp, pem, origin := s.reg.Trust()
+	return c.JSON(http.StatusOK, trustInfo{RootFingerprint: fp, RootCertificate: pem, LogOrigin: origin})
+}
+
+func (s *Server) listReasons(c *echo.Context) error {
+	return c.JSON(http.StatusOK, map[string][]license.Reason{"status": license.Reasons(), "key": license.KeyReasons()})
+}
+
+// consistencyProof is what GET /api/v1/log/consistency answers.
+type consistencyProof struct {
+	From  uint64   `json:"from"`
+	To    uint64   `json:"to"`
+	Proof [][]byte `json:"proof"`
+}
+
+// logConsistency proves the log of size from is a prefix of the log of
+// size to: how an office that holds an older bundle checks the new one
+// continues the same log.
+func (s *Server) logConsistency(c *echo.Context) error {
+	from, err1 := strconv.ParseUint(c.QueryParam("from"), 10, 64)
+	to, err2 := strconv.ParseUint(c.QueryParam("to"), 10, 64)
+	if err1 != nil || err2 != nil || from == 0 || from > to {
+		return &license.FieldError{Field: "from", Rule: "range", Message: "from 与 to 必须是正整数，且 from ≤ to"}
+	}
+	proof, err := s.ledger.ConsistencyProof(c.Request().Context(), from, to)
+	if err != nil {
+		return &license.FieldError{Field: "to", Rule: "range", Message: "无法证明：" + err.Error()}
+	}
+	return c.JSON(http.StatusOK, consistencyProof{From: from, To: to, Proof: proof})
+}
+
+func (s *Server) revokeKey(c *echo.Context) error {
+	var req registry.KeyRevocationRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := s.reg.RevokeKey(c.Request().Context(), actor(c), c.Param("uscc"), c.Param("keyid"), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 // verify checks what a clerk was handed, online: a credential (or a
@@ -360,23 +440,24 @@ func jsonErrorField(err error) string {
 	return ""
 }
 
-// currentBundle returns the signed trust bundle, rebuilt when the registry
-// has changed since it was last built.
+// currentBundle returns the registry's current trust bundle, parsed with
+// the platform's own root pinned: the server trusts its own root, never
+// one a file names.
 func (s *Server) currentBundle(ctx context.Context) (*verifier.TrustBundle, []byte, error) {
-	s.bundleMu.Lock()
-	defer s.bundleMu.Unlock()
-	gen := s.reg.Generation()
-	if s.bundle != nil && gen == s.bundleGen {
-		return s.bundle, s.bundleRaw, nil
-	}
-	raw, err := s.reg.Bundle(ctx)
+	sb, err := s.reg.Bundle(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := verifier.ParseBundle(raw)
+	s.bundleMu.Lock()
+	defer s.bundleMu.Unlock()
+	if s.bundle != nil && s.bundleRaw == sb {
+		return s.bundle, sb.JSON, nil
+	}
+	fp, _, _ := s.reg.Trust()
+	b, err := verifier.ParseBundle(sb.JSON, verifier.WithRootFingerprint(fp))
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: own bundle does not parse: %w", err)
 	}
-	s.bundle, s.bundleRaw, s.bundleGen = b, raw, gen
-	return b, raw, nil
+	s.bundle, s.bundleRaw = b, sb
+	return b, sb.JSON, nil
 }

@@ -60,8 +60,7 @@ type Server struct {
 
 	bundleMu  sync.Mutex
 	bundle    *verifier.TrustBundle
-	bundleRaw []byte
-	bundleGen uint64
+	bundleRaw *registry.SignedBundle // the bytes bundle was parsed from
 
 	web          *web     // the pages (web.go)
 	metrics      *metrics // Prometheus metrics (metrics.go)
@@ -79,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, bundleGen: ^uint64(0), metricsToken: cfg.MetricsToken}
+	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, metricsToken: cfg.MetricsToken}
 	e := echo.New()
 	e.Logger = cfg.Logger
 	e.HTTPErrorHandler = s.errorHandler
@@ -102,6 +101,10 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/types", s.listTypes)
 	api.GET("/types/:code/example", s.typeExample)
 	api.GET("/bundle", s.getBundle)
+	api.GET("/trust", s.getTrust)
+	api.GET("/reasons", s.listReasons)
+	api.GET("/log/consistency", s.logConsistency)
+	e.GET("/status/:uscc/message/:n", s.statusList)
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
@@ -109,6 +112,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/licenses/:id/qr.png", s.licenseQR, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.GET("/departments/:uscc/seal.png", s.sealPicture)
 	api.POST("/departments/:uscc/keys", s.rotateKey, s.require(registry.RoleAdmin))
+	api.POST("/departments/:uscc/keys/:keyid/revoke", s.revokeKey, s.require(registry.RoleAdmin))
 	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
 }
 

@@ -457,8 +457,6 @@ var ruleNames = map[string]string{
 	"mismatch": "不一致：", "prefix": "前缀不符：", "unknown": "未知：", "unique": "已被占用：", "status": "状态不允许：",
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 var templateFuncs = template.FuncMap{
 	"when": func(t any) string {
 		switch v := t.(type) {
@@ -466,18 +464,17 @@ var templateFuncs = template.FuncMap{
 			if v.IsZero() {
 				return ""
 			}
-			return v.In(chinaTime).Format("2006-01-02 15:04")
+			return v.In(license.ChinaTime).Format("2006-01-02 15:04")
 		case *time.Time:
 			if v == nil {
 				return ""
 			}
-			return v.In(chinaTime).Format("2006-01-02 15:04")
+			return v.In(license.ChinaTime).Format("2006-01-02 15:04")
 		}
 		return ""
 	},
-	"statusName": func(s license.Status) string {
-		return map[license.Status]string{license.StatusActive: "有效", license.StatusSuspended: "已暂停", license.StatusRevoked: "已吊销"}[s]
-	},
+	"statusName":  func(s license.Status) string { return s.Label() },
+	"reasonLabel": license.ReasonLabel,
 	"roleName":    roleName,
 	"statusLabel": statusLabel,
 	"maskCode": func(s string) string {

@@ -184,11 +184,11 @@ type dayBar struct {
 }
 
 func (s *Server) reportRange(c *echo.Context) (time.Time, time.Time, string) {
-	today := s.now().In(chinaTime)
+	today := s.now().In(license.ChinaTime)
 	from, to := today.AddDate(0, 0, -29), today
 	msg := ""
 	if v := c.QueryParam("from"); v != "" {
-		t, err := time.ParseInLocation(time.DateOnly, v, chinaTime)
+		t, err := time.ParseInLocation(time.DateOnly, v, license.ChinaTime)
 		if err != nil {
 			msg = "起始日期格式应为 YYYY-MM-DD。"
 		} else {
@@ -196,7 +196,7 @@ func (s *Server) reportRange(c *echo.Context) (time.Time, time.Time, string) {
 		}
 	}
 	if v := c.QueryParam("to"); v != "" {
-		t, err := time.ParseInLocation(time.DateOnly, v, chinaTime)
+		t, err := time.ParseInLocation(time.DateOnly, v, license.ChinaTime)
 		if err != nil {
 			msg = "截止日期格式应为 YYYY-MM-DD。"
 		} else {

@@ -277,24 +277,31 @@ func TestConsentFlowOnPages(t *testing.T) {
 
 func TestVerdictLabels(t *testing.T) {
 	tests := []struct {
-		v      verifier.Verdict
-		reason string
-		want   string
+		v    verifier.Verdict
+		want string
 	}{
-		{verifier.VerdictValid, "", "有效"},
-		{verifier.VerdictSuspended, "核查", "已暂停"},
-		{verifier.VerdictRevoked, "吊销：虚假材料", "已吊销"},
-		{verifier.VerdictRevoked, "注销：主体申请", "已注销"},
-		{verifier.VerdictExpired, "", "已过期"},
-		{verifier.VerdictInvalid, "", "无法验证"},
-		{verifier.VerdictUnverifiable, "", "无法验证"},
+		{verifier.VerdictValid, "有效"},
+		{verifier.VerdictSuspended, "已暂停"},
+		{verifier.VerdictRevoked, "已吊销"},
+		{verifier.VerdictCancelled, "已注销"},
+		{verifier.VerdictWithdrawn, "已撤销"},
+		{verifier.VerdictSuperseded, "已变更"},
+		{verifier.VerdictExpired, "已过期"},
+		{verifier.VerdictInvalid, "无效"},
+		{verifier.VerdictStatusUnknown, "无法确认"},
+		{verifier.VerdictUnverifiable, "无法核验"},
 	}
 	for _, tt := range tests {
-		if got, _ := verdictLabel(tt.v, tt.reason); got != tt.want {
-			t.Errorf("%s %q: %s, want %s", tt.v, tt.reason, got, tt.want)
+		if got, _ := verdictLabel(tt.v); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.v, got, tt.want)
 		}
 	}
-	if got := statusLabel(license.StatusRevoked, "注销"); got != "已注销" {
+	// A cancellation is 已注销 whatever its note says; the label comes from
+	// the status, never from free text.
+	if got := statusLabel(license.StatusCancelled, "deregistered"); got != "已注销（主体已注销登记）" {
+		t.Errorf("statusLabel: %s", got)
+	}
+	if got := statusLabel(license.StatusRevoked, "penalty"); got != "已吊销（行政处罚）" {
 		t.Errorf("statusLabel: %s", got)
 	}
 }

@@ -28,6 +28,9 @@ type consoleListData struct {
 	TypeName map[string]string
 }
 
+// Statuses are the statuses the list can be filtered by.
+func (consoleListData) Statuses() []license.Status { return license.Statuses() }
+
 func (s *Server) department(c *echo.Context) (*registry.Department, error) {
 	a := account(c)
 	depts, err := s.reg.Departments(c.Request().Context())
@@ -244,6 +247,12 @@ type consoleLicenseData struct {
 
 func (d consoleLicenseData) flash() (string, string) { return d.Msg, d.Err }
 
+// Final reports whether the license's status allows no further change.
+func (d consoleLicenseData) Final() bool { return d.L.Status.Final() }
+
+// Reasons are the reason codes an officer picks from.
+func (consoleLicenseData) Reasons() []license.Reason { return license.Reasons() }
+
 func (s *Server) consoleLicense(c *echo.Context) error {
 	l, err := s.officerLicense(c)
 	if err != nil {
@@ -252,12 +261,15 @@ func (s *Server) consoleLicense(c *echo.Context) error {
 	d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
 	switch c.QueryParam("done") {
 	case "":
-	case "active":
+	case string(license.StatusActive):
 		d.Msg = "已恢复，证照重新有效。"
-	case "suspended":
-		d.Msg = "已暂停。"
-	case "revoked":
-		d.Msg = "已吊销/注销。吊销是最终状态。"
+	default:
+		if st := license.Status(c.QueryParam("done")); st.Valid() {
+			d.Msg = "已" + strings.TrimPrefix(st.Label(), "已") + "。"
+			if st.Final() {
+				d.Msg += "这是最终状态，不能再变更。"
+			}
+		}
 	}
 	if c.QueryParam("issued") == "1" {
 		d.Msg = "签发成功，已签名并上链存证。"
@@ -271,19 +283,21 @@ func (s *Server) consoleStatus(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	status := license.Status(c.FormValue("status"))
-	reason := strings.TrimSpace(strings.ReplaceAll(c.FormValue("reason"), "\r\n", "\n"))
+	note := strings.TrimSpace(strings.ReplaceAll(c.FormValue("note"), "\r\n", "\n"))
 	err = nil
-	if fe := license.CheckText("reason", reason, true); fe != nil {
+	if fe := license.CheckText("note", note, true); fe != nil {
 		err = fe
 	} else {
-		_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, status, reason)
+		_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, registry.StatusRequest{
+			Status: status, Reason: c.FormValue("reason"), Note: note,
+		})
 	}
 	if err != nil {
 		d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
 		switch {
 		case len(fieldErrors(err)) > 0:
 			fe := fieldErrors(err)[0]
-			d.Err = "未执行：" + map[string]string{"reason": "原因", "status": "状态"}[fe.Field] + fieldMessage(fe)
+			d.Err = "未执行：" + map[string]string{"reason": "原因", "note": "备注", "status": "状态"}[fe.Field] + fieldMessage(fe)
 			return s.page(c, http.StatusBadRequest, "console_license", l.Record.Name, d)
 		case errors.Is(err, registry.ErrConflict):
 			d.Err = "未执行：" + err.Error()

@@ -213,7 +213,7 @@ func TestOtherDepartmentsLicenseIsNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	unknown := unknownID.String()
-	reason, _ := json.Marshal(map[string]string{"status": "suspended", "reason": "检查"})
+	reason, _ := json.Marshal(map[string]string{"status": "suspended", "reason": "under_investigation"})
 	for _, p := range []struct{ method, path, ct string }{
 		{"GET", "/api/v1/licenses/%s", ""},
 		{"GET", "/api/v1/licenses/%s/pdf", ""},
@@ -521,8 +521,10 @@ func TestAPIRejectsBadText(t *testing.T) {
 		{"newline in a name", "/api/v1/licenses", withHolder(`"长沙\n公司"`), "invalid", "holder", "control"},
 		{"NUL in a field value", "/api/v1/licenses", withAddress(`"长沙\u0000岳麓"`), "invalid", "fields.address", "control"},
 		{"zero-width joiner in a field value", "/api/v1/licenses", withAddress(`"长沙\u200d岳麓"`), "invalid", "fields.address", "invisible"},
-		{"NUL in a status reason", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"核查\u0000"}`), "invalid", "reason", "control"},
-		{"override in a status reason", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"\u202e查核"}`), "invalid", "reason", "bidi"},
+		{"NUL in a status reason", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"under_investigation\u0000"}`), "invalid", "reason", "control"},
+		{"NUL in a status note", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"under_investigation","note":"核查\u0000"}`), "invalid", "note", "control"},
+		{"override in a status note", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"under_investigation","note":"\u202e查核"}`), "invalid", "note", "bidi"},
+		{"zero-width space in a status note", "/api/v1/licenses/" + e.licA.Identifier + "/status", []byte(`{"status":"suspended","reason":"under_investigation","note":"案卷\u200b12"}`), "invalid", "note", "invisible"},
 		{"issue date 1900", "/api/v1/licenses", e.issueJSON(`"issueDate":"1900-01-01"`), "invalid", "issueDate", "range"},
 		{"issue date 9999", "/api/v1/licenses", e.issueJSON(`"issueDate":"9999-01-01"`), "invalid", "issueDate", "range"},
 		{"validUntil 9999 on an open-ended type", "/api/v1/licenses", e.issueJSON(`"validUntil":"9999-12-31"`), "invalid", "validUntil", "range"},
@@ -580,13 +582,13 @@ func TestWebRejectsBadText(t *testing.T) {
 			}
 		})
 	}
-	a := off.form("/console/licenses/"+e.licA.Identifier+"/status", url.Values{"status": {"suspended"}, "reason": {"核查\x00"}})
-	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "原因含有控制字符") {
-		t.Errorf("NUL in the reason: %d\n%s", a.status, snippet(a.body))
+	a := off.form("/console/licenses/"+e.licA.Identifier+"/status", url.Values{"status": {"suspended"}, "reason": {"under_investigation"}, "note": {"核查\x00"}})
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "备注含有控制字符") {
+		t.Errorf("NUL in the note: %d\n%s", a.status, snippet(a.body))
 	}
-	a = off.form("/console/licenses/"+e.licA.Identifier+"/status", url.Values{"status": {"suspended"}, "reason": {"\u202e查核"}})
-	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "改变文字方向") {
-		t.Errorf("override in the reason: %d\n%s", a.status, snippet(a.body))
+	a = off.form("/console/licenses/"+e.licA.Identifier+"/status", url.Values{"status": {"suspended"}, "reason": {"under_investigation"}, "note": {"\u202e查核"}})
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "备注含有改变文字方向") {
+		t.Errorf("override in the note: %d\n%s", a.status, snippet(a.body))
 	}
 	if l, _ := e.reg.Get(context.Background(), e.licA.Identifier); l.Status != license.StatusActive || e.treeSize() != before {
 		t.Errorf("refused forms changed something: status %s", l.Status)

@@ -218,7 +218,7 @@ func (s *Server) walletZip(c *echo.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return s.webError(c, err)
 	}
-	setFilename(c, "attachment", "wallet-"+now.In(chinaTime).Format("20060102-1504")+".zip")
+	setFilename(c, "attachment", "wallet-"+now.In(license.ChinaTime).Format("20060102-1504")+".zip")
 	return c.Blob(http.StatusOK, "application/zip", buf.Bytes())
 }
 

@@ -46,28 +46,23 @@ var formatReasons = []struct{ contains, say string }{
 
 // verdictLabel names a verdict for window staff. A revocation whose reason
 // starts with 注销 is shown as 已注销 (cancelled), any other as 已吊销.
-func verdictLabel(v verifier.Verdict, statusReason string) (string, string) {
+// verdictLabel is a verdict in Chinese and the page's colour class for it.
+func verdictLabel(v verifier.Verdict) (string, string) {
 	switch v {
 	case verifier.VerdictValid:
-		return "有效", "ok"
-	case verifier.VerdictSuspended:
-		return "已暂停", "warn"
-	case verifier.VerdictRevoked:
-		if strings.HasPrefix(statusReason, "注销") {
-			return "已注销", "bad"
-		}
-		return "已吊销", "bad"
-	case verifier.VerdictExpired:
-		return "已过期", "bad"
-	case verifier.VerdictNotYetValid:
-		return "尚未生效", "warn"
+		return v.Label(), "ok"
+	case verifier.VerdictSuspended, verifier.VerdictNotYetValid, verifier.VerdictStatusUnknown:
+		return v.Label(), "warn"
 	}
-	return "无法验证", "bad"
+	return v.Label(), "bad"
 }
 
 func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	v := &verdictView{Result: r}
-	v.Label, v.Class = verdictLabel(r.Verdict, statusReason)
+	v.Label, v.Class = verdictLabel(r.Verdict)
+	if statusReason != "" && !r.Valid {
+		v.Label += "（" + license.ReasonLabel(statusReason) + "）"
+	}
 	for _, ch := range r.Checks {
 		cv := checkView{Name: checkNames[ch.Name], Reason: ch.Reason}
 		for _, fr := range formatReasons {
@@ -269,14 +264,10 @@ func (s *Server) windowDuty(c *echo.Context) error {
 	return s.page(c, http.StatusOK, "window", "依职能用证", d)
 }
 
-// statusLabel is used by templates for a stored status.
+// statusLabel is used by templates for a stored status and its reason code.
 func statusLabel(st license.Status, reason string) string {
-	switch st {
-	case license.StatusActive:
-		return "有效"
-	case license.StatusSuspended:
-		return "已暂停"
+	if reason == "" || st == license.StatusActive {
+		return st.Label()
 	}
-	l, _ := verdictLabel(verifier.VerdictRevoked, reason)
-	return l
+	return st.Label() + "（" + license.ReasonLabel(reason) + "）"
 }

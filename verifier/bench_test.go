@@ -75,7 +75,7 @@ func BenchmarkParseBundle(b *testing.B) {
 	w := verifiertest.NewWorld(b)
 	data := w.SignedBundle(nil)
 	for b.Loop() {
-		if _, err := verifier.ParseBundle(data); err != nil {
+		if _, err := verifier.ParseBundle(data, verifier.WithRootFingerprint(w.RootFingerprint())); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/gowebpki/jcs"
 	"github.com/mr-tron/base58"
 
@@ -20,8 +21,11 @@ import (
 	"zhengzhao/signing"
 )
 
-// BundleVersion is the trust bundle format version this package reads and writes.
-const BundleVersion = 1
+// BundleVersion is the trust bundle format version this package reads and
+// writes. Version 2 added the sequence, valid_until, status lists,
+// previous checkpoints and compromised-key sets, and dropped the list of
+// invalid licenses.
+const BundleVersion = 2
 
 // maxSignatureText bounds the bundle signature text: "z" and the base58btc
 // of 64 bytes (at most 88 characters).
@@ -30,10 +34,17 @@ const maxSignatureText = 1 + 90
 // MaxBundleSize bounds the trust bundle ParseBundle reads (16 MiB).
 const MaxBundleSize = 16 << 20
 
-// TrustBundle is everything an offline verifier trusts: the platform roots,
-// the departments with their certificates and license types, the licenses
-// known to be revoked or suspended, and the log's key and latest checkpoint.
-// The platform signs it with the key of Roots[0].
+// maxPreviousCheckpoints bounds Previous: the checkpoints of earlier bundles
+// a receipt may still be proved against.
+const maxPreviousCheckpoints = 256
+
+// TrustBundle is what an offline verifier carries: the departments with
+// their certificates, key validity and seals, every department's signed
+// status lists, the log's key and latest checkpoint (and earlier ones
+// proved consistent with it), and for each compromised key the licenses
+// known to have been anchored before the compromise. The platform root
+// signs it; the verifier takes that root from the operator (TrustedMaterial),
+// never from the bundle.
 //
 // Read one with ParseBundle; that also indexes it for Verify. A bundle built
 // in memory is trusted as given: call Prepare once before verifying with it,
@@ -42,24 +53,75 @@ const MaxBundleSize = 16 << 20
 type TrustBundle struct {
 	// Version is BundleVersion.
 	Version int `json:"version"`
-	// IssuedAt is when the platform made the bundle: offline results are
-	// "valid as of" this time.
+	// Sequence grows with every bundle the platform makes: an offline
+	// verifier refuses a bundle older than one it holds.
+	Sequence uint64 `json:"sequence"`
+	// IssuedAt is when the platform made the bundle: offline status is
+	// "as of" this time.
 	IssuedAt time.Time `json:"issued_at"`
+	// ValidUntil is when the bundle's status data stops counting: after it
+	// no license verifies as valid offline with this bundle (the verdict
+	// is VerdictStatusUnknown).
+	ValidUntil time.Time `json:"valid_until"`
 	// Roots are the platform root certificates (PEM); Roots[0] signs the bundle.
 	Roots []string `json:"roots"`
 	// Log names the transparency log and the key that signs its checkpoints.
 	Log LogInfo `json:"log"`
 	// Departments are the registered issuing departments.
 	Departments []Department `json:"departments"`
-	// Invalid lists the licenses revoked or suspended when the bundle was made.
-	Invalid []LicenseStatus `json:"invalid"`
+	// StatusLists are every department's signed status lists
+	// (docs/status-lists.md).
+	StatusLists []BundleList `json:"status_lists"`
 	// Checkpoint is the log's latest checkpoint, a C2SP signed note.
 	Checkpoint string `json:"checkpoint"`
+	// Previous are checkpoints of earlier bundles, each with a consistency
+	// proof to Checkpoint: receipts made against them still verify.
+	Previous []PriorCheckpoint `json:"previous_checkpoints,omitempty"`
+	// Compromised lists, per compromised key, the licenses anchored before
+	// the compromise, so that their QR codes and bare credentials still
+	// verify offline.
+	Compromised []CompromisedKey `json:"compromised,omitempty"`
 	// Signature is "z" + base58btc of the 64-byte SM2 r‖s by Roots[0]'s key
 	// over JCS of the bundle JSON without "signature".
 	Signature string `json:"signature"`
 
 	idx *index // set by ParseBundle and Prepare
+}
+
+// BundleList is one department status list as the bundle carries it.
+type BundleList struct {
+	// USCC and Number name the list: {public URL}/status/{USCC}/message/{Number}.
+	USCC   string `json:"uscc"`
+	Number int    `json:"number"`
+	// Credential is the BitstringStatusListCredential, signed by the
+	// department, exactly as the platform serves it.
+	Credential json.RawMessage `json:"credential"`
+}
+
+// PriorCheckpoint is a checkpoint of an earlier bundle and the RFC 9162
+// consistency proof from it to the bundle's checkpoint.
+type PriorCheckpoint struct {
+	Checkpoint string   `json:"checkpoint"`
+	Proof      [][]byte `json:"proof"`
+}
+
+// CompromisedKey lists the licenses signed by a compromised key that the
+// ledger anchored before the compromise: the first CompromiseDigestSize
+// bytes of SM3 of each signature that may be shown (the credential's
+// proofValue and the QR form's), sorted, concatenated.
+type CompromisedKey struct {
+	KeyID   string `json:"key_id"`
+	Digests []byte `json:"digests"`
+}
+
+// CompromiseDigestSize is the size of one CompromisedKey digest: 12 bytes
+// leave a forger holding the key 2^96 / n signatures to try per hit.
+const CompromiseDigestSize = 12
+
+// CompromiseDigest is the CompromisedKey digest of a 64-byte signature.
+func CompromiseDigest(signature []byte) [CompromiseDigestSize]byte {
+	sum := sm3.Sum(signature)
+	return [CompromiseDigestSize]byte(sum[:CompromiseDigestSize])
 }
 
 // LogInfo identifies the transparency log.
@@ -103,23 +165,27 @@ type Key struct {
 	// ValidFrom and ValidUntil bound when the key may sign (zero ValidUntil: no end).
 	ValidFrom  time.Time `json:"valid_from"`
 	ValidUntil time.Time `json:"valid_until"`
-	// RevokedFrom, when set, is the time from which the key is revoked;
-	// licenses anchored before it stay valid.
+	// RevokedFrom, when set, ends the key's signing validity: a rotation
+	// (RevocationReason license.ReasonKeyRotated) or a declared compromise
+	// (any other reason). See docs/trust-bundle.md.
 	RevokedFrom *time.Time `json:"revoked_from,omitempty"`
-	// RevocationReason says why the key was revoked.
+	// RevocationReason is a code of license.KeyReasons.
 	RevocationReason string `json:"revocation_reason,omitempty"`
 }
 
-// LicenseStatus is a license listed as revoked or suspended.
-type LicenseStatus struct {
-	// Identifier is the GB/T 36904 license identifier.
-	Identifier string `json:"id"`
-	// Status is license.StatusRevoked or license.StatusSuspended.
-	Status license.Status `json:"status"`
-	// Reason is the reason recorded with the status change.
-	Reason string `json:"reason"`
-	// At is when the status changed.
-	At time.Time `json:"at"`
+// Compromised reports whether the key's validity ended by a declared
+// compromise rather than a rotation: then a signature's own time says
+// nothing, and only a proven anchor time counts.
+func (k *Key) Compromised() bool {
+	return k.RevokedFrom != nil && k.RevocationReason != license.ReasonKeyRotated
+}
+
+// TrustedMaterial is what the operator trusts, given apart from any bundle:
+// the platform root, named by the hex SM3 of its certificate's DER
+// (RootFingerprint). It is compared with the bundle's signing root; a
+// bundle never vouches for its own root.
+type TrustedMaterial struct {
+	RootFingerprint string
 }
 
 // BundleOption adjusts how ParseBundle reads a bundle.
@@ -127,6 +193,7 @@ type BundleOption func(*bundleOptions)
 
 type bundleOptions struct {
 	rootFingerprint string
+	unsafeAnyRoot   bool
 }
 
 // WithRootFingerprint pins the platform root: ParseBundle refuses a bundle
@@ -134,6 +201,18 @@ type bundleOptions struct {
 // DER, as RootFingerprint returns).
 func WithRootFingerprint(hexSM3 string) BundleOption {
 	return func(o *bundleOptions) { o.rootFingerprint = strings.ToLower(strings.TrimSpace(hexSM3)) }
+}
+
+// WithTrustedMaterial pins the root of tm.
+func WithTrustedMaterial(tm TrustedMaterial) BundleOption {
+	return WithRootFingerprint(tm.RootFingerprint)
+}
+
+// UnsafeTrustBundleRoot accepts whatever root signed the bundle. Anyone can
+// make a root and sign a bundle with it, so a result then proves nothing;
+// it is for tests and for reading a bundle's contents, never for verifying.
+func UnsafeTrustBundleRoot() BundleOption {
+	return func(o *bundleOptions) { o.unsafeAnyRoot = true }
 }
 
 // RootFingerprint returns the hex SM3 of a root certificate's DER, the value
@@ -206,28 +285,32 @@ func signedBytes(raw []byte) ([]byte, error) {
 }
 
 // ParseBundle reads a signed trust bundle strictly and indexes it for Verify.
-// It refuses data over MaxBundleSize, anything but one JSON object with known
+// The platform root must be pinned (WithRootFingerprint or
+// WithTrustedMaterial): without a pin it refuses with ErrNoTrustAnchor. It
+// refuses data over MaxBundleSize, anything but one JSON object with known
 // members and no duplicates, a signature that does not verify with Roots[0]
-// (which must be a CA), a department certificate that does not parse, does not
-// match its key id or does not chain to the roots, and a checkpoint that does
-// not verify with the log key.
+// (which must be the pinned CA), a department certificate that does not
+// parse, does not match its key id or does not chain to the roots, a
+// checkpoint that does not verify with the log key, an earlier checkpoint
+// not proved consistent with it, and a status list that is not signed by a
+// key of its department that was valid when it signed.
 func ParseBundle(data []byte, opts ...BundleOption) (*TrustBundle, error) {
 	var o bundleOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.rootFingerprint == "" && !o.unsafeAnyRoot {
+		return nil, ErrNoTrustAnchor
+	}
 	if len(data) > MaxBundleSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBundle, len(data), MaxBundleSize)
 	}
 	b := new(TrustBundle)
-	if err := decodeStrict(data, b); err != nil {
+	if err := jsonv2.Unmarshal(data, b, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
 	}
 	if b.Version != BundleVersion {
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrBundle, b.Version, BundleVersion)
-	}
-	if b.IssuedAt.IsZero() {
-		return nil, fmt.Errorf("%w: issued_at is missing", ErrBundle)
 	}
 	if len(b.Roots) == 0 {
 		return nil, fmt.Errorf("%w: no root certificate", ErrBundle)
@@ -239,11 +322,17 @@ func ParseBundle(data []byte, opts ...BundleOption) (*TrustBundle, error) {
 	if !root.BasicConstraintsValid || !root.IsCA {
 		return nil, fmt.Errorf("%w: roots[0] is not a CA certificate", ErrBundle)
 	}
-	if o.rootFingerprint != "" && subtle.ConstantTimeCompare([]byte(RootFingerprint(root.Raw)), []byte(o.rootFingerprint)) != 1 {
-		return nil, fmt.Errorf("%w: roots[0] fingerprint %s", ErrUntrustedRoot, RootFingerprint(root.Raw))
+	if !o.unsafeAnyRoot && subtle.ConstantTimeCompare([]byte(RootFingerprint(root.Raw)), []byte(o.rootFingerprint)) != 1 {
+		return nil, fmt.Errorf("%w: the bundle is signed by root %s, not the pinned %s", ErrUntrustedRoot, RootFingerprint(root.Raw), o.rootFingerprint)
+	}
+	if len(b.Roots) > 1 {
+		return nil, fmt.Errorf("%w: %d roots: a bundle carries only the pinned root", ErrBundle, len(b.Roots))
 	}
 	if err := verifyBundleSignature(data, b.Signature, root.PublicKey); err != nil {
 		return nil, err
+	}
+	if b.IssuedAt.IsZero() || b.ValidUntil.IsZero() || !b.ValidUntil.After(b.IssuedAt) {
+		return nil, fmt.Errorf("%w: issued_at and a later valid_until are required", ErrBundle)
 	}
 	idx := newIndex(b)
 	if len(idx.problems) > 0 {

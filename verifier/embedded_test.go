@@ -7,6 +7,7 @@ import (
 
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/embedded"
+	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 	"zhengzhao/verifier"
 	"zhengzhao/verifier/verifiertest"
@@ -37,14 +38,26 @@ func TestVerifyEmbeddedLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: suspended.Credential.Identifier(), Issuer: w.Departments[1].USCC, Status: license.StatusSuspended, Reason: "under investigation"}); err != nil {
+	if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: suspended.Credential.Identifier(), Issuer: w.Departments[1].USCC, Status: license.StatusSuspended, Reason: "under_investigation"}); err != nil {
 		t.Fatal(err)
 	}
 	cp, err := l.Checkpoint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := w.Bundle(func(b *verifier.TrustBundle) { b.Checkpoint = cp.Note })
+	// The receipts' checkpoint is an earlier one, proved consistent.
+	rcp, err := tlog.VerifyCheckpoint(receipts[0].Checkpoint, verifiertest.Origin, w.Log.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := l.ConsistencyProof(ctx, rcp.Size, cp.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := w.Bundle(func(b *verifier.TrustBundle) {
+		b.Checkpoint = cp.Note
+		b.Previous = []verifier.PriorCheckpoint{{Checkpoint: receipts[0].Checkpoint, Proof: proof}}
+	})
 
 	tests := []struct {
 		name        string

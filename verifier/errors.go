@@ -15,6 +15,10 @@ var (
 	// ErrUntrustedRoot: a trust bundle is signed by a root other than the
 	// pinned one.
 	ErrUntrustedRoot = errors.New("verifier: trust bundle signed by an untrusted root")
+	// ErrNoTrustAnchor: no platform root is pinned. A bundle signed by any
+	// root would otherwise be accepted; pin the root's fingerprint once
+	// (zhengzhao bundle --root-fingerprint HEX).
+	ErrNoTrustAnchor = errors.New("verifier: no platform root pinned: pin the root's fingerprint (zhengzhao bundle --server URL --root-fingerprint HEX, or zhengzhao verify --root-fingerprint HEX)")
 	// ErrNotValid: a license did not verify as valid. Every *CheckError
 	// unwraps to it.
 	ErrNotValid = errors.New("verifier: license is not valid")

@@ -21,7 +21,7 @@ func ExampleVerify() {
 	// is a file the platform published and the input a credential someone shows.
 	w := verifiertest.NewWorld(exampleTB{})
 	lic := w.Issue(w.Departments[0], "11100000000013338W002")
-	bundle, err := verifier.ParseBundle(w.SignedBundle(nil))
+	bundle, err := verifier.ParseBundle(w.SignedBundle(nil), verifier.WithRootFingerprint(w.RootFingerprint()))
 	if err != nil {
 		fmt.Println(err)
 		return

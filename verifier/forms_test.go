@@ -47,6 +47,10 @@ func TestVerifyForms(t *testing.T) {
 	// The QR payload with one character changed in the middle.
 	flipped := []byte(qr)
 	flipped[len(flipped)/2] = map[bool]byte{true: 'B', false: 'A'}[flipped[len(flipped)/2] == 'A']
+	// A bundle in which the license is revoked.
+	w.SetStatus(lic.Credential.Identifier(), license.StatusRevoked)
+	revoked := w.Bundle(nil)
+	delete(w.Statuses, lic.Credential.Identifier())
 
 	tests := []struct {
 		name        string
@@ -60,12 +64,8 @@ func TestVerifyForms(t *testing.T) {
 		{name: "ZZ1 payload", input: []byte(qr), wantForm: verifier.FormCompact, wantVerdict: verifier.VerdictValid},
 		{name: "ZZ1 payload with a newline", input: []byte(qr + "\n"), wantForm: verifier.FormCompact, wantVerdict: verifier.VerdictValid},
 		{name: "QR picture", input: qrPNG(t, qr), wantForm: verifier.FormPhoto, wantVerdict: verifier.VerdictValid},
-		{name: "revoked, QR", input: []byte(qr), bundle: w.Bundle(func(tb *verifier.TrustBundle) {
-			tb.Invalid = append(tb.Invalid, verifier.LicenseStatus{Identifier: lic.Credential.Identifier(), Status: license.StatusRevoked, Reason: "吊销", At: verifiertest.Now})
-		}), wantForm: verifier.FormCompact, wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}},
-		{name: "revoked, PDF", input: goodPDF, bundle: w.Bundle(func(tb *verifier.TrustBundle) {
-			tb.Invalid = append(tb.Invalid, verifier.LicenseStatus{Identifier: lic.Credential.Identifier(), Status: license.StatusRevoked, Reason: "吊销", At: verifiertest.Now})
-		}), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}},
+		{name: "revoked, QR", input: []byte(qr), bundle: revoked, wantForm: verifier.FormCompact, wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}},
+		{name: "revoked, PDF", input: goodPDF, bundle: revoked, wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}},
 		{name: "changed attachment: edited credential", input: w.PDF(lic, edited, stamp, qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameProof, verifier.NameAnchor, verifier.NameSeal}},
 		{name: "changed attachment: another genuine license under this face", input: w.PDF(lic, other.Document, w.Stamp(other, a, a.Seal, verifiertest.IssuedAt), qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameFace}},
 		{name: "changed attachment: seal of another license", input: w.PDF(lic, lic.Document, w.Stamp(other, a, a.Seal, verifiertest.IssuedAt), qr), wantForm: verifier.FormPDF, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameSeal}},

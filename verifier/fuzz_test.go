@@ -77,11 +77,11 @@ func FuzzParseBundle(f *testing.F) {
 	g := loadGolden(f)
 	wantJSON, _ := json.Marshal(g.bundle)
 	f.Add(g.bundleJSON)
-	f.Add(bytes.Replace(g.bundleJSON, []byte(`"version":1`), []byte(`"version":2`), 1))
-	f.Add([]byte(`{"version":1,"roots":[]}`))
+	f.Add(bytes.Replace(g.bundleJSON, []byte(`"version":2`), []byte(`"version":1`), 1))
+	f.Add([]byte(`{"version":2,"roots":[]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := verifier.ParseBundle(data)
+		b, err := verifier.ParseBundle(data, verifier.WithRootFingerprint(g.pin))
 		if err != nil {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"zhengzhao/credential"
@@ -23,6 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden trust world under te
 type golden struct {
 	bundleJSON []byte
 	bundle     *verifier.TrustBundle
+	pin        string   // the root fingerprint
 	inputs     [][]byte // credentials and documents, all valid at verifiertest.Now
 	known      map[string]bool
 	online     *fakeLedger
@@ -46,6 +48,7 @@ func writeGolden(t testing.TB) {
 		t.Fatal(err)
 	}
 	write("bundle.json", w.SignedBundle(nil))
+	write("root-fingerprint", []byte(w.RootFingerprint()+"\n"))
 	for i, l := range issued {
 		write(goldenNames[i]+".credential.json", l.JSON)
 		write(goldenNames[i]+".document.json", l.Document)
@@ -63,7 +66,8 @@ func loadGolden(t testing.TB) *golden {
 	}
 	g := &golden{bundleJSON: read("bundle.json"), known: map[string]bool{}, online: &fakeLedger{states: map[string]*ledger.LicenseState{}}}
 	var err error
-	if g.bundle, err = verifier.ParseBundle(g.bundleJSON); err != nil {
+	g.pin = strings.TrimSpace(string(read("root-fingerprint")))
+	if g.bundle, err = verifier.ParseBundle(g.bundleJSON, verifier.WithRootFingerprint(g.pin)); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range goldenNames {

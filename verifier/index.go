@@ -5,11 +5,14 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"zhengzhao/credential"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 	"zhengzhao/signing"
@@ -23,15 +26,22 @@ const maxCachedCheckpoints = 256
 // by id, parsed certificates and keys, the chain result per key, the invalid
 // licenses by identifier and the verified checkpoints.
 type index struct {
-	roots   []*smx509.Certificate
-	depts   map[string]*deptEntry // by USCC
-	invalid map[string]*LicenseStatus
-	logKey  *ecdsa.PublicKey
-	logErr  error
-	origin  string
-	// notListed is the offline status reason of a license not in Invalid.
-	notListed string
-	problems  []error // what makes the bundle unacceptable to ParseBundle
+	roots  []*smx509.Certificate
+	depts  map[string]*deptEntry // by USCC
+	lists  map[listKey]*listEntry
+	logKey *ecdsa.PublicKey
+	logErr error
+	origin string
+	// head is the bundle's checkpoint; proven holds the root of it and of
+	// every earlier checkpoint proved consistent with it, by tree size.
+	head   tlog.Checkpoint
+	proven map[uint64][]byte
+	// compromised holds, per compromised key id, the sorted digests of
+	// signatures anchored before the compromise.
+	compromised map[string][]byte
+	// asOf is the offline status reason's tail: "截至 T（信任包第 S 版）".
+	asOf     string
+	problems []error // what makes the bundle unacceptable to ParseBundle
 
 	mu          sync.Mutex
 	checkpoints map[string]tlog.Checkpoint // verified notes
@@ -63,19 +73,22 @@ type keyEntry struct {
 func newIndex(b *TrustBundle) *index {
 	ix := &index{
 		depts:       make(map[string]*deptEntry, len(b.Departments)),
-		invalid:     make(map[string]*LicenseStatus, len(b.Invalid)),
+		lists:       make(map[listKey]*listEntry, len(b.StatusLists)),
 		origin:      b.Log.Origin,
-		notListed:   "not listed as revoked or suspended as of " + when(b.IssuedAt),
 		checkpoints: make(map[string]tlog.Checkpoint),
+		proven:      make(map[uint64][]byte, 1+len(b.Previous)),
+		compromised: make(map[string][]byte, len(b.Compromised)),
+		asOf:        "截至 " + when(b.IssuedAt) + "（信任包第 " + strconv.FormatUint(b.Sequence, 10) + " 版）",
 	}
 	ix.indexRoots(b.Roots)
 	ix.indexLog(b)
 	for i := range b.Departments {
 		ix.indexDepartment(&b.Departments[i])
 	}
-	for i := range b.Invalid {
-		ix.indexInvalid(&b.Invalid[i])
+	for i := range b.StatusLists {
+		ix.indexList(&b.StatusLists[i])
 	}
+	ix.indexCompromised(b.Compromised)
 	return ix
 }
 
@@ -120,6 +133,143 @@ func (ix *index) indexLog(b *TrustBundle) {
 		return
 	}
 	ix.checkpoints[b.Checkpoint] = cp
+	ix.head = cp
+	ix.proven[cp.Size] = cp.Root
+	if len(b.Previous) > maxPreviousCheckpoints {
+		ix.problem("%d previous checkpoints, limit %d", len(b.Previous), maxPreviousCheckpoints)
+		return
+	}
+	for i, pc := range b.Previous {
+		old, err := tlog.VerifyCheckpoint(pc.Checkpoint, b.Log.Origin, pub)
+		if err != nil {
+			ix.problem("previous_checkpoints[%d]: %w", i, err)
+			continue
+		}
+		if err := tlog.VerifyConsistency(old.Size, cp.Size, pc.Proof, old.Root, cp.Root); err != nil {
+			ix.problem("previous_checkpoints[%d] (size %d) is not consistent with the checkpoint (size %d): %w", i, old.Size, cp.Size, err)
+			continue
+		}
+		ix.checkpoints[pc.Checkpoint] = old
+		ix.proven[old.Size] = old.Root
+	}
+}
+
+// vouches reports whether the bundle vouches for a checkpoint: it is the
+// bundle's own tree, or an earlier one the bundle proves consistent with it.
+func (ix *index) vouches(cp tlog.Checkpoint) bool {
+	root, ok := ix.proven[cp.Size]
+	return ok && bytes.Equal(root, cp.Root)
+}
+
+// listKey names a department's status list.
+type listKey struct {
+	uscc string
+	n    int
+}
+
+// listEntry is a bundle status list, its signature checked once.
+type listEntry struct {
+	list *credential.StatusListCredential
+	err  error // why the list cannot be used; the status is then unknown
+}
+
+// indexList checks a status list's signature with the department key its
+// proof names, which must have been valid (and not yet revoked) when it
+// signed. A list that fails is kept with its error, so that Verify can say
+// why a status is unknown.
+func (ix *index) indexList(bl *BundleList) {
+	k := listKey{bl.USCC, bl.Number}
+	if _, dup := ix.lists[k]; dup {
+		ix.problem("status list %s/%d listed twice", bl.USCC, bl.Number)
+		return
+	}
+	le := &listEntry{}
+	ix.lists[k] = le
+	// A list that fails its checks does not spoil the bundle: the statuses
+	// it would give are unknown (Verify says why), the others stand.
+	le.list, le.err = ix.checkList(bl)
+}
+
+func (ix *index) checkList(bl *BundleList) (*credential.StatusListCredential, error) {
+	l, err := credential.ParseStatusListCredential(bl.Credential)
+	if err != nil {
+		return nil, err
+	}
+	if l.USCC != bl.USCC || l.Number != bl.Number {
+		return nil, fmt.Errorf("the credential is list %s/%d", l.USCC, l.Number)
+	}
+	de := ix.depts[l.USCC]
+	if de == nil {
+		return nil, fmt.Errorf("department %s is not in the bundle", l.USCC)
+	}
+	ke := de.keys[l.KeyID]
+	switch {
+	case ke == nil:
+		return nil, fmt.Errorf("signed with key %s, not a key of %s", l.KeyID, l.USCC)
+	case ke.err != nil || ke.chainErr != nil:
+		return nil, fmt.Errorf("signed with unusable key %s", l.KeyID)
+	}
+	signed := l.Created
+	if signed.IsZero() {
+		signed = l.ValidFrom
+	}
+	if err := ke.usableAt(signed); err != nil {
+		return nil, fmt.Errorf("signed at %s: %w", when(signed), err)
+	}
+	if err := l.VerifyProof(ke.pub); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// usableAt reports why the key could not sign at t, or nil.
+func (ke *keyEntry) usableAt(t time.Time) error {
+	k := ke.key
+	switch {
+	case t.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && t.After(k.ValidUntil)):
+		return fmt.Errorf("key %s was not in use", k.KeyID)
+	case t.Before(ke.notBefore) || t.After(ke.notAfter):
+		return fmt.Errorf("certificate of key %s was not valid", k.KeyID)
+	case k.RevokedFrom != nil && !t.Before(*k.RevokedFrom):
+		return fmt.Errorf("key %s was revoked from %s", k.KeyID, when(*k.RevokedFrom))
+	}
+	return nil
+}
+
+// indexCompromised checks and keeps each compromised key's digest set.
+func (ix *index) indexCompromised(cks []CompromisedKey) {
+	for i, ck := range cks {
+		if _, dup := ix.compromised[ck.KeyID]; dup {
+			ix.problem("compromised[%d]: key %s listed twice", i, ck.KeyID)
+			continue
+		}
+		if len(ck.Digests)%CompromiseDigestSize != 0 {
+			ix.problem("compromised[%d]: digests are %d bytes, not a multiple of %d", i, len(ck.Digests), CompromiseDigestSize)
+			continue
+		}
+		for j := CompromiseDigestSize; j < len(ck.Digests); j += CompromiseDigestSize {
+			if bytes.Compare(ck.Digests[j-CompromiseDigestSize:j], ck.Digests[j:j+CompromiseDigestSize]) >= 0 {
+				ix.problem("compromised[%d]: digests are not sorted and distinct", i)
+				break
+			}
+		}
+		ix.compromised[ck.KeyID] = ck.Digests
+	}
+}
+
+// anchoredBeforeCompromise reports whether a signature by the compromised
+// key keyID is one the bundle lists as anchored before the compromise.
+func (ix *index) anchoredBeforeCompromise(keyID string, signature []byte) bool {
+	set := ix.compromised[keyID]
+	if len(set) == 0 || len(signature) == 0 {
+		return false
+	}
+	d := CompromiseDigest(signature)
+	n := len(set) / CompromiseDigestSize
+	i := sort.Search(n, func(i int) bool {
+		return bytes.Compare(set[i*CompromiseDigestSize:(i+1)*CompromiseDigestSize], d[:]) >= 0
+	})
+	return i < n && bytes.Equal(set[i*CompromiseDigestSize:(i+1)*CompromiseDigestSize], d[:])
 }
 
 func (ix *index) indexDepartment(d *Department) {
@@ -248,18 +398,6 @@ func (ix *index) indexKey(uscc string, k *Key) *keyEntry {
 		ke.chainErr = err
 	}
 	return ke
-}
-
-func (ix *index) indexInvalid(s *LicenseStatus) {
-	if s.Status != license.StatusRevoked && s.Status != license.StatusSuspended {
-		ix.problem("invalid license %s: status %q", s.Identifier, s.Status)
-		return
-	}
-	if _, dup := ix.invalid[s.Identifier]; dup {
-		ix.problem("invalid license %s listed twice", s.Identifier)
-		return
-	}
-	ix.invalid[s.Identifier] = s
 }
 
 // checkpoint verifies a checkpoint note with the log key, remembering the

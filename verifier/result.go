@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"zhengzhao/ledger"
+	"zhengzhao/license"
 )
 
 // Document is what issuing hands out and the verify command reads: a
@@ -41,20 +42,76 @@ type Verdict string
 const (
 	// VerdictValid: every check passed.
 	VerdictValid Verdict = "valid"
-	// VerdictSuspended: authentic, but suspended (暂停).
+	// VerdictSuspended: authentic, but suspended (已暂停).
 	VerdictSuspended Verdict = "suspended"
-	// VerdictRevoked: authentic, but revoked (注销/吊销).
+	// VerdictCancelled: authentic, but cancelled (已注销).
+	VerdictCancelled Verdict = "cancelled"
+	// VerdictRevoked: authentic, but revoked as a penalty (已吊销).
 	VerdictRevoked Verdict = "revoked"
+	// VerdictWithdrawn: authentic, but withdrawn as issued in error (已撤销).
+	VerdictWithdrawn Verdict = "withdrawn"
+	// VerdictSuperseded: authentic, but replaced by a newer version (已变更).
+	VerdictSuperseded Verdict = "superseded"
 	// VerdictExpired: authentic, but past its validUntil.
 	VerdictExpired Verdict = "expired"
 	// VerdictNotYetValid: authentic, but before its validFrom.
 	VerdictNotYetValid Verdict = "not_yet_valid"
 	// VerdictInvalid: malformed, tampered, wrongly signed or not anchored.
 	VerdictInvalid Verdict = "invalid"
-	// VerdictUnverifiable: the issuer is not in the trust bundle, or the
-	// online ledger could not be asked; authenticity is unknown.
+	// VerdictUnverifiable: the issuer is not in the trust bundle, the
+	// online ledger could not be asked, or the signing key was declared
+	// compromised and nothing proves the license was anchored before:
+	// authenticity is unknown.
 	VerdictUnverifiable Verdict = "unverifiable"
+	// VerdictStatusUnknown (无法确认): authentic, but its current status
+	// cannot be known: the trust bundle is past its valid_until, or the
+	// status list is missing, unsigned or expired. Never valid.
+	VerdictStatusUnknown Verdict = "status_unknown"
 )
+
+// Label is the verdict in Chinese, as window staff read it.
+func (v Verdict) Label() string {
+	switch v {
+	case VerdictValid:
+		return "有效"
+	case VerdictSuspended:
+		return "已暂停"
+	case VerdictCancelled:
+		return "已注销"
+	case VerdictRevoked:
+		return "已吊销"
+	case VerdictWithdrawn:
+		return "已撤销"
+	case VerdictSuperseded:
+		return "已变更"
+	case VerdictExpired:
+		return "已过期"
+	case VerdictNotYetValid:
+		return "尚未生效"
+	case VerdictInvalid:
+		return "无效"
+	case VerdictStatusUnknown:
+		return "无法确认"
+	}
+	return "无法核验"
+}
+
+// verdictOf is the verdict of a license that is authentic but not active.
+func verdictOf(s license.Status) Verdict {
+	switch s {
+	case license.StatusSuspended:
+		return VerdictSuspended
+	case license.StatusCancelled:
+		return VerdictCancelled
+	case license.StatusRevoked:
+		return VerdictRevoked
+	case license.StatusWithdrawn:
+		return VerdictWithdrawn
+	case license.StatusSuperseded:
+		return VerdictSuperseded
+	}
+	return VerdictInvalid
+}
 
 // CheckStatus is the outcome of one check.
 type CheckStatus string
@@ -130,6 +187,11 @@ type Result struct {
 	// AsOf is when the status information is from: the bundle's IssuedAt
 	// offline, Policy.At online.
 	AsOf time.Time `json:"as_of"`
+	// BundleSequence is the sequence of the trust bundle used (offline).
+	BundleSequence uint64 `json:"bundle_sequence,omitempty"`
+	// StaleDays, when the bundle was past its valid_until at Policy.At, is
+	// by how many (started) days; the verdict is then VerdictStatusUnknown.
+	StaleDays int `json:"stale_days,omitempty"`
 	// AnchoredAt is when the ledger recorded the license, when known.
 	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
 	// InputErr, when the input could not be read at all, says why; it

@@ -24,18 +24,15 @@ const kindAnchored = ledger.KindLicenseAnchored
 // issuerPrefix starts a credential's issuer id.
 const issuerPrefix = "urn:uscc:"
 
-// chinaTime is the zone times in reasons are shown in: the clerk's.
-var chinaTime = time.FixedZone("UTC+8", 8*60*60)
-
 // when formats a time for a reason, in China Standard Time.
-func when(t time.Time) string { return t.In(chinaTime).Format(time.RFC3339) }
+func when(t time.Time) string { return t.In(license.ChinaTime).Format(time.RFC3339) }
 
 // text builds a reason from pieces with one allocation, for the checks
 // every valid license passes (formatting showed in the verification time).
 type text []byte
 
 func (t text) s(s string) text      { return append(t, s...) }
-func (t text) at(tm time.Time) text { return tm.In(chinaTime).AppendFormat(t, time.RFC3339) }
+func (t text) at(tm time.Time) text { return tm.In(license.ChinaTime).AppendFormat(t, time.RFC3339) }
 func (t text) n(n uint64) text      { return strconv.AppendUint(t, n, 10) }
 func (t text) pass() outcome        { return outcome{CheckPass, string(t)} }
 func (v *run) text(s string) text   { return append(text(v.scratch[:0]), s...) }
@@ -71,10 +68,12 @@ func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Resul
 		ix = newIndex(b) // a bundle built in memory: trusted as given
 	}
 	v := &run{ctx: ctx, b: b, ix: ix, p: p}
-	v.result = Result{Mode: ModeOffline, AsOf: b.IssuedAt, Checks: v.checks[:0]}
+	v.result = Result{Mode: ModeOffline, AsOf: b.IssuedAt, BundleSequence: b.Sequence, Checks: v.checks[:0]}
 	v.r = &v.result
 	if p.Online != nil {
-		v.r.Mode, v.r.AsOf = ModeOnline, p.At
+		v.r.Mode, v.r.AsOf, v.r.BundleSequence = ModeOnline, p.At, 0
+	} else if !b.ValidUntil.IsZero() && p.At.After(b.ValidUntil) {
+		v.r.StaleDays = int((p.At.Sub(b.ValidUntil) + 24*time.Hour - 1) / (24 * time.Hour))
 	}
 	switch detectForm(input) {
 	case FormPDF:
@@ -142,6 +141,9 @@ type run struct {
 	// verdicts the validity and status checks lead to
 	statusVerdict Verdict
 	validVerdict  Verdict
+	// keyUnknown: the key was declared compromised and nothing proves the
+	// license was anchored before; authenticity is unknown, not disproved.
+	keyUnknown bool
 
 	scratch [160]byte // where reasons are built
 
@@ -333,9 +335,13 @@ func (v *run) lookupAnchor() {
 	}
 }
 
-// key checks the signing key was valid when the license was anchored: inside
-// its validity and its certificate's, chained to a root, and not revoked from
-// a time at or before the anchor.
+// key checks the signing key was valid when the license was anchored (or,
+// without a proven anchor, when it says it was signed): inside its validity
+// and its certificate's, chained to a root, and before the end of its
+// signing validity. A rotation ends it at the rotation time. A declared
+// compromise makes the signer's own time worthless: then only a proven
+// anchor time (a receipt, the online ledger, or the bundle's list of what
+// was anchored before the compromise) can pass.
 func (v *run) key() outcome {
 	ke := v.signingKey
 	if ke == nil {
@@ -364,12 +370,41 @@ func (v *run) key() outcome {
 		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event())
 	case ke.chainErr != nil:
 		return fail("certificate of key %s does not chain to the platform root: %v", k.KeyID, ke.chainErr)
-	case k.RevokedFrom != nil && !k.RevokedFrom.After(at):
-		return fail("key %s revoked from %s%s; the license was %s", k.KeyID, when(*k.RevokedFrom), parenthesized(k.RevocationReason), event())
-	case k.RevokedFrom != nil:
-		return pass("key " + k.KeyID + " valid when the license was " + event() + "; revoked only from " + when(*k.RevokedFrom))
+	case k.RevokedFrom == nil:
+		return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
+	case !k.Compromised() && !k.RevokedFrom.After(at):
+		return fail("签名密钥 %s 已于 %s 轮换停用，该证照%s晚于停用时间", k.KeyID, when(*k.RevokedFrom), chineseEvent(did, at))
+	case !k.Compromised():
+		return pass("key " + k.KeyID + " valid when the license was " + event() + "; rotated out only from " + when(*k.RevokedFrom))
+	case v.anchorKnown && !k.RevokedFrom.After(at):
+		return fail("签名密钥 %s 已于 %s 声明泄露，该证照于 %s 才上链，晚于泄露时间", k.KeyID, when(*k.RevokedFrom), when(at))
+	case v.anchorKnown:
+		return pass("key " + k.KeyID + " declared compromised from " + when(*k.RevokedFrom) + ", but the license was anchored before, at " + when(at))
+	case v.ix.anchoredBeforeCompromise(k.KeyID, v.shownSignature()):
+		return pass("key " + k.KeyID + " declared compromised from " + when(*k.RevokedFrom) + "; the trust bundle lists this signature as anchored before")
 	}
-	return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
+	v.keyUnknown = true
+	return fail("签名密钥 %s 已于 %s 声明泄露，无法离线确认该证照在此之前上链（请在线核验，或使用带上链回执的证照文件）", k.KeyID, when(*k.RevokedFrom))
+}
+
+// chineseEvent is "签发于 T" or "上链于 T" for a reason.
+func chineseEvent(did string, at time.Time) string {
+	if did == "anchored at " {
+		return "上链于 " + when(at)
+	}
+	return "签名于 " + when(at)
+}
+
+// shownSignature is the signature of what was shown: the credential's
+// proofValue, or the QR form's COSE signature.
+func (v *run) shownSignature() []byte {
+	if v.compact != nil {
+		return v.compact.Signature()
+	}
+	if v.hashes() != nil {
+		return nil
+	}
+	return v.signature
 }
 
 // licenseType checks the department may issue the type and the identifier
@@ -431,8 +466,10 @@ func (v *run) validity() outcome {
 	return v.text("valid from ").at(from).s(" until ").at(until).pass()
 }
 
-// status checks the license is neither revoked nor suspended: online per
-// the ledger, offline per the bundle's list.
+// status checks the license is active: online per the ledger, offline per
+// its department's signed status list in the bundle. Offline it fails
+// closed: a bundle past its valid_until, a missing, unusable or expired
+// list give "status unknown", never valid.
 func (v *run) status() outcome {
 	if v.p.Online != nil {
 		switch {
@@ -441,27 +478,92 @@ func (v *run) status() outcome {
 		case v.notOnLedger:
 			return fail("not on the ledger")
 		}
-		return v.statusOutcome(v.state.Status, v.state.Reason, "on the ledger as of "+when(v.p.At))
+		return v.statusOutcome(v.state.Status, v.state.Reason, "（账本，截至 "+when(v.p.At)+"）")
 	}
-	if s := v.ix.invalid[v.r.Identifier]; s != nil {
-		return v.statusOutcome(s.Status, s.Reason, "since "+when(s.At))
+	if v.dept == nil {
+		return skip("not checked: issuer not in the trust bundle")
 	}
-	return pass(v.ix.notListed)
+	uscc, n, index, err := v.statusRef()
+	if err != nil {
+		return v.statusUnknown("无法确认状态：%v", err)
+	}
+	le := v.ix.lists[listKey{uscc, n}]
+	if le == nil {
+		return v.statusUnknown("无法确认状态：信任包中没有 %s 的第 %d 号状态列表", uscc, n)
+	}
+	if le.err != nil {
+		return v.statusUnknown("无法确认状态：状态列表 %s/%d 不可用：%v", uscc, n, le.err)
+	}
+	val, err := le.list.List.Get(index)
+	if err != nil {
+		return v.statusUnknown("无法确认状态：%v", err)
+	}
+	st, ok := license.StatusFromListValue(uint8(val))
+	if !ok {
+		return v.statusUnknown("无法确认状态：状态列表 %s/%d 第 %d 项为未定义的值 %d", uscc, n, index, val)
+	}
+	asOf := "（状态列表 " + strconv.Itoa(n) + " 第 " + strconv.Itoa(index) + " 项，" + v.ix.asOf + "）"
+	if st.Final() {
+		// A final status stays true: old data proves it as well as new.
+		return v.statusOutcome(st, "", asOf)
+	}
+	if v.r.StaleDays > 0 {
+		return v.statusUnknown("无法确认：状态数据已过期 %d 天（信任包第 %d 版有效至 %s），请更新信任包", v.r.StaleDays, v.b.Sequence, when(v.b.ValidUntil))
+	}
+	if l := le.list; v.p.At.Before(l.ValidFrom.Add(-clockSkew)) || v.p.At.After(l.ValidUntil) {
+		return v.statusUnknown("无法确认状态：状态列表 %s/%d 已过期或尚未生效（有效期 %s 至 %s）", uscc, n, when(le.list.ValidFrom), when(le.list.ValidUntil))
+	}
+	return v.statusOutcome(st, "", asOf)
 }
 
-func (v *run) statusOutcome(s license.Status, reason, when string) outcome {
-	switch s {
-	case license.StatusActive:
-		return pass("active " + when)
-	case license.StatusSuspended:
-		v.statusVerdict = VerdictSuspended
-		return fail("suspended %s: %s", when, reason)
-	case license.StatusRevoked:
-		v.statusVerdict = VerdictRevoked
-		return fail("revoked %s: %s", when, reason)
+// clockSkew is how far ahead of the verifier's clock a status list may be
+// dated and still count: the platform's and an office's clocks differ.
+const clockSkew = 5 * time.Minute
+
+// statusUnknown is the status check failed because the status cannot be
+// known: never valid.
+func (v *run) statusUnknown(format string, args ...any) outcome {
+	v.statusVerdict = VerdictStatusUnknown
+	return fail(format, args...)
+}
+
+// statusRef is where the license's status is: its department, list number
+// and index, from the credential's status entry or the QR form.
+func (v *run) statusRef() (uscc string, n, index int, err error) {
+	if v.compact != nil {
+		return v.compact.Issuer, v.compact.StatusList, v.compact.StatusIndex, nil
 	}
-	v.statusVerdict = VerdictInvalid
-	return fail("unknown status %q", s)
+	if len(v.cred.CredentialStatus) != 1 {
+		return "", 0, 0, fmt.Errorf("the credential has %d status entries, want 1", len(v.cred.CredentialStatus))
+	}
+	e := v.cred.CredentialStatus[0]
+	if err := e.Validate(); err != nil {
+		return "", 0, 0, fmt.Errorf("credentialStatus: %w", err)
+	}
+	if uscc, n, err = e.List(); err != nil {
+		return "", 0, 0, fmt.Errorf("credentialStatus: %w", err)
+	}
+	if uscc != v.uscc {
+		return "", 0, 0, fmt.Errorf("the status list belongs to %s, not the issuer", uscc)
+	}
+	index, err = e.Index()
+	return uscc, n, index, err
+}
+
+// statusOutcome is the status check for a license status.
+func (v *run) statusOutcome(s license.Status, reason, asOf string) outcome {
+	if s == license.StatusActive {
+		return pass("有效" + asOf)
+	}
+	if !s.Valid() {
+		v.statusVerdict = VerdictInvalid
+		return fail("unknown status %q", s)
+	}
+	v.statusVerdict = verdictOf(s)
+	if reason != "" {
+		return fail("%s%s：%s", s.Label(), asOf, license.ReasonLabel(reason))
+	}
+	return fail("%s%s", s.Label(), asOf)
 }
 
 // anchor checks the ledger holds this exact credential: online against the
@@ -493,10 +595,8 @@ func (v *run) anchor() outcome {
 // checkReceipt verifies an offline receipt: the entry is this credential's
 // anchor, the checkpoint is signed by the log key, and the entry is included
 // in that checkpoint's tree. It returns the anchoring time.
-//
-// Future work: when the bundle's checkpoint is larger than the receipt's, a
-// consistency proof between the two would also show the receipt's tree is a
-// prefix of the tree the platform vouched for.
+// Offline the checkpoint must be one the bundle vouches for: its own, or an
+// earlier one it proves consistent with its own.
 func (v *run) checkReceipt() (outcome, time.Time) {
 	rc := v.receipt
 	ev, err := ledger.DecodeEntry(rc.Entry) // bytes proven by the inclusion proof below
@@ -512,6 +612,14 @@ func (v *run) checkReceipt() (outcome, time.Time) {
 	cp, err := v.ix.checkpoint(rc.Checkpoint)
 	if err != nil {
 		return fail("receipt checkpoint does not verify with the log key: %v", err), time.Time{}
+	}
+	if !v.ix.vouches(cp) && v.p.Online == nil {
+		// Signed by the log key, but not a checkpoint this bundle vouches
+		// for: a forked log could have signed it too.
+		if cp.Size > v.ix.head.Size {
+			return skip("回执的检查点（" + strconv.FormatUint(cp.Size, 10) + " 条）比信任包的新，未核对上链；请更新信任包"), time.Time{}
+		}
+		return skip("回执的检查点不在信任包中，无法证明与信任包的日志一致，未核对上链；请重新下载证照或在线核验"), time.Time{}
 	}
 	if rc.TreeSize != cp.Size {
 		return fail("receipt tree size %d is not its checkpoint's %d", rc.TreeSize, cp.Size), time.Time{}
@@ -582,10 +690,14 @@ func (v *run) finish() *Result {
 	switch {
 	case v.issuerUnknown:
 		r.Verdict = VerdictUnverifiable
+	case v.keyUnknown && !hardExceptKey(r.Checks):
+		r.Verdict = VerdictUnverifiable
 	case hard:
 		r.Verdict = VerdictInvalid
 	case v.ledgerErr != nil:
 		r.Verdict = VerdictUnverifiable
+	case v.statusVerdict == VerdictStatusUnknown && v.validVerdict != "":
+		r.Verdict = v.validVerdict // expired is certain; the status does not matter
 	case v.statusVerdict != "":
 		r.Verdict = v.statusVerdict
 	case v.validVerdict != "":
@@ -595,6 +707,21 @@ func (v *run) finish() *Result {
 	}
 	r.Valid = r.Verdict == VerdictValid
 	return r
+}
+
+// hardExceptKey reports whether a check other than the key check failed
+// in a way that makes the license invalid.
+func hardExceptKey(checks []Check) bool {
+	for _, c := range checks {
+		if c.Status != CheckFail {
+			continue
+		}
+		switch c.Name {
+		case NameFormat, NameIssuer, NameProof, NameType, NameAnchor, NameSeal, NameFace:
+			return true
+		}
+	}
+	return false
 }
 
 // documentReceipt returns the receipt among the members of a Document

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,13 +95,36 @@ func TestVerifyOffline(t *testing.T) {
 	revokedAt := func(at time.Time) *verifier.TrustBundle {
 		return w.Bundle(func(tb *verifier.TrustBundle) {
 			tb.Departments[0].Keys[0].RevokedFrom = &at
-			tb.Departments[0].Keys[0].RevocationReason = "key compromise"
+			tb.Departments[0].Keys[0].RevocationReason = license.ReasonKeyCompromise
+		})
+	}
+	rotatedAt := func(at time.Time) *verifier.TrustBundle {
+		return w.Bundle(func(tb *verifier.TrustBundle) {
+			tb.Departments[0].Keys[0].RevokedFrom = &at
+			tb.Departments[0].Keys[0].RevocationReason = license.ReasonKeyRotated
+		})
+	}
+	compromisedListing := func(at time.Time, anchored ...*verifiertest.License) *verifier.TrustBundle {
+		var digests [][]byte
+		for _, l := range anchored {
+			sig, err := l.Credential.Signature()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := verifier.CompromiseDigest(sig)
+			digests = append(digests, d[:])
+		}
+		slices.SortFunc(digests, bytes.Compare)
+		return w.Bundle(func(tb *verifier.TrustBundle) {
+			tb.Departments[0].Keys[0].RevokedFrom = &at
+			tb.Departments[0].Keys[0].RevocationReason = license.ReasonKeyCompromise
+			tb.Compromised = []verifier.CompromisedKey{{KeyID: tb.Departments[0].Keys[0].KeyID, Digests: bytes.Join(digests, nil)}}
 		})
 	}
 	listed := func(id string, s license.Status) *verifier.TrustBundle {
-		return w.Bundle(func(tb *verifier.TrustBundle) {
-			tb.Invalid = append(tb.Invalid, verifier.LicenseStatus{Identifier: id, Status: s, Reason: "test", At: verifiertest.Now.AddDate(0, -1, 0)})
-		})
+		w.SetStatus(id, s)
+		defer delete(w.Statuses, id)
+		return w.Bundle(nil)
 	}
 
 	tests := []struct {
@@ -178,8 +202,8 @@ func TestVerifyOffline(t *testing.T) {
 			bundle:      w.Bundle(func(tb *verifier.TrustBundle) { tb.Departments = tb.Departments[1:] }),
 			wantVerdict: verifier.VerdictUnverifiable, wantFailed: []string{verifier.NameIssuer}, wantAnchor: verifier.CheckPass,
 		},
-		{name: "expired", input: food.Document, at: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), wantVerdict: verifier.VerdictExpired, wantFailed: []string{verifier.NameValidity}, wantAnchor: verifier.CheckPass},
-		{name: "not yet valid", input: lic.Document, at: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), wantVerdict: verifier.VerdictNotYetValid, wantFailed: []string{verifier.NameValidity}, wantAnchor: verifier.CheckPass},
+		{name: "expired", input: food.Document, at: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), wantVerdict: verifier.VerdictExpired, wantFailed: []string{verifier.NameValidity, verifier.NameStatus}, wantAnchor: verifier.CheckPass},
+		{name: "not yet valid", input: lic.Document, at: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), wantVerdict: verifier.VerdictNotYetValid, wantFailed: []string{verifier.NameValidity, verifier.NameStatus}, wantAnchor: verifier.CheckPass},
 		{name: "revoked", input: lic.Document, bundle: listed(lic.Credential.Identifier(), license.StatusRevoked), wantVerdict: verifier.VerdictRevoked, wantFailed: []string{verifier.NameStatus}, wantAnchor: verifier.CheckPass},
 		{name: "suspended", input: lic.JSON, bundle: listed(lic.Credential.Identifier(), license.StatusSuspended), wantVerdict: verifier.VerdictSuspended, wantFailed: []string{verifier.NameStatus}, wantAnchor: verifier.CheckSkip},
 		{name: "another license listed", input: lic.JSON, bundle: listed(food.Credential.Identifier(), license.StatusRevoked), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckSkip},
@@ -200,8 +224,15 @@ func TestVerifyOffline(t *testing.T) {
 		{name: "key revoked before anchoring", input: lic.Document, bundle: revokedAt(verifiertest.IssuedAt.Add(-time.Hour)), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckPass},
 		{name: "key revoked at anchoring", input: lic.Document, bundle: revokedAt(lic.AnchoredAt), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckPass},
 		{name: "key revoked after anchoring", input: lic.Document, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckPass},
-		{name: "key revoked after proof creation, no receipt", input: lic.JSON, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckSkip},
-		{name: "key revoked before proof creation, no receipt", input: lateCreated.JSON, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckSkip},
+		// A compromised key's own signing time proves nothing: without a
+		// proven anchor time a bare credential cannot be valid offline.
+		{name: "key compromised after proof creation, no receipt", input: lic.JSON, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictUnverifiable, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckSkip},
+		{name: "key compromised, backdated proof creation, no receipt", input: lateCreated.JSON, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictUnverifiable, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckSkip},
+		{name: "key compromised, the bundle lists the signature as anchored before", input: lic.JSON, bundle: compromisedListing(verifiertest.IssuedAt.Add(time.Hour), lic), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckSkip},
+		{name: "key compromised, the bundle lists another signature", input: lateCreated.JSON, bundle: compromisedListing(verifiertest.IssuedAt.Add(time.Hour), lic), wantVerdict: verifier.VerdictUnverifiable, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckSkip},
+		// A rotation ends the key's signing validity; its signing time still counts.
+		{name: "key rotated after proof creation, no receipt", input: lic.JSON, bundle: rotatedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckSkip},
+		{name: "signed after the key's rotation, no receipt", input: lateCreated.JSON, bundle: rotatedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameKey}, wantAnchor: verifier.CheckSkip},
 		{name: "receipt anchor time wins over proof creation", input: lateCreated.Document, bundle: revokedAt(verifiertest.IssuedAt.Add(time.Hour)), wantVerdict: verifier.VerdictValid, wantAnchor: verifier.CheckPass},
 		{name: "type not allowed for issuer", input: wrongType.Document, wantVerdict: verifier.VerdictInvalid, wantFailed: []string{verifier.NameType}, wantAnchor: verifier.CheckPass},
 	}
@@ -364,7 +395,8 @@ func TestVerifyUnparsedBundle(t *testing.T) {
 			edit: func(b *verifier.TrustBundle) {
 				b.Roots[0] = string(signing.EncodeCertificatePEM(verifiertest.NewWorld(t).RootCert.Raw))
 			},
-			want: verifier.VerdictInvalid, fail: []string{verifier.NameKey}, badBundle: true,
+			// Every key of the bundle is then unusable, the status list's too.
+			want: verifier.VerdictInvalid, fail: []string{verifier.NameKey, verifier.NameStatus}, badBundle: true,
 		},
 		{
 			name: "key not yet valid at anchoring",

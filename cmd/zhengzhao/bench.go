@@ -254,7 +254,8 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 		w.close()
 		return nil, err
 	}
-	if w.bundle, err = verifier.ParseBundle(raw); err != nil {
+	fp, _, _ := in.registry.Trust()
+	if w.bundle, err = verifier.ParseBundle(raw.JSON, verifier.WithRootFingerprint(fp)); err != nil {
 		w.close()
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"zhengzhao/license"
 	"zhengzhao/verifier"
 )
 
@@ -82,32 +83,51 @@ func runIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runBundle(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bundle", "bundle --server URL --out FILE", stderr)
+	fs := newFlags("bundle", "bundle --server URL [--root-fingerprint HEX] --out FILE [--trust FILE]", stderr)
 	srv := fs.String("server", "http://127.0.0.1:8080", "server URL")
 	out := fs.String("out", "", "where to write the bundle (required; - for stdout)")
+	rootFP := fs.String("root-fingerprint", "", "the platform root's fingerprint (hex SM3 of its certificate) to pin, the first time")
+	trustPath := fs.String("trust", defaultTrustPath(), "the trust file: the pinned root and the newest bundle accepted")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out is required")
 	}
+	held, err := loadTrust(*trustPath)
+	if err != nil {
+		return usageError{err}
+	}
+	fp, err := pinnedRoot(*rootFP, held, *trustPath)
+	if err != nil {
+		return err
+	}
 	var raw []byte
 	if err := call(ctx, http.MethodGet, strings.TrimRight(*srv, "/")+"/api/v1/bundle", "", nil, &raw); err != nil {
 		return err
 	}
-	b, err := verifier.ParseBundle(raw)
+	b, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
 	if err != nil {
 		return fmt.Errorf("the server's bundle does not verify: %w", err)
 	}
+	if err := checkSuccessor(ctx, held, b, serverConsistency(*srv)); err != nil {
+		return err
+	}
 	if *out == "-" {
-		_, err = stdout.Write(raw)
+		if _, err = stdout.Write(raw); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(*out, raw, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, raw, 0o644); err != nil {
-		return err
+	if err := saveTrust(*trustPath, trustOf(*srv, fp, b)); err != nil {
+		return fmt.Errorf("trust file: %w", err)
 	}
-	fmt.Fprintf(stdout, "trust bundle of %s: %d departments, %d licenses not valid; written to %s\n",
-		b.IssuedAt.Format(time.RFC3339), len(b.Departments), len(b.Invalid), *out)
+	if *out != "-" {
+		fmt.Fprintf(stdout, "信任包第 %d 版（%s 签发，有效至 %s）：%d 个部门，%d 个状态列表；已写入 %s\n平台根证书指纹 %s 已固定在 %s\n",
+			b.Sequence, b.IssuedAt.In(license.ChinaTime).Format(time.DateTime), b.ValidUntil.In(license.ChinaTime).Format(time.DateTime),
+			len(b.Departments), len(b.StatusLists), *out, fp, *trustPath)
+	}
 	return nil
 }
 

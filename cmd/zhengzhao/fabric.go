@@ -198,7 +198,8 @@ func newFabricBenchWorld(ctx context.Context, lc *ledgerChoice) (*benchWorld, st
 	}
 	raw, err := w.in.registry.Bundle(ctx)
 	if err == nil {
-		w.bundle, err = verifier.ParseBundle(raw)
+		fp, _, _ := w.in.registry.Trust()
+		w.bundle, err = verifier.ParseBundle(raw.JSON, verifier.WithRootFingerprint(fp))
 	}
 	if err != nil {
 		w.close()

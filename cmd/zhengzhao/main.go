@@ -15,12 +15,19 @@ import (
 )
 
 // Exit codes of verify (and the other commands): 0 all good, 1 something is
-// not valid, 2 bad usage or unreadable input.
+// not valid, 2 bad usage or unreadable input, 3 status unknown (the trust
+// bundle's status data expired, or a status list is missing): never valid.
 const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	exitUnknown = 3
 )
+
+// unknownError marks a verification whose status could not be known (exit 3).
+type unknownError struct{}
+
+func (unknownError) Error() string { return "status unknown" }
 
 // usageError marks errors that are the caller's to fix (exit 2).
 type usageError struct{ err error }
@@ -77,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case err == nil:
 			return exitOK
+		case errors.As(err, new(unknownError)):
+			return exitUnknown
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
 		case errors.As(err, &ie):

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"zhengzhao/license"
 	"zhengzhao/verifier"
 )
 
 // verdictLabel is what a window clerk reads.
-var verdictLabel = map[verifier.Verdict]string{
-	verifier.VerdictValid:        "有效 VALID",
-	verifier.VerdictSuspended:    "已暂停 SUSPENDED",
-	verifier.VerdictRevoked:      "已吊销 REVOKED",
-	verifier.VerdictExpired:      "已过期 EXPIRED",
-	verifier.VerdictNotYetValid:  "未生效 NOT YET VALID",
-	verifier.VerdictInvalid:      "无效 INVALID",
-	verifier.VerdictUnverifiable: "无法验证 UNVERIFIABLE",
+func verdictLabel(r *verifier.Result) string {
+	s := r.Verdict.Label() + " " + strings.ToUpper(strings.ReplaceAll(string(r.Verdict), "_", " "))
+	if r.StaleDays > 0 && r.Verdict == verifier.VerdictStatusUnknown {
+		s = fmt.Sprintf("无法确认（状态数据已过期 %d 天） STATUS UNKNOWN", r.StaleDays)
+	}
+	return s
 }
 
 type fileResult struct {
@@ -29,8 +29,10 @@ type fileResult struct {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "verify --bundle FILE [--at RFC3339] [--json] FILE...", stderr)
+	fs := newFlags("verify", "verify --bundle FILE [--root-fingerprint HEX] [--trust FILE] [--at RFC3339] [--json] FILE...", stderr)
 	bundleFile := fs.String("bundle", "", "trust bundle file (required)")
+	rootFP := fs.String("root-fingerprint", "", "the platform root's fingerprint (hex SM3 of its certificate); default: the one pinned in the trust file")
+	trustPath := fs.String("trust", defaultTrustPath(), "the trust file zhengzhao bundle keeps")
 	at := fs.String("at", "", "verify as of this time (RFC 3339; default now)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -50,18 +52,30 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		when = t
 	}
+	held, err := loadTrust(*trustPath)
+	if err != nil {
+		return usageError{err}
+	}
+	fp, err := pinnedRoot(*rootFP, held, *trustPath)
+	if err != nil {
+		return err
+	}
 	raw, err := os.ReadFile(*bundleFile)
 	if err != nil {
 		return usageError{err}
 	}
-	bundle, err := verifier.ParseBundle(raw)
+	bundle, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
 	if err != nil {
 		return usagef("trust bundle %s: %v", *bundleFile, err)
+	}
+	if held != nil && bundle.Sequence < held.Sequence {
+		return usagef("trust bundle %s is sequence %d, older than sequence %d already accepted: fetch a new one with zhengzhao bundle", *bundleFile, bundle.Sequence, held.Sequence)
 	}
 	var (
 		results    []fileResult
 		unreadable bool
 		invalid    bool
+		unknown    bool
 	)
 	for _, name := range fs.Args() {
 		data, err := readInput(name)
@@ -77,6 +91,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		switch {
 		case res.InputErr != nil: // a PDF or picture that is not a license
 			unreadable = true
+		case res.Verdict == verifier.VerdictStatusUnknown:
+			unknown = true
 		case !res.Valid:
 			invalid = true
 		}
@@ -99,6 +115,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("some files could not be read")}
 	case invalid:
 		return invalidError{}
+	case unknown:
+		return unknownError{}
 	}
 	return nil
 }
@@ -118,7 +136,7 @@ func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 		return
 	}
 	res := r.Result
-	fmt.Fprintf(w, "%s: %s\n", r.File, verdictLabel[res.Verdict])
+	fmt.Fprintf(w, "%s: %s\n", r.File, verdictLabel(res))
 	if res.Identifier != "" {
 		fmt.Fprintf(w, "  license  %s %s\n", res.TypeName, res.Identifier)
 	}
@@ -126,7 +144,8 @@ func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 		fmt.Fprintf(w, "  issuer   %s (%s)\n", res.IssuerName, res.Issuer)
 	}
 	fmt.Fprintf(w, "  read as  %s\n", formLabel[res.Form])
-	fmt.Fprintf(w, "  checked  %s, trust bundle of %s\n", res.Mode, b.IssuedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "  checked  %s; status as of %s (bundle sequence %d, valid until %s)\n", res.Mode,
+		b.IssuedAt.In(license.ChinaTime).Format(time.DateTime), b.Sequence, b.ValidUntil.In(license.ChinaTime).Format(time.DateTime))
 	for _, c := range res.Checks {
 		mark := map[verifier.CheckStatus]string{verifier.CheckPass: "ok  ", verifier.CheckFail: "FAIL", verifier.CheckSkip: "skip"}[c.Status]
 		fmt.Fprintf(w, "  [%s] %-9s %s\n", mark, c.Name, c.Reason)

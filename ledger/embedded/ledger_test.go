@@ -173,7 +173,7 @@ func TestReopenPreservesEverything(t *testing.T) {
 	if _, err := f.l.Anchor(ctx, []ledger.Anchor{id}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.l.SetStatus(ctx, ledger.StatusChange{Identifier: id.Identifier, Issuer: f.dept.Department.USCC, Status: license.StatusSuspended, Reason: "复核"}); err != nil {
+	if _, err := f.l.SetStatus(ctx, ledger.StatusChange{Identifier: id.Identifier, Issuer: f.dept.Department.USCC, Status: license.StatusSuspended, Reason: "under_investigation"}); err != nil {
 		t.Fatal(err)
 	}
 	wantCP, _ := f.l.Checkpoint(ctx)

@@ -220,7 +220,7 @@ func TestCrossOrg(t *testing.T) {
 	if !errors.Is(err, ErrForbidden) || !errors.Is(err, ledger.ErrInvalidEvent) {
 		t.Fatalf("Org2 anchoring a license of an Org1 department: %v, want ErrForbidden", err)
 	}
-	revoke := ledger.StatusChange{Identifier: issued.Identifier, Issuer: d.Department.USCC, Status: license.StatusRevoked, Reason: "吊销"}
+	revoke := ledger.StatusChange{Identifier: issued.Identifier, Issuer: d.Department.USCC, Status: license.StatusRevoked, Reason: "penalty"}
 	_, err = c.submit(ctx, "SetStatus", jsonArg(revoke))
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("Org2 revoking a license of an Org1 department: %v, want ErrForbidden", err)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -37,6 +36,9 @@ var (
 // Origin is the log's checkpoint origin.
 const Origin = "zhengzhao.test/log"
 
+// PublicURL is the world's platform URL, which status list URLs start with.
+const PublicURL = "https://zhengzhao.test"
+
 // World is a complete fake trust world.
 type World struct {
 	t testing.TB
@@ -50,8 +52,27 @@ type World struct {
 	// Departments are two departments: [0] issues the market regulation
 	// types, [1] the natural resources and birth certificate types.
 	Departments []*Department
-	// Invalid is copied into every bundle made.
-	Invalid []verifier.LicenseStatus
+	// Statuses are the statuses of licenses not active, by identifier;
+	// every bundle made carries them in its status lists (SetStatus).
+	Statuses map[string]license.Status
+	// ListFrom is when bundles' status lists are signed (default an hour
+	// before Now) and ListFor how long they are valid (default 24 h).
+	ListFrom time.Time
+	ListFor  time.Duration
+	// Sequence and ValidUntil go into every bundle made (defaults 1 and a
+	// day after Now).
+	Sequence   uint64
+	ValidUntil time.Time
+	// NoPrevious leaves out of bundles the checkpoints of earlier receipts,
+	// which bundles otherwise carry (proved consistent with their own), as
+	// if each receipt's checkpoint had been published in a bundle.
+	NoPrevious bool
+	// Compromised goes into every bundle made.
+	Compromised []verifier.CompromisedKey
+
+	indexOf map[string]int // identifier → status list index
+	// receiptCPs are the checkpoints receipts were made against.
+	receiptCPs []string
 
 	serial int
 }
@@ -71,6 +92,12 @@ type Department struct {
 	// RevokedFrom, when set, revokes the key in bundles made afterwards.
 	RevokedFrom      *time.Time
 	RevocationReason string
+	// ListSigner is a second key of the department (ListCert, ListKeyID),
+	// as after a rotation, that signs the world's status lists: tests may
+	// revoke or break the license key and still have usable lists.
+	ListSigner signing.Signer
+	ListCert   *smx509.Certificate
+	ListKeyID  string
 }
 
 // License is a license issued in the world.
@@ -91,7 +118,8 @@ type License struct {
 // log key. It fails t on any error.
 func NewWorld(t testing.TB) *World {
 	t.Helper()
-	w := &World{t: t, Tree: tlog.NewTree()}
+	w := &World{t: t, Tree: tlog.NewTree(), Statuses: map[string]license.Status{}, indexOf: map[string]int{},
+		ListFrom: Now.Add(-time.Hour), ListFor: 24 * time.Hour, Sequence: 1, ValidUntil: Now.Add(24 * time.Hour)}
 	w.Root = w.newSigner()
 	cert, err := signing.NewRootCertificate(w.Root, "Zhengzhao Test Platform Root", RootFrom, RootUntil)
 	w.check(err)
@@ -126,6 +154,10 @@ func (w *World) newDepartment(body, name string, types ...string) *Department {
 	cert, err := signing.NewDepartmentCertificate(w.Root, w.RootCert, d.Signer.Public(), d.USCC, name, KeyFrom, KeyUntil)
 	w.check(err)
 	d.Cert, d.KeyID = cert, signing.KeyID(cert.Raw)
+	d.ListSigner = w.newSigner()
+	d.ListCert, err = signing.NewDepartmentCertificate(w.Root, w.RootCert, d.ListSigner.Public(), d.USCC, name, KeyFrom, KeyUntil)
+	w.check(err)
+	d.ListKeyID = signing.KeyID(d.ListCert.Raw)
 	d.Seal = w.MakeSeal(d, w.Root, w.RootCert, KeyFrom, KeyUntil)
 	w.append(ledger.Event{
 		V: ledger.EventVersion, Kind: ledger.KindDepartmentRegistered, At: KeyFrom,
@@ -168,7 +200,9 @@ func (w *World) Receipt(entry []byte, index uint64) *ledger.Receipt {
 	size := w.Tree.Size()
 	proof, err := w.Tree.InclusionProof(index, size)
 	w.check(err)
-	return &ledger.Receipt{Entry: entry, LogIndex: index, TreeSize: size, InclusionProof: proof, Checkpoint: w.Checkpoint()}
+	cp := w.Checkpoint()
+	w.receiptCPs = append(w.receiptCPs, cp)
+	return &ledger.Receipt{Entry: entry, LogIndex: index, TreeSize: size, InclusionProof: proof, Checkpoint: cp}
 }
 
 // IssueOption changes how Issue signs or anchors a license.
@@ -218,8 +252,11 @@ func (w *World) Issue(d *Department, typeCode string, opts ...IssueOption) *Lice
 	if o.edit != nil {
 		o.edit(&rec)
 	}
-	c, err := credential.New(rec, d.Name, statusEntries(d.USCC, w.serial))
+	entry, err := credential.NewStatusListEntry(credential.StatusListURL(PublicURL, d.USCC, 0), w.serial)
 	w.check(err)
+	c, err := credential.New(rec, d.Name, []credential.StatusListEntry{entry})
+	w.check(err)
+	w.indexOf[rec.Identifier] = w.serial
 	w.check(c.Sign(o.signer, credential.VerificationMethod(d.USCC, o.keyID), o.signedAt))
 	raw, err := c.Marshal()
 	w.check(err)
@@ -237,27 +274,72 @@ func (w *World) Issue(d *Department, typeCode string, opts ...IssueOption) *Lice
 	if c.ValidUntil != "" {
 		a.ValidUntil = mustTime(w.t, c.ValidUntil)
 	}
-	entry, index := w.append(ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: o.anchoredAt, Anchor: &a})
-	rc := w.Receipt(entry, index)
+	logEntry, index := w.append(ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: o.anchoredAt, Anchor: &a})
+	rc := w.Receipt(logEntry, index)
 	doc, err := json.Marshal(verifier.Document{Credential: raw, Receipt: rc})
 	w.check(err)
 	return &License{Credential: parsed, JSON: raw, Receipt: rc, Document: doc, Anchor: a, AnchoredAt: ledger.NormalizeTime(o.anchoredAt)}
 }
 
-// statusEntries places a license in its department's revocation and
-// suspension lists at index, as the registry does.
-func statusEntries(uscc string, index int) []credential.StatusEntry {
-	idx := strconv.Itoa(index)
-	var out []credential.StatusEntry
-	for _, purpose := range []string{"revocation", "suspension"} {
-		list := "urn:zhengzhao:status/" + uscc + "/" + purpose
-		out = append(out, credential.StatusEntry{
-			ID: list + "#" + idx, Type: "BitstringStatusListEntry", StatusPurpose: purpose,
-			StatusListIndex: idx, StatusListCredential: list,
+// SetStatus gives the license with the identifier a status in the
+// bundles made afterwards.
+func (w *World) SetStatus(identifier string, s license.Status) {
+	w.t.Helper()
+	if _, ok := w.indexOf[identifier]; !ok {
+		w.t.Fatalf("verifiertest: SetStatus of %s, not a license of the world", identifier)
+	}
+	w.Statuses[identifier] = s
+}
+
+// StatusLists signs each department's status list 0 as of w.ListFrom.
+func (w *World) StatusLists() []verifier.BundleList {
+	w.t.Helper()
+	var out []verifier.BundleList
+	for _, d := range w.Departments {
+		bits := credential.NewStatusList()
+		for id, st := range w.Statuses {
+			parsed, err := license.ParseIdentifier(id)
+			w.check(err)
+			if parsed.IssuerUSCC != d.USCC {
+				continue
+			}
+			v, ok := credential.ListStatusByCode(string(st))
+			if !ok {
+				w.t.Fatalf("verifiertest: status %q has no list value", st)
+			}
+			w.check(bits.Set(w.indexOf[id], v))
+		}
+		raw, err := credential.NewStatusListCredential(credential.StatusListConfig{
+			PublicURL: PublicURL, USCC: d.USCC, IssuerName: d.Name, Number: 0, List: bits,
+			Signer: d.ListSigner, KeyID: d.ListKeyID, ValidFrom: w.ListFrom, ValidFor: w.ListFor,
 		})
+		w.check(err)
+		out = append(out, verifier.BundleList{USCC: d.USCC, Number: 0, Credential: raw})
 	}
 	return out
 }
+
+// previous proves each receipt checkpoint consistent with the current tree.
+func (w *World) previous() []verifier.PriorCheckpoint {
+	w.t.Helper()
+	var out []verifier.PriorCheckpoint
+	seen := map[string]bool{}
+	for _, note := range w.receiptCPs {
+		cp, err := tlog.VerifyCheckpoint(note, Origin, w.Log.Public())
+		w.check(err)
+		if seen[note] || cp.Size == w.Tree.Size() { // the bundle's own tree
+			continue
+		}
+		seen[note] = true
+		proof, err := w.Tree.ConsistencyProof(cp.Size, w.Tree.Size())
+		w.check(err)
+		out = append(out, verifier.PriorCheckpoint{Checkpoint: note, Proof: proof})
+	}
+	return out
+}
+
+// RootFingerprint is the fingerprint a verifier pins for the world's root.
+func (w *World) RootFingerprint() string { return verifier.RootFingerprint(w.RootCert.Raw) }
 
 func mustTime(t testing.TB, s string) time.Time {
 	t.Helper()
@@ -278,18 +360,23 @@ func (w *World) DocumentWith(l *License, rc *ledger.Receipt) []byte {
 
 // TrustBundle returns the world's bundle, unsigned, as of Now: the root,
 // the log key and latest checkpoint, every department with its key, and
-// Invalid.
+// their status lists with Statuses.
 func (w *World) TrustBundle() *verifier.TrustBundle {
 	w.t.Helper()
 	logKey, err := signing.MarshalPublicKey(w.Log.Public())
 	w.check(err)
 	b := &verifier.TrustBundle{
-		Version:    verifier.BundleVersion,
-		IssuedAt:   Now,
-		Roots:      []string{string(signing.EncodeCertificatePEM(w.RootCert.Raw))},
-		Log:        verifier.LogInfo{Origin: Origin, PublicKey: string(pemPublicKey(logKey))},
-		Invalid:    append([]verifier.LicenseStatus{}, w.Invalid...),
-		Checkpoint: w.Checkpoint(),
+		Version:     verifier.BundleVersion,
+		Sequence:    w.Sequence,
+		IssuedAt:    Now,
+		ValidUntil:  w.ValidUntil,
+		Roots:       []string{string(signing.EncodeCertificatePEM(w.RootCert.Raw))},
+		Log:         verifier.LogInfo{Origin: Origin, PublicKey: string(pemPublicKey(logKey))},
+		Checkpoint:  w.Checkpoint(),
+		Compromised: w.Compromised,
+	}
+	if !w.NoPrevious {
+		b.Previous = w.previous()
 	}
 	for _, d := range w.Departments {
 		b.Departments = append(b.Departments, verifier.Department{
@@ -301,10 +388,16 @@ func (w *World) TrustBundle() *verifier.TrustBundle {
 				ValidUntil:       KeyUntil,
 				RevokedFrom:      d.RevokedFrom,
 				RevocationReason: d.RevocationReason,
+			}, {
+				KeyID:       d.ListKeyID,
+				Certificate: string(signing.EncodeCertificatePEM(d.ListCert.Raw)),
+				ValidFrom:   KeyFrom,
+				ValidUntil:  KeyUntil,
 			}},
 			Seals: []verifier.Seal{{ID: d.Seal.ID, DER: d.Seal.Raw}},
 		})
 	}
+	b.StatusLists = w.StatusLists()
 	return b
 }
 
@@ -325,7 +418,7 @@ func (w *World) SignedBundle(edit func(*verifier.TrustBundle)) []byte {
 // by edit (if any) before signing.
 func (w *World) Bundle(edit func(*verifier.TrustBundle)) *verifier.TrustBundle {
 	w.t.Helper()
-	b, err := verifier.ParseBundle(w.SignedBundle(edit))
+	b, err := verifier.ParseBundle(w.SignedBundle(edit), verifier.WithRootFingerprint(w.RootFingerprint()))
 	w.check(err)
 	return b
 }

@@ -182,7 +182,7 @@ func run(path string) error {
 	}
 	s.done("refused")
 
-	revoke := ledger.StatusChange{Identifier: anchor.Identifier, Issuer: uscc, Status: license.StatusRevoked, Reason: "吊销：违法经营"}
+	revoke := ledger.StatusChange{Identifier: anchor.Identifier, Issuer: uscc, Status: license.StatusRevoked, Reason: "illegal_operation"}
 	s = begin("Org2 tries to revoke Org1's license")
 	if err := wantRefused(submit(org2, "SetStatus", js(revoke))); err != nil {
 		return err

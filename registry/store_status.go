@@ -1,0 +1,382 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"zhengzhao/ledger"
+	"zhengzhao/license"
+)
+
+// statusSchema holds what status changes, status lists and reconciliation
+// need. Applied on every open; every statement is idempotent.
+const statusSchema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+-- One row per status list of a department: how many of its 131,072 entries
+-- are handed out, and a generation that grows with every bit that changes.
+CREATE TABLE IF NOT EXISTS status_lists (
+	uscc TEXT NOT NULL,
+	list INTEGER NOT NULL,
+	used INTEGER NOT NULL,
+	gen  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (uscc, list)
+);
+-- Status changes written to the ledger whose store update has not yet
+-- committed. Open repairs every one left by a crash from the ledger's state.
+CREATE TABLE IF NOT EXISTS status_intents (
+	identifier TEXT PRIMARY KEY,
+	at         TEXT NOT NULL
+);
+`
+
+// statusColumns are added to licenses made by an older version.
+var statusColumns = map[string]string{
+	"status_note":      `TEXT NOT NULL DEFAULT ''`,
+	"status_log_index": `INTEGER NOT NULL DEFAULT -1`,
+}
+
+// Meta keys.
+const (
+	metaLedgerSize  = "ledger_size" // the largest ledger tree size the store has seen
+	metaReconciled  = "reconciled"  // set once a full reconciliation ran
+	metaBundleSeq   = "bundle_seq"  // the last trust bundle sequence handed out
+	metaBundleCheck = "bundle_cp"   // the checkpoint note of the last bundle
+	metaBundleHist  = "bundle_hist" // JSON: recent bundle checkpoints
+)
+
+func (s *store) meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+func (s *store) setMeta(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// execer is what a transaction and the database share.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// sawLedgerSize records that the ledger has reached size (it never goes down).
+func sawLedgerSize(ctx context.Context, x execer, size uint64) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER) THEN excluded.value ELSE meta.value END`,
+		metaLedgerSize, strconv.FormatUint(size, 10))
+	return err
+}
+
+// ledgerSizeSeen is the largest ledger tree size the store has seen, 0 if none.
+func (s *store) ledgerSizeSeen(ctx context.Context) (uint64, error) {
+	v, err := s.meta(ctx, metaLedgerSize)
+	if err != nil || v == "" {
+		return 0, err
+	}
+	return strconv.ParseUint(v, 10, 64)
+}
+
+// allocateSlot hands out a free status-list slot of a department: list ×
+// StatusListSize + index. A list is filled to half, then the next one opens
+// (opened reports it); within a list the index is random (pick), so no
+// index tells when a license was issued. pick returns a random index below
+// StatusListSize.
+func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
+	var list, used int
+	err = tx.QueryRowContext(ctx, `SELECT list, used FROM status_lists WHERE uscc = ? ORDER BY list DESC LIMIT 1`, uscc).Scan(&list, &used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		list, used, opened = 0, 0, true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, 0, 0)`, uscc); err != nil {
+			return 0, false, err
+		}
+	case err != nil:
+		return 0, false, err
+	}
+	if used >= StatusListSize/2 {
+		list, used, opened = list+1, 0, true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, ?, 0)`, uscc, list); err != nil {
+			return 0, false, err
+		}
+	}
+	for {
+		i, err := pick()
+		if err != nil {
+			return 0, false, err
+		}
+		slot = list*StatusListSize + i
+		res, err := tx.ExecContext(ctx, `INSERT INTO status_slots (uscc, slot) VALUES (?, ?) ON CONFLICT DO NOTHING`, uscc, slot)
+		if err != nil {
+			return 0, false, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // taken: at most half the list is, so this ends soon
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET used = used + 1 WHERE uscc = ? AND list = ?`, uscc, list); err != nil {
+			return 0, false, err
+		}
+		return slot, opened, tx.Commit()
+	}
+}
+
+// statusSlotSchema: every slot handed out, whether or not its license was
+// stored (a crash between the two wastes a slot, never reuses one).
+const statusSlotSchema = `
+CREATE TABLE IF NOT EXISTS status_slots (
+	uscc TEXT NOT NULL,
+	slot INTEGER NOT NULL,
+	PRIMARY KEY (uscc, slot)
+);
+`
+
+// migrateSlots gives the slots of licenses stored before status_slots
+// existed their rows and counts, once.
+func (s *store) migrateSlots(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_lists`).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO status_slots (uscc, slot) SELECT uscc, status_index FROM licenses`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used, gen)
+		SELECT uscc, slot / ?, COUNT(*), 1 FROM status_slots GROUP BY uscc, slot / ?`, StatusListSize, StatusListSize); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// statusLists returns every department's list numbers with their generations.
+func (s *store) statusLists(ctx context.Context) ([]statusListRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT uscc, list, gen FROM status_lists ORDER BY uscc, list`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []statusListRow
+	for rows.Next() {
+		var r statusListRow
+		if err := rows.Scan(&r.USCC, &r.List, &r.Gen); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+type statusListRow struct {
+	USCC string
+	List int
+	Gen  int64
+}
+
+// statusListGen returns the generation of one list, or ErrNotFound.
+func (s *store) statusListGen(ctx context.Context, uscc string, list int) (int64, error) {
+	var gen int64
+	err := s.db.QueryRowContext(ctx, `SELECT gen FROM status_lists WHERE uscc = ? AND list = ?`, uscc, list).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("status list %s/%d: %w", uscc, list, ErrNotFound)
+	}
+	return gen, err
+}
+
+// listStatuses returns the entries of one list that are not active: index
+// within the list → status.
+func (s *store) listStatuses(ctx context.Context, uscc string, list int) (map[int]license.Status, error) {
+	lo := list * StatusListSize
+	rows, err := s.db.QueryContext(ctx, `SELECT status_index, status FROM licenses
+		WHERE uscc = ? AND status_index >= ? AND status_index < ? AND status <> 'active'`, uscc, lo, lo+StatusListSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]license.Status{}
+	for rows.Next() {
+		var i int
+		var st string
+		if err := rows.Scan(&i, &st); err != nil {
+			return nil, err
+		}
+		out[i-lo] = license.Status(st)
+	}
+	return out, rows.Err()
+}
+
+// markIntent records, before the ledger is written, that a status change of
+// id is under way.
+func (s *store) markIntent(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO status_intents (identifier, at) VALUES (?, ?)
+		ON CONFLICT (identifier) DO UPDATE SET at = excluded.at`, id, formatTime(at))
+	return err
+}
+
+func (s *store) clearIntent(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM status_intents WHERE identifier = ?`, id)
+	return err
+}
+
+func (s *store) intents(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identifier FROM status_intents ORDER BY identifier`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// statusWrite is a status the ledger recorded, as the store keeps it.
+type statusWrite struct {
+	ID       string
+	Status   license.Status
+	Reason   string // a license.Reasons code
+	Note     string // free text, only here
+	Actor    string
+	At       time.Time
+	LogIndex uint64
+	Receipt  *ledger.Receipt // nil when repaired from the ledger's state
+}
+
+// writeStatus applies a status the ledger recorded, unless the store already
+// holds a later one (a higher log index): the store follows the ledger's
+// order whatever order the writes arrive in. It clears the license's intent,
+// bumps its status list's generation and records the ledger size, all in one
+// transaction. It reports whether the row changed.
+func (s *store) writeStatus(ctx context.Context, w statusWrite) (bool, error) {
+	rcpt := ""
+	if w.Receipt != nil {
+		b, err := json.Marshal(w.Receipt)
+		if err != nil {
+			return false, err
+		}
+		rcpt = string(b)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE licenses SET status = ?, status_reason = ?, status_note = ?, status_log_index = ?
+		WHERE identifier = ? AND status_log_index < ?`,
+		string(w.Status), w.Reason, w.Note, int64(w.LogIndex), w.ID, int64(w.LogIndex))
+	if err != nil {
+		return false, err
+	}
+	changed, _ := res.RowsAffected()
+	if changed > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_events (identifier, status, reason, note, actor, at, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			w.ID, string(w.Status), w.Reason, w.Note, w.Actor, formatTime(w.At), rcpt); err != nil {
+			return false, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET gen = gen + 1
+			WHERE (uscc, list) = (SELECT uscc, status_index / ? FROM licenses WHERE identifier = ?)`, StatusListSize, w.ID); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM status_intents WHERE identifier = ?`, w.ID); err != nil {
+		return false, err
+	}
+	if w.Receipt != nil {
+		if err := sawLedgerSize(ctx, tx, w.Receipt.TreeSize); err != nil {
+			return false, err
+		}
+	}
+	return changed > 0, tx.Commit()
+}
+
+// licenseIDs pages through every stored identifier after the given one.
+func (s *store) licenseIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identifier FROM licenses WHERE identifier > ? ORDER BY identifier LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// statusOf returns the stored status, reason and log index of a license.
+func (s *store) statusOf(ctx context.Context, id string) (license.Status, string, int64, error) {
+	var st, reason string
+	var idx int64
+	err := s.db.QueryRowContext(ctx, `SELECT status, status_reason, status_log_index FROM licenses WHERE identifier = ?`, id).Scan(&st, &reason, &idx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", 0, fmt.Errorf("license %s: %w", id, ErrNotFound)
+	}
+	return license.Status(st), reason, idx, err
+}
+
+// eachAnchor calls f with the anchor receipt and QR form of every license
+// of a department.
+func (s *store) eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT receipt, compact FROM licenses WHERE uscc = ?`, uscc)
+	if err != nil {
+		return err
+	}
+	type row struct{ rcpt, compact string }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.rcpt, &r.compact); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		var rc ledger.Receipt
+		if err := json.Unmarshal([]byte(r.rcpt), &rc); err != nil {
+			return fmt.Errorf("registry: stored receipt: %w", err)
+		}
+		if err := f(rc, r.compact); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setKeyRevoked records that a key's signing validity ended at from.
+func (s *store) setKeyRevoked(ctx context.Context, keyID string, from time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE department_keys SET revoked_from = ?, revoked_reason = ? WHERE key_id = ?`, formatTime(from), reason, keyID)
+	return err
+}
