@@ -189,6 +189,8 @@ func (s *Service) validateAccount(n *NewAccount) error {
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
 		add("name", "length", "name is required, at most 100 characters")
+	} else if fe := license.CheckText("name", n.Name, false); fe != nil {
+		errs = append(errs, fe)
 	}
 	switch n.Role {
 	case RoleAdmin:

@@ -129,6 +129,11 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The passphrase encrypts every private key at rest; demo data is
+	// throwaway and keeps run-demo.sh's short one.
+	if fe := registry.CheckKeyPassphrase(pass); fe != nil && !*demo {
+		return usagef("key passphrase: %s", fe.Message)
+	}
 	res, err := initData(ctx, *dir, pass, *demo, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err

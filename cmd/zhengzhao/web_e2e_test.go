@@ -2,16 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"zhengzhao/registry"
 )
 
 // TestServeDemoWeb starts the real binary with `serve --demo` (the README's
@@ -124,5 +128,25 @@ func TestServeRefusesAWeakMetricsToken(t *testing.T) {
 	_, stderr, code := zz(t, "serve", "--data", t.TempDir(), "--metrics-token-file", tokenFile)
 	if code != 2 || !strings.Contains(stderr, "--metrics-token-file") {
 		t.Errorf("exit %d, stderr %q; want 2 naming --metrics-token-file", code, stderr)
+	}
+}
+
+// TestInitRefusesAWeakKeyPassphrase: `init` without --demo applies the
+// key-passphrase policy before it creates anything.
+func TestInitRefusesAWeakKeyPassphrase(t *testing.T) {
+	for _, weak := range []string{"x", "demo-only", "password1234", "qwertyuiopas"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(binPath, "init", "--data", dir)
+		cmd.Env = append(os.Environ(), "ZHENGZHAO_PASSPHRASE="+weak)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "key passphrase") {
+			t.Errorf("passphrase %q: %v, stderr %q; want exit 2 naming the key passphrase", weak, err, stderr.String())
+		}
+		if registry.Initialized(dir) {
+			t.Errorf("passphrase %q: the data directory was initialized", weak)
+		}
 	}
 }
