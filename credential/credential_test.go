@@ -138,7 +138,7 @@ func TestNewRejects(t *testing.T) {
 		{"status list", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			st[0].StatusListCredential = ""
 			return st
-		}, "credentialStatus[0].statusListCredential", RuleValue},
+		}, "credentialStatus[0].statusListCredential", RuleRequired},
 		{"status size", func(_ *license.Record, _ *string, st []StatusListEntry) []StatusListEntry {
 			st[0].StatusSize = 1
 			return st

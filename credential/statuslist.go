@@ -79,15 +79,8 @@ var ErrStatusListExpired = errors.New("credential: status list expired")
 // after the verification time.
 var ErrStatusListNotYetValid = errors.New("credential: status list not yet valid")
 
-// Status codes of list values that license.Status does not define (yet).
-// They are the stable English codes machines read; ListStatus.Label gives
-// the Chinese.
-const (
-	CodeCancelled  = "cancelled"  // 已注销
-	CodeWithdrawn  = "withdrawn"  // 已撤销
-	CodeSuperseded = "superseded" // 已变更
-	CodeReserved   = "reserved"   // 未定义: 0x6 and 0x7
-)
+// CodeReserved is the code of the reserved list values 0x6 and 0x7.
+const CodeReserved = "reserved"
 
 // ListStatus is the 3-bit value of one status list entry.
 type ListStatus uint8
@@ -108,24 +101,27 @@ const (
 type ListStatusInfo struct {
 	// Value is the entry's 3-bit value.
 	Value ListStatus
-	// Code is the stable English code (license.Status where defined).
+	// Code is the stable English code: a license.Status, or CodeReserved.
 	Code string
 	// Label is the Chinese label shown to people, also the statusMessage
 	// message of every list entry.
 	Label string
 }
 
-// listStatuses is the table of docs/status-lists.md §4, indexed by value.
-var listStatuses = [1 << StatusSize]ListStatusInfo{
-	{ListActive, string(license.StatusActive), "有效"},
-	{ListSuspended, string(license.StatusSuspended), "已暂停"},
-	{ListCancelled, CodeCancelled, "已注销"},
-	{ListRevoked, string(license.StatusRevoked), "已吊销"},
-	{ListWithdrawn, CodeWithdrawn, "已撤销"},
-	{ListSuperseded, CodeSuperseded, "已变更"},
-	{0x6, CodeReserved, "未定义"},
-	{0x7, CodeReserved, "未定义"},
-}
+// listStatuses is the table of docs/status-lists.md §4, indexed by value:
+// license.Statuses with their list values, codes and labels, and the
+// reserved values.
+var listStatuses = func() [1 << StatusSize]ListStatusInfo {
+	var t [1 << StatusSize]ListStatusInfo
+	for i := range t {
+		t[i] = ListStatusInfo{ListStatus(i), CodeReserved, "未定义"}
+	}
+	for _, s := range license.Statuses() {
+		v := s.ListValue()
+		t[v] = ListStatusInfo{ListStatus(v), string(s), s.Label()}
+	}
+	return t
+}()
 
 // ListStatuses returns the table of all eight list values, in value order.
 func ListStatuses() []ListStatusInfo {
@@ -166,6 +162,15 @@ func (s ListStatus) Label() string {
 // leading zeros ("0x3").
 func (s ListStatus) Hex() string {
 	return "0x" + strconv.FormatUint(uint64(s), 16)
+}
+
+// LicenseStatus returns the license status s stands for; false for a
+// reserved value.
+func (s ListStatus) LicenseStatus() (license.Status, bool) {
+	if !s.Defined() {
+		return "", false
+	}
+	return license.StatusFromListValue(uint8(s))
 }
 
 // Defined reports whether s is one of the six values an issuer writes.
@@ -294,7 +299,8 @@ func DecodeList(s string) (*StatusList, error) {
 	n, err := io.ReadFull(zr, l.bits[:])
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, formatErr(field, RuleSize, fmt.Sprintf("inflates to %d bytes, want %d (%d entries of %d bits)", n, ListBytes, ListSize, StatusSize))
+		// A complete stream that is too short, or a cut one.
+		return nil, formatErr(field, RuleSize, fmt.Sprintf("the bitstring ends after %d bytes, want %d (%d entries of %d bits)", n, ListBytes, ListSize, StatusSize))
 	case err != nil:
 		return nil, &FormatError{Field: field, Rule: RuleEncoding, Detail: "bad GZIP", Err: err}
 	}
@@ -355,13 +361,19 @@ type StatusMessage struct {
 	Message string `json:"message"`
 }
 
-// statusMessages returns all eight statusMessage members, in value order.
-func statusMessages() []StatusMessage {
-	out := make([]StatusMessage, len(listStatuses))
+// wantMessages is the statusMessage of every entry: the eight values of
+// listStatuses as {status, message}, in value order.
+var wantMessages = func() [len(listStatuses)]StatusMessage {
+	var out [len(listStatuses)]StatusMessage
 	for i, s := range listStatuses {
 		out[i] = StatusMessage{Status: s.Value.Hex(), Message: s.Label}
 	}
 	return out
+}()
+
+// statusMessages returns a copy of wantMessages.
+func statusMessages() []StatusMessage {
+	return append([]StatusMessage(nil), wantMessages[:]...)
 }
 
 // StatusListEntry is the credentialStatus of a Zhengzhao credential: a W3C
@@ -415,6 +427,15 @@ func NewStatusListEntry(listURL string, index int) (StatusListEntry, error) {
 // eight values of ListStatuses in order. Errors are *FormatError with the
 // field relative to the entry.
 func (e StatusListEntry) Validate() error {
+	if err := e.check(true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// check is Validate; Lookup leaves out the check of the list URL's form
+// (checkURL false) as it compares the URL with a list's parsed id.
+func (e StatusListEntry) check(checkURL bool) *FormatError {
 	if e.Type != StatusEntryType {
 		return formatErr("type", RuleValue, "want "+StatusEntryType)
 	}
@@ -424,25 +445,31 @@ func (e StatusListEntry) Validate() error {
 	if e.StatusSize != StatusSize {
 		return formatErr("statusSize", RuleValue, fmt.Sprintf("%d, want %d", e.StatusSize, StatusSize))
 	}
-	if _, _, err := parseListURL(e.StatusListCredential, "statusListCredential"); err != nil {
+	if e.StatusListCredential == "" {
+		return formatErr("statusListCredential", RuleRequired, "")
+	}
+	if checkURL {
+		if _, _, err := parseListURL(e.StatusListCredential, "statusListCredential"); err != nil {
+			return err
+		}
+	}
+	if _, err := e.index(); err != nil {
 		return err
 	}
-	if _, err := e.Index(); err != nil {
-		return err
-	}
-	if e.ID != "" && e.ID != e.StatusListCredential+"#"+e.StatusListIndex {
+	if e.ID != "" && (len(e.ID) != len(e.StatusListCredential)+1+len(e.StatusListIndex) ||
+		!strings.HasPrefix(e.ID, e.StatusListCredential) || e.ID[len(e.StatusListCredential)] != '#' ||
+		!strings.HasSuffix(e.ID, e.StatusListIndex)) {
 		return formatErr("id", RuleValue, "want statusListCredential#statusListIndex")
 	}
 	if e.messagesChecked {
 		return nil
 	}
-	want := statusMessages()
-	if len(e.StatusMessage) != len(want) {
-		return formatErr("statusMessage", RuleValue, fmt.Sprintf("%d values, want %d", len(e.StatusMessage), len(want)))
+	if len(e.StatusMessage) != len(wantMessages) {
+		return formatErr("statusMessage", RuleValue, fmt.Sprintf("%d values, want %d", len(e.StatusMessage), len(wantMessages)))
 	}
 	for i, m := range e.StatusMessage {
-		if m != want[i] {
-			return formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, fmt.Sprintf("want {%s %s}", want[i].Status, want[i].Message))
+		if m != wantMessages[i] {
+			return formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, fmt.Sprintf("want {%s %s}", wantMessages[i].Status, wantMessages[i].Message))
 		}
 	}
 	return nil
@@ -450,15 +477,20 @@ func (e StatusListEntry) Validate() error {
 
 // Index returns the entry's statusListIndex as a number within the list.
 func (e StatusListEntry) Index() (int, error) {
+	i, err := e.index()
+	if err != nil {
+		return 0, err
+	}
+	return i, nil
+}
+
+func (e StatusListEntry) index() (int, *FormatError) {
 	if !isDecimal(e.StatusListIndex) {
 		return 0, formatErr("statusListIndex", RuleValue, "want a decimal integer without leading zeros")
 	}
 	i, err := strconv.Atoi(e.StatusListIndex)
-	if err != nil {
-		return 0, &FormatError{Field: "statusListIndex", Rule: RuleValue, Err: err}
-	}
-	if err := checkIndex(i); err != nil {
-		return 0, err
+	if err != nil || i >= ListSize {
+		return 0, formatErr("statusListIndex", RuleValue, fmt.Sprintf("want 0..%d", ListSize-1))
 	}
 	return i, nil
 }
@@ -902,15 +934,94 @@ func VerifyStatusListCredential(data []byte, pub *ecdsa.PublicKey, at time.Time)
 // it as unknown (ListStatus.Defined). Call it only on a list that passed
 // VerifyProof and CheckValidity.
 func (l *StatusListCredential) Lookup(e StatusListEntry) (ListStatus, error) {
-	if err := e.Validate(); err != nil {
+	if err := e.check(false); err != nil {
 		return 0, err
 	}
 	if e.StatusListCredential != l.ID {
 		return 0, formatErr("statusListCredential", RuleValue, "names another list than "+l.ID)
 	}
-	i, err := e.Index()
+	i, err := e.index()
 	if err != nil {
 		return 0, err
 	}
 	return l.List.Get(i)
+}
+
+// decodeStatusListEntry reads one credentialStatus object of a parsed
+// credential into a StatusListEntry, for Parse (parse.go) to call once
+// Credential carries one: the members StatusListEntry models must have its
+// JSON types (statusSize an integer, statusMessage an array of
+// {status, message} string pairs); others are ignored here and covered by
+// the proof. field is the entry's path, for errors. It checks types only;
+// StatusListEntry.Validate or StatusListCredential.Lookup check values.
+func decodeStatusListEntry(t *tree, v *node, field string) (StatusListEntry, *FormatError) {
+	var e StatusListEntry
+	if v.kind != kindObject {
+		return e, formatErr(field, RuleType, "want an object, got "+v.kind.String())
+	}
+	members := t.items(v)
+	for i := range members {
+		m := &members[i]
+		name := t.name(m)
+		var dst *string
+		switch name {
+		case "id":
+			dst = &e.ID
+		case "type":
+			dst = &e.Type
+		case "statusPurpose":
+			dst = &e.StatusPurpose
+		case "statusListIndex":
+			dst = &e.StatusListIndex
+		case "statusListCredential":
+			dst = &e.StatusListCredential
+		case "statusSize":
+			if m.kind != kindNumber {
+				return e, formatErr(joinPath(field, name), RuleType, "want a number, got "+m.kind.String())
+			}
+			n, err := strconv.Atoi(t.str(m)) // the JCS text: "3", never "3.0"
+			if err != nil {
+				return e, formatErr(joinPath(field, name), RuleValue, "want an integer")
+			}
+			e.StatusSize = n
+			continue
+		case "statusMessage":
+			msgs, err := decodeStatusMessages(t, m, joinPath(field, name))
+			if err != nil {
+				return e, err
+			}
+			e.StatusMessage = msgs
+			continue
+		default:
+			continue
+		}
+		if m.kind != kindString {
+			return e, formatErr(joinPath(field, name), RuleType, "want a string, got "+m.kind.String())
+		}
+		*dst = t.str(m)
+	}
+	return e, nil
+}
+
+// decodeStatusMessages reads a statusMessage array.
+func decodeStatusMessages(t *tree, v *node, field string) ([]StatusMessage, *FormatError) {
+	if v.kind != kindArray {
+		return nil, formatErr(field, RuleType, "want an array, got "+v.kind.String())
+	}
+	items := t.items(v)
+	out := make([]StatusMessage, len(items))
+	for i := range items {
+		at := field + "[" + strconv.Itoa(i) + "]"
+		if items[i].kind != kindObject {
+			return nil, formatErr(at, RuleType, "want an object, got "+items[i].kind.String())
+		}
+		var err *FormatError
+		if out[i].Status, err = requiredString(t, &items[i], "status", at); err != nil {
+			return nil, err
+		}
+		if out[i].Message, err = requiredString(t, &items[i], "message", at); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

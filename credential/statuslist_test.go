@@ -120,11 +120,23 @@ func TestListStatusTable(t *testing.T) {
 	if ListStatuses()[0].Label != "有效" {
 		t.Error("ListStatuses returns the package's table, not a copy")
 	}
-	// The codes license.Status defines are the list's codes.
-	for _, s := range []license.Status{license.StatusActive, license.StatusSuspended, license.StatusRevoked} {
-		if _, ok := ListStatusByCode(string(s)); !ok {
-			t.Errorf("license status %q has no list value", s)
+	// Every license status has its list value, and back.
+	for _, s := range license.Statuses() {
+		v, ok := ListStatusByCode(string(s))
+		if back, ok2 := v.LicenseStatus(); !ok || !ok2 || back != s || v.Label() != s.Label() {
+			t.Errorf("license status %q ↔ list value %s (%v %v) ↔ %q", s, v.Hex(), ok, ok2, back)
 		}
+	}
+	for v, s := range map[ListStatus]license.Status{
+		ListActive: license.StatusActive, ListSuspended: license.StatusSuspended, ListCancelled: license.StatusCancelled,
+		ListRevoked: license.StatusRevoked, ListWithdrawn: license.StatusWithdrawn, ListSuperseded: license.StatusSuperseded,
+	} {
+		if uint8(v) != s.ListValue() {
+			t.Errorf("%s is %s here and %d in license", s, v.Hex(), s.ListValue())
+		}
+	}
+	if _, ok := ListStatus(6).LicenseStatus(); ok {
+		t.Error("reserved value 0x6 stands for a license status")
 	}
 	if ListStatus(8).Code() != "" || ListStatus(8).Label() != "未定义" || ListStatus(8).Defined() {
 		t.Error("a value wider than 3 bits has a code or is defined")
@@ -420,6 +432,11 @@ func TestStatusListCredential(t *testing.T) {
 	if _, err := got.Lookup(other); err == nil {
 		t.Error("Lookup of an entry of list 4 in list 3 succeeded")
 	}
+	oneBit, _ := NewStatusListEntry(listURL, 9)
+	oneBit.StatusSize = 1
+	if _, err := got.Lookup(oneBit); err == nil {
+		t.Error("Lookup of a statusSize 1 entry succeeded")
+	}
 
 	// ValidFor sets validUntil; the edges of the validity period are inside.
 	cfg := slConfig(s, l)
@@ -687,6 +704,9 @@ func TestStatusListEntry(t *testing.T) {
 // revoked: lists are filled to ListOpenThreshold (65,536 licenses each) at
 // random indexes, so 16 lists. The bound is issue #10's target.
 func TestStatusListBundleSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs 32 lists of 65,536 licenses")
+	}
 	const licenses = 1_000_000
 	s := slSigner(t)
 	for _, mix := range []struct {
@@ -812,5 +832,96 @@ func BenchmarkEncodeList(b *testing.B) {
 		if _, err := EncodeList(l); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStatusListSpecQuotesVector keeps docs/status-lists.md §7 in step with
+// the stored signed list (regenerated with -update).
+func TestStatusListSpecQuotesVector(t *testing.T) {
+	spec := string(readTestdata(t, "../docs/status-lists.md"))
+	var doc struct {
+		CredentialSubject struct {
+			EncodedList string `json:"encodedList"`
+		} `json:"credentialSubject"`
+		Proof struct {
+			ProofValue string `json:"proofValue"`
+		} `json:"proof"`
+	}
+	if err := json.Unmarshal(readTestdata(t, statusListSignedFile), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"encodedList": doc.CredentialSubject.EncodedList,
+		"proofValue":  doc.Proof.ProofValue,
+	} {
+		if !strings.Contains(spec, `"`+want+`"`) {
+			t.Errorf("docs/status-lists.md does not quote the signed vector's %s %.40q; update §7", name, want)
+		}
+	}
+}
+
+func BenchmarkLookup(b *testing.B) {
+	data, err := NewStatusListCredential(slConfig(slSigner(b), NewStatusList()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := ParseStatusListCredential(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, _ := NewStatusListEntry(l.ID, 94567)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Lookup(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestDecodeStatusListEntry(t *testing.T) {
+	e, err := NewStatusListEntry(StatusListURL(slPublicURL, slUSCC, 2), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(data []byte) (StatusListEntry, *FormatError) {
+		tr, ferr := parseDocument(data)
+		if ferr != nil {
+			t.Fatal(ferr)
+		}
+		return decodeStatusListEntry(&tr, &tr.root, "credentialStatus")
+	}
+	got, ferr := decode(good)
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	if again, _ := json.Marshal(got); string(again) != string(good) {
+		t.Fatalf("decoded entry\n got %s\nwant %s", again, good)
+	}
+	for _, tc := range []struct {
+		name, from, to, field, rule string
+	}{
+		{"statusSize a string", `"statusSize":3`, `"statusSize":"3"`, "credentialStatus.statusSize", RuleType},
+		{"statusSize a fraction", `"statusSize":3`, `"statusSize":2.5`, "credentialStatus.statusSize", RuleValue},
+		{"index a number", `"statusListIndex":"5"`, `"statusListIndex":5`, "credentialStatus.statusListIndex", RuleType},
+		{"statusMessage an object", `"statusMessage":[`, `"statusMessage":{"a":[`, "", ""},
+		{"message missing", `,"message":"已吊销"`, ``, "credentialStatus.statusMessage[3].message", RuleRequired},
+		{"status a number", `"status":"0x3"`, `"status":3`, "credentialStatus.statusMessage[3].status", RuleType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(string(good), tc.from, tc.to, 1)
+			if tc.field == "" { // make the JSON whole again
+				in = strings.Replace(in, `]}`, `]}}`, 1)
+				tc.field, tc.rule = "credentialStatus.statusMessage", RuleType
+			}
+			_, ferr := decode([]byte(in))
+			if ferr == nil {
+				t.Fatalf("accepted %s", in)
+			}
+			wantFormat(t, ferr, tc.field, tc.rule)
+		})
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +85,12 @@ CREATE TABLE IF NOT EXISTS usage (
 );
 CREATE INDEX IF NOT EXISTS usage_holder ON usage(holder_code, at);
 CREATE INDEX IF NOT EXISTS usage_at ON usage(at);
+CREATE TABLE IF NOT EXISTS login_throttle (
+	key       TEXT PRIMARY KEY,         -- "pair:<user name>|<client>", "client:<client>", "change:<account id>"
+	failures  INTEGER NOT NULL,         -- attempts counted (before their check) and not forgiven
+	next_at   TEXT NOT NULL,            -- no attempt is checked before this time
+	last_at   TEXT NOT NULL
+);
 `
 
 // Account is a person who signs in to the web pages.
@@ -109,7 +119,7 @@ func (a *Account) Actor() Actor {
 // NewAccount is what the platform admin fills in to create an account.
 type NewAccount struct {
 	Username       string `json:"username"`                   // 3 to 40 of a-z A-Z 0-9 . - _
-	Password       string `json:"password"`                   // at least MinPasswordLen characters
+	Password       string `json:"password"`                   // must pass CheckPassword
 	Name           string `json:"name"`                       // at most 100 characters
 	Role           Role   `json:"role"`                       // admin, issuer, verifier or holder
 	Department     string `json:"department,omitempty"`       // officers: a registered department's USCC
@@ -118,20 +128,29 @@ type NewAccount struct {
 	HolderCodeType string `json:"holder_code_type,omitempty"` // holders: "111" citizen ID, "001" USCC
 }
 
-// Password and session rules.
+// Password, session and sign-in rules.
 const (
 	// MinPasswordLen is the shortest password accepted, in characters.
 	MinPasswordLen = MinPasswordChars
 	// SessionLifetime is how long a session lasts after sign-in.
 	SessionLifetime = 12 * time.Hour
-	// MaxLoginFailures failed sign-ins for one user name (or from one client)
-	// within LoginWindow block further attempts until the window has passed.
+	// MaxLoginFailures sign-ins for one user name from one client address
+	// are checked without delay; after that each attempt from that address
+	// must wait twice as long as the one before (LoginDelayBase, doubling, at
+	// most MaxLoginDelay). Other addresses are not slowed: a stranger can
+	// slow an account down from their own address but not lock its owner
+	// out.
 	MaxLoginFailures = 5
-	// MaxClientLoginFailures is the same limit for one client address, set
-	// higher because a whole service hall may share one address.
+	// MaxClientLoginFailures is the same allowance for one client address
+	// across all user names (password spraying), set higher because a whole
+	// service hall may share one address.
 	MaxClientLoginFailures = 50
-	// LoginWindow is the throttling window for sign-ins.
-	LoginWindow = 15 * time.Minute
+	// LoginDelayBase is the first delay once the allowance is used up.
+	LoginDelayBase = time.Second
+	// MaxLoginDelay caps the growing delay.
+	MaxLoginDelay = 15 * time.Minute
+	// LoginMemory: failures are forgotten when no attempt came for this long.
+	LoginMemory = 24 * time.Hour
 )
 
 // ErrThrottled: too many failed attempts; wait before trying again.
@@ -142,21 +161,64 @@ type ThrottledError struct {
 	RetryAfter time.Duration
 }
 
-// Error says how long to wait, in minutes.
+// Error says how long to wait, in seconds.
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed attempts; try again in %d minutes", int(e.RetryAfter.Minutes())+1)
+	return fmt.Sprintf("too many failed attempts; try again in %d seconds", int(e.RetryAfter.Seconds())+1)
 }
 
 // Unwrap returns ErrThrottled.
 func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 
+// Directory is the part of the registry that needs nothing but the store:
+// web accounts, sessions, sign-in throttling and API tokens. A Service
+// embeds one; `zhengzhao admin` opens one alone (OpenDirectory), so that
+// accounts and tokens can be managed while the server runs and without the
+// key passphrase.
+type Directory struct {
+	store *store
+	now   func() time.Time
+	log   *slog.Logger
+	owned bool // Close closes the store
+}
+
+// OpenDirectory opens the accounts and tokens of the data directory dir. now
+// and logger may be nil (time.Now, no logs).
+func OpenDirectory(dir string, now func() time.Time, logger *slog.Logger) (*Directory, error) {
+	if !Initialized(dir) {
+		return nil, ErrNotInitialized
+	}
+	st, err := openStore(filepath.Join(dir, storeFile))
+	if err != nil {
+		return nil, err
+	}
+	return newDirectory(st, now, logger, true), nil
+}
+
+func newDirectory(st *store, now func() time.Time, logger *slog.Logger, owned bool) *Directory {
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{store: st, now: now, log: logger, owned: owned}
+}
+
+// Close closes a directory opened with OpenDirectory.
+func (d *Directory) Close() error {
+	if d.owned {
+		return d.store.Close()
+	}
+	return nil
+}
+
 // CreateAccount makes a web account. Only the platform admin may. The
-// password is stored as an argon2id hash.
-func (s *Service) CreateAccount(ctx context.Context, by Actor, n NewAccount) (*Account, error) {
+// password must pass CheckPassword and is stored as an argon2id hash.
+func (d *Directory) CreateAccount(ctx context.Context, by Actor, n NewAccount) (*Account, error) {
 	if by.Role != RoleAdmin {
 		return nil, fmt.Errorf("%w: only the platform admin creates accounts", ErrForbidden)
 	}
-	if err := s.validateAccount(&n); err != nil {
+	if err := d.validateAccount(ctx, &n); err != nil {
 		return nil, err
 	}
 	hash, err := hashPassword(n.Password)
@@ -165,16 +227,24 @@ func (s *Service) CreateAccount(ctx context.Context, by Actor, n NewAccount) (*A
 	}
 	acct := &Account{
 		Username: n.Username, Name: n.Name, Role: n.Role, Department: n.Department, Hall: n.Hall,
-		HolderCode: n.HolderCode, HolderCodeType: n.HolderCodeType, CreatedAt: s.now(),
+		HolderCode: n.HolderCode, HolderCodeType: n.HolderCodeType, CreatedAt: d.now(),
 	}
-	if err := s.store.insertAccount(ctx, acct, hash); err != nil {
+	if err := d.store.insertAccount(ctx, acct, hash); err != nil {
 		return nil, err
 	}
-	s.log.Info("account created", "account", acct.ID, "role", acct.Role)
+	d.log.Info("account created", "account", acct.ID, "role", acct.Role)
 	return acct, nil
 }
 
-func (s *Service) validateAccount(n *NewAccount) error {
+// CheckNewAccount reports what CreateAccount would refuse in n, without
+// creating anything (`zhengzhao init` checks the first admin before it
+// creates the platform). Departments are not checked.
+func CheckNewAccount(n NewAccount) error {
+	d := &Directory{}
+	return d.validateAccount(context.Background(), &n)
+}
+
+func (d *Directory) validateAccount(ctx context.Context, n *NewAccount) error {
 	n.Username = strings.TrimSpace(n.Username)
 	n.Name = strings.TrimSpace(n.Name)
 	var errs []error
@@ -184,8 +254,8 @@ func (s *Service) validateAccount(n *NewAccount) error {
 	if !validUsername(n.Username) {
 		add("username", "pattern", "user name: 3 to 40 letters, digits, '.', '-' or '_'")
 	}
-	if fe := CheckPassword(n.Username, n.Password); fe != nil {
-		errs = append(errs, fe)
+	if err := CheckPassword(n.Username, n.Password); err != nil {
+		errs = append(errs, err)
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
 		add("name", "length", "name is required, at most 100 characters")
@@ -195,10 +265,14 @@ func (s *Service) validateAccount(n *NewAccount) error {
 	switch n.Role {
 	case RoleAdmin:
 	case RoleIssuer:
-		s.mu.Lock()
-		d := s.deptByID[n.Department]
-		s.mu.Unlock()
-		if d == nil {
+		if d.store == nil {
+			break
+		}
+		ok, err := d.store.departmentExists(ctx, n.Department)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			add("department", "unknown", "an officer needs a registered department (USCC)")
 		}
 	case RoleVerifier:
@@ -247,52 +321,140 @@ func validUsername(u string) bool {
 }
 
 // Accounts lists every account. Only the platform admin may.
-func (s *Service) Accounts(ctx context.Context, by Actor) ([]*Account, error) {
+func (d *Directory) Accounts(ctx context.Context, by Actor) ([]*Account, error) {
 	if by.Role != RoleAdmin {
 		return nil, fmt.Errorf("%w: only the platform admin lists accounts", ErrForbidden)
 	}
-	return s.store.accounts(ctx)
+	return d.store.accounts(ctx)
+}
+
+// Account finds an account by user name. Only the platform admin may.
+func (d *Directory) Account(ctx context.Context, by Actor, username string) (*Account, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin looks up accounts", ErrForbidden)
+	}
+	a, _, err := d.store.accountByUsername(ctx, strings.TrimSpace(username))
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("account %q: %w", username, ErrNotFound)
+	}
+	return a, err
 }
 
 // SetAccountDisabled disables or re-enables an account. Only the platform
-// admin may, and not for their own account. Disabling ends the account's
-// sessions.
-func (s *Service) SetAccountDisabled(ctx context.Context, by Actor, id int64, disabled bool) (*Account, error) {
+// admin may, not for their own account, and not for the last enabled admin.
+// Disabling ends the account's sessions.
+func (d *Directory) SetAccountDisabled(ctx context.Context, by Actor, id int64, disabled bool) (*Account, error) {
 	if by.Role != RoleAdmin {
 		return nil, fmt.Errorf("%w: only the platform admin disables accounts", ErrForbidden)
 	}
-	acct, err := s.store.accountByID(ctx, id)
+	acct, err := d.store.accountByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if disabled && by.Name == acct.Actor().Name {
 		return nil, fmt.Errorf("%w: an admin cannot disable their own account", ErrConflict)
 	}
-	if err := s.store.setDisabled(ctx, id, disabled); err != nil {
+	if err := d.store.setDisabled(ctx, id, disabled); err != nil {
 		return nil, err
 	}
 	acct.Disabled = disabled
-	s.log.Info("account disabled", "account", id, "disabled", disabled)
+	d.log.Info("account disabled", "account", id, "disabled", disabled)
 	return acct, nil
+}
+
+// ResetPassword sets a new password for the account username, ends its
+// sessions and forgets its failed sign-ins. Only the platform admin may;
+// `zhengzhao admin reset-password` is the way back in for a locked-out or
+// forgotten admin.
+func (d *Directory) ResetPassword(ctx context.Context, by Actor, username, password string) (*Account, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin resets passwords", ErrForbidden)
+	}
+	acct, err := d.Account(ctx, by, username)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPassword(acct.Username, password); err != nil {
+		return nil, err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.store.setPassword(ctx, acct.ID, hash, ""); err != nil {
+		return nil, err
+	}
+	if err := d.store.forgetLoginFailures(ctx, strings.ToLower(acct.Username)); err != nil {
+		return nil, err
+	}
+	d.log.Info("password reset", "account", acct.ID)
+	return acct, nil
+}
+
+// ErrWrongPassword: the current password given to ChangePassword is wrong.
+// It is also a *license.FieldError on "old_password".
+var ErrWrongPassword = &license.FieldError{Field: "old_password", Rule: "mismatch", Message: "the current password is wrong"}
+
+// ChangePassword sets a new password for the account signed in with the
+// session token, after checking its current password (wrong guesses are
+// throttled like sign-ins). The account's other sessions end; this one
+// stays.
+func (d *Directory) ChangePassword(ctx context.Context, session, old, password string) error {
+	acct, err := d.Session(ctx, session)
+	if err != nil {
+		return err
+	}
+	_, hash, err := d.store.accountByUsername(ctx, acct.Username)
+	if err != nil {
+		return err
+	}
+	now := d.now()
+	keys := []throttleKey{{"change:" + strconv.FormatInt(acct.ID, 10), MaxLoginFailures}}
+	if err := d.store.takeAttempt(ctx, keys, now); err != nil {
+		return err
+	}
+	if !checkPassword(hash, old) {
+		d.log.Info("password change refused", "account", acct.ID)
+		return ErrWrongPassword
+	}
+	if err := d.store.forgiveAttempt(ctx, keys); err != nil {
+		return err
+	}
+	if old == password {
+		return &license.FieldError{Field: "password", Rule: "mismatch", Message: "password: the new password is the current one"}
+	}
+	if err := CheckPassword(acct.Username, password); err != nil {
+		return err
+	}
+	newHash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := d.store.setPassword(ctx, acct.ID, newHash, tokenHash(session)); err != nil {
+		return err
+	}
+	d.log.Info("password changed", "account", acct.ID)
+	return nil
 }
 
 // ErrBadLogin: the user name or password is wrong (which one is not said).
 var ErrBadLogin = fmt.Errorf("%w: wrong user name or password", ErrUnauthenticated)
 
 // Login checks a user name and password and opens a session. client names
-// where the attempt comes from (an IP address) for throttling: after
-// MaxLoginFailures failures within LoginWindow for the user name (or
-// MaxClientLoginFailures for the client), Login answers a *ThrottledError without checking the password.
-// The session token is returned once; only its hash is stored.
-func (s *Service) Login(ctx context.Context, username, password, client string) (string, *Account, error) {
-	now := s.now()
-	keys := []string{"login:" + strings.ToLower(strings.TrimSpace(username)), "ip:" + client}
-	for i, limit := range []int{MaxLoginFailures, MaxClientLoginFailures} {
-		if err := s.throttled(ctx, keys[i], limit, LoginWindow, now); err != nil {
-			return "", nil, err
-		}
+// where the attempt comes from (an IP address). Every attempt is counted in
+// the store before the password is checked, in one transaction, against the
+// user name from this client (MaxLoginFailures) and the client alone
+// (MaxClientLoginFailures); past those allowances attempts must wait a
+// growing delay, and one that comes too early gets a *ThrottledError
+// without its password being checked. A right password forgives its own
+// attempt. The session token is returned once; only its hash is stored.
+func (d *Directory) Login(ctx context.Context, username, password, client string) (string, *Account, error) {
+	now := d.now()
+	keys := loginKeys(username, client)
+	if err := d.store.takeAttempt(ctx, keys, now); err != nil {
+		return "", nil, err
 	}
-	acct, hash, err := s.store.accountByUsername(ctx, strings.TrimSpace(username))
+	acct, hash, err := d.store.accountByUsername(ctx, strings.TrimSpace(username))
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a real check, so timing does not tell
 		// which user names exist.
@@ -301,31 +463,67 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", nil, err
 	}
 	if acct == nil || acct.Disabled || !checkPassword(hash, password) {
-		for _, k := range keys {
-			if err := s.store.addFailure(ctx, k, now); err != nil {
-				return "", nil, err
-			}
-		}
-		s.log.Info("login failed")
+		d.log.Info("login failed")
 		return "", nil, ErrBadLogin
 	}
-	if err := s.store.clearFailures(ctx, keys[0]); err != nil {
+	if err := d.store.forgiveAttempt(ctx, keys); err != nil {
 		return "", nil, err
 	}
-	// Housekeeping on every sign-in: expired sessions and failures older
-	// than any window are of no use.
-	if err := s.store.prune(ctx, now, now.Add(-max(LoginWindow, RedeemWindow))); err != nil {
+	// Housekeeping on every sign-in: expired sessions and forgotten
+	// failures are of no use.
+	if err := d.store.prune(ctx, now, now.Add(-max(LoginMemory, RedeemWindow))); err != nil {
 		return "", nil, err
 	}
 	token, err := randomToken("zzs_")
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.store.insertSession(ctx, tokenHash(token), acct.ID, now, now.Add(SessionLifetime)); err != nil {
+	if err := d.store.insertSession(ctx, tokenHash(token), acct.ID, now, now.Add(SessionLifetime)); err != nil {
 		return "", nil, err
 	}
-	s.log.Info("login", "account", acct.ID, "role", acct.Role)
+	d.log.Info("login", "account", acct.ID, "role", acct.Role)
 	return token, acct, nil
+}
+
+// throttleKey is one count of attempts and how many of them go undelayed.
+type throttleKey struct {
+	key  string
+	free int
+}
+
+// loginKeys: the user name from this client, and the client alone. User
+// names are compared without case; an IPv6 client counts as its /64 (one
+// subscriber line holds a whole /64, so single addresses would give an
+// attacker 2^64 fresh allowances); both parts are cut to a sane length so
+// that a hostile attempt cannot store megabytes.
+func loginKeys(username, client string) []throttleKey {
+	user := strings.ToLower(strings.TrimSpace(username))
+	if len(user) > 100 {
+		user = user[:100]
+	}
+	if a, err := netip.ParseAddr(client); err == nil && a.Is6() && !a.Is4In6() {
+		p, _ := a.WithZone("").Prefix(64)
+		client = p.String()
+	}
+	if len(client) > 100 {
+		client = client[:100]
+	}
+	return []throttleKey{
+		{"pair:" + user + "|" + client, MaxLoginFailures},
+		{"client:" + client, MaxClientLoginFailures},
+	}
+}
+
+// loginDelay is how long the attempt after the n-th must wait.
+func loginDelay(n, free int) time.Duration {
+	if n < free {
+		return 0
+	}
+	shift := n - free
+	if shift > 20 {
+		return MaxLoginDelay
+	}
+	return min(LoginDelayBase<<shift, MaxLoginDelay)
 }
 
 // throttled answers a *ThrottledError when key has max failures within window.
@@ -343,23 +541,23 @@ func (s *Service) throttled(ctx context.Context, key string, max int, window tim
 // Session returns the account a session token stands for, or
 // ErrUnauthenticated when the token is unknown, expired or its account
 // disabled.
-func (s *Service) Session(ctx context.Context, token string) (*Account, error) {
+func (d *Directory) Session(ctx context.Context, token string) (*Account, error) {
 	if token == "" {
 		return nil, ErrUnauthenticated
 	}
-	acct, expires, err := s.store.session(ctx, tokenHash(token))
+	acct, expires, err := d.store.session(ctx, tokenHash(token))
 	if err != nil {
 		return nil, err
 	}
-	if !s.now().Before(expires) || acct.Disabled {
+	if !d.now().Before(expires) || acct.Disabled {
 		return nil, fmt.Errorf("%w: session expired", ErrUnauthenticated)
 	}
 	return acct, nil
 }
 
 // Logout ends a session. Ending an unknown session is not an error.
-func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.store.deleteSession(ctx, tokenHash(token))
+func (d *Directory) Logout(ctx context.Context, token string) error {
+	return d.store.deleteSession(ctx, tokenHash(token))
 }
 
 func randomToken(prefix string) (string, error) {
@@ -503,20 +701,120 @@ func (s *store) setDisabled(ctx context.Context, id int64, disabled bool) error 
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(`UPDATE accounts SET disabled = ? WHERE id = ?`, disabled, id); err != nil {
+	// The last enabled admin stays enabled, in the same statement, so two
+	// admins cannot disable each other at once.
+	res, err := tx.ExecContext(ctx, `UPDATE accounts SET disabled = ? WHERE id = ?
+		AND NOT (? AND role = 'admin' AND (SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled = 0 AND id <> ?) = 0)`,
+		disabled, id, disabled, id)
+	if err != nil {
 		return err
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: the last enabled admin account cannot be disabled", ErrConflict)
+	}
 	if disabled {
-		if _, err := tx.Exec(`DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
 }
 
-// prune deletes sessions expired by now and failures from before before.
+// setPassword stores a new password hash for an account and ends its
+// sessions but the one whose hash is keep.
+func (s *store) setPassword(ctx context.Context, id int64, hash, keep string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password = ? WHERE id = ?`, hash, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash <> ?`, id, keep); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *store) departmentExists(ctx context.Context, uscc string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM departments WHERE uscc = ?`, uscc).Scan(&n)
+	return n > 0, err
+}
+
+// takeAttempt counts one attempt against every key in one transaction, or
+// none when any key asks the attempt to wait: then it answers a
+// *ThrottledError and the attempt must not be checked. Counting before
+// checking is what bounds parallel attempts: the n-th concurrent attempt
+// sees the n-1 before it.
+func (s *store) takeAttempt(ctx context.Context, keys []throttleKey, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	counts := make([]int, len(keys))
+	var wait time.Duration
+	for i, k := range keys {
+		var n int
+		var next, last string
+		err := tx.QueryRowContext(ctx, `SELECT failures, next_at, last_at FROM login_throttle WHERE key = ?`, k.key).Scan(&n, &next, &last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("registry: read throttle: %w", err)
+		case parseTime(last).Before(now.Add(-LoginMemory)):
+			n = 0 // forgotten
+		default:
+			wait = max(wait, parseTime(next).Sub(now))
+		}
+		counts[i] = n
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	for i, k := range keys {
+		n := counts[i] + 1
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, next_at, last_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, next_at = excluded.next_at, last_at = excluded.last_at`,
+			k.key, n, sortableTime(now.Add(loginDelay(n, k.free))), sortableTime(now)); err != nil {
+			return fmt.Errorf("registry: count attempt: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// forgiveAttempt undoes a successful attempt: the first key (the user name
+// from this client) starts over, the others give back the one attempt.
+func (s *store) forgiveAttempt(ctx context.Context, keys []throttleKey) error {
+	for i, k := range keys {
+		q := `UPDATE login_throttle SET failures = MAX(failures - 1, 0) WHERE key = ?`
+		if i == 0 {
+			q = `DELETE FROM login_throttle WHERE key = ?`
+		}
+		if _, err := s.db.ExecContext(ctx, q, k.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetLoginFailures forgets the failed sign-ins of a user name from every
+// client.
+func (s *store) forgetLoginFailures(ctx context.Context, user string) error {
+	prefix := "pair:" + user + "|"
+	_, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE substr(key, 1, ?) = ?`, len(prefix), prefix)
+	return err
+}
+
+// prune deletes sessions expired by now and failures and throttles from
+// before before.
 func (s *store) prune(ctx context.Context, now, before time.Time) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, sortableTime(now)); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE last_at < ?`, sortableTime(before)); err != nil {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, `DELETE FROM attempt_failures WHERE at < ?`, sortableTime(before))
@@ -549,11 +847,6 @@ func (s *store) deleteSession(ctx context.Context, hash string) error {
 
 func (s *store) addFailure(ctx context.Context, key string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO attempt_failures (key, at) VALUES (?, ?)`, key, sortableTime(at))
-	return err
-}
-
-func (s *store) clearFailures(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM attempt_failures WHERE key = ?`, key)
 	return err
 }
 

@@ -32,6 +32,9 @@ func (s *Service) PDF(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: stored seal signature of %s: %w", id, err)
 	}
+	if err := s.RefreshReceipt(ctx, lic); err != nil {
+		return nil, err
+	}
 	// No HTML escaping: the credential's bytes stay exactly as signed.
 	var doc bytes.Buffer
 	enc := json.NewEncoder(&doc)

@@ -2,10 +2,6 @@ package registry
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -80,6 +76,9 @@ func (c Config) Validate() error {
 
 // Service is the registry: departments, catalog, issuing, lifecycle, tokens.
 type Service struct {
+	// Directory holds the web accounts, sessions and API tokens.
+	*Directory
+
 	cfg     Config
 	store   *store
 	catalog *license.Catalog
@@ -154,6 +153,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		signers: map[string]*deptSigner{}, serials: map[string]int{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
+	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
 	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("registry: save catalog: %w", err)
@@ -638,44 +638,4 @@ func (s *Service) newDepartmentKey(uscc, name string, now time.Time) (*sm2.Priva
 // Departments lists the registered departments with their keys.
 func (s *Service) Departments(ctx context.Context) ([]*Department, error) {
 	return s.store.departments(ctx)
-}
-
-// CreateToken makes a new API token for a. Only its hash is stored; the
-// token is returned once.
-func (s *Service) CreateToken(ctx context.Context, a Actor) (string, error) {
-	if !a.Role.Valid() {
-		return "", &license.FieldError{Field: "role", Rule: "enum", Message: "role must be admin, issuer or verifier"}
-	}
-	if a.Role == RoleIssuer {
-		s.mu.Lock()
-		d := s.deptByID[a.Department]
-		s.mu.Unlock()
-		if d == nil {
-			return "", fmt.Errorf("%w: department %s", ErrNotFound, a.Department)
-		}
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	token := "zz_" + base64.RawURLEncoding.EncodeToString(b)
-	if err := s.store.insertToken(ctx, tokenHash(token), a, s.now()); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// Authenticate returns the actor a token stands for.
-func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error) {
-	if token == "" {
-		return Actor{}, ErrUnauthenticated
-	}
-	return s.store.token(ctx, tokenHash(token))
-}
-
-// tokenHash: tokens carry 256 random bits, so a plain SHA-256 is enough;
-// a slow password hash would only slow every API call.
-func tokenHash(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
 }

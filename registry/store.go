@@ -147,6 +147,10 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := migrateOperators(db, time.Now()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
 	if err := s.migrateSlots(context.Background()); err != nil {
 		db.Close()
@@ -635,25 +639,6 @@ func (s *store) saveCatalog(ctx context.Context, types []license.Type) error {
 		}
 	}
 	return tx.Commit()
-}
-
-// Tokens.
-
-func (s *store) insertToken(ctx context.Context, hash string, a Actor, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, role, uscc, name, created_at) VALUES (?, ?, ?, ?, ?)`,
-		hash, string(a.Role), a.Department, a.Name, formatTime(at))
-	return err
-}
-
-func (s *store) token(ctx context.Context, hash string) (Actor, error) {
-	var a Actor
-	var role string
-	err := s.db.QueryRowContext(ctx, `SELECT role, uscc, name FROM tokens WHERE hash = ?`, hash).Scan(&role, &a.Department, &a.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Actor{}, ErrUnauthenticated
-	}
-	a.Role = Role(role)
-	return a, err
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

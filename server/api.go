@@ -117,6 +117,10 @@ func (s *Server) getLicense(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A receipt against a checkpoint the current trust bundle proves.
+	if err := s.reg.RefreshReceipt(c.Request().Context(), lic); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, documentOf(lic))
 }
 

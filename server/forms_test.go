@@ -148,7 +148,7 @@ func TestVerifyEveryForm(t *testing.T) {
 		}
 	}
 
-	if a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"revoked","reason":"依法吊销"}`)); a.status != 200 {
+	if a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"revoked","reason":"penalty"}`)); a.status != 200 {
 		t.Fatalf("revoke: %d %s", a.status, a.body)
 	}
 	for _, f := range forms {

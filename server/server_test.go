@@ -154,7 +154,7 @@ func TestRoutesEnforceRoles(t *testing.T) {
 		body         func() []byte
 		want         map[int]int
 	}
-	suspend := func() []byte { return []byte(`{"status":"suspended","reason":"核查"}`) }
+	suspend := func() []byte { return []byte(`{"status":"suspended","reason":"under_investigation"}`) }
 	routes := []route{
 		{"GET", "/healthz", nil, map[int]int{anon: 200, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
 		{"GET", "/api/v1/types", nil, map[int]int{anon: 200, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
@@ -278,7 +278,7 @@ func TestVerifyEndpoint(t *testing.T) {
 			t.Errorf("%s: verdict %s", name, r.Verdict)
 		}
 	}
-	a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"revoked","reason":"吊销"}`))
+	a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"revoked","reason":"penalty"}`))
 	if a.status != 200 {
 		t.Fatalf("revoke: %d %s", a.status, a.body)
 	}
@@ -286,7 +286,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Errorf("after revoke: %s", r.Verdict)
 	}
 	// Revoked is final: 409.
-	a = e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"active","reason":"x"}`))
+	a = e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"active","reason":"rectified"}`))
 	if a.status != http.StatusConflict {
 		t.Errorf("un-revoke: %d %s, want 409", a.status, a.body)
 	}

@@ -141,6 +141,13 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)
 	g.POST("/admin/users/:id/disabled", s.adminDisableUser, admin)
+	g.POST("/admin/users/password", s.adminResetPassword, admin)
+	g.GET("/admin/tokens", s.adminTokens, admin)
+	g.POST("/admin/tokens", s.adminCreateToken, admin)
+	g.POST("/admin/tokens/:id/revoke", s.adminRevokeToken, admin)
+	anyone := s.webRole(registry.RoleAdmin, registry.RoleIssuer, registry.RoleVerifier, registry.RoleHolder)
+	g.GET("/account/password", s.passwordPage, anyone)
+	g.POST("/account/password", s.passwordChange, anyone)
 	g.GET("/admin/reports", s.adminReports, admin)
 	g.GET("/admin/reports.csv", s.adminReportsCSV, admin)
 }
@@ -389,7 +396,8 @@ func (s *Server) loginSubmit(c *echo.Context) error {
 		var te *registry.ThrottledError
 		switch {
 		case errors.As(err, &te):
-			d.Err = fmt.Sprintf("登录失败次数过多，请 %d 分钟后再试。", int(te.RetryAfter.Minutes())+1)
+			d.Err = fmt.Sprintf("登录失败次数过多，请 %s后再试。", waitText(te.RetryAfter))
+			c.Response().Header().Set("Retry-After", fmt.Sprint(int(te.RetryAfter.Seconds())+1))
 			return s.page(c, http.StatusTooManyRequests, "login", "登录", d)
 		case errors.Is(err, registry.ErrUnauthenticated):
 			d.Err = "用户名或密码错误。"

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +121,9 @@ func (s *Server) adminUsers(c *echo.Context) error {
 	}
 	if u := c.QueryParam("changed"); u != "" {
 		d.Msg = "账号 " + u + " 的状态已更新。"
+	}
+	if u := c.QueryParam("reset"); u != "" {
+		d.Msg = "账号 " + u + " 的密码已重置：其登录已全部结束，登录限制已解除。请把新密码当面或经可靠渠道交给本人。"
 	}
 	return s.page(c, http.StatusOK, "admin_users", "用户管理", d)
 }
@@ -282,4 +286,102 @@ func (s *Server) adminReportsCSV(c *echo.Context) error {
 	w.Flush()
 	setFilename(c, "attachment", "report-"+from.Format("20060102")+"-"+to.Format("20060102")+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// adminResetPassword sets a new password for an account from the users
+// page; its sessions end and its sign-in delays are lifted.
+func (s *Server) adminResetPassword(c *echo.Context) error {
+	d, err := s.usersData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	username := c.FormValue("username")
+	if _, err := s.reg.ResetPassword(c.Request().Context(), account(c).Actor(), username, c.FormValue("password")); err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Err = "未重置 " + username + " 的密码：" + formErrors(err)["password"]
+			return s.page(c, http.StatusBadRequest, "admin_users", "用户管理", d)
+		}
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/users?reset="+url.QueryEscape(username))
+}
+
+type tokensData struct {
+	Tokens      []*registry.Token
+	Departments []*registry.Department
+	Now         time.Time
+	Secret      string          // the new token, shown once
+	New         *registry.Token // what Secret is
+	Values      map[string]string
+	Errors      map[string]string
+	Msg, Err    string
+}
+
+func (d tokensData) flash() (string, string) { return d.Msg, d.Err }
+
+func (s *Server) tokensData(c *echo.Context) (tokensData, error) {
+	ctx := c.Request().Context()
+	toks, err := s.reg.Tokens(ctx, account(c).Actor())
+	if err != nil {
+		return tokensData{}, err
+	}
+	depts, err := s.reg.Departments(ctx)
+	return tokensData{Tokens: toks, Departments: depts, Now: s.now(), Values: map[string]string{"days": "90"}, Errors: map[string]string{}}, err
+}
+
+func (s *Server) adminTokens(c *echo.Context) error {
+	d, err := s.tokensData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	if id := c.QueryParam("revoked"); id != "" {
+		d.Msg = "令牌 " + id + " 已吊销，立即失效。"
+	}
+	return s.page(c, http.StatusOK, "admin_tokens", "API 令牌", d)
+}
+
+// adminCreateToken makes an API token and shows its secret once, on the
+// answer to the POST itself (never in a URL).
+func (s *Server) adminCreateToken(c *echo.Context) error {
+	d, err := s.tokensData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	for _, k := range []string{"name", "role", "department", "days"} {
+		d.Values[k] = c.FormValue(k)
+	}
+	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("days")))
+	if err != nil || days <= 0 {
+		d.Errors["days"], d.Err = "有效期应为正整数天数。", "未创建：请按提示修改。"
+		return s.page(c, http.StatusBadRequest, "admin_tokens", "API 令牌", d)
+	}
+	n := registry.NewToken{
+		Name: c.FormValue("name"), Role: registry.Role(c.FormValue("role")), Department: c.FormValue("department"),
+		ExpiresAt: s.now().Add(time.Duration(min(days, 10000)) * 24 * time.Hour),
+	}
+	secret, tok, err := s.reg.AddToken(c.Request().Context(), account(c).Actor(), n)
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			d.Errors, d.Err = formErrors(err), "未创建：请按提示修改。"
+			if e, ok := d.Errors["expires_at"]; ok {
+				d.Errors["days"] = e
+			}
+			return s.page(c, http.StatusBadRequest, "admin_tokens", "API 令牌", d)
+		}
+		return s.webError(c, err)
+	}
+	if d.Tokens, err = s.reg.Tokens(c.Request().Context(), account(c).Actor()); err != nil {
+		return s.webError(c, err)
+	}
+	d.Secret, d.New, d.Values = secret, tok, map[string]string{"days": "90"}
+	d.Msg = "令牌已创建。它只显示这一次，请立即复制保存；平台只保存其摘要。"
+	return s.page(c, http.StatusCreated, "admin_tokens", "API 令牌", d)
+}
+
+func (s *Server) adminRevokeToken(c *echo.Context) error {
+	t, err := s.reg.RevokeToken(c.Request().Context(), account(c).Actor(), c.Param("id"))
+	if err != nil {
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/tokens?revoked="+t.ID)
 }

@@ -57,10 +57,10 @@ func TestWebBadInput(t *testing.T) {
 		}, 400, []string{"用证事由"}},
 		{"a picture without a QR code", func() webAnswer {
 			return e.login("clerk1").upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": "核验"}, "file", "photo.png", blankPNG(t))
-		}, 200, []string{"无法验证", "未找到二维码"}},
+		}, 200, []string{"无法核验", "未找到二维码"}},
 		{"a PDF that is not a license", func() webAnswer {
 			return e.login("clerk1").upload("/window/verify", map[string]string{"service_item": "310100-SC-0001", "purpose": "核验"}, "file", "x.pdf", []byte("%PDF-1.4\n%%EOF\n"))
-		}, 200, []string{"无法验证", "不是本平台的电子证照 PDF"}},
+		}, 200, []string{"无法核验", "不是本平台的电子证照 PDF"}},
 		{"unknown use code", func() webAnswer {
 			return e.login("clerk1").form("/window/redeem", url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"核验"}, "code": {"2222-2222"}})
 		}, 404, []string{"用证码不存在"}},
@@ -227,7 +227,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}}); s.status != 400 || !strings.Contains(s.body, "reason") {
 		t.Errorf("revoke without reason: %d", s.status)
 	}
-	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}, "reason": {"吊销：提交虚假材料"}}); s.status != http.StatusSeeOther {
+	if s := off.form("/console/licenses/"+id+"/status", url.Values{"status": {"revoked"}, "reason": {"fraud"}}); s.status != http.StatusSeeOther {
 		t.Fatalf("revoke: %d %s", s.status, snippet(s.body))
 	}
 	v := verifyPDF("再次核验")
@@ -251,7 +251,8 @@ func TestConsentFlowOnPages(t *testing.T) {
 		files[f.Name], _ = io.ReadAll(rc)
 		rc.Close()
 	}
-	bundle, err := verifier.ParseBundle(files["bundle.json"])
+	fp, _, _ := e.s.reg.Trust()
+	bundle, err := verifier.ParseBundle(files["bundle.json"], verifier.WithRootFingerprint(fp))
 	if err != nil {
 		t.Fatalf("bundle in the zip: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"zhengzhao/registry"
 )
@@ -134,6 +135,10 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/api/v1/types", fixed("/api/v1/types"), get, all(200)},
 		{"GET", "/api/v1/types/:code/example", fixed("/api/v1/types/" + typeA + "/example"), get, all(200)},
 		{"GET", "/api/v1/bundle", fixed("/api/v1/bundle"), get, all(200)},
+		{"GET", "/api/v1/trust", fixed("/api/v1/trust"), get, all(200)},
+		{"GET", "/api/v1/reasons", fixed("/api/v1/reasons"), get, all(200)},
+		{"GET", "/api/v1/log/consistency", fixed("/api/v1/log/consistency?from=1&to=2"), get, all(200)},
+		{"GET", "/status/:uscc/message/:n", fixed("/status/" + e.depts[0].USCC + "/message/0"), get, all(200)},
 		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
 		{"POST", "/api/v1/verify", fixed("/api/v1/verify"), postJSON(doc), [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
 		{"POST", "/api/v1/licenses", fixed("/api/v1/licenses"), func(w *webClient, p string) webAnswer {
@@ -198,14 +203,28 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
 		{"POST", "/admin/users/:id/disabled", func() string { return "/admin/users/" + fmt.Sprint(accountID(t, e, "clerk2")) + "/disabled" }, post(url.Values{"disabled": {"1"}}), only(admin, 303, 401)},
+		{"POST", "/admin/users/password", fixed("/admin/users/password"), post(url.Values{"username": {"clerk2"}, "password": {"a reset passphrase"}}), only(admin, 303, 401)},
+		{"GET", "/admin/tokens", fixed("/admin/tokens"), get, only(admin, 200, 303)},
+		{"POST", "/admin/tokens", fixed("/admin/tokens"), post(url.Values{"name": {"窗口系统"}, "role": {"verifier"}, "days": {"30"}}), only(admin, 201, 401)},
+		{"POST", "/admin/tokens/:id/revoke", func() string {
+			_, tk, err := e.reg.AddToken(ctx, registry.Actor{Role: registry.RoleAdmin, Name: "t"}, registry.NewToken{Name: "t", Role: registry.RoleVerifier, ExpiresAt: time.Now().Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/admin/tokens/" + tk.ID + "/revoke"
+		}, post(nil), only(admin, 303, 401)},
+		{"GET", "/account/password", fixed("/account/password"), get, func() [nRoles]int { w := all(200); w[anon] = 303; return w }()},
+		{"POST", "/account/password", fixed("/account/password"), post(url.Values{"old_password": {"not the password"}, "password": {"a new passphrase"}, "password_again": {"a new passphrase"}}), func() [nRoles]int { w := all(400); w[anon] = 401; return w }()},
 		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00099")}, "name": {"上海市数据局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
 		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
+		{"POST", "/api/v1/departments/:uscc/keys/:keyid/revoke", fixed("/api/v1/departments/" + e.depts[3].USCC + "/keys/" + e.depts[3].Keys[0].KeyID + "/revoke"),
+			postJSON([]byte(`{"reason":"key_compromise"}`)), [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
 
 		// State changes last: a status change, then signing out.
-		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"核查"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
-		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"核查中"}}), officers(303, 404, 401)},
+		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
+		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"under_investigation"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},
 	}
 

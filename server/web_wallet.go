@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -155,7 +157,9 @@ func (s *Server) walletRevokeCode(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/wallet#codes")
 }
 
-// walletReadme is the short guide in every wallet download.
+// walletReadme is the short guide in every wallet download; %[1]s is the
+// platform root's fingerprint, %[2]d the bundle's sequence, %[3]s its
+// valid_until.
 const walletReadme = `证照钱包（离线核验包）
 ======================
 
@@ -164,15 +168,24 @@ const walletReadme = `证照钱包（离线核验包）
   licenses/<证照编号>.json   证照凭证（W3C 可验证凭证，SM2 签名）及其上链存证回执（含默克尔包含证明）
   pdf/<证照编号>.pdf         带电子印章的证照 PDF，内嵌凭证与签章，单独即可核验
   qr/<证照编号>.png          证照二维码（ZZ1: 紧凑格式），qr/<证照编号>.txt 为其文本
-  bundle.json               平台签发的信任包：根证书、各部门证书、账本检查点、失效证照清单
+  bundle.json               平台签发的信任包（第 %[2]d 版）：各部门证书、状态列表、账本检查点
+
+先核对平台根证书指纹
+--------------------
+
+信任包由平台根证书签名。本包中的信任包并不能证明它自己可信：任何人都能自制根证书签一份信任包。
+请把下面的指纹与平台公开发布的指纹（平台公告、办事大厅公示）逐字比对，一致后再用它核验：
+
+  平台根证书指纹（SM3）：%[1]s
 
 离线核验（无需联网）：
 
-  zhengzhao verify --bundle bundle.json licenses/*.json pdf/*.pdf qr/*.png
+  zhengzhao verify --root-fingerprint %[1]s --bundle bundle.json licenses/*.json pdf/*.pdf qr/*.png
 
 每个文件都会逐项列出检查结果（格式、签发机构、数字签名、签名密钥、证照类型、有效期、证照状态、上链存证）。
-退出码 0 表示全部有效，1 表示有证照无效。
-信任包中的证照状态以其生成时间为准；要获知最新的吊销情况，请重新下载钱包或在线核验。
+退出码 0 表示全部有效，1 表示有证照无效，3 表示状态无法确认。
+信任包的状态数据有效至 %[3]s；过期后核验结果为“无法确认”，而不是“有效”。
+要获知最新状态，请重新下载钱包，或用 zhengzhao bundle 从平台取最新的信任包，或在线核验。
 `
 
 // walletZip downloads the wallet: every credential with its receipt, the
@@ -183,7 +196,7 @@ func (s *Server) walletZip(c *echo.Context) error {
 	if err != nil {
 		return s.webError(c, err)
 	}
-	_, bundle, err := s.currentBundle(ctx)
+	sb, err := s.reg.Bundle(ctx)
 	if err != nil {
 		return s.webError(c, err)
 	}
@@ -198,8 +211,13 @@ func (s *Server) walletZip(c *echo.Context) error {
 		_, err = w.Write(data)
 		return err
 	}
-	errs := []error{add("README.txt", []byte(walletReadme)), add("bundle.json", bundle)}
+	fp, _, _ := s.reg.Trust()
+	readme := fmt.Sprintf(walletReadme, fp, sb.Sequence, sb.ValidUntil.In(license.ChinaTime).Format(time.DateTime))
+	errs := []error{add("README.txt", []byte(readme)), add("bundle.json", sb.JSON)}
 	for _, l := range lics {
+		if err := s.reg.RefreshReceipt(ctx, l); err != nil {
+			return s.webError(c, err)
+		}
 		doc, err := json.MarshalIndent(verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &l.Receipt}, "", "  ")
 		base := fileSafe(l.Record.Name + "-" + l.Record.Number)
 		errs = append(errs, err, add("licenses/"+base+".json", doc))

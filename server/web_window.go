@@ -21,7 +21,8 @@ import (
 
 // verdictView is the one large verdict and every check, in Chinese.
 type verdictView struct {
-	Label  string // 有效 / 已暂停 / 已吊销 / 已注销 / 已过期 / 无法验证
+	Label  string // Verdict.Label: 有效 / 已暂停 / 已注销 / 已吊销 / … / 无法核验
+	Why    string // the reason of a status change, in Chinese
 	Class  string // ok, warn, bad
 	Result *verifier.Result
 	Checks []checkView
@@ -60,8 +61,11 @@ func verdictLabel(v verifier.Verdict) (string, string) {
 func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	v := &verdictView{Result: r}
 	v.Label, v.Class = verdictLabel(r.Verdict)
+	if r.InputErr != nil { // not a license at all: nothing was verified
+		v.Label, v.Class = verifier.VerdictUnverifiable.Label(), "bad"
+	}
 	if statusReason != "" && !r.Valid {
-		v.Label += "（" + license.ReasonLabel(statusReason) + "）"
+		v.Why = license.ReasonLabel(statusReason)
 	}
 	for _, ch := range r.Checks {
 		cv := checkView{Name: checkNames[ch.Name], Reason: ch.Reason}

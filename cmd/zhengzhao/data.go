@@ -99,8 +99,13 @@ func passphrase(file string) ([]byte, error) {
 
 // initResult is what `init --json` prints.
 type initResult struct {
-	AdminToken    string          `json:"admin_token"`
-	VerifierToken string          `json:"verifier_token"`
+	// Data is the data directory.
+	Data string `json:"data"`
+	// AdminAccount is the first admin's web user name (without --demo).
+	AdminAccount string `json:"admin_account,omitempty"`
+	// AdminToken and VerifierToken are demo API tokens.
+	AdminToken    string          `json:"admin_token,omitempty"`
+	VerifierToken string          `json:"verifier_token,omitempty"`
 	Departments   []initDeptToken `json:"departments"`
 	// Accounts are the demo web accounts with their passwords.
 	Accounts []registry.DemoLogin `json:"accounts,omitempty"`
@@ -114,16 +119,22 @@ type initDeptToken struct {
 }
 
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("init", "init --data DIR [--demo] [--json] [--passphrase-file FILE]", stderr)
+	fs := newFlags("init", "init --data DIR [--admin-user admin] [--admin-password-file FILE] [--passphrase-file FILE] [--json] | init --data DIR --demo", stderr)
 	dir := fs.String("data", "", "data directory to create (required)")
-	demo := fs.Bool("demo", false, "add 5 demo departments with keys, certificates and tokens")
-	asJSON := fs.Bool("json", false, "print the tokens as JSON")
+	demo := fs.Bool("demo", false, "add 5 demo departments, demo web accounts with printed passwords, demo licenses and tokens")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
+	adminUser := fs.String("admin-user", "admin", "user name of the first admin web account")
+	adminName := fs.String("admin-name", "平台管理员", "the first admin's name, shown on the pages")
+	adminPW := fs.String("admin-password-file", "", "file holding the first admin's password (\"-\" reads standard input; default: asked on the terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return usagef("--data is required")
+	}
+	if registry.Initialized(*dir) {
+		return usagef("%s is already initialized", *dir)
 	}
 	pass, err := passphrase(*passFile)
 	if err != nil {
@@ -134,14 +145,32 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fe := registry.CheckKeyPassphrase(pass); fe != nil && !*demo {
 		return usagef("key passphrase: %s", fe.Message)
 	}
-	res, err := initData(ctx, *dir, pass, *demo, slog.New(slog.DiscardHandler), nil)
+	var first *registry.NewAccount
+	if !*demo {
+		first = &registry.NewAccount{Username: *adminUser, Name: *adminName, Role: registry.RoleAdmin}
+		if first.Password, err = newPassword(*adminPW, "admin-password-file", "password of the first admin "+*adminUser, stderr); err != nil {
+			return err
+		}
+		// Refuse a bad account before anything is created.
+		if err := registry.CheckNewAccount(*first); err != nil {
+			return domainError(err)
+		}
+	}
+	res, err := initDataAdmin(ctx, *dir, pass, *demo, first, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}
 	return printInit(stdout, res, *asJSON)
 }
 
+// initData makes a data directory, with the demo data if demo.
 func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *slog.Logger, lc *ledgerChoice) (*initResult, error) {
+	return initDataAdmin(ctx, dir, pass, demo, nil, logger, lc)
+}
+
+// initDataAdmin makes a data directory: the platform, and then either the
+// demo data or the first admin web account (when first is not nil).
+func initDataAdmin(ctx context.Context, dir string, pass []byte, demo bool, first *registry.NewAccount, logger *slog.Logger, lc *ledgerChoice) (*initResult, error) {
 	if registry.Initialized(dir) {
 		return nil, usagef("%s is already initialized", dir)
 	}
@@ -150,16 +179,23 @@ func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *s
 		return nil, err
 	}
 	defer in.Close()
-	admin := registry.Actor{Role: registry.RoleAdmin, Name: "platform admin"}
-	res := &initResult{Departments: []initDeptToken{}}
-	if res.AdminToken, err = in.registry.CreateToken(ctx, admin); err != nil {
-		return nil, err
-	}
-	if res.VerifierToken, err = in.registry.CreateToken(ctx, registry.Actor{Role: registry.RoleVerifier, Name: "service hall window"}); err != nil {
-		return nil, err
+	admin := registry.Actor{Role: registry.RoleAdmin, Name: "zhengzhao init"}
+	res := &initResult{Data: dir, Departments: []initDeptToken{}}
+	if first != nil {
+		acct, err := in.registry.CreateAccount(ctx, admin, *first)
+		if err != nil {
+			return nil, domainError(err)
+		}
+		res.AdminAccount = acct.Username
 	}
 	if !demo {
 		return res, nil
+	}
+	if res.AdminToken, err = in.registry.CreateToken(ctx, registry.Actor{Role: registry.RoleAdmin, Name: "demo admin"}); err != nil {
+		return nil, err
+	}
+	if res.VerifierToken, err = in.registry.CreateToken(ctx, registry.Actor{Role: registry.RoleVerifier, Name: "demo service hall window"}); err != nil {
+		return nil, err
 	}
 	for _, d := range registry.DemoDepartments(in.registry.Catalog()) {
 		dept, err := in.registry.RegisterDepartment(ctx, admin, d.USCC, d.Name, d.Types)
@@ -185,6 +221,14 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(res)
 	}
+	if res.AdminAccount != "" {
+		fmt.Fprintf(w, "Platform created in %s: root key and certificate, log key, ledger, store.\n", res.Data)
+		fmt.Fprintf(w, "Web account %q (platform admin) created with the password you gave; it is stored only as an argon2id hash.\n", res.AdminAccount)
+		fmt.Fprintf(w, "Next:\n  zhengzhao serve --data %s          then sign in at http://127.0.0.1:8080/login\n", res.Data)
+		fmt.Fprintf(w, "  zhengzhao admin department register --data %s --uscc USCC --name NAME --types CODE,…\n", res.Data)
+		fmt.Fprintf(w, "  zhengzhao admin --help                  accounts, API tokens, password resets\n")
+		return nil
+	}
 	fmt.Fprintf(w, "admin token:    %s\nverifier token: %s\n", res.AdminToken, res.VerifierToken)
 	for _, d := range res.Departments {
 		fmt.Fprintf(w, "issuer token for %s (%s): %s\n", d.Name, d.USCC, d.IssuerToken)
@@ -194,6 +238,16 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 	}
 	fmt.Fprintln(w, "Tokens and passwords are shown once; only their hashes are stored.")
 	return nil
+}
+
+// printDemoAccounts says what the demo's first start made and where the
+// passwords are (in the file, not on the screen, where logs may keep them).
+func printDemoAccounts(w io.Writer, res *initResult, file string, took time.Duration) {
+	fmt.Fprintf(w, "Demo data created in %.0f s. Web accounts (passwords and API tokens in %s):\n", took.Seconds(), file)
+	for _, a := range res.Accounts {
+		fmt.Fprintf(w, "  %-11s %s, %s\n", a.Username, a.Role, a.Name)
+	}
+	fmt.Fprintf(w, "Show a password: jq -r '.accounts[] | select(.username==\"admin\") | .password' %s\n", file)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -223,6 +277,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if *demo && !registry.Initialized(*dir) {
+		fmt.Fprintf(stdout, "First start: creating demo data in %s (platform root key, 5 departments with SM2 keys,\n"+
+			"certificates and seals, demo web accounts and licenses); this takes a few seconds …\n", *dir)
+		started := time.Now()
 		res, err := initData(ctx, *dir, pass, true, logger, lc)
 		if err != nil {
 			return err
@@ -232,7 +289,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := os.WriteFile(tokens, b, 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "demo data created; tokens in %s\n", tokens)
+		printDemoAccounts(stdout, res, tokens, time.Since(started))
+	} else if *demo {
+		fmt.Fprintf(stdout, "Demo data already in %s; web accounts, passwords and API tokens are in %s\n", *dir, filepath.Join(*dir, "demo-tokens.json"))
 	}
 	in, err := openInstance(ctx, *dir, pass, logger, false, lc)
 	if err != nil {

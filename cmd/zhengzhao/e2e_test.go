@@ -234,7 +234,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 		t.Fatalf("seal picture: %d", status)
 	}
 
-	status, body := srv.do(t, "POST", "/api/v1/licenses/"+id+"/status", dept.IssuerToken, []byte(`{"status":"revoked","reason":"吊销：提交虚假材料"}`))
+	status, body := srv.do(t, "POST", "/api/v1/licenses/"+id+"/status", dept.IssuerToken, []byte(`{"status":"revoked","reason":"fraud","note":"提交虚假材料，案卷 2026-17"}`))
 	if status != 200 {
 		t.Fatalf("revoke: %d %s", status, body)
 	}

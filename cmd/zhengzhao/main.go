@@ -49,7 +49,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"init", "create a data directory: platform root key, ledger, store (--demo adds departments)", runInit},
+		{"init", "create a data directory: platform root key, ledger, store, first admin (--demo: demo data)", runInit},
+		{"admin", "manage departments, web accounts and API tokens (zhengzhao admin --help)", runAdmin},
 		{"serve", "serve the JSON API", runServe},
 		{"issue", "issue a license through a server", runIssue},
 		{"bundle", "download the signed trust bundle from a server", runBundle},

@@ -36,6 +36,12 @@ func TestServeDemoWeb(t *testing.T) {
 	metricsAddr := l.Addr().String()
 	l.Close()
 	srv := startServer(t, dir, "--demo", "--metrics-listen", metricsAddr, "--metrics-token-file", tokenFile)
+	// The first start says what it does and where the passwords are.
+	for _, want := range []string{"First start: creating demo data", "demo-tokens.json", "  enterprise  holder"} {
+		if !strings.Contains(srv.logs.String(), want) {
+			t.Errorf("serve --demo did not say %q:\n%s", want, srv.logs)
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "demo-tokens.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,266 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"zhengzhao/license"
+)
+
+// API token rules.
+const (
+	// DefaultTokenLifetime is how long a token lives when its expiry is not
+	// given, and what a token made before tokens expired gets from the
+	// upgrade.
+	DefaultTokenLifetime = 90 * 24 * time.Hour
+	// MaxTokenLifetime is the longest a token may live.
+	MaxTokenLifetime = 2 * 366 * 24 * time.Hour
+)
+
+// Token is an API token as the admin sees it: never the secret, which is
+// shown once at creation and stored only as its SHA-256.
+type Token struct {
+	ID         string    `json:"id"`                   // public id: the first 16 hex digits of the hash
+	Name       string    `json:"name"`                 // what or who uses it
+	Role       Role      `json:"role"`                 // admin, issuer or verifier
+	Department string    `json:"department,omitempty"` // issuers: the department USCC
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`           // refused from this time on
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`  // refused from this time on, if set
+	CreatedBy  string    `json:"created_by,omitempty"` // who made it
+}
+
+// Active reports whether the token is accepted at now.
+func (t *Token) Active(now time.Time) bool {
+	return t.RevokedAt.IsZero() && now.Before(t.ExpiresAt)
+}
+
+// NewToken is what the admin fills in to make an API token.
+type NewToken struct {
+	Name       string    `json:"name"`                 // 1 to 100 characters
+	Role       Role      `json:"role"`                 // admin, issuer or verifier
+	Department string    `json:"department,omitempty"` // issuers: a registered department's USCC
+	ExpiresAt  time.Time `json:"expires_at"`           // after now, within MaxTokenLifetime
+}
+
+// CreateToken makes an API token for a that lives DefaultTokenLifetime. It
+// checks no caller: it is for the operator's own commands (`zhengzhao
+// init`); people go through AddToken. The secret is returned once.
+func (d *Directory) CreateToken(ctx context.Context, a Actor) (string, error) {
+	secret, _, err := d.addToken(ctx, a.Name, NewToken{Name: a.Name, Role: a.Role, Department: a.Department, ExpiresAt: d.now().Add(DefaultTokenLifetime)})
+	return secret, err
+}
+
+// AddToken makes an API token. Only the platform admin may. The secret is
+// returned once; only its hash is stored.
+func (d *Directory) AddToken(ctx context.Context, by Actor, n NewToken) (string, *Token, error) {
+	if by.Role != RoleAdmin {
+		return "", nil, fmt.Errorf("%w: only the platform admin makes API tokens", ErrForbidden)
+	}
+	return d.addToken(ctx, by.Name, n)
+}
+
+func (d *Directory) addToken(ctx context.Context, by string, n NewToken) (string, *Token, error) {
+	now := d.now()
+	n.Name = strings.TrimSpace(n.Name)
+	var errs []error
+	add := func(field, rule, msg string) {
+		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
+	}
+	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 || !utf8.ValidString(n.Name) {
+		add("name", "length", "name is required, at most 100 characters")
+	}
+	switch n.Role {
+	case RoleAdmin, RoleVerifier:
+		n.Department = ""
+	case RoleIssuer:
+		ok, err := d.store.departmentExists(ctx, n.Department)
+		if err != nil {
+			return "", nil, err
+		}
+		if !ok {
+			add("department", "unknown", "an issuer token needs a registered department (USCC)")
+		}
+	default:
+		add("role", "enum", "role must be admin, issuer or verifier")
+	}
+	switch {
+	case !n.ExpiresAt.After(now):
+		add("expires_at", "range", "expiry must lie in the future")
+	case n.ExpiresAt.Sub(now) > MaxTokenLifetime:
+		add("expires_at", "range", fmt.Sprintf("a token lives at most %d days", int(MaxTokenLifetime.Hours()/24)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return "", nil, err
+	}
+	secret, err := randomToken("zz_")
+	if err != nil {
+		return "", nil, err
+	}
+	hash := tokenHash(secret)
+	t := &Token{ID: hash[:16], Name: n.Name, Role: n.Role, Department: n.Department, CreatedAt: now, ExpiresAt: n.ExpiresAt.UTC(), CreatedBy: by}
+	if err := d.store.insertToken(ctx, hash, t); err != nil {
+		return "", nil, err
+	}
+	d.log.Info("api token created", "token", t.ID, "role", t.Role, "expires", t.ExpiresAt)
+	return secret, t, nil
+}
+
+// Tokens lists every API token, newest first. Only the platform admin may.
+func (d *Directory) Tokens(ctx context.Context, by Actor) ([]*Token, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin lists API tokens", ErrForbidden)
+	}
+	return d.store.tokens(ctx)
+}
+
+// RevokeToken ends an API token at once. Only the platform admin may.
+// Revoking a revoked token is a conflict.
+func (d *Directory) RevokeToken(ctx context.Context, by Actor, id string) (*Token, error) {
+	if by.Role != RoleAdmin {
+		return nil, fmt.Errorf("%w: only the platform admin revokes API tokens", ErrForbidden)
+	}
+	now := d.now()
+	n, err := d.store.revokeToken(ctx, strings.ToLower(strings.TrimSpace(id)), now)
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.store.tokenByID(ctx, strings.ToLower(strings.TrimSpace(id)))
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: token %s was already revoked", ErrConflict, t.ID)
+	}
+	d.log.Info("api token revoked", "token", t.ID)
+	return t, nil
+}
+
+// Authenticate returns the actor a token stands for, or ErrUnauthenticated
+// when the token is unknown, expired or revoked.
+func (d *Directory) Authenticate(ctx context.Context, secret string) (Actor, error) {
+	if secret == "" {
+		return Actor{}, ErrUnauthenticated
+	}
+	t, err := d.store.tokenByHash(ctx, tokenHash(secret))
+	if err != nil {
+		return Actor{}, err
+	}
+	switch now := d.now(); {
+	case !t.RevokedAt.IsZero() && !now.Before(t.RevokedAt):
+		return Actor{}, fmt.Errorf("%w: token revoked", ErrUnauthenticated)
+	case !now.Before(t.ExpiresAt):
+		return Actor{}, fmt.Errorf("%w: token expired", ErrUnauthenticated)
+	}
+	return Actor{Role: t.Role, Department: t.Department, Name: t.Name}, nil
+}
+
+// tokenHash: tokens carry 256 random bits, so a plain SHA-256 is enough;
+// a slow password hash would only slow every API call.
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Store: tokens.
+
+// migrateOperators brings a store made before tokens expired up to date:
+// tokens get a public id, a creator and an expiry (DefaultTokenLifetime
+// from now for those that had none).
+func migrateOperators(db *sql.DB, now time.Time) error {
+	if err := addColumns(db, "tokens", map[string]string{
+		"id":         `TEXT`,
+		"expires_at": `TEXT NOT NULL DEFAULT ''`,
+		"revoked_at": `TEXT`,
+		"created_by": `TEXT NOT NULL DEFAULT ''`,
+	}); err != nil {
+		return err
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE tokens SET id = substr(hash, 1, 16) WHERE id IS NULL`, nil},
+		{`UPDATE tokens SET expires_at = ? WHERE expires_at = ''`, []any{sortableTime(now.Add(DefaultTokenLifetime))}},
+		{`CREATE UNIQUE INDEX IF NOT EXISTS tokens_id ON tokens(id)`, nil},
+	} {
+		if _, err := db.Exec(q.sql, q.args...); err != nil {
+			return fmt.Errorf("registry: migrate tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+const tokenColumns = `id, name, role, uscc, created_at, expires_at, COALESCE(revoked_at, ''), created_by`
+
+func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
+	var t Token
+	var role, created, expires, revoked string
+	if err := row.Scan(&t.ID, &t.Name, &role, &t.Department, &created, &expires, &revoked, &t.CreatedBy); err != nil {
+		return nil, err
+	}
+	t.Role, t.CreatedAt, t.ExpiresAt = Role(role), parseTime(created), parseTime(expires)
+	if revoked != "" {
+		t.RevokedAt = parseTime(revoked)
+	}
+	return &t, nil
+}
+
+func (s *store) insertToken(ctx context.Context, hash string, t *Token) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, id, role, uscc, name, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		hash, t.ID, string(t.Role), t.Department, t.Name, sortableTime(t.CreatedAt), sortableTime(t.ExpiresAt), t.CreatedBy)
+	if err != nil {
+		return fmt.Errorf("registry: insert token: %w", err)
+	}
+	return nil
+}
+
+func (s *store) tokenByHash(ctx context.Context, hash string) (*Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnauthenticated
+	}
+	return t, err
+}
+
+func (s *store) tokenByID(ctx context.Context, id string) (*Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	return t, err
+}
+
+func (s *store) tokens(ctx context.Context) ([]*Token, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// revokeToken marks a token revoked and says how many it marked (0 when it
+// was revoked already).
+func (s *store) revokeToken(ctx context.Context, id string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, sortableTime(at), id)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
