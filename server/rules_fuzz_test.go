@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -43,5 +45,35 @@ func TestContentDisposition(t *testing.T) {
 		if got := contentDisposition("attachment", tt.name); got != tt.want {
 			t.Errorf("%q:\n got %s\nwant %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkStrictJSON measures the strict pass decodeJSON adds before
+// encoding/json: a typical issue request, and a body near the 1 MiB limit.
+func BenchmarkStrictJSON(b *testing.B) {
+	small := []byte(`{"type":"11100000000013338W001","holder":"长沙示例有限公司","holderCode":"91430104MA4L3B5K26","jurisdiction":"430104",` +
+		`"fields":{"address":"湖南省长沙市岳麓区麓山南路932号","businessScope":"许可项目：餐饮服务；食品销售。","legalRepresentative":"刘建国","registeredCapital":"100"}}`)
+	var big bytes.Buffer
+	big.WriteString(`{"fields":{`)
+	for i := 0; big.Len() < MaxBody-200; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `"k%d":"湖南省长沙市岳麓区麓山南路932号 %d"`, i, i)
+	}
+	big.WriteString(`}}`)
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{{"issue-request", small}, {"1MiB", big.Bytes()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := strictJSON(bc.body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
