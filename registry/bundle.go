@@ -56,6 +56,7 @@ type SignedBundle struct {
 	notes   []string
 
 	polled time.Time // when the ledger was last asked for its checkpoint
+	stale  bool      // the ledger moved on since: build again
 }
 
 // bundleCache holds the last signed bundle; one build at a time.
@@ -101,13 +102,20 @@ func (s *Service) cachedBundle(ctx context.Context) *SignedBundle {
 		return nil
 	}
 	s.bundle.mu.Lock()
-	poll := now.Sub(b.polled) >= ledgerPoll
+	stale := b.stale
+	poll := !stale && now.Sub(b.polled) >= ledgerPoll
 	if poll {
 		b.polled = now
 	}
 	s.bundle.mu.Unlock()
+	if stale {
+		return nil
+	}
 	if poll {
 		if cp, err := s.ledger.Checkpoint(ctx); err != nil || cp.Size != b.Checkpoint.Size {
+			s.bundle.mu.Lock()
+			b.stale = true
+			s.bundle.mu.Unlock()
 			return nil
 		}
 	}

@@ -52,10 +52,7 @@ func (w *world) open() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(w.dir, registry.LedgerDir), Signer: p.Log, Origin: "test/ledger"})
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	l := openLedger(w.t, w.dir, p)
 	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(w.t)})
 	if err != nil {
 		l.Close()
@@ -63,6 +60,16 @@ func (w *world) open() {
 	}
 	w.ledger, w.reg = l, reg
 	w.t.Cleanup(w.close)
+}
+
+// openLedger opens the embedded ledger of a data directory.
+func openLedger(t *testing.T, dir string, p *registry.Platform) *embedded.Ledger {
+	t.Helper()
+	l, err := embedded.New(context.Background(), embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: "test/ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func (w *world) close() {

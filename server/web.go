@@ -137,6 +137,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/admin", s.adminPage, admin)
 	g.POST("/admin/departments", s.adminRegister, admin)
 	g.POST("/admin/departments/:uscc/rotate", s.adminRotate, admin)
+	g.POST("/admin/departments/:uscc/keys/:keyid/revoke", s.adminRevokeKey, admin)
 	g.GET("/admin/catalog", s.adminCatalog, admin)
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)

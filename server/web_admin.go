@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -30,6 +31,9 @@ type adminData struct {
 
 func (d adminData) flash() (string, string) { return d.Msg, d.Err }
 
+// KeyReasons are the reasons a key may be declared revoked for.
+func (adminData) KeyReasons() []license.Reason { return license.KeyReasons() }
+
 func (s *Server) adminData(c *echo.Context) (adminData, error) {
 	ctx := c.Request().Context()
 	depts, err := s.reg.Departments(ctx)
@@ -51,6 +55,37 @@ func (s *Server) adminRotate(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin?rotated="+c.Param("uscc"))
 }
 
+// adminRevokeKey declares a department key compromised from the time the
+// form gives (Beijing time).
+func (s *Server) adminRevokeKey(c *echo.Context) error {
+	from, err := time.ParseInLocation("2006-01-02T15:04", c.FormValue("compromised_from"), license.ChinaTime)
+	if err != nil {
+		return s.adminFail(c, "未声明：泄露起始时间格式不对")
+	}
+	_, err = s.reg.RevokeKey(c.Request().Context(), account(c).Actor(), c.Param("uscc"), c.Param("keyid"),
+		registry.KeyRevocationRequest{From: from, Reason: c.FormValue("reason")})
+	if err != nil {
+		if fes := fieldErrors(err); len(fes) > 0 {
+			return s.adminFail(c, "未声明："+fes[0].Message)
+		}
+		if errors.Is(err, registry.ErrConflict) {
+			return s.adminFail(c, "未声明："+err.Error())
+		}
+		return s.webError(c, err)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin?compromised="+c.Param("keyid"))
+}
+
+// adminFail shows the departments page with an error.
+func (s *Server) adminFail(c *echo.Context, msg string) error {
+	d, err := s.adminData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	d.Err = msg
+	return s.page(c, http.StatusBadRequest, "admin", "部门管理", d)
+}
+
 func (s *Server) adminPage(c *echo.Context) error {
 	d, err := s.adminData(c)
 	if err != nil {
@@ -58,6 +93,9 @@ func (s *Server) adminPage(c *echo.Context) error {
 	}
 	if c.QueryParam("registered") != "" {
 		d.Msg = "部门已注册：已生成 SM2 密钥、部门证书和电子印章，并记入账本。"
+	}
+	if k := c.QueryParam("compromised"); k != "" {
+		d.Msg = "已声明密钥 " + k + " 泄露并记入账本；该部门已换用新密钥和新印章。泄露时间之后用旧密钥签名的证照一律无效。"
 	}
 	if u := c.QueryParam("rotated"); u != "" {
 		d.Msg = "已为 " + u + " 轮换密钥并签发新印章；旧密钥签发的证照仍然有效。"

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/license"
 	"zhengzhao/registry"
 )
 
@@ -219,6 +220,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
 		{"POST", "/admin/departments/:uscc/rotate", fixed("/admin/departments/" + e.depts[2].USCC + "/rotate"), post(nil), only(admin, 303, 401)},
+		{"POST", "/admin/departments/:uscc/keys/:keyid/revoke", fixed("/admin/departments/" + e.depts[4].USCC + "/keys/" + e.depts[4].Keys[0].KeyID + "/revoke"),
+			post(url.Values{"compromised_from": {time.Now().In(license.ChinaTime).Add(-time.Hour).Format("2006-01-02T15:04")}, "reason": {"key_compromise"}}), only(admin, 303, 401)},
 		{"POST", "/api/v1/departments/:uscc/keys/:keyid/revoke", fixed("/api/v1/departments/" + e.depts[3].USCC + "/keys/" + e.depts[3].Keys[0].KeyID + "/revoke"),
 			postJSON([]byte(`{"reason":"key_compromise"}`)), [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
 

@@ -50,6 +50,7 @@ func adminCommands() []adminCommand {
 		{"department", "register", "--uscc USCC --name NAME --types CODE,CODE", "register a department: SM2 key, certificate, seal, on the ledger", adminDeptRegister},
 		{"department", "rotate-key", "--uscc USCC", "give a department a new key, certificate and seal", adminDeptRotate},
 		{"department", "seal", "--uscc USCC --out FILE.png", "write the picture of a department's active seal", adminDeptSeal},
+		{"department", "revoke-key", "--uscc USCC --key KEYID --compromised-from RFC3339 [--reason key_compromise]", "declare a department key compromised from a time (a ledger event; the active key is replaced)", adminDeptRevokeKey},
 		{"account", "list", "", "list web accounts", adminAccountList},
 		{"account", "create", "--user NAME --name NAME --role ROLE [--department USCC] [--hall HALL] [--holder-code CODE --holder-code-type 111|001] [--password-file FILE]", "create a web account", adminAccountCreate},
 		{"account", "disable", "--user NAME", "disable a web account and end its sessions", adminAccountDisable(true)},
@@ -251,6 +252,56 @@ func adminDeptRotate(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []
 		}
 	}
 	return nil
+}
+
+func adminDeptRevokeKey(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {
+	uscc := fs.String("uscc", "", "the department's USCC")
+	keyID := fs.String("key", "", "the key id (zhengzhao admin department list shows them)")
+	from := fs.String("compromised-from", "", "when the compromise began, RFC 3339 (required; licenses anchored before stay valid)")
+	reason := fs.String("reason", license.ReasonKeyCompromise, "reason code: key_compromise or department_closed")
+	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	req, err := keyRevocation(*from, *reason)
+	if err != nil {
+		return err
+	}
+	in, err := a.instance(ctx, *passFile)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	d, err := in.registry.RevokeKey(ctx, a.actor, strings.ToUpper(strings.TrimSpace(*uscc)), strings.TrimSpace(*keyID), req)
+	if err != nil {
+		return domainError(err)
+	}
+	printRevoked(a.stdout, d, *keyID)
+	return nil
+}
+
+// keyRevocation reads the revocation flags.
+func keyRevocation(from, reason string) (registry.KeyRevocationRequest, error) {
+	if from == "" {
+		return registry.KeyRevocationRequest{}, usagef("--compromised-from is required: the earliest time the key may have been in other hands")
+	}
+	t, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return registry.KeyRevocationRequest{}, usagef("--compromised-from: %v", err)
+	}
+	return registry.KeyRevocationRequest{From: t, Reason: reason}, nil
+}
+
+func printRevoked(w io.Writer, d *registry.Department, keyID string) {
+	for _, k := range d.Keys {
+		switch {
+		case k.KeyID == keyID && k.RevokedFrom != nil:
+			fmt.Fprintf(w, "密钥 %s 自 %s 起声明泄露（%s）。此后用它签名的证照、二维码一律无效；此前上链的证照仍然有效。\n",
+				k.KeyID, k.RevokedFrom.In(license.ChinaTime).Format(time.DateTime), license.ReasonLabel(k.RevocationReason))
+		case k.Active:
+			fmt.Fprintf(w, "部门 %s 现用密钥：%s\n", d.USCC, k.KeyID)
+		}
+	}
 }
 
 func adminDeptSeal(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {

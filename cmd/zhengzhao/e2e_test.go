@@ -175,17 +175,36 @@ func (p *serverProc) verifyOnline(t *testing.T, token, doc string) string {
 	return r.Verdict
 }
 
-// fetchBundle saves the server's trust bundle with `zhengzhao bundle`.
-func (p *serverProc) fetchBundle(t *testing.T, file string) {
+// rootFingerprint is the platform root's fingerprint the server publishes.
+func (p *serverProc) rootFingerprint(t *testing.T) string {
 	t.Helper()
-	if _, e, c := zz(t, "bundle", "--server", p.url, "--out", file); c != 0 {
+	status, body := p.do(t, "GET", "/api/v1/trust", "", nil)
+	var tr struct {
+		RootFingerprint string `json:"root_fingerprint"`
+	}
+	if status != 200 || json.Unmarshal(body, &tr) != nil || len(tr.RootFingerprint) != 64 {
+		t.Fatalf("GET /api/v1/trust: %d %s", status, body)
+	}
+	return tr.RootFingerprint
+}
+
+// fetchBundle saves the server's trust bundle with `zhengzhao bundle`,
+// pinning the root in the trust file (the first time) and checking the
+// bundle continues the one held (later times).
+func (p *serverProc) fetchBundle(t *testing.T, file, trust string) {
+	t.Helper()
+	args := []string{"bundle", "--server", p.url, "--out", file, "--trust", trust}
+	if _, err := os.Stat(trust); err != nil {
+		args = append(args, "--root-fingerprint", p.rootFingerprint(t))
+	}
+	if _, e, c := zz(t, args...); c != 0 {
 		t.Fatalf("bundle: exit %d: %s", c, e)
 	}
 }
 
 // tourResult is what runTour leaves behind.
 type tourResult struct {
-	out, licFile, bundle string
+	out, licFile, bundle, trust string
 }
 
 // runTour is the README's tour against a running server: issue with the
@@ -207,13 +226,13 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	id := doc.Credential.CredentialSubject.Identifier
 
 	verifyOnline := func() string { return srv.verifyOnline(t, tok.VerifierToken, out) }
-	bundle := filepath.Join(dir, "bundle.json")
-	fetchBundle := func() { srv.fetchBundle(t, bundle) }
+	bundle, trust := filepath.Join(dir, "bundle.json"), filepath.Join(dir, "trust.json")
+	fetchBundle := func() { srv.fetchBundle(t, bundle, trust) }
 	if v := verifyOnline(); v != "valid" {
 		t.Fatalf("online verdict %s", v)
 	}
 	fetchBundle()
-	stdout, _, code := zz(t, "verify", "--bundle", bundle, licFile)
+	stdout, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, licFile)
 	if code != 0 || !strings.Contains(stdout, "有效") {
 		t.Fatalf("offline verify: exit %d\n%s", code, stdout)
 	}
@@ -226,8 +245,8 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 		}
 		os.WriteFile(file, body, 0o644)
 	}
-	stdout, _, code = zz(t, "verify", "--bundle", bundle, pdfFile, qrFile)
-	if code != 0 || strings.Count(stdout, "有效") != 2 || !strings.Contains(stdout, "[ok  ] seal") || !strings.Contains(stdout, "[ok  ] face") {
+	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, pdfFile, qrFile)
+	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[ok  ] seal") || !strings.Contains(stdout, "[ok  ] face") {
 		t.Fatalf("offline verify of the PDF and the QR picture: exit %d\n%s", code, stdout)
 	}
 	if status, body := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil); status != 200 || !bytes.HasPrefix(body, []byte("\x89PNG")) {
@@ -243,7 +262,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	}
 	// The old bundle does not know yet; a fresh one does.
 	fetchBundle()
-	stdout, _, code = zz(t, "verify", "--bundle", bundle, "--json", licFile)
+	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, "--json", licFile)
 	if code != 1 {
 		t.Fatalf("offline verify of a revoked license: exit %d, want 1\n%s", code, stdout)
 	}
@@ -253,7 +272,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	if err := json.Unmarshal([]byte(stdout), &results); err != nil || results[0].Result.Verdict != "revoked" {
 		t.Fatalf("verify --json: %v %s", err, stdout)
 	}
-	stdout, _, code = zz(t, "verify", "--bundle", bundle, pdfFile)
+	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, pdfFile)
 	if code != 1 || !strings.Contains(stdout, "已吊销") {
 		t.Fatalf("offline verify of the revoked license's PDF: exit %d\n%s", code, stdout)
 	}
@@ -261,11 +280,11 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	_, sealPNG := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil)
 	sealFile := filepath.Join(dir, "seal.png")
 	os.WriteFile(sealFile, sealPNG, 0o644)
-	stdout, _, code = zz(t, "verify", "--bundle", bundle, sealFile)
+	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, sealFile)
 	if code != 2 || !strings.Contains(stdout, "no QR code found") {
 		t.Errorf("verify of a non-license: exit %d, want 2\n%s", code, stdout)
 	}
-	return tourResult{out: out, licFile: licFile, bundle: bundle}
+	return tourResult{out: out, licFile: licFile, bundle: bundle, trust: trust}
 }
 
 // The README's tour, through the binary: issue, verify online and offline,
@@ -277,13 +296,53 @@ func TestTour(t *testing.T) {
 	srv := startServer(t, data)
 
 	r := runTour(t, srv, tok, dir)
-	bundle, licFile := r.bundle, r.licFile
+	bundle, licFile, trust := r.bundle, r.licFile, r.trust
 	// Bad usage and unreadable input: exit 2.
-	if _, _, code := zz(t, "verify", "--bundle", bundle, filepath.Join(dir, "missing.json")); code != 2 {
+	if _, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, filepath.Join(dir, "missing.json")); code != 2 {
 		t.Errorf("missing file: exit %d, want 2", code)
 	}
 	if _, _, code := zz(t, "verify", licFile); code != 2 {
 		t.Errorf("no bundle: exit %d, want 2", code)
+	}
+	// No pinned root: refused, and told how to pin.
+	noPin := filepath.Join(dir, "no-such-trust.json")
+	if _, e, code := zz(t, "verify", "--trust", noPin, "--bundle", bundle, licFile); code != 2 || !strings.Contains(e, "--root-fingerprint") {
+		t.Errorf("verify with no pinned root: exit %d, want 2 and how to pin\n%s", code, e)
+	}
+	// Another root pinned than the one that signed the bundle: refused.
+	other := strings.Repeat("ab", 32)
+	if _, e, code := zz(t, "verify", "--trust", noPin, "--root-fingerprint", other, "--bundle", bundle, licFile); code != 2 || !strings.Contains(e, "not the pinned") {
+		t.Errorf("verify against another pinned root: exit %d, want 2\n%s", code, e)
+	}
+	// A bundle past its valid_until: "无法确认", exit 3, never 有效.
+	var b struct {
+		ValidUntil time.Time `json:"valid_until"`
+	}
+	raw, _ := os.ReadFile(bundle)
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	late := b.ValidUntil.Add(49 * time.Hour).Format(time.RFC3339)
+	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, "--at", late, r.licFile); code != 1 {
+		// The tour revoked the license: revocation is final, old data proves it.
+		t.Errorf("revoked license with an expired bundle: exit %d, want 1\n%s", code, out)
+	}
+	fresh, _ := issueExample(t, srv, dir, tok.Departments[0].Types[0], tok.Departments[0].IssuerToken)
+	freshFile := filepath.Join(dir, "fresh.json")
+	os.WriteFile(freshFile, []byte(fresh), 0o644)
+	older := filepath.Join(dir, "older-bundle.json")
+	os.WriteFile(older, raw, 0o644)
+	time.Sleep(1100 * time.Millisecond) // a cached bundle looks at the ledger once a second
+	srv.fetchBundle(t, bundle, trust)
+	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, "--at", late, freshFile); code != 3 || !strings.Contains(out, "无法确认（状态数据已过期 3 天）") {
+		t.Errorf("active license with an expired bundle: exit %d, want 3 and 无法确认\n%s", code, out)
+	}
+	// An older bundle than one already accepted: refused.
+	if _, e, code := zz(t, "verify", "--trust", trust, "--bundle", older, freshFile); code != 2 || !strings.Contains(e, "older") {
+		t.Errorf("verify with an older bundle: exit %d, want 2\n%s", code, e)
+	}
+	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, freshFile); code != 0 || !strings.Contains(out, "bundle sequence") {
+		t.Errorf("verify with the newest bundle: exit %d\n%s", code, out)
 	}
 	// Every command answers --help.
 	for _, c := range []string{"init", "serve", "issue", "bundle", "verify", "ledger", "bench"} {

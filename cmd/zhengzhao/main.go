@@ -56,6 +56,7 @@ func commands() []command {
 		{"bundle", "download the signed trust bundle from a server", runBundle},
 		{"verify", "verify licenses offline with a trust bundle", runVerify},
 		{"ledger", "ledger tools: ledger verify --data DIR", runLedger},
+		{"keys", "department keys: keys revoke (declare one compromised), keys rotate", runKeys},
 		{"bench", "measure signing, verification and issuing throughput", runBench},
 	}
 }
