@@ -352,83 +352,36 @@ func statusList(t *tree, v *node, keep bool) ([]StatusListEntry, *FormatError) {
 	}
 	entries := t.items(v)
 	// The entries are always kept: a verifier looks each up in its list.
-	// Their statusMessage is copied only if keep is set; otherwise it is
-	// checked in place against the fixed table.
+	// Their statusMessage is copied only if keep is set.
 	out := make([]StatusListEntry, len(entries))
 	for i := range entries {
-		dstEntry := &out[i]
-		parent := func() string { return "credentialStatus[" + strconv.Itoa(i) + "]" } // for errors
-		e := &entries[i]
-		if e.kind != kindObject {
-			return nil, formatErr(parent(), RuleType, "want an object, got "+e.kind.String())
-		}
-		members := t.items(e)
-		for j := range members {
-			m := &members[j]
-			var dst *string
-			name := t.name(m)
-			switch name {
-			case "id":
-				dst = &dstEntry.ID
-			case "type":
-				dst = &dstEntry.Type
-			case "statusPurpose":
-				dst = &dstEntry.StatusPurpose
-			case "statusListIndex":
-				dst = &dstEntry.StatusListIndex
-			case "statusListCredential":
-				dst = &dstEntry.StatusListCredential
-			case "statusSize":
-				n, err := strconv.Atoi(t.raw(m))
-				if m.kind != kindNumber || err != nil {
-					return nil, formatErr(parent()+".statusSize", RuleType, "want an integer")
-				}
-				dstEntry.StatusSize = n
-				continue
-			case "statusMessage":
-				msgs, ferr := statusMessageList(t, m, keep)
-				if ferr != nil {
-					ferr.Field = joinPath(parent(), ferr.Field)
-					return nil, ferr
-				}
-				dstEntry.StatusMessage, dstEntry.messagesChecked = msgs, !keep
-				continue
-			default:
-				continue
-			}
-			if m.kind != kindString {
-				return nil, formatErr(parent()+"."+name, RuleType, "want a string, got "+m.kind.String())
-			}
-			*dst = t.str(m)
+		var err *FormatError
+		if out[i], err = decodeStatusListEntry(t, &entries[i], "credentialStatus["+strconv.Itoa(i)+"]", keep); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// statusMessageList reads a statusMessage array. Unless keep is set it
-// returns nil after checking the array is exactly the fixed table.
-func statusMessageList(t *tree, v *node, keep bool) ([]StatusMessage, *FormatError) {
+// checkStatusMessages checks in place that a statusMessage array is
+// exactly the fixed table.
+func checkStatusMessages(t *tree, v *node, field string) *FormatError {
 	if v.kind != kindArray {
-		return nil, formatErr("statusMessage", RuleType, "want an array, got "+v.kind.String())
+		return formatErr(field, RuleType, "want an array, got "+v.kind.String())
 	}
 	items := t.items(v)
-	want := listStatuses
-	if !keep && len(items) != len(want) {
-		return nil, formatErr("statusMessage", RuleValue, strconv.Itoa(len(items))+" values, want "+strconv.Itoa(len(want)))
-	}
-	var out []StatusMessage
-	if keep {
-		out = make([]StatusMessage, len(items))
+	if len(items) != len(wantMessages) {
+		return formatErr(field, RuleValue, strconv.Itoa(len(items))+" values, want "+strconv.Itoa(len(wantMessages)))
 	}
 	for i := range items {
-		it := &items[i]
-		if it.kind != kindObject {
-			return nil, formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleType, "want an object")
+		at := field + "[" + strconv.Itoa(i) + "]"
+		if items[i].kind != kindObject {
+			return formatErr(at, RuleType, "want an object, got "+items[i].kind.String())
 		}
 		var msg StatusMessage
-		for _, m := range t.items(it) {
+		for _, m := range t.items(&items[i]) {
 			if m.kind != kindString {
-				continue
+				return formatErr(at+"."+t.name(&m), RuleType, "want a string")
 			}
 			switch t.name(&m) {
 			case "status":
@@ -437,13 +390,11 @@ func statusMessageList(t *tree, v *node, keep bool) ([]StatusMessage, *FormatErr
 				msg.Message = t.str(&m)
 			}
 		}
-		if keep {
-			out[i] = msg
-		} else if msg.Status != want[i].Value.Hex() || msg.Message != want[i].Label {
-			return nil, formatErr("statusMessage["+strconv.Itoa(i)+"]", RuleValue, "want {"+want[i].Value.Hex()+" "+want[i].Label+"}")
+		if msg != wantMessages[i] {
+			return formatErr(at, RuleValue, "want {"+wantMessages[i].Status+" "+wantMessages[i].Message+"}")
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func proofObject(t *tree, v *node, p *Proof) *FormatError {

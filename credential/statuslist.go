@@ -948,13 +948,14 @@ func (l *StatusListCredential) Lookup(e StatusListEntry) (ListStatus, error) {
 }
 
 // decodeStatusListEntry reads one credentialStatus object of a parsed
-// credential into a StatusListEntry, for Parse (parse.go) to call once
-// Credential carries one: the members StatusListEntry models must have its
-// JSON types (statusSize an integer, statusMessage an array of
-// {status, message} string pairs); others are ignored here and covered by
-// the proof. field is the entry's path, for errors. It checks types only;
-// StatusListEntry.Validate or StatusListCredential.Lookup check values.
-func decodeStatusListEntry(t *tree, v *node, field string) (StatusListEntry, *FormatError) {
+// credential into a StatusListEntry: the members StatusListEntry models
+// must have its JSON types (statusSize an integer, statusMessage an array
+// of {status, message} string pairs); others are ignored here and covered
+// by the proof. field is the entry's path, for errors. It checks types
+// only; StatusListEntry.Validate or StatusListCredential.Lookup check
+// values. Unless keepMessages is set, statusMessage is not copied but
+// checked in place against the fixed table (for ParseToVerify).
+func decodeStatusListEntry(t *tree, v *node, field string, keepMessages bool) (StatusListEntry, *FormatError) {
 	var e StatusListEntry
 	if v.kind != kindObject {
 		return e, formatErr(field, RuleType, "want an object, got "+v.kind.String())
@@ -986,6 +987,13 @@ func decodeStatusListEntry(t *tree, v *node, field string) (StatusListEntry, *Fo
 			e.StatusSize = n
 			continue
 		case "statusMessage":
+			if !keepMessages {
+				if err := checkStatusMessages(t, m, joinPath(field, name)); err != nil {
+					return e, err
+				}
+				e.messagesChecked = true
+				continue
+			}
 			msgs, err := decodeStatusMessages(t, m, joinPath(field, name))
 			if err != nil {
 				return e, err

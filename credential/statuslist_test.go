@@ -892,7 +892,7 @@ func TestDecodeStatusListEntry(t *testing.T) {
 		if ferr != nil {
 			t.Fatal(ferr)
 		}
-		return decodeStatusListEntry(&tr, &tr.root, "credentialStatus")
+		return decodeStatusListEntry(&tr, &tr.root, "credentialStatus", true)
 	}
 	got, ferr := decode(good)
 	if ferr != nil {

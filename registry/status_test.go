@@ -327,3 +327,138 @@ func TestBundleSignedOncePerChange(t *testing.T) {
 		t.Fatal("a later bundle carries no earlier checkpoint")
 	}
 }
+
+// There is no cap on licenses per department: when a list is half used the
+// next one opens, its licenses verify with the bundle's second list, and
+// indexes are drawn at random within a list.
+func TestStatusListsRollOver(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	first, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill list 0 to the threshold (as 65,535 more issues would).
+	w.close()
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE status_lists SET used = ? WHERE uscc = ? AND list = 0`, registry.StatusListSize/2, w.depts[0].USCC); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	w.open()
+	var second []*registry.License
+	for range 3 {
+		lic, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+		if err != nil {
+			t.Fatalf("issue past the first list: %v", err)
+		}
+		if lic.StatusIndex/registry.StatusListSize != 1 {
+			t.Fatalf("slot %d is not in list 1", lic.StatusIndex)
+		}
+		second = append(second, lic)
+	}
+	if second[0].StatusIndex == second[1].StatusIndex || second[1].StatusIndex == second[2].StatusIndex {
+		t.Fatal("the same slot handed out twice")
+	}
+	if _, err := w.reg.SetStatus(ctx, w.issuer(0), second[1].Identifier, registry.StatusRequest{Status: license.StatusWithdrawn, Reason: "issued_in_error"}); err != nil {
+		t.Fatal(err)
+	}
+	b := w.bundle()
+	lists := 0
+	for _, l := range b.StatusLists {
+		if l.USCC == w.depts[0].USCC {
+			lists++
+		}
+	}
+	if lists != 2 {
+		t.Fatalf("the bundle has %d lists of the department, want 2", lists)
+	}
+	for lic, want := range map[*registry.License]verifier.Verdict{first: verifier.VerdictValid, second[0]: verifier.VerdictValid, second[1]: verifier.VerdictWithdrawn} {
+		got, _ := w.reg.Get(ctx, lic.Identifier)
+		for _, in := range [][]byte{got.Credential, []byte(got.Compact)} {
+			res, err := verifier.Verify(ctx, in, b, verifier.Policy{At: time.Now()})
+			if err != nil || res.Verdict != want {
+				t.Fatalf("%s: %v %v, want %s; %+v", lic.Identifier, res.Verdict, err, want, res.Checks)
+			}
+		}
+	}
+	if l, err := w.reg.StatusList(ctx, w.depts[0].USCC, 1); err != nil || !strings.Contains(string(l.JSON), "/status/"+w.depts[0].USCC+"/message/1") {
+		t.Fatalf("list 1 as served: %v", err)
+	}
+	if _, err := w.reg.StatusList(ctx, w.depts[0].USCC, 2); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("a list never opened: %v, want ErrNotFound", err)
+	}
+}
+
+// A department key declared compromised: the department goes on issuing
+// with a new key; what was anchored before stays valid offline (its
+// receipt, or the bundle's compromised set for the QR form and the bare
+// credential); the ledger refuses the old key from then on.
+func TestKeyCompromise(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	before, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := w.depts[0]
+	depts, _ := w.reg.Departments(ctx)
+	var keyID string
+	for _, d := range depts {
+		if d.USCC == oldKey.USCC {
+			keyID = d.Keys[0].KeyID
+		}
+	}
+	if _, err := w.reg.RevokeKey(ctx, w.issuer(0), oldKey.USCC, keyID, registry.KeyRevocationRequest{Reason: license.ReasonKeyCompromise}); !errors.Is(err, registry.ErrForbidden) {
+		t.Fatalf("an officer revoking keys: %v", err)
+	}
+	for _, bad := range []registry.KeyRevocationRequest{
+		{From: time.Now().Add(time.Hour), Reason: license.ReasonKeyCompromise},
+		{Reason: "he said so"},
+		{Reason: license.ReasonKeyRotated},
+	} {
+		if _, err := w.reg.RevokeKey(ctx, w.admin, oldKey.USCC, keyID, bad); !errors.Is(err, license.ErrInvalid) {
+			t.Errorf("revoke with %+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+	at := time.Now()
+	d, err := w.reg.RevokeKey(ctx, w.admin, oldKey.USCC, keyID, registry.KeyRevocationRequest{From: at, Reason: license.ReasonKeyCompromise})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Keys) != 2 || d.Keys[1].KeyID == keyID || !d.Keys[1].Active {
+		t.Fatalf("after the compromise of the active key: %+v", d.Keys)
+	}
+	if _, err := w.reg.RevokeKey(ctx, w.admin, oldKey.USCC, keyID, registry.KeyRevocationRequest{From: at, Reason: license.ReasonKeyCompromise}); !errors.Is(err, registry.ErrConflict) {
+		t.Fatalf("declaring it again from the same time: %v, want ErrConflict", err)
+	}
+	after, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+	if err != nil {
+		t.Fatalf("issue after the compromise: %v", err)
+	}
+	b := w.bundle()
+	got, _ := w.reg.Get(ctx, before.Identifier)
+	for name, in := range map[string][]byte{"credential": got.Credential, "qr": []byte(got.Compact), "document": docOf(t, got), "new": after.Credential} {
+		res, err := verifier.Verify(ctx, in, b, verifier.Policy{At: time.Now()})
+		if err != nil || res.Verdict != verifier.VerdictValid {
+			t.Fatalf("%s: %v %v; %+v", name, res.Verdict, err, res.Checks)
+		}
+	}
+	if len(b.Compromised) != 1 || len(b.Compromised[0].Digests) != 2*verifier.CompromiseDigestSize {
+		t.Fatalf("the bundle's compromised set: %+v", b.Compromised)
+	}
+	// The ledger takes no anchor signed with the old key any more.
+	st, _ := w.ledger.License(ctx, before.Identifier)
+	a := st.Anchor
+	id, err := license.NewIdentifier(a.TypeCode, a.Issuer, "20269999999", "001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Identifier = id.String()
+	if _, err := w.ledger.Anchor(ctx, []ledger.Anchor{a}); !errors.Is(err, ledger.ErrKeyNotValid) {
+		t.Fatalf("an anchor with the compromised key: %v, want ErrKeyNotValid", err)
+	}
+}

@@ -238,18 +238,23 @@ func (s *store) clearIntent(ctx context.Context, id string) error {
 }
 
 func (s *store) intents(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identifier FROM status_intents ORDER BY identifier`)
+	return s.strings(ctx, `SELECT identifier FROM status_intents ORDER BY identifier`)
+}
+
+// strings runs a query of one text column.
+func (s *store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -315,20 +320,7 @@ func (s *store) writeStatus(ctx context.Context, w statusWrite) (bool, error) {
 
 // licenseIDs pages through every stored identifier after the given one.
 func (s *store) licenseIDs(ctx context.Context, after string, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identifier FROM licenses WHERE identifier > ? ORDER BY identifier LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.strings(ctx, `SELECT identifier FROM licenses WHERE identifier > ? ORDER BY identifier LIMIT ?`, after, limit)
 }
 
 // statusOf returns the stored status, reason and log index of a license.

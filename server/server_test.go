@@ -291,3 +291,63 @@ func TestVerifyEndpoint(t *testing.T) {
 		t.Errorf("un-revoke: %d %s, want 409", a.status, a.body)
 	}
 }
+
+// getWith GETs path with extra request headers and returns the response.
+func (e *env) getWith(path string, header map[string]string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// The bundle and the status lists are served from memory with an ETag;
+// a client that holds the current one gets 304 and no body.
+func TestBundleAndStatusListsRevalidate(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.issue(0)
+	for _, path := range []string{"/api/v1/bundle", "/status/" + e.depts[0].USCC + "/message/0"} {
+		resp, body := e.getWith(path, nil)
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || etag == "" || len(body) == 0 || resp.Header.Get("Cache-Control") == "" {
+			t.Fatalf("GET %s: %d, ETag %q, Cache-Control %q", path, resp.StatusCode, etag, resp.Header.Get("Cache-Control"))
+		}
+		again, body2 := e.getWith(path, nil)
+		if again.Header.Get("ETag") != etag || !bytes.Equal(body, body2) {
+			t.Fatalf("GET %s twice: another body for the same state", path)
+		}
+		resp, body = e.getWith(path, map[string]string{"If-None-Match": etag})
+		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+			t.Fatalf("GET %s with If-None-Match: %d, %d bytes; want 304, none", path, resp.StatusCode, len(body))
+		}
+	}
+	// A status change re-signs the list: a new ETag.
+	resp, _ := e.getWith("/status/"+e.depts[0].USCC+"/message/0", nil)
+	before := resp.Header.Get("ETag")
+	if a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"cancelled","reason":"deregistered"}`)); a.status != 200 {
+		t.Fatalf("cancel: %d %s", a.status, a.body)
+	}
+	resp, _ = e.getWith("/status/"+e.depts[0].USCC+"/message/0", map[string]string{"If-None-Match": before})
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") == before {
+		t.Fatalf("after a cancellation the list is still %d %s", resp.StatusCode, resp.Header.Get("ETag"))
+	}
+	for _, path := range []string{"/status/" + e.depts[0].USCC + "/message/7", "/status/" + e.depts[0].USCC + "/message/01", "/status/91430100MA4L12345A/message/0"} {
+		if resp, _ := e.getWith(path, nil); resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	// A consistency proof between two sizes of the log verifies.
+	if a := e.do("GET", "/api/v1/log/consistency?from=2&to=1", "", nil); a.status != 400 {
+		t.Errorf("consistency from > to: %d, want 400", a.status)
+	}
+	if a := e.do("GET", "/api/v1/log/consistency?from=1&to=2", "", nil); a.status != 200 || !bytes.Contains(a.body, []byte(`"proof"`)) {
+		t.Errorf("consistency proof: %d %s", a.status, a.body)
+	}
+}

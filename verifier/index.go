@@ -187,15 +187,17 @@ func (ix *index) indexList(bl *BundleList) {
 	ix.lists[k] = le
 	// A list that fails its checks does not spoil the bundle: the statuses
 	// it would give are unknown (Verify says why), the others stand.
-	le.list, le.err = ix.checkList(bl)
+	le.list, le.err = ix.checkList(bl.Credential, bl.USCC, bl.Number)
 }
 
-func (ix *index) checkList(bl *BundleList) (*credential.StatusListCredential, error) {
-	l, err := credential.ParseStatusListCredential(bl.Credential)
+// checkList checks a status list credential that should be list n of
+// department uscc.
+func (ix *index) checkList(raw []byte, uscc string, n int) (*credential.StatusListCredential, error) {
+	l, err := credential.ParseStatusListCredential(raw)
 	if err != nil {
 		return nil, err
 	}
-	if l.USCC != bl.USCC || l.Number != bl.Number {
+	if l.USCC != uscc || l.Number != n {
 		return nil, fmt.Errorf("the credential is list %s/%d", l.USCC, l.Number)
 	}
 	de := ix.depts[l.USCC]

@@ -33,6 +33,16 @@ type Policy struct {
 	// Online, when set, is asked for the license's anchor and status; nil
 	// means offline: status from the bundle, anchor from a receipt if any.
 	Online OnlineLedger
+	// Lists, when set (and Online is not), fetches a credential's status
+	// list from the URL it names, instead of taking the bundle's copy: the
+	// status is then as fresh as the list. A list that cannot be fetched,
+	// or does not verify, gives "status unknown", never valid.
+	Lists StatusListFetcher
+}
+
+// StatusListFetcher fetches a status list credential by its URL.
+type StatusListFetcher interface {
+	FetchStatusList(ctx context.Context, url string) ([]byte, error)
 }
 
 // Verdict is the overall outcome of a verification.

@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -215,5 +216,56 @@ func TestReceiptCheckpointMustBeVouched(t *testing.T) {
 	r = verifyAt(t, w.DocumentWith(lic, &forked), b, verifiertest.Now)
 	if r.Valid {
 		t.Fatalf("a receipt from a forked log proved the anchor time of a compromised key's license: %+v", r.Checks)
+	}
+}
+
+// fetcher serves status lists by URL, or fails.
+type fetcher struct {
+	lists map[string][]byte
+	err   error
+}
+
+func (f fetcher) FetchStatusList(_ context.Context, url string) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if b, ok := f.lists[url]; ok {
+		return b, nil
+	}
+	return nil, errors.New("404 Not Found")
+}
+
+// Verifying with status lists fetched from the URL a credential names: the
+// fresh list wins over the bundle's copy; a list that does not answer or
+// does not verify gives "status unknown".
+func TestStatusListFetchedOnline(t *testing.T) {
+	w := verifiertest.NewWorld(t)
+	a := w.Departments[0]
+	lic := w.Issue(a, typeBusiness)
+	b := w.Bundle(nil) // as of before the revocation
+	url := lic.Credential.CredentialStatus[0].StatusListCredential
+	w.SetStatus(lic.Credential.Identifier(), license.StatusRevoked)
+	revoked := w.StatusLists()[0].Credential
+	tests := []struct {
+		name string
+		f    fetcher
+		want verifier.Verdict
+	}{
+		{"the fresh list says revoked", fetcher{lists: map[string][]byte{url: revoked}}, verifier.VerdictRevoked},
+		{"the list URL does not answer", fetcher{err: errors.New("dial tcp: connection refused")}, verifier.VerdictStatusUnknown},
+		{"the list is not found", fetcher{lists: map[string][]byte{}}, verifier.VerdictStatusUnknown},
+		{"the list has a flipped bit", fetcher{lists: map[string][]byte{url: flipListBit(t, revoked)}}, verifier.VerdictStatusUnknown},
+		{"another department's list", fetcher{lists: map[string][]byte{url: w.StatusLists()[1].Credential}}, verifier.VerdictStatusUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := verifier.Verify(context.Background(), lic.JSON, b, verifier.Policy{At: verifiertest.Now, Lists: tt.f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Verdict != tt.want {
+				t.Fatalf("verdict %s, want %s: %+v", r.Verdict, tt.want, r.Checks)
+			}
+		})
 	}
 }

@@ -488,6 +488,11 @@ func (v *run) status() outcome {
 		return v.statusUnknown("无法确认状态：%v", err)
 	}
 	le := v.ix.lists[listKey{uscc, n}]
+	if v.p.Lists != nil && v.cred != nil {
+		if le = v.fetchList(uscc, n); le.err != nil {
+			return v.statusUnknown("无法确认状态：%v", le.err)
+		}
+	}
 	if le == nil {
 		return v.statusUnknown("无法确认状态：信任包中没有 %s 的第 %d 号状态列表", uscc, n)
 	}
@@ -525,6 +530,20 @@ const clockSkew = 5 * time.Minute
 func (v *run) statusUnknown(format string, args ...any) outcome {
 	v.statusVerdict = VerdictStatusUnknown
 	return fail(format, args...)
+}
+
+// fetchList fetches and checks the status list the credential names.
+func (v *run) fetchList(uscc string, n int) *listEntry {
+	url := v.cred.CredentialStatus[0].StatusListCredential
+	raw, err := v.p.Lists.FetchStatusList(v.ctx, url)
+	if err != nil {
+		return &listEntry{err: fmt.Errorf("状态列表 %s 无法获取：%w", url, err)}
+	}
+	l, err := v.ix.checkList(raw, uscc, n)
+	if err != nil {
+		return &listEntry{err: fmt.Errorf("状态列表 %s 不可用：%w", url, err)}
+	}
+	return &listEntry{list: l}
 }
 
 // statusRef is where the license's status is: its department, list number

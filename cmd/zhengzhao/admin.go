@@ -143,7 +143,7 @@ func (a *adminEnv) instance(ctx context.Context, passFile string) (*instance, er
 	if err != nil {
 		return nil, err
 	}
-	in, err := openInstance(ctx, *a.data, pass, slog.New(slog.DiscardHandler), false, nil)
+	in, err := openInstance(ctx, instanceConfig{Dir: *a.data, Passphrase: pass})
 	if errors.Is(err, logfile.ErrLocked) {
 		return nil, fmt.Errorf("%w (is `zhengzhao serve` running on %s? stop it first, or use the admin page)", err, *a.data)
 	}

@@ -225,7 +225,7 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	in, err := openInstance(ctx, dir, pass, slog.New(slog.DiscardHandler), false, nil)
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

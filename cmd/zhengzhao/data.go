@@ -37,7 +37,24 @@ func (in *instance) Close() error {
 	return errors.Join(in.registry.Close(), in.ledger.Close())
 }
 
-func openInstance(ctx context.Context, dir string, passphrase []byte, logger *slog.Logger, create bool, lc *ledgerChoice) (*instance, error) {
+// instanceConfig is what openInstance needs; zero values are the defaults.
+type instanceConfig struct {
+	Dir        string
+	Passphrase []byte
+	Logger     *slog.Logger // nil: discard
+	Create     bool         // create the platform (init) rather than load it
+	Ledger     *ledgerChoice
+	// PublicURL is where verifiers reach the platform (status list URLs in
+	// credentials); StatusValidity how long lists and bundles are valid.
+	PublicURL      string
+	StatusValidity time.Duration
+}
+
+func openInstance(ctx context.Context, c instanceConfig) (*instance, error) {
+	dir, passphrase, logger, create, lc := c.Dir, c.Passphrase, c.Logger, c.Create, c.Ledger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	var (
 		p   *registry.Platform
 		err error
@@ -60,6 +77,7 @@ func openInstance(ctx context.Context, dir string, passphrase []byte, logger *sl
 	}
 	reg, err := registry.Open(ctx, registry.Config{
 		Dir: dir, Platform: p, Ledger: l, LogOrigin: origin, Passphrase: passphrase, Font: font, Logger: logger,
+		PublicURL: c.PublicURL, StatusListValidity: c.StatusValidity,
 	})
 	if err != nil {
 		l.Close()
@@ -174,7 +192,7 @@ func initDataAdmin(ctx context.Context, dir string, pass []byte, demo bool, firs
 	if registry.Initialized(dir) {
 		return nil, usagef("%s is already initialized", dir)
 	}
-	in, err := openInstance(ctx, dir, pass, logger, true, lc)
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Logger: logger, Create: true, Ledger: lc})
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +274,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "initialize DIR with demo departments first if it is empty; tokens go to DIR/demo-tokens.json")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
+	publicURL := fs.String("public-url", "", "where verifiers reach this platform; status list URLs in credentials start with it (default http://ADDR)")
+	validity := fs.Duration("status-validity", 24*time.Hour, "how long a signed status list and trust bundle are valid")
 	lc := ledgerFlags(fs)
 	mc := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -266,6 +286,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := lc.check(); err != nil {
 		return err
+	}
+	if *validity < time.Minute || *validity > 7*24*time.Hour {
+		return usagef("--status-validity must be between 1m and 168h")
 	}
 	metricsToken, err := mc.token()
 	if err != nil {
@@ -293,7 +316,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if *demo {
 		fmt.Fprintf(stdout, "Demo data already in %s; web accounts, passwords and API tokens are in %s\n", *dir, filepath.Join(*dir, "demo-tokens.json"))
 	}
-	in, err := openInstance(ctx, *dir, pass, logger, false, lc)
+	public := *publicURL
+	if public == "" {
+		public = "http://" + *addr
+	}
+	in, err := openInstance(ctx, instanceConfig{Dir: *dir, Passphrase: pass, Logger: logger, Ledger: lc, PublicURL: public, StatusValidity: *validity})
 	if err != nil {
 		return err
 	}

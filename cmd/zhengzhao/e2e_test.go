@@ -260,7 +260,11 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	if v := verifyOnline(); v != "revoked" {
 		t.Fatalf("online verdict after revoke %s", v)
 	}
-	// The old bundle does not know yet; a fresh one does.
+	// The old bundle does not know yet; the status list the credential names
+	// does, and so does a fresh bundle.
+	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, "--fetch-status", licFile); code != 1 || !strings.Contains(out, "已吊销") {
+		t.Fatalf("verify with the status list fetched: exit %d, want 1 (revoked)\n%s", code, out)
+	}
 	fetchBundle()
 	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, "--json", licFile)
 	if code != 1 {

@@ -156,7 +156,7 @@ func newFabricBenchWorld(ctx context.Context, lc *ledgerChoice) (*benchWorld, st
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		if w.in, err = openInstance(ctx, dir, pass, logger, false, lc); err != nil {
+		if w.in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Logger: logger, Ledger: lc}); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}

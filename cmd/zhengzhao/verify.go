@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
+	"zhengzhao/credential"
 	"zhengzhao/license"
 	"zhengzhao/verifier"
 )
@@ -35,6 +37,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	trustPath := fs.String("trust", defaultTrustPath(), "the trust file zhengzhao bundle keeps")
 	at := fs.String("at", "", "verify as of this time (RFC 3339; default now)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
+	fetch := fs.Bool("fetch-status", false, "fetch each credential's status list from the URL it names (fresher than the bundle's; no answer means status unknown)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,7 +87,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			results = append(results, fileResult{File: name, Error: err.Error()})
 			continue
 		}
-		res, err := verifier.Verify(ctx, data, bundle, verifier.Policy{At: when})
+		p := verifier.Policy{At: when}
+		if *fetch {
+			p.Lists = httpLists{}
+		}
+		res, err := verifier.Verify(ctx, data, bundle, p)
 		if err != nil {
 			return err
 		}
@@ -150,4 +157,32 @@ func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 		mark := map[verifier.CheckStatus]string{verifier.CheckPass: "ok  ", verifier.CheckFail: "FAIL", verifier.CheckSkip: "skip"}[c.Status]
 		fmt.Fprintf(w, "  [%s] %-9s %s\n", mark, c.Name, c.Reason)
 	}
+}
+
+// httpLists fetches status lists over HTTP(S), bounded in time and size.
+type httpLists struct{}
+
+func (httpLists) FetchStatusList(ctx context.Context, url string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s", resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, credential.MaxStatusListSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > credential.MaxStatusListSize {
+		return nil, fmt.Errorf("larger than %d bytes", credential.MaxStatusListSize)
+	}
+	return b, nil
 }
