@@ -12,6 +12,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/signing"
 )
@@ -20,16 +21,16 @@ import (
 // public key or certificate, as PEM ("PUBLIC KEY" or "CERTIFICATE") or as
 // base64 of its DER, and the log's origin, which is also the key name in the
 // signed notes. Platform org only, and only once.
-func (r *Registry) SetLogKey(stub Stub, creatorMSP, pemOrDER, origin string) (*LogKey, error) {
+func (r *Registry) SetLogKey(stub Stub, creatorMSP, pemOrDER, origin string) (*wire.LogKey, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.requirePlatform("SetLogKey"); err != nil {
+	if err := t.requirePlatform(wire.FnSetLogKey); err != nil {
 		return nil, err
 	}
 	if err := tlog.CheckKeyName(origin); err != nil {
-		return nil, fail(CodeInvalid, "argument origin: %w", err)
+		return nil, wire.Errorf(wire.CodeInvalid, "argument origin: %w", err)
 	}
 	pub, err := parseLogKey(pemOrDER)
 	if err != nil {
@@ -37,17 +38,17 @@ func (r *Registry) SetLogKey(stub Stub, creatorMSP, pemOrDER, origin string) (*L
 	}
 	der, err := signing.MarshalPublicKey(pub)
 	if err != nil {
-		return nil, fail(CodeInvalid, "argument key: %w", err)
+		return nil, wire.Errorf(wire.CodeInvalid, "argument key: %w", err)
 	}
-	var old LogKey
+	var old wire.LogKey
 	found, err := t.getJSON(logKeyKey, &old)
 	if err != nil {
 		return nil, err
 	}
 	if found {
-		return nil, fail(CodeDuplicate, "%w: the log key is already set (origin %s)", ledger.ErrDuplicate, old.Origin)
+		return nil, wire.Errorf(wire.CodeDuplicate, "%w: the log key is already set (origin %s)", ledger.ErrDuplicate, old.Origin)
 	}
-	lk := &LogKey{Origin: origin, PublicKey: der}
+	lk := &wire.LogKey{Origin: origin, PublicKey: der}
 	if err := t.putJSON(logKeyKey, lk); err != nil {
 		return nil, err
 	}
@@ -55,18 +56,18 @@ func (r *Registry) SetLogKey(stub Stub, creatorMSP, pemOrDER, origin string) (*L
 }
 
 // GetLogKey returns the registered log key.
-func (r *Registry) GetLogKey(stub Stub) (*LogKey, error) {
+func (r *Registry) GetLogKey(stub Stub) (*wire.LogKey, error) {
 	t, err := r.begin(stub, "")
 	if err != nil {
 		return nil, err
 	}
-	var lk LogKey
+	var lk wire.LogKey
 	found, err := t.getJSON(logKeyKey, &lk)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, fail(CodeNotFound, "%w: no log key is set", ledger.ErrNotFound)
+		return nil, wire.Errorf(wire.CodeNotFound, "%w: no log key is set", ledger.ErrNotFound)
 	}
 	return &lk, nil
 }
@@ -77,37 +78,37 @@ func (r *Registry) GetLogKey(stub Stub) (*LogKey, error) {
 // of base64 hashes (ignored for the first checkpoint). A checkpoint smaller
 // than the previous one, or not consistent with it, is refused. Platform org
 // only.
-func (r *Registry) PutCheckpoint(stub Stub, creatorMSP, note, proofJSON string) (*CheckpointRecord, error) {
+func (r *Registry) PutCheckpoint(stub Stub, creatorMSP, note, proofJSON string) (*wire.CheckpointRecord, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.requirePlatform("PutCheckpoint"); err != nil {
+	if err := t.requirePlatform(wire.FnPutCheckpoint); err != nil {
 		return nil, err
 	}
-	var lk LogKey
+	var lk wire.LogKey
 	found, err := t.getJSON(logKeyKey, &lk)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, fail(CodeNotFound, "%w: no log key is set; SetLogKey first", ledger.ErrNotFound)
+		return nil, wire.Errorf(wire.CodeNotFound, "%w: no log key is set; SetLogKey first", ledger.ErrNotFound)
 	}
 	pub, err := signing.ParsePublicKey(lk.PublicKey)
 	if err != nil {
-		return nil, fail(CodeInternal, "stored log key: %w", err)
+		return nil, wire.Errorf(wire.CodeInternal, "stored log key: %w", err)
 	}
 	cp, err := tlog.VerifyCheckpoint(note, lk.Origin, pub)
 	if err != nil {
-		return nil, classify(fmt.Errorf("argument note: %w", err))
+		return nil, wire.Classify(fmt.Errorf("argument note: %w", err))
 	}
 	var proof [][]byte
 	if strings.TrimSpace(proofJSON) != "" {
-		if err := decodeArg("proof", proofJSON, &proof); err != nil {
+		if err := wire.DecodeArg("proof", proofJSON, &proof); err != nil {
 			return nil, err
 		}
 	}
-	var prev CheckpointRecord
+	var prev wire.CheckpointRecord
 	found, err = t.getJSON(checkpointKey, &prev)
 	if err != nil {
 		return nil, err
@@ -115,15 +116,15 @@ func (r *Registry) PutCheckpoint(stub Stub, creatorMSP, note, proofJSON string) 
 	if found {
 		switch {
 		case cp.Size < prev.Size:
-			return nil, fail(CodeConsistency, "%w: tree size %d is smaller than the previous checkpoint's %d", tlog.ErrProof, cp.Size, prev.Size)
+			return nil, wire.Errorf(wire.CodeConsistency, "%w: tree size %d is smaller than the previous checkpoint's %d", tlog.ErrProof, cp.Size, prev.Size)
 		case cp.Size == prev.Size && bytes.Equal(cp.Root, prev.Root):
-			return nil, fail(CodeDuplicate, "%w: a checkpoint of tree size %d with this root is already recorded", ledger.ErrDuplicate, cp.Size)
+			return nil, wire.Errorf(wire.CodeDuplicate, "%w: a checkpoint of tree size %d with this root is already recorded", ledger.ErrDuplicate, cp.Size)
 		}
 		if err := tlog.VerifyConsistency(prev.Size, cp.Size, proof, prev.Root, cp.Root); err != nil {
-			return nil, classify(err)
+			return nil, wire.Classify(err)
 		}
 	}
-	rec := &CheckpointRecord{
+	rec := &wire.CheckpointRecord{
 		SignedCheckpoint: ledger.SignedCheckpoint{Note: note, Size: cp.Size, Root: cp.Root},
 		TxID:             stub.GetTxID(),
 	}
@@ -134,18 +135,18 @@ func (r *Registry) PutCheckpoint(stub Stub, creatorMSP, note, proofJSON string) 
 }
 
 // GetCheckpoint returns the latest accepted checkpoint.
-func (r *Registry) GetCheckpoint(stub Stub) (*CheckpointRecord, error) {
+func (r *Registry) GetCheckpoint(stub Stub) (*wire.CheckpointRecord, error) {
 	t, err := r.begin(stub, "")
 	if err != nil {
 		return nil, err
 	}
-	var rec CheckpointRecord
+	var rec wire.CheckpointRecord
 	found, err := t.getJSON(checkpointKey, &rec)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, fail(CodeNotFound, "%w: no checkpoint yet", ledger.ErrNotFound)
+		return nil, wire.Errorf(wire.CodeNotFound, "%w: no checkpoint yet", ledger.ErrNotFound)
 	}
 	return &rec, nil
 }
@@ -159,13 +160,13 @@ func parseLogKey(s string) (*ecdsa.PublicKey, error) {
 	if strings.HasPrefix(s, "-----BEGIN") {
 		block, _ := pem.Decode([]byte(s))
 		if block == nil {
-			return nil, fail(CodeInvalid, "argument key: bad PEM")
+			return nil, wire.Errorf(wire.CodeInvalid, "argument key: bad PEM")
 		}
 		der, kind = block.Bytes, block.Type
 	} else {
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, fail(CodeInvalid, "argument key: neither PEM nor base64 DER: %v", err)
+			return nil, wire.Errorf(wire.CodeInvalid, "argument key: neither PEM nor base64 DER: %v", err)
 		}
 		der = b
 	}
@@ -173,19 +174,19 @@ func parseLogKey(s string) (*ecdsa.PublicKey, error) {
 		if pub, err := signing.ParsePublicKey(der); err == nil {
 			return pub, nil
 		} else if kind != "" {
-			return nil, fail(CodeInvalid, "argument key: %w", err)
+			return nil, wire.Errorf(wire.CodeInvalid, "argument key: %w", err)
 		}
 	}
 	if kind == "" || kind == "CERTIFICATE" {
 		cert, err := smx509.ParseCertificate(der)
 		if err != nil {
-			return nil, fail(CodeInvalid, "argument key: not an SM2 public key or certificate: %v", err)
+			return nil, wire.Errorf(wire.CodeInvalid, "argument key: not an SM2 public key or certificate: %v", err)
 		}
 		pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 		if !ok || !sm2.IsSM2PublicKey(pub) {
-			return nil, fail(CodeInvalid, "argument key: the certificate's key is not SM2")
+			return nil, wire.Errorf(wire.CodeInvalid, "argument key: the certificate's key is not SM2")
 		}
 		return pub, nil
 	}
-	return nil, fail(CodeInvalid, "argument key: PEM type %q, want PUBLIC KEY or CERTIFICATE", kind)
+	return nil, wire.Errorf(wire.CodeInvalid, "argument key: PEM type %q, want PUBLIC KEY or CERTIFICATE", kind)
 }

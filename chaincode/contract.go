@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"zhengzhao/ledger/fabric/wire"
 )
 
 // Contract is the Fabric contract: one transaction function per Registry
@@ -14,7 +16,7 @@ type Contract struct {
 }
 
 // NewContract returns the contract with platformMSP as the platform org's
-// MSP ID ("" means DefaultPlatformMSP).
+// MSP ID ("" means wire.DefaultPlatformMSP).
 func NewContract(platformMSP string) *Contract {
 	c := &Contract{r: Registry{PlatformMSP: platformMSP}}
 	c.Name = "zhengzhao"
@@ -123,7 +125,7 @@ func (c *Contract) GetLogKey(ctx contractapi.TransactionContextInterface) (strin
 func creatorMSP(ctx contractapi.TransactionContextInterface) (string, error) {
 	id, err := ctx.GetClientIdentity().GetMSPID()
 	if err != nil {
-		return "", fail(CodeInternal, "creator MSP ID: %w", err)
+		return "", wire.Errorf(wire.CodeInternal, "creator MSP ID: %w", err)
 	}
 	return id, nil
 }
@@ -133,7 +135,7 @@ func result[T any](v *T, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := marshal(v)
+	b, err := wire.Marshal(v)
 	if err != nil {
 		return "", err
 	}

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
@@ -112,7 +113,7 @@ func getLicenseTx(id string) txFunc {
 	}
 }
 
-func wantCode(t *testing.T, what string, err error, code Code) {
+func wantCode(t *testing.T, what string, err error, code wire.Code) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s: no error, want %s", what, code)
@@ -120,9 +121,9 @@ func wantCode(t *testing.T, what string, err error, code Code) {
 	if !strings.HasPrefix(err.Error(), string(code)+": ") {
 		t.Fatalf("%s: error %q, want code %s", what, err, code)
 	}
-	var ce *Error
+	var ce *wire.Error
 	if !errors.As(err, &ce) || ce.Code != code {
-		t.Fatalf("%s: error %v is not an *Error with code %s", what, err, code)
+		t.Fatalf("%s: error %v is not an *wire.Error with code %s", what, err, code)
 	}
 }
 
@@ -161,28 +162,28 @@ func TestInvoke(t *testing.T) {
 		names = append(names, tx.Name)
 	}
 	slices.Sort(names)
-	want := []string{"AddKey", "AnchorBatch", "AnchorBatchCompact", "GetCheckpoint", "GetDepartment", "GetLicense", "GetLogKey", "PutCheckpoint", "RegisterDepartment", "RevokeKey", "SetLogKey", "SetStatus"}
+	want := wire.Functions
 	if !slices.Equal(names, want) {
 		t.Fatalf("transactions %v, want %v", names, want)
 	}
 
 	d := e.world.NewDepartment("某市市场监督管理局")
 	dj, kj := jsonArg(t, d.Department), jsonArg(t, d.Key)
-	if resp := invoke("Org1MSP", "RegisterDepartment", dj, kj, "Org1MSP"); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
+	if resp := invoke("Org1MSP", wire.FnRegisterDepartment, dj, kj, "Org1MSP"); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
 		t.Fatalf("RegisterDepartment by Org1: %d %q", resp.Status, resp.Message)
 	}
-	if resp := invoke("PlatformMSP", "RegisterDepartment", dj, kj, "Org1MSP"); resp.Status != 200 {
+	if resp := invoke("PlatformMSP", wire.FnRegisterDepartment, dj, kj, "Org1MSP"); resp.Status != 200 {
 		t.Fatalf("RegisterDepartment: %d %q", resp.Status, resp.Message)
 	}
 	a := d.Anchor()
-	if resp := invoke("Org2MSP", "AnchorBatch", jsonArg(t, []ledger.Anchor{a})); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
+	if resp := invoke("Org2MSP", wire.FnAnchorBatch, jsonArg(t, []ledger.Anchor{a})); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
 		t.Fatalf("AnchorBatch by Org2: %d %q", resp.Status, resp.Message)
 	}
-	if resp := invoke("Org1MSP", "AnchorBatch", jsonArg(t, []ledger.Anchor{a})); resp.Status != 200 {
+	if resp := invoke("Org1MSP", wire.FnAnchorBatch, jsonArg(t, []ledger.Anchor{a})); resp.Status != 200 {
 		t.Fatalf("AnchorBatch: %d %q", resp.Status, resp.Message)
 	}
-	resp = invoke("Org2MSP", "GetLicense", a.Identifier)
-	var li LicenseInfo
+	resp = invoke("Org2MSP", wire.FnGetLicense, a.Identifier)
+	var li wire.LicenseInfo
 	if err := json.Unmarshal(resp.Payload, &li); err != nil || li.Anchor.Identifier != a.Identifier || li.Status != license.StatusActive {
 		t.Fatalf("GetLicense: %v %+v (%s)", err, li, resp.Message)
 	}
@@ -215,7 +216,7 @@ func TestPermissions(t *testing.T) {
 	d1 := e.world.NewDepartment("某市市场监督管理局")
 	d2 := e.world.NewDepartment("某区人力资源和社会保障局")
 	_, err := e.call("Org1MSP", registerTx(t, d1, "Org1MSP"))
-	wantCode(t, "department registered by a department org", err, CodeForbidden)
+	wantCode(t, "department registered by a department org", err, wire.CodeForbidden)
 	e.must("PlatformMSP", registerTx(t, d1, "Org1MSP"))
 	e.must("PlatformMSP", registerTx(t, d2, "Org2MSP"))
 
@@ -225,38 +226,38 @@ func TestPermissions(t *testing.T) {
 		name string
 		msp  string
 		fn   txFunc
-		want Code
+		want wire.Code
 	}{
 		{"AddKey by Org1", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.AddKey(ctx, jsonArg(t, k2))
-		}, CodeForbidden},
+		}, wire.CodeForbidden},
 		{"RevokeKey by Org1", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.RevokeKey(ctx, jsonArg(t, ledger.KeyRevocation{Department: d1.Department.USCC, KeyID: d1.Key.KeyID, RevokedFrom: e.now}))
-		}, CodeForbidden},
+		}, wire.CodeForbidden},
 		{"SetLogKey by Org1", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.SetLogKey(ctx, "x", "o")
-		}, CodeForbidden},
+		}, wire.CodeForbidden},
 		{"PutCheckpoint by Org1", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.PutCheckpoint(ctx, "x", "")
-		}, CodeForbidden},
-		{"Org1 license anchored by Org2", "Org2MSP", anchorTx(t, a1), CodeForbidden},
-		{"Org1 license anchored by the platform", "PlatformMSP", anchorTx(t, a1), CodeForbidden},
-		{"batch mixing Org2's and Org1's licenses, by Org2", "Org2MSP", anchorTx(t, a2, a1), CodeForbidden},
+		}, wire.CodeForbidden},
+		{"Org1 license anchored by Org2", "Org2MSP", anchorTx(t, a1), wire.CodeForbidden},
+		{"Org1 license anchored by the platform", "PlatformMSP", anchorTx(t, a1), wire.CodeForbidden},
+		{"batch mixing Org2's and Org1's licenses, by Org2", "Org2MSP", anchorTx(t, a2, a1), wire.CodeForbidden},
 		{"forged license by the right org", "Org1MSP", func() txFunc {
 			forged := d1.Anchor()
 			forged.DocumentHash[0] ^= 1
 			return anchorTx(t, forged)
-		}(), CodeBadSignature},
-		{"license signed by another department's key", "Org1MSP", anchorTx(t, d1.AnchorWith(d1.Key.KeyID, d2.Signer)), CodeBadSignature},
-		{"license of an unknown department", "Org1MSP", anchorTx(t, e.world.NewDepartment("未登记").Anchor()), CodeUnknownDepartment},
-		{"no anchors", "Org1MSP", anchorTx(t), CodeInvalid},
+		}(), wire.CodeBadSignature},
+		{"license signed by another department's key", "Org1MSP", anchorTx(t, d1.AnchorWith(d1.Key.KeyID, d2.Signer)), wire.CodeBadSignature},
+		{"license of an unknown department", "Org1MSP", anchorTx(t, e.world.NewDepartment("未登记").Anchor()), wire.CodeUnknownDepartment},
+		{"no anchors", "Org1MSP", anchorTx(t), wire.CodeInvalid},
 		{"anchors not JSON", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.AnchorBatch(ctx, "[{")
-		}, CodeInvalid},
+		}, wire.CodeInvalid},
 		{"unknown field", "Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.AnchorBatch(ctx, `[{"id":"x","holder_name":"张三"}]`)
-		}, CodeInvalid},
-		{"bad MSP ID", "PlatformMSP", registerTx(t, e.world.NewDepartment("某部门"), "Org 1"), CodeInvalid},
+		}, wire.CodeInvalid},
+		{"bad MSP ID", "PlatformMSP", registerTx(t, e.world.NewDepartment("某部门"), "Org 1"), wire.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,24 +278,24 @@ func TestPermissions(t *testing.T) {
 	e.must("Org1MSP", anchorTx(t, a1))
 	e.must("Org2MSP", anchorTx(t, a2))
 	_, err = e.call("Org2MSP", statusTx(t, a1, license.StatusRevoked, "not mine"))
-	wantCode(t, "Org2 revokes Org1's license", err, CodeForbidden)
+	wantCode(t, "Org2 revokes Org1's license", err, wire.CodeForbidden)
 	_, err = e.call("PlatformMSP", statusTx(t, a1, license.StatusSuspended, ""))
-	wantCode(t, "platform suspends Org1's license", err, CodeForbidden)
+	wantCode(t, "platform suspends Org1's license", err, wire.CodeForbidden)
 	e.must("Org1MSP", statusTx(t, a1, license.StatusRevoked, "penalty"))
 	_, err = e.call("Org1MSP", statusTx(t, a1, license.StatusActive, ""))
-	wantCode(t, "resume a revoked license", err, CodeFinal)
+	wantCode(t, "resume a revoked license", err, wire.CodeFinal)
 	_, err = e.call("Org1MSP", statusTx(t, d1.Anchor(), license.StatusRevoked, ""))
-	wantCode(t, "revoke an unknown license", err, CodeNotFound)
+	wantCode(t, "revoke an unknown license", err, wire.CodeNotFound)
 
 	// Anyone may read.
-	var li LicenseInfo
+	var li wire.LicenseInfo
 	if err := json.Unmarshal([]byte(e.must("Org2MSP", getLicenseTx(a1.Identifier))), &li); err != nil {
 		t.Fatal(err)
 	}
 	if li.Status != license.StatusRevoked || li.Reason != "penalty" || len(li.History) != 2 || len(li.Entries) != 2 {
 		t.Fatalf("license read by Org2 = %+v", li)
 	}
-	var di DepartmentInfo
+	var di wire.DepartmentInfo
 	if err := json.Unmarshal([]byte(e.must("Org2MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.GetDepartment(ctx, d1.Department.USCC)
 	})), &di); err != nil {
@@ -310,7 +311,7 @@ func TestPlatformMSPConfigurable(t *testing.T) {
 	e.c = NewContract("GovMSP")
 	d := e.world.NewDepartment("某市公安局")
 	_, err := e.call("PlatformMSP", registerTx(t, d, "Org1MSP"))
-	wantCode(t, "PlatformMSP when GovMSP is the platform", err, CodeForbidden)
+	wantCode(t, "PlatformMSP when GovMSP is the platform", err, wire.CodeForbidden)
 	e.must("GovMSP", registerTx(t, d, "Org1MSP"))
 }
 
@@ -327,11 +328,11 @@ func TestStatusAfterKeyCompromise(t *testing.T) {
 		return c.RevokeKey(ctx, jsonArg(t, rev))
 	})
 	_, err := e.call("Org1MSP", anchorTx(t, d.Anchor()))
-	wantCode(t, "anchor with the compromised key", err, CodeKeyNotValid)
+	wantCode(t, "anchor with the compromised key", err, wire.CodeKeyNotValid)
 	_, err = e.call("Org1MSP", anchorTx(t, a))
-	wantCode(t, "the old license again", err, CodeDuplicate)
+	wantCode(t, "the old license again", err, wire.CodeDuplicate)
 	e.must("Org1MSP", statusTx(t, a, license.StatusRevoked, "other"))
-	var li LicenseInfo
+	var li wire.LicenseInfo
 	if err := json.Unmarshal([]byte(e.must("Org1MSP", getLicenseTx(a.Identifier))), &li); err != nil {
 		t.Fatal(err)
 	}
@@ -351,12 +352,12 @@ func TestBackdatedProposal(t *testing.T) {
 		return c.RevokeKey(ctx, jsonArg(t, rev))
 	})
 	_, err := e.callAt(e.now.Add(-2*time.Hour), "Org1MSP", anchorTx(t, d.Anchor()))
-	wantCode(t, "anchor backdated to before the revocation", err, CodeInvalid)
+	wantCode(t, "anchor backdated to before the revocation", err, wire.CodeInvalid)
 	_, err = e.callAt(e.now.Add(-2*time.Hour), "PlatformMSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		k, _ := d.NewKey(e.now.Add(-3*time.Hour), e.now.AddDate(1, 0, 0))
 		return c.AddKey(ctx, jsonArg(t, k))
 	})
-	wantCode(t, "key added before the department's last event", err, CodeInvalid)
+	wantCode(t, "key added before the department's last event", err, wire.CodeInvalid)
 }
 
 // TestEntriesCanonical: what the chaincode stores, returns and emits are the
@@ -376,7 +377,7 @@ func TestAnchorBatchCompact(t *testing.T) {
 	if string(e.last.payload) != out {
 		t.Fatalf("event payload %s differs from the result %s", e.last.payload, out)
 	}
-	var res WriteResult
+	var res wire.WriteResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +393,7 @@ func TestAnchorBatchCompact(t *testing.T) {
 		t.Fatalf("compact result %s, want 3 entries with root %x", out, tree.Root())
 	}
 	for _, a := range anchors {
-		var li LicenseInfo
+		var li wire.LicenseInfo
 		if err := json.Unmarshal([]byte(e.must("Org2MSP", getLicenseTx(a.Identifier))), &li); err != nil {
 			t.Fatal(err)
 		}
@@ -404,7 +405,7 @@ func TestAnchorBatchCompact(t *testing.T) {
 	_, err := e.call("Org1MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.AnchorBatchCompact(ctx, jsonArg(t, anchors[:1]))
 	})
-	wantCode(t, "compact duplicate", err, CodeDuplicate)
+	wantCode(t, "compact duplicate", err, wire.CodeDuplicate)
 }
 
 func TestEntriesCanonical(t *testing.T) {
@@ -415,13 +416,13 @@ func TestEntriesCanonical(t *testing.T) {
 	e.must("Org1MSP", anchorTx(t, a))
 	out := e.must("Org1MSP", statusTx(t, a, license.StatusSuspended, "under_investigation"))
 	txTime := e.now
-	if e.last.event != EventName {
-		t.Fatalf("event %q, want %q", e.last.event, EventName)
+	if e.last.event != wire.EventName {
+		t.Fatalf("event %q, want %q", e.last.event, wire.EventName)
 	}
 	if string(e.last.payload) != out {
 		t.Fatalf("event payload %s differs from the result %s", e.last.payload, out)
 	}
-	var res WriteResult
+	var res wire.WriteResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +436,7 @@ func TestEntriesCanonical(t *testing.T) {
 	if !ev.At.Equal(txTime) || ev.Status.Reason != "under_investigation" {
 		t.Fatalf("event %+v, want the reason and the tx time %v", ev, txTime)
 	}
-	var li LicenseInfo
+	var li wire.LicenseInfo
 	if err := json.Unmarshal([]byte(e.must("Org2MSP", getLicenseTx(a.Identifier))), &li); err != nil {
 		t.Fatal(err)
 	}
@@ -526,11 +527,11 @@ func TestCheckpoints(t *testing.T) {
 		tree.Append([]byte{byte(i)})
 	}
 
-	wantCode(t, "checkpoint before the log key", put("PlatformMSP", note(3, s), ""), CodeNotFound)
+	wantCode(t, "checkpoint before the log key", put("PlatformMSP", note(3, s), ""), wire.CodeNotFound)
 	_, err = e.call("PlatformMSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.GetCheckpoint(ctx)
 	})
-	wantCode(t, "GetCheckpoint before any", err, CodeNotFound)
+	wantCode(t, "GetCheckpoint before any", err, wire.CodeNotFound)
 
 	pubDER, err := signing.MarshalPublicKey(s.Public())
 	if err != nil {
@@ -543,24 +544,24 @@ func TestCheckpoints(t *testing.T) {
 		})
 		return err
 	}
-	wantCode(t, "log key that is not a key", setKey("PlatformMSP", "bm90IGEga2V5", origin), CodeInvalid)
-	wantCode(t, "origin with a space", setKey("PlatformMSP", pubPEM, "a b"), CodeInvalid)
+	wantCode(t, "log key that is not a key", setKey("PlatformMSP", "bm90IGEga2V5", origin), wire.CodeInvalid)
+	wantCode(t, "origin with a space", setKey("PlatformMSP", pubPEM, "a b"), wire.CodeInvalid)
 	if err := setKey("PlatformMSP", pubPEM, origin); err != nil {
 		t.Fatalf("SetLogKey: %v", err)
 	}
-	wantCode(t, "second log key", setKey("PlatformMSP", pubPEM, origin), CodeDuplicate)
+	wantCode(t, "second log key", setKey("PlatformMSP", pubPEM, origin), wire.CodeDuplicate)
 
 	other, _ := signing.GenerateKey()
-	wantCode(t, "checkpoint signed by another key", put("PlatformMSP", note(3, signing.NewKeySigner(other)), ""), CodeBadSignature)
-	wantCode(t, "malformed note", put("PlatformMSP", "zhengzhao.test/log\n3\n", ""), CodeInvalid)
+	wantCode(t, "checkpoint signed by another key", put("PlatformMSP", note(3, signing.NewKeySigner(other)), ""), wire.CodeBadSignature)
+	wantCode(t, "malformed note", put("PlatformMSP", "zhengzhao.test/log\n3\n", ""), wire.CodeInvalid)
 	if err := put("PlatformMSP", note(3, s), ""); err != nil {
 		t.Fatalf("first checkpoint: %v", err)
 	}
-	wantCode(t, "same checkpoint again", put("PlatformMSP", note(3, s), proof(3, 3)), CodeDuplicate)
-	wantCode(t, "smaller tree", put("PlatformMSP", note(2, s), "[]"), CodeConsistency)
-	wantCode(t, "no proof", put("PlatformMSP", note(7, s), ""), CodeConsistency)
-	wantCode(t, "proof for other sizes", put("PlatformMSP", note(7, s), proof(4, 7)), CodeConsistency)
-	wantCode(t, "proof not JSON", put("PlatformMSP", note(7, s), "[1"), CodeInvalid)
+	wantCode(t, "same checkpoint again", put("PlatformMSP", note(3, s), proof(3, 3)), wire.CodeDuplicate)
+	wantCode(t, "smaller tree", put("PlatformMSP", note(2, s), "[]"), wire.CodeConsistency)
+	wantCode(t, "no proof", put("PlatformMSP", note(7, s), ""), wire.CodeConsistency)
+	wantCode(t, "proof for other sizes", put("PlatformMSP", note(7, s), proof(4, 7)), wire.CodeConsistency)
+	wantCode(t, "proof not JSON", put("PlatformMSP", note(7, s), "[1"), wire.CodeInvalid)
 
 	// A fork: a different tree of size 8 whose first 3 leaves differ.
 	fork := tlog.NewTree()
@@ -569,7 +570,7 @@ func TestCheckpoints(t *testing.T) {
 	}
 	fp, _ := fork.ConsistencyProof(3, 8)
 	forkNote, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: origin, Size: 8, Root: fork.Root()}, origin, s)
-	wantCode(t, "forked log", put("PlatformMSP", forkNote, jsonArg(t, fp)), CodeConsistency)
+	wantCode(t, "forked log", put("PlatformMSP", forkNote, jsonArg(t, fp)), wire.CodeConsistency)
 
 	if err := put("PlatformMSP", note(7, s), proof(3, 7)); err != nil {
 		t.Fatalf("consistent checkpoint: %v", err)
@@ -578,7 +579,7 @@ func TestCheckpoints(t *testing.T) {
 	if err := put("PlatformMSP", note10, proof(7, 10)); err != nil {
 		t.Fatalf("consistent checkpoint: %v", err)
 	}
-	var cr CheckpointRecord
+	var cr wire.CheckpointRecord
 	if err := json.Unmarshal([]byte(e.must("Org2MSP", func(c *Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 		return c.GetCheckpoint(ctx)
 	})), &cr); err != nil {

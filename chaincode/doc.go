@@ -17,6 +17,6 @@
 //   - a checkpoint is accepted only if signed by the registered log key and
 //     consistent with the previous one.
 //
-// Errors start with a stable code ("ERR_FORBIDDEN: …", see Code) so a client
+// Errors start with a stable code ("ERR_FORBIDDEN: …", see wire.Code) so a client
 // can tell which rule failed. README.md lists the functions.
 package chaincode

@@ -13,6 +13,7 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/signing"
@@ -92,21 +93,11 @@ func (l *ccLedger) submit(msp string, fn func(ctx contractapi.TransactionContext
 }
 
 // fromChaincode maps a chaincode error, by its code prefix only, to the
-// ledger sentinel a client returns.
+// ledger sentinel a client returns (wire.Sentinel).
 func fromChaincode(err error) error {
 	msg := err.Error()
 	code, _, _ := strings.Cut(msg, ":")
-	sentinel := map[Code]error{
-		CodeInvalid:           ledger.ErrInvalidEvent,
-		CodeDuplicate:         ledger.ErrDuplicate,
-		CodeNotFound:          ledger.ErrNotFound,
-		CodeUnknownDepartment: ledger.ErrUnknownDepartment,
-		CodeKeyNotValid:       ledger.ErrKeyNotValid,
-		CodeBadSignature:      ledger.ErrBadSignature,
-		CodeFinal:             ledger.ErrFinal,
-		CodeConsistency:       ledger.ErrCorrupt,
-		CodeForbidden:         ledger.ErrInvalidEvent,
-	}[Code(code)]
+	sentinel := wire.Sentinel(wire.Code(code))
 	if sentinel == nil {
 		sentinel = ledger.ErrUnavailable
 	}
@@ -125,7 +116,7 @@ func (l *ccLedger) write(msp string, fn func(ctx contractapi.TransactionContextI
 	if err != nil {
 		return nil, err
 	}
-	var res WriteResult
+	var res wire.WriteResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		return nil, fmt.Errorf("%w: result: %w", ledger.ErrUnavailable, err)
 	}
@@ -227,7 +218,7 @@ func (l *ccLedger) SetStatus(_ context.Context, c ledger.StatusChange) (ledger.R
 func (l *ccLedger) License(_ context.Context, id string) (*ledger.LicenseState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var li LicenseInfo
+	var li wire.LicenseInfo
 	if err := l.read(func(ctx contractapi.TransactionContextInterface) (string, error) { return l.c.GetLicense(ctx, id) }, &li); err != nil {
 		return nil, err
 	}
@@ -248,7 +239,7 @@ func (l *ccLedger) License(_ context.Context, id string) (*ledger.LicenseState, 
 func (l *ccLedger) Department(_ context.Context, uscc string) (*ledger.DepartmentState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var di DepartmentInfo
+	var di wire.DepartmentInfo
 	if err := l.read(func(ctx contractapi.TransactionContextInterface) (string, error) { return l.c.GetDepartment(ctx, uscc) }, &di); err != nil {
 		return nil, err
 	}
@@ -262,7 +253,7 @@ func (l *ccLedger) Checkpoint(context.Context) (ledger.SignedCheckpoint, error) 
 }
 
 func (l *ccLedger) checkpoint() (ledger.SignedCheckpoint, error) {
-	var cr CheckpointRecord
+	var cr wire.CheckpointRecord
 	if err := l.read(func(ctx contractapi.TransactionContextInterface) (string, error) { return l.c.GetCheckpoint(ctx) }, &cr); err != nil {
 		return ledger.SignedCheckpoint{}, err
 	}

@@ -1,7 +1,6 @@
 package chaincode
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 )
 
@@ -29,94 +29,20 @@ type Stub interface {
 	SetEvent(name string, payload []byte) error
 }
 
-// Limits on input, so one proposal cannot make every endorser do unbounded work.
-const (
-	// MaxBatch bounds the anchors of one AnchorBatch call.
-	MaxBatch = 1000
-	// MaxArgSize bounds one JSON argument.
-	MaxArgSize = 4 << 20
-	// maxMSPIDLen bounds an MSP ID given to RegisterDepartment.
-	maxMSPIDLen = 128
-)
-
-// EventName is the chaincode event every write sets; its payload is the
-// WriteResult JSON. A client building the Merkle log from committed blocks
-// appends, for each valid transaction in block order, the entries of its
-// event.
-const EventName = "zhengzhao.entries"
-
-// DefaultPlatformMSP is the platform org's MSP ID when ZZ_PLATFORM_MSP is unset.
-const DefaultPlatformMSP = "PlatformMSP"
-
 // State keys. Plain keys, no composite keys.
 const (
 	deptPrefix    = "dept/"      // dept/<uscc>: deptRecord
 	keyPrefix     = "key/"       // key/<key id>: keyRecord (key ids are unique across departments)
 	licensePrefix = "lic/"       // lic/<identifier>: licenseRecord
 	logKeyKey     = "logkey"     // logKeyRecord
-	checkpointKey = "checkpoint" // CheckpointRecord
+	checkpointKey = "checkpoint" // wire.CheckpointRecord
 )
-
-// Entry is one recorded event: its canonical bytes (ledger.Event.Canonical,
-// RFC 8785 JSON) and where it was recorded, transaction id and position among
-// that transaction's entries. The log index of an entry is not known to the
-// chaincode: it is the entry's position in the log built from block order.
-type Entry struct {
-	TxID  string          `json:"tx"`
-	Index int             `json:"i"`
-	Event json.RawMessage `json:"event"`
-}
-
-// WriteResult is what every write returns and sets as the chaincode event
-// EventName: the transaction id and the canonical bytes of the entries it
-// recorded, in order.
-type WriteResult struct {
-	TxID    string            `json:"tx"`
-	Entries []json.RawMessage `json:"entries,omitempty"`
-	// Count and Root replace Entries in AnchorBatchCompact's result: the
-	// number of entries and the RFC 6962 Merkle root of their canonical
-	// bytes, which a client rebuilds from its anchors and the transaction
-	// timestamp (an entry is {v, kind: license.anchored, at: the
-	// timestamp, anchor}) and checks against Root.
-	Count int    `json:"count,omitempty"`
-	Root  []byte `json:"root,omitempty"`
-}
-
-// DepartmentInfo is what GetDepartment returns: ledger.DepartmentState, the
-// org the department belongs to, and the department's entries.
-type DepartmentInfo struct {
-	ledger.DepartmentState
-	MSP     string  `json:"msp"`
-	Entries []Entry `json:"entries"`
-}
-
-// LicenseInfo is what GetLicense returns: ledger.LicenseState (its log_index
-// fields are 0, see Entry) and the license's entries, one for each History
-// element in the same order.
-type LicenseInfo struct {
-	ledger.LicenseState
-	Entries []Entry `json:"entries"`
-}
-
-// CheckpointRecord is the latest accepted checkpoint and the transaction that
-// recorded it.
-type CheckpointRecord struct {
-	ledger.SignedCheckpoint
-	TxID string `json:"tx"`
-}
-
-// LogKey is the registry log's checkpoint key: the key name (the log's
-// origin) and the SM2 public key as PKIX DER.
-type LogKey struct {
-	Origin    string `json:"origin"`
-	PublicKey []byte `json:"public_key"`
-}
 
 type deptRecord struct {
 	MSP string `json:"msp"`
 	// Entries: registration, key additions and revocations, in the order
 	// they were accepted.
-	Entries []Entry `json:"entries"`
+	Entries []wire.Entry `json:"entries"`
 }
 
 type keyRecord struct {
@@ -125,7 +51,7 @@ type keyRecord struct {
 
 type licenseRecord struct {
 	// Entries: the anchor, then each status change.
-	Entries []Entry `json:"entries"`
+	Entries []wire.Entry `json:"entries"`
 }
 
 // Registry holds the chaincode's rules. Its methods take the stub and the
@@ -154,14 +80,14 @@ type txn struct {
 func (r *Registry) begin(stub Stub, creatorMSP string) (*txn, error) {
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
-		return nil, fail(CodeInternal, "transaction timestamp: %w", err)
+		return nil, wire.Errorf(wire.CodeInternal, "transaction timestamp: %w", err)
 	}
 	if ts == nil || ts.AsTime().IsZero() {
-		return nil, fail(CodeInternal, "transaction has no timestamp")
+		return nil, wire.Errorf(wire.CodeInternal, "transaction has no timestamp")
 	}
 	platform := r.PlatformMSP
 	if platform == "" {
-		platform = DefaultPlatformMSP
+		platform = wire.DefaultPlatformMSP
 	}
 	return &txn{
 		stub:     stub,
@@ -178,23 +104,23 @@ func (r *Registry) begin(stub Stub, creatorMSP string) (*txn, error) {
 // RegisterDepartment records a department (ledger.Department JSON), its first
 // key (ledger.Key JSON) and the MSP ID of the org whose clients act for it.
 // Platform org only.
-func (r *Registry) RegisterDepartment(stub Stub, creatorMSP, deptJSON, keyJSON, mspID string) (*WriteResult, error) {
+func (r *Registry) RegisterDepartment(stub Stub, creatorMSP, deptJSON, keyJSON, mspID string) (*wire.WriteResult, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.requirePlatform("RegisterDepartment"); err != nil {
+	if err := t.requirePlatform(wire.FnRegisterDepartment); err != nil {
 		return nil, err
 	}
 	var d ledger.Department
 	var k ledger.Key
-	if err := decodeArg("department", deptJSON, &d); err != nil {
+	if err := wire.DecodeArg("department", deptJSON, &d); err != nil {
 		return nil, err
 	}
-	if err := decodeArg("key", keyJSON, &k); err != nil {
+	if err := wire.DecodeArg("key", keyJSON, &k); err != nil {
 		return nil, err
 	}
-	if err := checkMSPID(mspID); err != nil {
+	if err := wire.CheckMSPID(mspID); err != nil {
 		return nil, err
 	}
 	// Replay what the rules look at: the department if it exists (a
@@ -210,13 +136,13 @@ func (r *Registry) RegisterDepartment(stub Stub, creatorMSP, deptJSON, keyJSON, 
 	}
 	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindDepartmentRegistered, At: t.at, Department: &d, Key: &k}
 	if err := t.st.Apply(e, 0); err != nil {
-		return nil, classify(err)
+		return nil, wire.Classify(err)
 	}
 	entry, err := t.record(e)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.putJSON(deptPrefix+d.USCC, deptRecord{MSP: mspID, Entries: []Entry{entry}}); err != nil {
+	if err := t.putJSON(deptPrefix+d.USCC, deptRecord{MSP: mspID, Entries: []wire.Entry{entry}}); err != nil {
 		return nil, err
 	}
 	if err := t.putJSON(keyPrefix+k.KeyID, keyRecord{Department: d.USCC}); err != nil {
@@ -227,16 +153,16 @@ func (r *Registry) RegisterDepartment(stub Stub, creatorMSP, deptJSON, keyJSON, 
 
 // AddKey records another key (ledger.Key JSON) of a registered department.
 // Platform org only.
-func (r *Registry) AddKey(stub Stub, creatorMSP, keyJSON string) (*WriteResult, error) {
+func (r *Registry) AddKey(stub Stub, creatorMSP, keyJSON string) (*wire.WriteResult, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.requirePlatform("AddKey"); err != nil {
+	if err := t.requirePlatform(wire.FnAddKey); err != nil {
 		return nil, err
 	}
 	var k ledger.Key
-	if err := decodeArg("key", keyJSON, &k); err != nil {
+	if err := wire.DecodeArg("key", keyJSON, &k); err != nil {
 		return nil, err
 	}
 	if err := t.replayDept(k.Department, true); err != nil {
@@ -250,7 +176,7 @@ func (r *Registry) AddKey(stub Stub, creatorMSP, keyJSON string) (*WriteResult, 
 	}
 	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindKeyAdded, At: t.at, Key: &k}
 	if err := t.st.Apply(e, 0); err != nil {
-		return nil, classify(err)
+		return nil, wire.Classify(err)
 	}
 	if err := t.appendDept(k.Department, e); err != nil {
 		return nil, err
@@ -263,16 +189,16 @@ func (r *Registry) AddKey(stub Stub, creatorMSP, keyJSON string) (*WriteResult, 
 
 // RevokeKey records a key revocation (ledger.KeyRevocation JSON). Platform
 // org only.
-func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*WriteResult, error) {
+func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*wire.WriteResult, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.requirePlatform("RevokeKey"); err != nil {
+	if err := t.requirePlatform(wire.FnRevokeKey); err != nil {
 		return nil, err
 	}
 	var rev ledger.KeyRevocation
-	if err := decodeArg("revocation", revocationJSON, &rev); err != nil {
+	if err := wire.DecodeArg("revocation", revocationJSON, &rev); err != nil {
 		return nil, err
 	}
 	if err := t.replayDept(rev.Department, true); err != nil {
@@ -286,7 +212,7 @@ func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*Wri
 	}
 	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindKeyRevoked, At: t.at, Revocation: &rev}
 	if err := t.st.Apply(e, 0); err != nil {
-		return nil, classify(err)
+		return nil, wire.Classify(err)
 	}
 	if err := t.appendDept(rev.Department, e); err != nil {
 		return nil, err
@@ -298,7 +224,7 @@ func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*Wri
 // all or nothing. Each anchor's SM2 signature is checked against its
 // department's registered key; the caller must be a client of the org of
 // every department in the batch.
-func (r *Registry) AnchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*WriteResult, error) {
+func (r *Registry) AnchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*wire.WriteResult, error) {
 	t, err := r.anchorBatch(stub, creatorMSP, anchorsJSON)
 	if err != nil {
 		return nil, err
@@ -310,7 +236,7 @@ func (r *Registry) AnchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*Writ
 // the entries' count and Merkle root instead of the entries themselves:
 // the transaction carries each anchor once in its arguments and once in its
 // write set, not four times, which is what bounds anchoring throughput.
-func (r *Registry) AnchorBatchCompact(stub Stub, creatorMSP, anchorsJSON string) (*WriteResult, error) {
+func (r *Registry) AnchorBatchCompact(stub Stub, creatorMSP, anchorsJSON string) (*wire.WriteResult, error) {
 	t, err := r.anchorBatch(stub, creatorMSP, anchorsJSON)
 	if err != nil {
 		return nil, err
@@ -319,7 +245,7 @@ func (r *Registry) AnchorBatchCompact(stub Stub, creatorMSP, anchorsJSON string)
 	for _, e := range t.entries {
 		tree.Append(e)
 	}
-	return t.finishWith(&WriteResult{TxID: stub.GetTxID(), Count: len(t.entries), Root: tree.Root()})
+	return t.finishWith(&wire.WriteResult{TxID: stub.GetTxID(), Count: len(t.entries), Root: tree.Root()})
 }
 
 // anchorBatch checks and records a batch of anchors; the caller finishes
@@ -330,14 +256,14 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 		return nil, err
 	}
 	var anchors []ledger.Anchor
-	if err := decodeArg("anchors", anchorsJSON, &anchors); err != nil {
+	if err := wire.DecodeArg("anchors", anchorsJSON, &anchors); err != nil {
 		return nil, err
 	}
 	if len(anchors) == 0 {
-		return nil, fail(CodeInvalid, "%w: anchors: no anchors", ledger.ErrInvalidEvent)
+		return nil, wire.Errorf(wire.CodeInvalid, "%w: anchors: no anchors", ledger.ErrInvalidEvent)
 	}
-	if len(anchors) > MaxBatch {
-		return nil, fail(CodeInvalid, "%w: anchors: %d anchors, limit %d per transaction", ledger.ErrInvalidEvent, len(anchors), MaxBatch)
+	if len(anchors) > wire.MaxBatch {
+		return nil, wire.Errorf(wire.CodeInvalid, "%w: anchors: %d anchors, limit %d per transaction", ledger.ErrInvalidEvent, len(anchors), wire.MaxBatch)
 	}
 	// One exchange with the peer for every license record the batch needs,
 	// and its writes in one message: a batch of 1000 costs a few round
@@ -367,7 +293,7 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 				if len(anchors) > 1 {
 					err = fmt.Errorf("event %d of %d: %w", i, len(anchors), err)
 				}
-				return nil, classify(err)
+				return nil, wire.Classify(err)
 			}
 		}
 		events[i] = ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: t.at, Anchor: a}
@@ -376,14 +302,14 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 		return nil, err
 	}
 	if err := t.st.ApplyAll(events, 0); err != nil {
-		return nil, classify(err)
+		return nil, wire.Classify(err)
 	}
 	for i, e := range events {
 		entry, err := t.record(e)
 		if err != nil {
 			return nil, err
 		}
-		if err := t.putJSON(licensePrefix+anchors[i].Identifier, licenseRecord{Entries: []Entry{entry}}); err != nil {
+		if err := t.putJSON(licensePrefix+anchors[i].Identifier, licenseRecord{Entries: []wire.Entry{entry}}); err != nil {
 			return nil, err
 		}
 	}
@@ -393,26 +319,26 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 // SetStatus records a status change (ledger.StatusChange JSON: suspend,
 // resume, revoke; revoked is final). The caller must be a client of the org
 // of the department that anchored the license.
-func (r *Registry) SetStatus(stub Stub, creatorMSP, changeJSON string) (*WriteResult, error) {
+func (r *Registry) SetStatus(stub Stub, creatorMSP, changeJSON string) (*wire.WriteResult, error) {
 	t, err := r.begin(stub, creatorMSP)
 	if err != nil {
 		return nil, err
 	}
 	var c ledger.StatusChange
-	if err := decodeArg("change", changeJSON, &c); err != nil {
+	if err := wire.DecodeArg("change", changeJSON, &c); err != nil {
 		return nil, err
 	}
 	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseStatus, At: t.at, Status: &c}
 	if c.Identifier == "" {
 		// Let the rules name the missing field.
-		return nil, classify(t.st.Apply(e, 0))
+		return nil, wire.Classify(t.st.Apply(e, 0))
 	}
 	rec, err := t.license(c.Identifier)
 	if err != nil {
 		return nil, err
 	}
 	if rec == nil {
-		return nil, classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, c.Identifier))
+		return nil, wire.Classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, c.Identifier))
 	}
 	issuer, err := t.replayLicense(rec)
 	if err != nil {
@@ -425,7 +351,7 @@ func (r *Registry) SetStatus(stub Stub, creatorMSP, changeJSON string) (*WriteRe
 		return nil, err
 	}
 	if err := t.st.Apply(e, 0); err != nil {
-		return nil, classify(err)
+		return nil, wire.Classify(err)
 	}
 	entry, err := t.record(e)
 	if err != nil {
@@ -439,7 +365,7 @@ func (r *Registry) SetStatus(stub Stub, creatorMSP, changeJSON string) (*WriteRe
 }
 
 // GetLicense returns a license's anchor, status and history.
-func (r *Registry) GetLicense(stub Stub, identifier string) (*LicenseInfo, error) {
+func (r *Registry) GetLicense(stub Stub, identifier string) (*wire.LicenseInfo, error) {
 	t, err := r.begin(stub, "")
 	if err != nil {
 		return nil, err
@@ -449,20 +375,20 @@ func (r *Registry) GetLicense(stub Stub, identifier string) (*LicenseInfo, error
 		return nil, err
 	}
 	if rec == nil {
-		return nil, classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, identifier))
+		return nil, wire.Classify(fmt.Errorf("%w: license %s", ledger.ErrNotFound, identifier))
 	}
 	if _, err := t.replayLicense(rec); err != nil {
 		return nil, err
 	}
 	ls, err := t.st.License(identifier)
 	if err != nil {
-		return nil, fail(CodeInternal, "stored license %s: %w", identifier, err)
+		return nil, wire.Errorf(wire.CodeInternal, "stored license %s: %w", identifier, err)
 	}
-	return &LicenseInfo{LicenseState: *ls, Entries: rec.Entries}, nil
+	return &wire.LicenseInfo{LicenseState: *ls, Entries: rec.Entries}, nil
 }
 
 // GetDepartment returns a department's facts, keys, revocations and org.
-func (r *Registry) GetDepartment(stub Stub, uscc string) (*DepartmentInfo, error) {
+func (r *Registry) GetDepartment(stub Stub, uscc string) (*wire.DepartmentInfo, error) {
 	t, err := r.begin(stub, "")
 	if err != nil {
 		return nil, err
@@ -472,21 +398,21 @@ func (r *Registry) GetDepartment(stub Stub, uscc string) (*DepartmentInfo, error
 		return nil, err
 	}
 	if rec == nil {
-		return nil, classify(fmt.Errorf("%w: department %s", ledger.ErrNotFound, uscc))
+		return nil, wire.Classify(fmt.Errorf("%w: department %s", ledger.ErrNotFound, uscc))
 	}
 	if err := t.replayDept(uscc, true); err != nil {
 		return nil, err
 	}
 	ds, err := t.st.Department(uscc)
 	if err != nil {
-		return nil, fail(CodeInternal, "stored department %s: %w", uscc, err)
+		return nil, wire.Errorf(wire.CodeInternal, "stored department %s: %w", uscc, err)
 	}
-	return &DepartmentInfo{DepartmentState: *ds, MSP: rec.MSP, Entries: rec.Entries}, nil
+	return &wire.DepartmentInfo{DepartmentState: *ds, MSP: rec.MSP, Entries: rec.Entries}, nil
 }
 
 func (t *txn) requirePlatform(what string) error {
 	if t.msp != t.platform {
-		return fail(CodeForbidden, "%s: only clients of the platform org %s may do this; the caller is of %s", what, t.platform, t.msp)
+		return wire.Errorf(wire.CodeForbidden, "%s: only clients of the platform org %s may do this; the caller is of %s", what, t.platform, t.msp)
 	}
 	return nil
 }
@@ -497,7 +423,7 @@ func (t *txn) requirePlatform(what string) error {
 // keeps a backdated proposal from slipping under a key revocation.
 func (t *txn) checkTime() error {
 	if t.at.Before(t.latest) {
-		return fail(CodeInvalid, "%w: transaction time %s is before %s, the time of an event it depends on (client clock behind, or a backdated proposal)",
+		return wire.Errorf(wire.CodeInvalid, "%w: transaction time %s is before %s, the time of an event it depends on (client clock behind, or a backdated proposal)",
 			ledger.ErrInvalidEvent, t.at.Format(time.RFC3339Nano), t.latest.Format(time.RFC3339Nano))
 	}
 	return nil
@@ -512,7 +438,7 @@ func (t *txn) requireDeptOrg(uscc, what string) error {
 		return err
 	}
 	if rec.MSP != t.msp {
-		return fail(CodeForbidden, "%s: department %s belongs to org %s; the caller is of %s", what, uscc, rec.MSP, t.msp)
+		return wire.Errorf(wire.CodeForbidden, "%s: department %s belongs to org %s; the caller is of %s", what, uscc, rec.MSP, t.msp)
 	}
 	return nil
 }
@@ -560,7 +486,7 @@ func (t *txn) replayDept(uscc string, revocations bool) error {
 	for _, en := range rec.Entries {
 		e, err := ledger.ParseEvent(en.Event)
 		if err != nil {
-			return fail(CodeInternal, "stored event of department %s (tx %s): %w", uscc, en.TxID, err)
+			return wire.Errorf(wire.CodeInternal, "stored event of department %s (tx %s): %w", uscc, en.TxID, err)
 		}
 		if e.At.After(t.latest) {
 			t.latest = e.At
@@ -569,7 +495,7 @@ func (t *txn) replayDept(uscc string, revocations bool) error {
 			continue
 		}
 		if err := t.st.Apply(e, 0); err != nil {
-			return fail(CodeInternal, "replay department %s (tx %s): %w", uscc, en.TxID, err)
+			return wire.Errorf(wire.CodeInternal, "replay department %s (tx %s): %w", uscc, en.TxID, err)
 		}
 	}
 	t.replayed[uscc] = true
@@ -587,10 +513,10 @@ func (t *txn) licensesExist(anchors []ledger.Anchor) (map[string]bool, error) {
 	}
 	vals, err := t.stub.GetMultipleStates(keys...)
 	if err != nil {
-		return nil, fail(CodeInternal, "read license records: %w", err)
+		return nil, wire.Errorf(wire.CodeInternal, "read license records: %w", err)
 	}
 	if len(vals) != len(keys) {
-		return nil, fail(CodeInternal, "read license records: %d values for %d keys", len(vals), len(keys))
+		return nil, wire.Errorf(wire.CodeInternal, "read license records: %d values for %d keys", len(vals), len(keys))
 	}
 	out := make(map[string]bool, len(keys))
 	for i, v := range vals {
@@ -623,7 +549,7 @@ func (t *txn) replayLicense(rec *licenseRecord) (string, error) {
 	for i, en := range rec.Entries {
 		e, err := ledger.ParseEvent(en.Event)
 		if err != nil {
-			return "", fail(CodeInternal, "stored license event (tx %s): %w", en.TxID, err)
+			return "", wire.Errorf(wire.CodeInternal, "stored license event (tx %s): %w", en.TxID, err)
 		}
 		if e.At.After(t.latest) {
 			t.latest = e.At
@@ -631,30 +557,30 @@ func (t *txn) replayLicense(rec *licenseRecord) (string, error) {
 		events[i] = e
 	}
 	if len(events) == 0 || events[0].Kind != ledger.KindLicenseAnchored {
-		return "", fail(CodeInternal, "stored license record does not start with its anchor")
+		return "", wire.Errorf(wire.CodeInternal, "stored license record does not start with its anchor")
 	}
 	issuer := events[0].Anchor.Issuer
 	if t.replayed[issuer] {
-		return "", fail(CodeInternal, "license replay needs a fresh state")
+		return "", wire.Errorf(wire.CodeInternal, "license replay needs a fresh state")
 	}
 	if err := t.replayDept(issuer, false); err != nil {
 		return "", err
 	}
 	for i, e := range events {
 		if err := t.st.Apply(e, 0); err != nil {
-			return "", fail(CodeInternal, "replay license (tx %s): %w", rec.Entries[i].TxID, err)
+			return "", wire.Errorf(wire.CodeInternal, "replay license (tx %s): %w", rec.Entries[i].TxID, err)
 		}
 	}
 	return issuer, nil
 }
 
-// record adds e to the transaction's entries and returns its Entry.
-func (t *txn) record(e ledger.Event) (Entry, error) {
+// record adds e to the transaction's entries and returns its wire.Entry.
+func (t *txn) record(e ledger.Event) (wire.Entry, error) {
 	canon, err := e.Canonical()
 	if err != nil {
-		return Entry{}, classify(err)
+		return wire.Entry{}, wire.Classify(err)
 	}
-	entry := Entry{TxID: t.stub.GetTxID(), Index: len(t.entries), Event: canon}
+	entry := wire.Entry{TxID: t.stub.GetTxID(), Index: len(t.entries), Event: canon}
 	t.entries = append(t.entries, canon)
 	return entry, nil
 }
@@ -666,7 +592,7 @@ func (t *txn) appendDept(uscc string, e ledger.Event) error {
 		return err
 	}
 	if rec == nil {
-		return fail(CodeInternal, "department %s vanished", uscc)
+		return wire.Errorf(wire.CodeInternal, "department %s vanished", uscc)
 	}
 	entry, err := t.record(e)
 	if err != nil {
@@ -677,18 +603,18 @@ func (t *txn) appendDept(uscc string, e ledger.Event) error {
 }
 
 // finish sets the chaincode event and returns the transaction's result.
-func (t *txn) finish() (*WriteResult, error) {
-	return t.finishWith(&WriteResult{TxID: t.stub.GetTxID(), Entries: t.entries})
+func (t *txn) finish() (*wire.WriteResult, error) {
+	return t.finishWith(&wire.WriteResult{TxID: t.stub.GetTxID(), Entries: t.entries})
 }
 
 // finishWith sets res as the chaincode event and returns it.
-func (t *txn) finishWith(res *WriteResult) (*WriteResult, error) {
-	b, err := marshal(res)
+func (t *txn) finishWith(res *wire.WriteResult) (*wire.WriteResult, error) {
+	b, err := wire.Marshal(res)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.stub.SetEvent(EventName, b); err != nil {
-		return nil, fail(CodeInternal, "set event: %w", err)
+	if err := t.stub.SetEvent(wire.EventName, b); err != nil {
+		return nil, wire.Errorf(wire.CodeInternal, "set event: %w", err)
 	}
 	return res, nil
 }
@@ -696,68 +622,24 @@ func (t *txn) finishWith(res *WriteResult) (*WriteResult, error) {
 func (t *txn) getJSON(key string, v any) (bool, error) {
 	b, err := t.stub.GetState(key)
 	if err != nil {
-		return false, fail(CodeInternal, "read %s: %w", key, err)
+		return false, wire.Errorf(wire.CodeInternal, "read %s: %w", key, err)
 	}
 	if b == nil {
 		return false, nil
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fail(CodeInternal, "decode stored %s: %w", key, err)
+		return false, wire.Errorf(wire.CodeInternal, "decode stored %s: %w", key, err)
 	}
 	return true, nil
 }
 
 func (t *txn) putJSON(key string, v any) error {
-	b, err := marshal(v)
+	b, err := wire.Marshal(v)
 	if err != nil {
 		return err
 	}
 	if err := t.stub.PutState(key, b); err != nil {
-		return fail(CodeInternal, "write %s: %w", key, err)
-	}
-	return nil
-}
-
-// marshal encodes v as JSON without HTML escaping, so the canonical event
-// bytes inside (json.RawMessage) are kept byte for byte.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fail(CodeInternal, "encode: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// decodeArg decodes one JSON argument strictly: no unknown fields, nothing
-// after the value.
-func decodeArg(name, s string, v any) error {
-	if len(s) > MaxArgSize {
-		return fail(CodeInvalid, "%w: argument %s: %d bytes, limit %d", ledger.ErrInvalidEvent, name, len(s), MaxArgSize)
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fail(CodeInvalid, "%w: argument %s: %w", ledger.ErrInvalidEvent, name, err)
-	}
-	if dec.More() {
-		return fail(CodeInvalid, "%w: argument %s: data after the JSON value", ledger.ErrInvalidEvent, name)
-	}
-	return nil
-}
-
-// checkMSPID checks an MSP ID given for a department: 1–128 characters of
-// A–Z a–z 0–9 . _ -.
-func checkMSPID(id string) error {
-	if id == "" || len(id) > maxMSPIDLen {
-		return fail(CodeInvalid, "%w: argument msp: an MSP ID of 1 to %d characters is required", ledger.ErrInvalidEvent, maxMSPIDLen)
-	}
-	for _, c := range id {
-		ok := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return fail(CodeInvalid, "%w: argument msp: %q has a character other than A-Z a-z 0-9 . _ -", ledger.ErrInvalidEvent, id)
-		}
+		return wire.Errorf(wire.CodeInternal, "write %s: %w", key, err)
 	}
 	return nil
 }

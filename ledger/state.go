@@ -25,8 +25,34 @@ const HashSize = 32
 type State struct {
 	departments map[string]*deptEntry
 	keys        map[string]*keyEntry
-	licenses    map[string]*LicenseState
+	licenses    LicenseStore
 }
+
+// LicenseStore holds the per-license part of a State: one LicenseState per
+// anchored identifier. NewState keeps it in a map; the embedded ledger keeps
+// it in an on-disk index so that memory does not grow with the number of
+// licenses. A store buffers what the State sets or deletes: writes cannot
+// fail, and its owner makes them durable (or drops them) as it sees fit.
+type LicenseStore interface {
+	// License returns the state of the license identifier, or ok false when
+	// it is not anchored. The State may change the returned value and then
+	// hands it back with SetLicense.
+	License(identifier string) (ls *LicenseState, ok bool, err error)
+	// SetLicense records ls under ls.Anchor.Identifier.
+	SetLicense(ls *LicenseState)
+	// DeleteLicense forgets a license (an anchor undone by ApplyAll).
+	DeleteLicense(identifier string)
+}
+
+// mapLicenses is the in-memory LicenseStore of NewState.
+type mapLicenses map[string]*LicenseState
+
+func (m mapLicenses) License(id string) (*LicenseState, bool, error) {
+	ls, ok := m[id]
+	return ls, ok, nil
+}
+func (m mapLicenses) SetLicense(ls *LicenseState) { m[ls.Anchor.Identifier] = ls }
+func (m mapLicenses) DeleteLicense(id string)     { delete(m, id) }
 
 type deptEntry struct {
 	dept        Department
@@ -41,12 +67,16 @@ type keyEntry struct {
 	revokedFrom time.Time // zero: not revoked
 }
 
-// NewState returns an empty State.
-func NewState() *State {
+// NewState returns an empty State that keeps its licenses in memory.
+func NewState() *State { return NewStateWith(make(mapLicenses)) }
+
+// NewStateWith returns a State without departments or keys whose licenses are
+// in store (which may already hold some).
+func NewStateWith(store LicenseStore) *State {
 	return &State{
 		departments: make(map[string]*deptEntry),
 		keys:        make(map[string]*keyEntry),
-		licenses:    make(map[string]*LicenseState),
+		licenses:    store,
 	}
 }
 
@@ -84,7 +114,10 @@ func (s *State) ApplyAll(events []Event, first uint64) error {
 // License returns a copy of what the state holds for the license identifier,
 // or an error wrapping ErrNotFound.
 func (s *State) License(identifier string) (*LicenseState, error) {
-	ls, ok := s.licenses[identifier]
+	ls, ok, err := s.licenses.License(identifier)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: license %s", ErrNotFound, identifier)
 	}
@@ -294,7 +327,9 @@ func (s *State) anchor(a Anchor, at time.Time, index uint64) (func(), error) {
 	if !d.types[a.TypeCode] {
 		return nil, fmt.Errorf("%w: license %s: field type: department %s may not issue type %s", ErrInvalidEvent, id, a.Issuer, a.TypeCode)
 	}
-	if _, ok := s.licenses[id]; ok {
+	if _, ok, err := s.licenses.License(id); err != nil {
+		return nil, err
+	} else if ok {
 		return nil, fmt.Errorf("%w: license %s is already anchored", ErrDuplicate, id)
 	}
 	ke, ok := s.keys[a.KeyID]
@@ -309,14 +344,14 @@ func (s *State) anchor(a Anchor, at time.Time, index uint64) (func(), error) {
 	if err := signing.Verify(ke.pub, msg, a.Signature); err != nil {
 		return nil, fmt.Errorf("%w: license %s: field signature: key %s: %w", ErrBadSignature, id, a.KeyID, err)
 	}
-	s.licenses[id] = &LicenseState{
+	s.licenses.SetLicense(&LicenseState{
 		Anchor:     a,
 		AnchoredAt: at,
 		LogIndex:   index,
 		Status:     license.StatusActive,
 		History:    []StatusEvent{{Status: license.StatusActive, At: at, LogIndex: index}},
-	}
-	return func() { delete(s.licenses, id) }, nil
+	})
+	return func() { s.licenses.DeleteLicense(id) }, nil
 }
 
 // validAt reports why the key may not sign for department at time at, or nil.
@@ -340,7 +375,10 @@ func (s *State) setStatus(c StatusChange, at time.Time, index uint64) (func(), e
 		return nil, fmt.Errorf("%w: status change: field id: required", ErrInvalidEvent)
 	}
 	id := c.Identifier
-	ls, ok := s.licenses[id]
+	ls, ok, err := s.licenses.License(id)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: license %s", ErrNotFound, id)
 	}
@@ -366,7 +404,8 @@ func (s *State) setStatus(c StatusChange, at time.Time, index uint64) (func(), e
 	ls.Status = c.Status
 	ls.Reason = c.Reason
 	ls.History = append(ls.History, StatusEvent{Status: c.Status, Reason: c.Reason, At: at, LogIndex: index})
-	return func() { *ls = prev }, nil
+	s.licenses.SetLicense(ls)
+	return func() { *ls = prev; s.licenses.SetLicense(ls) }, nil
 }
 
 func cloneDepartment(d Department) Department {

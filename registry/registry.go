@@ -576,6 +576,11 @@ func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error
 			return nil, err
 		}
 	}
+	// Lists signed with the old key would not verify once it is ended (or
+	// declared compromised from earlier): sign them with the new one.
+	if err := s.store.resignLists(ctx, uscc); err != nil {
+		return nil, err
+	}
 	s.changed()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
 	return s.departmentWithKeys(ctx, d)

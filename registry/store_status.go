@@ -372,3 +372,10 @@ func (s *store) setKeyRevoked(ctx context.Context, keyID string, from time.Time,
 	_, err := s.db.ExecContext(ctx, `UPDATE department_keys SET revoked_from = ?, revoked_reason = ? WHERE key_id = ?`, formatTime(from), reason, keyID)
 	return err
 }
+
+// resignLists makes every status list of a department be signed afresh (its
+// signing key changed).
+func (s *store) resignLists(ctx context.Context, uscc string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE status_lists SET gen = gen + 1 WHERE uscc = ?`, uscc)
+	return err
+}

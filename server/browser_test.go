@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"zhengzhao/license"
 	"zhengzhao/registry"
 )
 
@@ -225,9 +226,10 @@ func TestBrowserStory(t *testing.T) {
 
 	// The officer revokes.
 	b.login("officer1", pw("officer1"))
-	b.do(chromedp.Navigate(b.base+"/console/licenses/"+id), ready(`input[name="reason"]`),
+	b.do(chromedp.Navigate(b.base+"/console/licenses/"+id), ready(`select[name="reason"]`),
 		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.SetValue(chromedp.CSS(`input[name="reason"]`), "吊销：提交虚假材料"),
+		chromedp.SetValue(chromedp.CSS(`select[name="reason"]`), "fraud"),
+		chromedp.SetValue(chromedp.CSS(`input[name="note"]`), "提交虚假材料，案卷 2026-17"),
 		chromedp.Click(chromedp.CSS(`button[value="revoked"]`)), ready(".flash.ok"))
 	b.shot("10-console-revoked", 1280, 900)
 
@@ -258,6 +260,18 @@ func TestBrowserStory(t *testing.T) {
 	b.shot("13-admin-reports", 1280, 900)
 	b.do(chromedp.Navigate(b.base+"/admin"), ready("table.list"))
 	b.shot("14-admin-departments", 1280, 900)
+
+	// The admin declares the last department's key compromised since an
+	// hour ago: asked to confirm, recorded, the key replaced.
+	since := time.Now().In(license.ChinaTime).Add(-time.Hour).Format("2006-01-02T15:04")
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`table.list tbody tr:last-child details.revoke-key summary`)),
+		chromedp.SetValue(chromedp.CSS(`table.list tbody tr:last-child details.revoke-key input[name="compromised_from"]`), since),
+		chromedp.Click(chromedp.CSS(`table.list tbody tr:last-child details.revoke-key button.danger`)), ready(".flash.ok"))
+	if got := b.text("table.list tbody tr:last-child"); !strings.Contains(got, "起声明泄露") || strings.Count(got, "在用") < 2 {
+		t.Errorf("after declaring the key compromised the department reads:\n%s", got)
+	}
+	b.shot("15-admin-key-compromised", 1280, 900)
 	if err := ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}

@@ -25,14 +25,17 @@ const kindAnchored = ledger.KindLicenseAnchored
 const issuerPrefix = "urn:uscc:"
 
 // when formats a time for a reason, in China Standard Time.
-func when(t time.Time) string { return t.In(license.ChinaTime).Format(time.RFC3339) }
+func when(t time.Time) string { return t.In(license.ChinaTime).Format(timeLayout) }
+
+// timeLayout is how times are shown in reasons: Beijing time to the second.
+const timeLayout = "2006-01-02 15:04:05"
 
 // text builds a reason from pieces with one allocation, for the checks
 // every valid license passes (formatting showed in the verification time).
 type text []byte
 
 func (t text) s(s string) text      { return append(t, s...) }
-func (t text) at(tm time.Time) text { return tm.In(license.ChinaTime).AppendFormat(t, time.RFC3339) }
+func (t text) at(tm time.Time) text { return tm.In(license.ChinaTime).AppendFormat(t, timeLayout) }
 func (t text) n(n uint64) text      { return strconv.AppendUint(t, n, 10) }
 func (t text) pass() outcome        { return outcome{CheckPass, string(t)} }
 func (v *run) text(s string) text   { return append(text(v.scratch[:0]), s...) }
@@ -91,7 +94,7 @@ func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Resul
 // verifyJSON checks a credential or a Document.
 func (v *run) verifyJSON(input []byte) {
 	if !v.add(NameFormat, v.format(input)) {
-		v.skipRest("not checked: the input could not be read")
+		v.skipRest("未检查：输入无法读取")
 		return
 	}
 	v.add(NameIssuer, v.issuer())
@@ -191,17 +194,17 @@ func (v *run) format(input []byte) outcome {
 		v.r.Form = FormCredential
 	}
 	if len(input) > credential.MaxSize {
-		return fail("input is %d bytes, over the %d byte limit", len(input), credential.MaxSize)
+		return fail("输入有 %d 字节，超过 %d 字节的上限", len(input), credential.MaxSize)
 	}
 	// The credential is dropped when Verify returns, and the strings the
 	// Result keeps are cloned.
 	c, rest, err := credential.ParseToVerify(input, "credential")
 	if err != nil {
-		return fail("not a license credential: %v", err)
+		return fail("不是电子证照凭证：%v", err)
 	}
 	receipt, err := documentReceipt(rest)
 	if err != nil {
-		return fail("not a license credential: %v", err)
+		return fail("不是电子证照凭证：%v", err)
 	}
 	v.cred, v.receipt = c, receipt
 	v.validFrom, v.validUntil = c.ValidFrom, c.ValidUntil
@@ -220,9 +223,9 @@ func (v *run) format(input []byte) outcome {
 		v.r.TypeName = strings.Clone(c.CredentialSubject.Name)
 	}
 	if receipt != nil {
-		return pass("well-formed credential with a ledger receipt")
+		return pass("格式正确的证照凭证，附上链回执")
 	}
-	return pass("well-formed credential")
+	return pass("格式正确的证照凭证")
 }
 
 // issuer checks the issuer is a department in the bundle and that the
@@ -231,7 +234,7 @@ func (v *run) issuer() outcome {
 	c := v.cred
 	uscc, ok := strings.CutPrefix(c.Issuer.ID, issuerPrefix)
 	if !ok {
-		return fail("issuer id %q is not urn:uscc:<USCC>", c.Issuer.ID)
+		return fail("签发机构标识 %q 不是 urn:uscc:<统一社会信用代码>", c.Issuer.ID)
 	}
 	v.uscc = uscc
 	v.r.Issuer = strings.Clone(uscc)
@@ -242,24 +245,24 @@ func (v *run) issuer() outcome {
 	if de == nil {
 		v.issuerUnknown = true
 		v.r.IssuerName = strings.Clone(c.Issuer.Name)
-		return fail("issuer %s is not a department in the trust bundle", uscc)
+		return fail("签发机构 %s 不在信任包的部门中", uscc)
 	}
 	v.dept = de
 	v.r.IssuerName = de.dept.Name
 	switch {
 	case c.Proof != nil && v.vmErr == nil && v.vmUSCC != uscc:
-		return fail("signed by another department (%s), not the issuer", v.vmUSCC)
+		return fail("由另一部门（%s）签名，不是签发机构", v.vmUSCC)
 	case c.CredentialSubject.IssuerCode != uscc:
-		return fail("credentialSubject.issuerCode %s is not the issuer", c.CredentialSubject.IssuerCode)
+		return fail("证照颁发机构代码 %s 不是签发机构", c.CredentialSubject.IssuerCode)
 	case v.idErr == nil && v.id.IssuerUSCC != uscc:
-		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
+		return fail("电子证照标识中的签发机构是另一部门（%s）", v.id.IssuerUSCC)
 	}
 	return v.issuedBy()
 }
 
 // issuedBy is the issuer check passed, for a credential or a compact form.
 func (v *run) issuedBy() outcome {
-	return v.text("issued by ").s(v.dept.dept.Name).s(" (").s(v.uscc).s("), a department in the trust bundle").pass()
+	return v.text("由").s(v.dept.dept.Name).s("（").s(v.uscc).s("）签发，该部门在信任包中").pass()
 }
 
 // useKey looks up the department key a proof names and, if it is usable,
@@ -267,10 +270,10 @@ func (v *run) issuedBy() outcome {
 func (v *run) useKey(keyID string) (outcome, bool) {
 	ke := v.dept.keys[keyID]
 	if ke == nil {
-		return fail("key %s is not a key of %s in the trust bundle", keyID, v.uscc), false
+		return fail("密钥 %s 不是信任包中 %s 的密钥", keyID, v.uscc), false
 	}
 	if ke.err != nil {
-		return fail("certificate of key %s is unusable: %v", keyID, ke.err), false
+		return fail("密钥 %s 的证书不可用：%v", keyID, ke.err), false
 	}
 	v.signingKey = ke
 	return outcome{}, true
@@ -280,13 +283,13 @@ func (v *run) useKey(keyID string) (outcome, bool) {
 func (v *run) proof() outcome {
 	c := v.cred
 	if v.dept == nil {
-		return skip("not checked: issuer not in the trust bundle")
+		return skip(notInBundle)
 	}
 	if c.Proof == nil {
-		return fail("the credential has no proof")
+		return fail("凭证没有数字签名")
 	}
 	if v.vmErr != nil {
-		return fail("verificationMethod is not urn:uscc:<USCC>#<key id>: %v", v.vmErr)
+		return fail("签名方法标识不是 urn:uscc:<统一社会信用代码>#<密钥标识>：%v", v.vmErr)
 	}
 	if o, ok := v.useKey(v.vmKey); !ok {
 		return o
@@ -295,13 +298,13 @@ func (v *run) proof() outcome {
 		var pe *credential.ProofError
 		switch {
 		case errors.As(err, &pe) && pe.Reason == credential.ReasonSignature:
-			return fail("signature does not verify with key %s: altered, or signed with another key", v.vmKey)
+			return fail("SM2 签名用密钥 %s 验证不通过：内容被改动，或由其他密钥签名", v.vmKey)
 		case errors.As(err, &pe):
-			return fail("proof rejected (%s): %s", pe.Reason, pe.Detail)
+			return fail("签名不合格（%s）：%s", pe.Reason, pe.Detail)
 		}
-		return fail("proof rejected: %v", err)
+		return fail("签名不合格：%v", err)
 	}
-	return v.text("SM2 signature verifies with key ").s(v.vmKey).pass()
+	return v.text("SM2 签名用密钥 ").s(v.vmKey).s(" 验证通过").pass()
 }
 
 // lookupAnchor finds when the license was anchored: online from the ledger,
@@ -345,55 +348,58 @@ func (v *run) lookupAnchor() {
 func (v *run) key() outcome {
 	ke := v.signingKey
 	if ke == nil {
-		return skip("not checked: no usable signing key")
+		return skip("未检查：没有可用的签名密钥")
 	}
 	at, did, why := v.anchorAt, "anchored at ", ""
 	if !v.anchorKnown {
 		if v.created == "" {
-			return fail("anchor time unknown and the proof has no creation time")
+			return fail("不知道上链时间，签名也没有签署时间")
 		}
 		created, err := time.Parse(time.RFC3339, v.created)
 		if err != nil {
-			return fail("proof creation time %q is not an RFC 3339 time", v.created)
+			return fail("签署时间 %q 不是 RFC 3339 时间", v.created)
 		}
-		at, did, why = created, "signed at ", " (not on the ledger, used proof creation time)"
+		at, did, why = created, "signed at ", "（账本上没有，按签署时间判断）"
 		if v.p.Online == nil {
-			why = " (anchor time unknown offline, used proof creation time)"
+			why = "（离线无法得知上链时间，按签署时间判断）"
 		}
 	}
 	k := ke.key
-	event := func() string { return did + when(at) + why } // for the reasons below but the last
+	event := func() string { return chineseEvent(did, at) + why } // for the reasons below but the last
 	switch {
 	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
-		return fail("key %s was not in use when the license was %s", k.KeyID, event())
+		return fail("证照%s时，密钥 %s 不在使用期内", event(), k.KeyID)
 	case at.Before(ke.notBefore) || at.After(ke.notAfter):
-		return fail("certificate of key %s was not valid when the license was %s", k.KeyID, event())
+		return fail("证照%s时，密钥 %s 的证书不在有效期内", event(), k.KeyID)
 	case ke.chainErr != nil:
-		return fail("certificate of key %s does not chain to the platform root: %v", k.KeyID, ke.chainErr)
+		return fail("密钥 %s 的证书不是平台根证书签发的：%v", k.KeyID, ke.chainErr)
 	case k.RevokedFrom == nil:
-		return v.text("key ").s(k.KeyID).s(" valid when the license was ").s(did).at(at).s(why).pass()
+		return v.text("证照").s(chineseEvent(did, at)).s(why).s("时，密钥 ").s(k.KeyID).s(" 有效").pass()
 	case !k.Compromised() && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 轮换停用，该证照%s晚于停用时间", k.KeyID, when(*k.RevokedFrom), chineseEvent(did, at))
 	case !k.Compromised():
-		return pass("key " + k.KeyID + " valid when the license was " + event() + "; rotated out only from " + when(*k.RevokedFrom))
+		return pass("证照" + event() + "时，密钥 " + k.KeyID + " 有效；该密钥 " + when(*k.RevokedFrom) + " 起才轮换停用")
 	case v.anchorKnown && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 声明泄露，该证照于 %s 才上链，晚于泄露时间", k.KeyID, when(*k.RevokedFrom), when(at))
 	case v.anchorKnown:
-		return pass("key " + k.KeyID + " declared compromised from " + when(*k.RevokedFrom) + ", but the license was anchored before, at " + when(at))
+		return pass("密钥 " + k.KeyID + " 已于 " + when(*k.RevokedFrom) + " 声明泄露，但该证照在此之前（" + when(at) + "）已上链")
 	case v.ix.anchoredBeforeCompromise(k.KeyID, v.shownSignature()):
-		return pass("key " + k.KeyID + " declared compromised from " + when(*k.RevokedFrom) + "; the trust bundle lists this signature as anchored before")
+		return pass("密钥 " + k.KeyID + " 已于 " + when(*k.RevokedFrom) + " 声明泄露；信任包载明此签名在此之前已上链")
 	}
 	v.keyUnknown = true
 	return fail("签名密钥 %s 已于 %s 声明泄露，无法离线确认该证照在此之前上链（请在线核验，或使用带上链回执的证照文件）", k.KeyID, when(*k.RevokedFrom))
 }
 
-// chineseEvent is "签发于 T" or "上链于 T" for a reason.
+// chineseEvent is "上链于 T" or "签名于 T" for a reason.
 func chineseEvent(did string, at time.Time) string {
 	if did == "anchored at " {
 		return "上链于 " + when(at)
 	}
 	return "签名于 " + when(at)
 }
+
+// notInBundle is the reason of checks skipped for an unknown issuer.
+const notInBundle = "未检查：签发机构不在信任包中"
 
 // shownSignature is the signature of what was shown: the credential's
 // proofValue, or the QR form's COSE signature.
@@ -412,18 +418,18 @@ func (v *run) shownSignature() []byte {
 func (v *run) licenseType() outcome {
 	code := v.r.TypeCode
 	if v.dept == nil {
-		return skip("not checked: issuer not in the trust bundle")
+		return skip(notInBundle)
 	}
 	if !v.dept.types[code] {
-		return fail("%s may not issue license type %s", v.uscc, code)
+		return fail("%s 无权签发证照类型 %s", v.uscc, code)
 	}
 	if v.idErr != nil {
-		return fail("identifier is not a GB/T 36904 identifier: %v", v.idErr)
+		return fail("电子证照标识不符合 GB/T 36904：%v", v.idErr)
 	}
 	if v.id.TypeCode != code {
-		return fail("identifier type %s does not match typeCode %s", v.id.TypeCode, code)
+		return fail("电子证照标识中的类型 %s 与证照类型代码 %s 不一致", v.id.TypeCode, code)
 	}
-	return v.text(v.uscc).s(" may issue license type ").s(code).pass()
+	return v.text(v.uscc).s(" 有权签发证照类型 ").s(code).pass()
 }
 
 // validity checks Policy.At is within validFrom..validUntil.
@@ -433,37 +439,37 @@ func (v *run) validity() outcome {
 	if v.validFrom != "" {
 		if from, err = time.Parse(time.RFC3339, v.validFrom); err != nil {
 			v.validVerdict = VerdictInvalid
-			return fail("validFrom %q is not an RFC 3339 time", v.validFrom)
+			return fail("有效期起始 %q 不是 RFC 3339 时间", v.validFrom)
 		}
 	}
 	if v.validUntil != "" {
 		if until, err = time.Parse(time.RFC3339, v.validUntil); err != nil {
 			v.validVerdict = VerdictInvalid
-			return fail("validUntil %q is not an RFC 3339 time", v.validUntil)
+			return fail("有效期截止 %q 不是 RFC 3339 时间", v.validUntil)
 		}
 	}
 	if from.IsZero() { // the compact form carries only the end
 		if !until.IsZero() && v.p.At.After(until) {
 			v.validVerdict = VerdictExpired
-			return fail("expired on %s", when(until))
+			return fail("已于 %s 过期", when(until))
 		}
 		if until.IsZero() {
-			return pass("no end date")
+			return pass("长期有效")
 		}
-		return v.text("valid until ").at(until).pass()
+		return v.text("有效期至 ").at(until).pass()
 	}
 	at := v.p.At
 	switch {
 	case at.Before(from):
 		v.validVerdict = VerdictNotYetValid
-		return fail("not valid before %s", when(from))
+		return fail("%s 起才生效", when(from))
 	case !until.IsZero() && at.After(until):
 		v.validVerdict = VerdictExpired
-		return fail("expired on %s", when(until))
+		return fail("已于 %s 过期", when(until))
 	case until.IsZero():
-		return v.text("valid from ").at(from).s(" with no end date").pass()
+		return v.text("自 ").at(from).s(" 起长期有效").pass()
 	}
-	return v.text("valid from ").at(from).s(" until ").at(until).pass()
+	return v.text("有效期 ").at(from).s(" 至 ").at(until).pass()
 }
 
 // status checks the license is active: online per the ledger, offline per
@@ -474,14 +480,14 @@ func (v *run) status() outcome {
 	if v.p.Online != nil {
 		switch {
 		case v.ledgerErr != nil:
-			return fail("ledger unavailable: %v", v.ledgerErr)
+			return fail("账本无法访问：%v", v.ledgerErr)
 		case v.notOnLedger:
-			return fail("not on the ledger")
+			return fail("账本上没有此证照")
 		}
 		return v.statusOutcome(v.state.Status, v.state.Reason, "（账本，截至 "+when(v.p.At)+"）")
 	}
 	if v.dept == nil {
-		return skip("not checked: issuer not in the trust bundle")
+		return skip(notInBundle)
 	}
 	uscc, n, index, err := v.statusRef()
 	if err != nil {
@@ -576,7 +582,7 @@ func (v *run) statusOutcome(s license.Status, reason, asOf string) outcome {
 	}
 	if !s.Valid() {
 		v.statusVerdict = VerdictInvalid
-		return fail("unknown status %q", s)
+		return fail("未知状态 %q", s)
 	}
 	v.statusVerdict = verdictOf(s)
 	if reason != "" {
@@ -591,24 +597,24 @@ func (v *run) statusOutcome(s license.Status, reason, asOf string) outcome {
 func (v *run) anchor() outcome {
 	if v.p.Online == nil {
 		if v.compact != nil {
-			return skip("anchor not checked offline (the QR form carries no ledger receipt)")
+			return skip("离线未核对上链（二维码不含上链回执）")
 		}
 		if v.receipt == nil {
-			return skip("anchor not checked offline (no ledger receipt)")
+			return skip("离线未核对上链（没有上链回执）")
 		}
 		return v.receiptCheck
 	}
 	switch {
 	case v.ledgerErr != nil:
-		return skip("not checked: ledger unavailable")
+		return skip("未检查：账本无法访问")
 	case v.notOnLedger:
-		return fail("not on the ledger")
+		return fail("账本上没有此证照")
 	}
 	a := v.state.Anchor
-	if o, ok := v.matchAnchor(&a, "the ledger"); !ok {
+	if o, ok := v.matchAnchor(&a, "账本记录"); !ok {
 		return o
 	}
-	return pass("anchored on the ledger at " + when(v.state.AnchoredAt) + " (log index " + strconv.FormatUint(v.state.LogIndex, 10) + ")")
+	return pass("已于 " + when(v.state.AnchoredAt) + " 上链（日志序号 " + strconv.FormatUint(v.state.LogIndex, 10) + "）")
 }
 
 // checkReceipt verifies an offline receipt: the entry is this credential's
@@ -620,17 +626,17 @@ func (v *run) checkReceipt() (outcome, time.Time) {
 	rc := v.receipt
 	ev, err := ledger.DecodeEntry(rc.Entry) // bytes proven by the inclusion proof below
 	if err != nil {
-		return fail("receipt entry is not a ledger event: %v", err), time.Time{}
+		return fail("回执中的条目不是账本事件：%v", err), time.Time{}
 	}
 	if ev.Kind != kindAnchored || ev.Anchor == nil {
-		return fail("receipt is for a %s event, not a license anchor", ev.Kind), time.Time{}
+		return fail("回执记录的是 %s 事件，不是证照上链", ev.Kind), time.Time{}
 	}
-	if o, ok := v.matchAnchor(ev.Anchor, "the ledger receipt"); !ok {
+	if o, ok := v.matchAnchor(ev.Anchor, "上链回执"); !ok {
 		return o, time.Time{}
 	}
 	cp, err := v.ix.checkpoint(rc.Checkpoint)
 	if err != nil {
-		return fail("receipt checkpoint does not verify with the log key: %v", err), time.Time{}
+		return fail("回执的检查点不是账本日志密钥签名的：%v", err), time.Time{}
 	}
 	if !v.ix.vouches(cp) && v.p.Online == nil {
 		// Signed by the log key, but not a checkpoint this bundle vouches
@@ -641,34 +647,34 @@ func (v *run) checkReceipt() (outcome, time.Time) {
 		return skip("回执的检查点不在信任包中，无法证明与信任包的日志一致，未核对上链；请重新下载证照或在线核验"), time.Time{}
 	}
 	if rc.TreeSize != cp.Size {
-		return fail("receipt tree size %d is not its checkpoint's %d", rc.TreeSize, cp.Size), time.Time{}
+		return fail("回执的树大小 %d 与其检查点的 %d 不符", rc.TreeSize, cp.Size), time.Time{}
 	}
 	if err := tlog.VerifyInclusion(rc.Entry, rc.LogIndex, rc.TreeSize, rc.InclusionProof, cp.Root); err != nil {
-		return fail("inclusion proof does not verify: %v", err), time.Time{}
+		return fail("默克尔包含证明验证不通过：%v", err), time.Time{}
 	}
-	return v.text("in the log at index ").n(rc.LogIndex).s(" of ").n(rc.TreeSize).s(", anchored ").at(ev.At).pass(), ev.At
+	return v.text("已于 ").at(ev.At).s(" 上链（日志第 ").n(rc.LogIndex).s(" 条，共 ").n(rc.TreeSize).s(" 条）").pass(), ev.At
 }
 
 // matchAnchor compares a ledger anchor with the credential.
 func (v *run) matchAnchor(a *ledger.Anchor, where string) (outcome, bool) {
 	switch {
 	case a.Identifier != v.r.Identifier:
-		return fail("%s is for another license (%s)", where, a.Identifier), false
+		return fail("%s是另一份证照的（%s）", where, a.Identifier), false
 	case a.Issuer != v.uscc:
-		return fail("%s names another issuer (%s)", where, a.Issuer), false
+		return fail("%s中的签发机构是另一部门（%s）", where, a.Issuer), false
 	case a.TypeCode != v.r.TypeCode:
-		return fail("%s names another license type (%s)", where, a.TypeCode), false
+		return fail("%s中的证照类型不同（%s）", where, a.TypeCode), false
 	case v.vmErr == nil && a.KeyID != v.vmKey:
-		return fail("%s names another signing key (%s)", where, a.KeyID), false
+		return fail("%s中的签名密钥不同（%s）", where, a.KeyID), false
 	}
 	if v.cred == nil {
 		return outcome{}, true // a compact form carries no digest to compare
 	}
 	if err := v.hashes(); err != nil {
-		return fail("cannot compute the credential digests: %v", err), false
+		return fail("无法计算凭证摘要：%v", err), false
 	}
 	if !bytes.Equal(a.DocumentHash, v.documentHash) || !bytes.Equal(a.ProofHash, v.proofHash) || !bytes.Equal(a.Signature, v.signature) {
-		return fail("digest does not match %s", where), false
+		return fail("凭证摘要与%s不符", where), false
 	}
 	return outcome{}, true
 }

@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"zhengzhao/ledger/tlog"
@@ -28,6 +29,10 @@ type Config struct {
 	Origin string
 	// Now is the clock that stamps events; nil means time.Now.
 	Now func() time.Time
+	// Logger hears what opening the ledger did to its index (rebuilt from
+	// the log, or brought up to date with it); nil means silence. The same
+	// is in OpenReport.
+	Logger *slog.Logger
 }
 
 // Validate reports what is missing or malformed in c.

@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"log/slog"
+
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/index"
 	"zhengzhao/ledger/logfile"
 	"zhengzhao/ledger/tlog"
 )
@@ -18,14 +21,24 @@ import (
 // MaxAnchors bounds the anchors of one Anchor call.
 const MaxAnchors = 10000
 
+// indexEvery and indexAfter say when the writer writes to the index what
+// the commits since the last write changed: after that many entries, or when
+// that much time has passed. Until then the changes wait in memory (readers
+// see them); after a crash, New brings the index up to date from the log.
+const (
+	indexEvery = 4096
+	indexAfter = time.Second
+)
+
 // maxBatchEvents bounds the events one commit takes, so a burst of callers
 // does not make one commit arbitrarily long. A single larger call still goes
 // through, alone.
 const maxBatchEvents = 4096
 
 const (
-	logFile  = "log"
-	lockFile = "lock"
+	logFile   = "log"
+	lockFile  = "lock"
+	indexFile = "index"
 )
 
 // Ledger is the embedded ledger. It is safe for concurrent use.
@@ -35,6 +48,9 @@ type Ledger struct {
 	now    func() time.Time
 	lock   *os.File
 	f      *os.File
+	idx    *index.Index
+	wit    *witnessFile
+	opened OpenReport
 
 	reqs      chan *request
 	stop      chan struct{}
@@ -45,17 +61,37 @@ type Ledger struct {
 	// readers see only durable events.
 	mu     sync.RWMutex
 	state  *ledger.State
-	tree   *tlog.Tree
+	store  *licenses
+	tree   *tree
 	cp     ledger.SignedCheckpoint
+	cpOff  int64
 	lastAt time.Time
-	end    int64 // file offset where the next record goes
-	broken error // set when a commit failed half way; the ledger must be reopened
-	closed bool
+	// events and unindexed are what the commits since the last index write
+	// added (the licenses and tree nodes wait in store and tree).
+	events    []index.Event
+	unindexed int
+	indexedAt time.Time
+	end       int64 // file offset where the next record goes
+	broken    error // set when a commit failed half way; the ledger must be reopened
+	closed    bool
 
 	syncs atomic.Int64 // number of log fsyncs (for tests)
 }
 
 var _ ledger.Ledger = (*Ledger)(nil)
+
+// OpenReport says what New had to check.
+type OpenReport struct {
+	// Verified counts the log entries New checked and applied: those
+	// appended since the index's mark (the last verified size), or all of
+	// them when the index was rebuilt.
+	Verified uint64
+	// Rebuilt says why the index was rebuilt from the whole log; "" if it
+	// was not.
+	Rebuilt string
+	// Size is the number of entries in the log.
+	Size uint64
+}
 
 type request struct {
 	events []ledger.Event
@@ -68,9 +104,13 @@ type result struct {
 }
 
 // New opens (or creates) the ledger in cfg.Dir: it locks the directory,
-// re-reads and re-checks the whole log (see the package documentation), cuts
-// off a torn tail, and starts the writer. A log that does not check out gives
-// a *CorruptError wrapping ledger.ErrCorrupt.
+// brings the index up to date with the log — checking only the records
+// appended since the index's mark, or rebuilding the index from the whole
+// log when it is missing or does not match — checks the log against the
+// checkpoint kept apart from it (a *RollbackError wrapping
+// ledger.ErrRollback if the log is shorter or not consistent), cuts off a
+// torn tail, and starts the writer. A log that does not check out gives a
+// *CorruptError wrapping ledger.ErrCorrupt.
 func New(ctx context.Context, cfg Config) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -98,6 +138,12 @@ func New(ctx context.Context, cfg Config) (*Ledger, error) {
 		if l.f != nil {
 			l.f.Close()
 		}
+		if l.idx != nil {
+			l.idx.Close()
+		}
+		if l.wit != nil {
+			l.wit.close()
+		}
 		unlockDir(lock)
 		return nil, err
 	}
@@ -105,8 +151,12 @@ func New(ctx context.Context, cfg Config) (*Ledger, error) {
 	return l, nil
 }
 
-// open reads the log, repairs a torn tail and, for a new log, writes the
-// checkpoint of the empty tree.
+// Opened reports what New checked.
+func (l *Ledger) Opened() OpenReport { return l.opened }
+
+// open loads the log into the index, checks it against the kept checkpoint,
+// repairs a torn tail and, for a new log, writes the checkpoint of the empty
+// tree.
 func (l *Ledger) open(ctx context.Context) error {
 	path := filepath.Join(l.cfg.Dir, logFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -114,13 +164,28 @@ func (l *Ledger) open(ctx context.Context) error {
 		return fmt.Errorf("%w: open log: %w", ledger.ErrUnavailable, err)
 	}
 	l.f = f
-	r, err := replay(ctx, f, l.origin)
+	pub := l.cfg.Signer.Public()
+	w, seq, err := readWitnessSeq(l.cfg.Dir, l.origin, pub)
 	if err != nil {
 		return err
 	}
-	if r.note != "" {
-		if _, err := tlog.VerifyCheckpoint(r.note, l.origin, l.cfg.Signer.Public()); err != nil {
-			return &CorruptError{Index: r.cp.Size, Offset: r.cpOff, Reason: "last checkpoint does not verify with the configured key: " + err.Error()}
+	if w != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("%w: stat log: %w", ledger.ErrUnavailable, err)
+		}
+		if fi.Size() < w.End {
+			// Cut short: say so before (re)building anything.
+			return &RollbackError{LogSize: countEntries(ctx, f), CheckpointSize: w.cp.Size, Reason: fmt.Sprintf("the log is %d bytes, the checkpoint it signed ends at byte %d", fi.Size(), w.End)}
+		}
+	}
+	r, err := l.loadIndex(ctx)
+	if err != nil {
+		return err
+	}
+	if w != nil && r.note != "" {
+		if err := w.check(r.tree); err != nil {
+			return err
 		}
 	}
 	if r.end < r.size {
@@ -129,9 +194,25 @@ func (l *Ledger) open(ctx context.Context) error {
 			return err
 		}
 	}
-	l.state, l.tree, l.lastAt, l.end = r.state, r.tree, r.lastAt, r.end
+	l.state, l.store, l.tree, l.lastAt, l.end, l.cpOff = r.state, r.store, r.tree, r.lastAt, r.end, r.cpOff
+	l.opened.Verified, l.opened.Size = r.verified, r.tree.size()
+	if l.opened.Rebuilt != "" {
+		l.logger().Warn("ledger index rebuilt from the log", "reason", l.opened.Rebuilt, "entries", r.verified)
+	} else if r.verified > 0 {
+		l.logger().Info("ledger index brought up to date with the log", "checked_entries", r.verified, "entries", r.tree.size())
+	}
+	if w != nil && r.note == "" {
+		return &RollbackError{LogSize: 0, CheckpointSize: w.cp.Size, Reason: "the log has no checkpoint"}
+	}
+	if l.wit, err = openWitnessFile(l.cfg.Dir, seq); err != nil {
+		return err
+	}
+	l.indexedAt = time.Now()
 	if r.note != "" {
 		l.cp = ledger.SignedCheckpoint{Note: r.note, Size: r.cp.Size, Root: r.cp.Root}
+		if w == nil || w.Note != r.note {
+			return l.wit.write(&witness{Note: r.note, Offset: r.cpOff, End: r.end})
+		}
 		return nil
 	}
 	// A new log: the file header and the checkpoint of the empty tree.
@@ -145,6 +226,7 @@ func (l *Ledger) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cpOff := l.end + int64(len(buf))
 	buf, _ = appendRecord(buf, recCheckpoint, []byte(note))
 	if err := l.writeSync(buf); err != nil {
 		return err
@@ -153,12 +235,84 @@ func (l *Ledger) open(ctx context.Context) error {
 		return err
 	}
 	l.cp = cp
+	return l.committed(cpOff, 0, nil, true)
+}
+
+// loadIndex opens the index and brings it up to date with the log; an
+// index that cannot be used or does not match the log is rebuilt.
+func (l *Ledger) loadIndex(ctx context.Context) (*loaded, error) {
+	path := filepath.Join(l.cfg.Dir, indexFile)
+	pub := l.cfg.Signer.Public()
+	idx, err := index.Open(path, index.Options{})
+	if err == nil {
+		l.idx = idx
+		if _, ok, merr := idx.Mark(); merr != nil {
+			err = merr
+		} else if !ok {
+			if fi, serr := l.f.Stat(); serr == nil && fi.Size() > int64(len(logMagic)) {
+				l.opened.Rebuilt = "the index is missing"
+			}
+		}
+		if err == nil {
+			r, lerr := load(ctx, l.f, idx, l.origin, pub, nil)
+			if lerr == nil || !errors.Is(lerr, errStale) && !errors.Is(lerr, index.ErrIndex) {
+				return r, lerr
+			}
+			err = lerr
+		}
+		idx.Close()
+		l.idx = nil
+	}
+	l.opened.Rebuilt = err.Error()
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: remove unusable index: %w", ledger.ErrUnavailable, err)
+	}
+	if l.idx, err = index.Open(path, index.Options{}); err != nil {
+		return nil, fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
+	}
+	return load(ctx, l.f, l.idx, l.origin, pub, nil)
+}
+
+func (l *Ledger) logger() *slog.Logger {
+	if l.cfg.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l.cfg.Logger
+}
+
+// committed keeps the checkpoint of the commit just written apart from the
+// log, notes what the index lacks, and writes it to the index when enough
+// has gathered (or force). l.mu must be held.
+func (l *Ledger) committed(cpOff int64, entries int, events []index.Event, force bool) error {
+	l.cpOff = cpOff
+	l.events = append(l.events, events...)
+	l.unindexed += entries
+	if err := l.wit.write(&witness{Note: l.cp.Note, Offset: cpOff, End: l.end}); err != nil {
+		return err
+	}
+	if force || l.unindexed >= indexEvery {
+		return l.writeIndex()
+	}
+	return nil
+}
+
+// writeIndex writes what the commits since the last call changed to the
+// index, marked with the latest checkpoint. l.mu must be held.
+func (l *Ledger) writeIndex() error {
+	b := &index.Batch{Events: l.events, Nodes: l.tree.take(), Mark: index.Mark{Size: l.cp.Size, Root: l.cp.Root, CheckpointOffset: l.cpOff, End: l.end, Time: l.lastAt}}
+	if err := l.store.flush(b); err != nil {
+		return err
+	}
+	if err := l.idx.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
+	}
+	l.events, l.unindexed, l.indexedAt = nil, 0, time.Now()
 	return nil
 }
 
 // sign signs a checkpoint of the current tree.
 func (l *Ledger) sign() (ledger.SignedCheckpoint, string, error) {
-	cp := tlog.Checkpoint{Origin: l.origin, Size: l.tree.Size(), Root: l.tree.Root()}
+	cp := tlog.Checkpoint{Origin: l.origin, Size: l.tree.size(), Root: l.tree.root()}
 	note, err := tlog.SignCheckpoint(cp, l.origin, l.cfg.Signer)
 	if err != nil {
 		return ledger.SignedCheckpoint{}, "", fmt.Errorf("%w: sign checkpoint: %w", ledger.ErrUnavailable, err)
@@ -184,9 +338,12 @@ func (l *Ledger) Close() error {
 		close(l.stop)
 		<-l.done
 		l.mu.Lock()
+		if l.broken == nil && l.unindexed > 0 {
+			err = l.writeIndex()
+		}
 		l.closed = true
 		l.mu.Unlock()
-		err = errors.Join(l.f.Close(), unlockDir(l.lock))
+		err = errors.Join(err, l.f.Close(), l.idx.Close(), l.wit.close(), unlockDir(l.lock))
 	})
 	return err
 }
@@ -194,11 +351,22 @@ func (l *Ledger) Close() error {
 // writer is the one goroutine that appends to the log.
 func (l *Ledger) writer() {
 	defer close(l.done)
+	tick := time.NewTicker(indexAfter)
+	defer tick.Stop()
 	for {
 		var batch []*request
 		select {
 		case r := <-l.reqs:
 			batch = append(batch, r)
+		case <-tick.C:
+			l.mu.Lock()
+			if l.broken == nil && l.unindexed > 0 && time.Since(l.indexedAt) >= indexAfter {
+				if err := l.writeIndex(); err != nil {
+					l.broken = fmt.Errorf("%w: index write failed, reopen the ledger: %w", ledger.ErrUnavailable, err)
+				}
+			}
+			l.mu.Unlock()
+			continue
 		case <-l.stop:
 			return
 		}
@@ -222,6 +390,7 @@ type accepted struct {
 	req     *request
 	first   uint64
 	entries [][]byte
+	kinds   []ledger.Kind
 	hashes  [][]byte
 }
 
@@ -239,16 +408,22 @@ func (l *Ledger) commit(batch []*request) {
 	if at.Before(l.lastAt) {
 		at = l.lastAt
 	}
-	next := l.tree.Size()
+	next := l.tree.size()
 	var buf []byte
 	var ok []accepted
+	var events []index.Event
 	for _, r := range batch {
 		a, err := l.prepare(r, at, next)
 		if err != nil {
 			r.done <- result{err: err}
 			continue
 		}
-		for _, e := range a.entries {
+		for i, e := range a.entries {
+			off := l.end + int64(len(buf))
+			l.store.offsets[a.first+uint64(i)] = off
+			if !licenseEvent(a.kinds[i]) {
+				events = append(events, indexEvent(a.first+uint64(i), off))
+			}
 			var d []byte
 			buf, d = appendRecord(buf, recEntry, e)
 			a.hashes = append(a.hashes, d)
@@ -261,7 +436,7 @@ func (l *Ledger) commit(batch []*request) {
 	}
 	for _, a := range ok {
 		for _, h := range a.hashes {
-			if _, err := l.tree.AppendLeafHash(h); err != nil {
+			if err := l.tree.append(h); err != nil {
 				l.fail(ok, err)
 				return
 			}
@@ -272,6 +447,7 @@ func (l *Ledger) commit(batch []*request) {
 		l.fail(ok, err)
 		return
 	}
+	cpOff := l.end + int64(len(buf))
 	buf, _ = appendRecord(buf, recCheckpoint, []byte(note))
 	if err := l.writeSync(buf); err != nil {
 		l.fail(ok, err)
@@ -279,18 +455,29 @@ func (l *Ledger) commit(batch []*request) {
 	}
 	l.cp = cp
 	l.lastAt = at
-	for _, a := range ok {
+	// Proofs before the index write: the new nodes are still at hand.
+	answers := make([][]ledger.Receipt, len(ok))
+	for k, a := range ok {
 		receipts := make([]ledger.Receipt, len(a.entries))
 		for i, e := range a.entries {
 			index := a.first + uint64(i)
-			proof, err := l.tree.InclusionProof(index, cp.Size)
+			proof, err := l.tree.inclusionProof(index, cp.Size)
 			if err != nil { // cannot happen: index < cp.Size = tree size
 				l.fail(ok, err)
 				return
 			}
 			receipts[i] = ledger.Receipt{Entry: e, LogIndex: index, TreeSize: cp.Size, InclusionProof: proof, Checkpoint: note}
 		}
-		a.req.done <- result{receipts: receipts}
+		answers[k] = receipts
+	}
+	if err := l.committed(cpOff, int(cp.Size-ok[0].first), events, false); err != nil {
+		// The events are durable in the log, so their callers get their
+		// receipts; later calls fail until a reopen brings the kept
+		// checkpoint and the index up to date with the log.
+		l.broken = fmt.Errorf("%w: keeping the checkpoint or writing the index failed, reopen the ledger: %w", ledger.ErrUnavailable, err)
+	}
+	for k, a := range ok {
+		a.req.done <- result{receipts: answers[k]}
 	}
 }
 
@@ -298,6 +485,7 @@ func (l *Ledger) commit(batch []*request) {
 func (l *Ledger) prepare(r *request, at time.Time, first uint64) (accepted, error) {
 	events := make([]ledger.Event, len(r.events))
 	entries := make([][]byte, len(r.events))
+	kinds := make([]ledger.Kind, len(r.events))
 	for i, e := range r.events {
 		e.V = ledger.EventVersion
 		e.At = at
@@ -310,11 +498,12 @@ func (l *Ledger) prepare(r *request, at time.Time, first uint64) (accepted, erro
 			return accepted{}, err
 		}
 		entries[i] = b
+		kinds[i] = e.Kind
 	}
 	if err := l.state.ApplyAll(events, first); err != nil {
 		return accepted{}, err
 	}
-	return accepted{req: r, first: first, entries: entries}, nil
+	return accepted{req: r, first: first, entries: entries, kinds: kinds}, nil
 }
 
 // fail marks the ledger broken after a commit failed half way (the state
@@ -413,7 +602,34 @@ func (l *Ledger) License(ctx context.Context, identifier string) (*ledger.Licens
 	if err := l.readable(ctx); err != nil {
 		return nil, err
 	}
-	return l.state.License(identifier)
+	ls, ok, err := l.store.lookup(identifier)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: license %s", ledger.ErrNotFound, identifier)
+	}
+	return ls, nil
+}
+
+// Receipt returns the receipt of the entry that anchored the license
+// identifier, computed now from the log: the entry's bytes and an inclusion
+// proof against the latest checkpoint. Nothing is stored per license for it.
+func (l *Ledger) Receipt(ctx context.Context, identifier string) (ledger.Receipt, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return ledger.Receipt{}, err
+	}
+	entry, index, err := l.store.anchorEntry(identifier)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	proof, err := l.tree.inclusionProof(index, l.cp.Size)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return ledger.Receipt{Entry: entry, LogIndex: index, TreeSize: l.cp.Size, InclusionProof: proof, Checkpoint: l.cp.Note}, nil
 }
 
 // Department returns a department's facts and keys.
@@ -445,9 +661,12 @@ func (l *Ledger) InclusionProof(ctx context.Context, index, treeSize uint64) ([]
 	if err := l.readable(ctx); err != nil {
 		return nil, err
 	}
-	p, err := l.tree.InclusionProof(index, treeSize)
-	if err != nil {
+	p, err := l.tree.inclusionProof(index, treeSize)
+	if errors.Is(err, tlog.ErrRange) {
 		return nil, fmt.Errorf("%w: %w", ledger.ErrNotFound, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -460,9 +679,12 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 	if err := l.readable(ctx); err != nil {
 		return nil, err
 	}
-	p, err := l.tree.ConsistencyProof(oldSize, newSize)
-	if err != nil {
+	p, err := l.tree.consistencyProof(oldSize, newSize)
+	if errors.Is(err, tlog.ErrRange) {
 		return nil, fmt.Errorf("%w: %w", ledger.ErrNotFound, err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -225,7 +225,7 @@ func TestReopenPreservesEverything(t *testing.T) {
 	if !errors.Is(err, ledger.ErrDuplicate) {
 		t.Fatalf("anchor recorded before reopen: %v, want ErrDuplicate", err)
 	}
-	if _, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public()); err != nil {
+	if _, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public(), nil); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 }
@@ -417,7 +417,7 @@ func TestTornTail(t *testing.T) {
 			tail := tt.tail(t, path)
 			appendFile(t, path, tail)
 
-			rep, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public())
+			rep, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public(), nil)
 			if err != nil {
 				t.Fatalf("Verify with a torn tail: %v", err)
 			}
@@ -504,8 +504,13 @@ func TestCorruption(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// New checks only what the index does not cover: with the
+			// index gone it re-checks the whole log, as Verify always does.
 			for name, check := range map[string]func() error{
-				"New": func() error {
+				"New without index": func() error {
+					if err := os.Remove(filepath.Join(f.cfg.Dir, indexFile)); err != nil {
+						t.Fatal(err)
+					}
 					l, err := New(context.Background(), f.cfg)
 					if err == nil {
 						l.Close()
@@ -513,7 +518,7 @@ func TestCorruption(t *testing.T) {
 					return err
 				},
 				"Verify": func() error {
-					_, err := Verify(context.Background(), f.cfg.Dir, "", f.cfg.Signer.Public())
+					_, err := Verify(context.Background(), f.cfg.Dir, "", f.cfg.Signer.Public(), nil)
 					return err
 				},
 			} {
@@ -541,7 +546,7 @@ func TestWrongKeyOrOrigin(t *testing.T) {
 	if _, err := New(ctx, other); !errors.Is(err, ledger.ErrCorrupt) {
 		t.Fatalf("New with another checkpoint key: %v, want ErrCorrupt", err)
 	}
-	if _, err := Verify(ctx, f.cfg.Dir, "", other.Signer.Public()); !errors.Is(err, ledger.ErrCorrupt) {
+	if _, err := Verify(ctx, f.cfg.Dir, "", other.Signer.Public(), nil); !errors.Is(err, ledger.ErrCorrupt) {
 		t.Fatalf("Verify with another key: %v, want ErrCorrupt", err)
 	}
 	moved := f.cfg
@@ -549,7 +554,7 @@ func TestWrongKeyOrOrigin(t *testing.T) {
 	if _, err := New(ctx, moved); !errors.Is(err, ledger.ErrCorrupt) {
 		t.Fatalf("New with another origin: %v, want ErrCorrupt", err)
 	}
-	rep, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public())
+	rep, err := Verify(ctx, f.cfg.Dir, "", f.cfg.Signer.Public(), nil)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}

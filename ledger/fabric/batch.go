@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 )
 
@@ -34,7 +35,7 @@ type anchorRes struct {
 	err      error
 }
 
-// Anchor records up to MaxBatch licenses of departments of one org, all or
+// Anchor records up to wire.MaxBatch licenses of departments of one org, all or
 // nothing, through that org's client; concurrent calls share transactions.
 // Once queued, a call is committed or refused as a whole even if ctx ends.
 func (l *Ledger) Anchor(ctx context.Context, anchors []ledger.Anchor) ([]ledger.Receipt, error) {
@@ -44,8 +45,8 @@ func (l *Ledger) Anchor(ctx context.Context, anchors []ledger.Anchor) ([]ledger.
 	if len(anchors) == 0 {
 		return nil, fmt.Errorf("%w: no anchors", ledger.ErrInvalidEvent)
 	}
-	if len(anchors) > MaxBatch {
-		return nil, fmt.Errorf("%w: %d anchors in one call, limit %d (one transaction)", ledger.ErrInvalidEvent, len(anchors), MaxBatch)
+	if len(anchors) > wire.MaxBatch {
+		return nil, fmt.Errorf("%w: %d anchors in one call, limit %d (one transaction)", ledger.ErrInvalidEvent, len(anchors), wire.MaxBatch)
 	}
 	c, err := l.clientFor(ctx, anchors[0].Issuer)
 	if err != nil {
@@ -105,7 +106,7 @@ func (l *Ledger) enqueue(ctx context.Context, c *orgClient, r *anchorReq) error 
 func (l *Ledger) batchLimits() (int, time.Duration) {
 	size := l.cfg.BatchSize
 	if size == 0 {
-		size = MaxBatch
+		size = wire.MaxBatch
 	}
 	delay := l.cfg.BatchDelay
 	switch {
@@ -212,7 +213,7 @@ func (l *Ledger) flush(c *orgClient, batch []*anchorReq) {
 
 // anchorFn is the chaincode function anchors go through: AnchorBatch
 // without the entries in its result, which the ledger rebuilds.
-const anchorFn = "AnchorBatchCompact"
+const anchorFn = wire.FnAnchorBatchCompact
 
 // recordAnchors rebuilds the entries of a committed AnchorBatchCompact
 // transaction — each {v, kind: license.anchored, at: the transaction
@@ -223,10 +224,7 @@ func (l *Ledger) recordAnchors(c *committed, anchors []ledger.Anchor) ([]ledger.
 	bad := func(detail string, cause error) error {
 		return &TxError{Fn: anchorFn, TxID: c.txID, Stage: StageResult, Sentinel: ledger.ErrCorrupt, Detail: "committed, but " + detail, Cause: cause}
 	}
-	var res struct {
-		Count int    `json:"count"`
-		Root  []byte `json:"root"`
-	}
+	var res wire.WriteResult
 	if err := json.Unmarshal(c.result, &res); err != nil {
 		return nil, bad("the result does not decode", err)
 	}
@@ -254,7 +252,7 @@ func (l *Ledger) recordAnchors(c *committed, anchors []ledger.Anchor) ([]ledger.
 // verdict reports whether the chaincode refused the transaction for what it
 // holds (a rule), not for a failure to run it.
 func (e *TxError) verdict() bool {
-	return e.Code != "" && e.Code != "ERR_INTERNAL"
+	return e.Code != "" && e.Code != wire.CodeInternal
 }
 
 var eventRE = regexp.MustCompile(`event (\d+) of (\d+):`)

@@ -8,13 +8,10 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	"google.golang.org/grpc"
 
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/signing"
 )
-
-// MaxBatch bounds the anchors of one AnchorBatch transaction and so of one
-// Anchor call (the chaincode's limit, chaincode.MaxBatch).
-const MaxBatch = 1000
 
 // DefaultOrigin is the log origin (and checkpoint key name) when
 // Config.Origin is empty.
@@ -103,7 +100,7 @@ type Config struct {
 	// Timeouts bound each transaction stage.
 	Timeouts Timeouts
 	// BatchSize bounds the anchors coalesced into one transaction (1 to
-	// MaxBatch; 0 means MaxBatch).
+	// wire.MaxBatch; 0 means wire.MaxBatch).
 	BatchSize int
 	// BatchDelay is how long the first anchor of a batch waits for others
 	// to join it (0 means 20 ms; negative means no waiting).
@@ -136,8 +133,8 @@ func (c Config) Validate() error {
 		return bad("Signer is required")
 	case c.Publish && c.Platform == nil:
 		return bad("Publish needs Platform (only the platform org may publish checkpoints)")
-	case c.BatchSize < 0 || c.BatchSize > MaxBatch:
-		return bad("BatchSize %d is outside 0..%d", c.BatchSize, MaxBatch)
+	case c.BatchSize < 0 || c.BatchSize > wire.MaxBatch:
+		return bad("BatchSize %d is outside 0..%d", c.BatchSize, wire.MaxBatch)
 	case c.InFlight < 0:
 		return bad("InFlight %d is negative", c.InFlight)
 	}

@@ -2,7 +2,9 @@
 // transaction of the Zhengzhao chaincode (../../chaincode), submitted through
 // the Fabric Gateway (github.com/hyperledger/fabric-gateway), endorsed by the
 // platform org and a department org, each of which re-checks the ledger
-// rules, SM2 signatures and who may act for which department.
+// rules, SM2 signatures and who may act for which department. The
+// chaincode's function names, argument and result shapes, error codes and
+// limits come from package wire, which the chaincode imports too.
 //
 // # Clients and orgs
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -13,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 )
 
 // ErrForbidden means the chaincode refused the caller's org (ERR_FORBIDDEN):
@@ -55,7 +55,7 @@ type TxError struct {
 	// Stage is where it failed.
 	Stage Stage
 	// Code is the chaincode's error code (ERR_…), if it gave one.
-	Code string
+	Code wire.Code
 	// Validation is the commit's validation code (for example
 	// MVCC_READ_CONFLICT) when Stage is StageCommit.
 	Validation string
@@ -87,7 +87,7 @@ func (e *TxError) Error() string {
 // Unwrap returns the sentinel, ErrForbidden for ERR_FORBIDDEN, and the cause.
 func (e *TxError) Unwrap() []error {
 	errs := []error{e.Sentinel}
-	if e.Code == "ERR_FORBIDDEN" {
+	if e.Code == wire.CodeForbidden {
 		errs = append(errs, ErrForbidden)
 	}
 	if e.Cause != nil {
@@ -100,29 +100,12 @@ func (e *TxError) Unwrap() []error {
 // when tried again: the ledger could not be reached, or a commit lost an
 // MVCC race. Rule violations are never retried.
 func (e *TxError) retryable() bool {
-	return errors.Is(e.Sentinel, ledger.ErrUnavailable) && e.Code != "ERR_FORBIDDEN"
+	return errors.Is(e.Sentinel, ledger.ErrUnavailable) && e.Code != wire.CodeForbidden
 }
-
-// codeSentinel maps the chaincode's error codes (chaincode/README.md) to the
-// ledger's sentinels.
-var codeSentinel = map[string]error{
-	"ERR_FORBIDDEN":          ledger.ErrInvalidEvent,
-	"ERR_INVALID":            ledger.ErrInvalidEvent,
-	"ERR_DUPLICATE":          ledger.ErrDuplicate,
-	"ERR_NOT_FOUND":          ledger.ErrNotFound,
-	"ERR_UNKNOWN_DEPARTMENT": ledger.ErrUnknownDepartment,
-	"ERR_KEY_NOT_VALID":      ledger.ErrKeyNotValid,
-	"ERR_BAD_SIGNATURE":      ledger.ErrBadSignature,
-	"ERR_FINAL":              ledger.ErrFinal,
-	"ERR_CONSISTENCY":        ledger.ErrCorrupt,
-	"ERR_INTERNAL":           ledger.ErrUnavailable,
-}
-
-var codeRE = regexp.MustCompile(`\b(ERR_[A-Z_]+): `)
 
 // chaincodeMessage finds the chaincode's "ERR_…: detail" message in a
 // gateway error: the peers' error details first, then the status message.
-func chaincodeMessage(err error) (code, msg string) {
+func chaincodeMessage(err error) (code wire.Code, msg string) {
 	var texts []string
 	if st, ok := status.FromError(err); ok {
 		for _, d := range st.Details() {
@@ -134,8 +117,8 @@ func chaincodeMessage(err error) (code, msg string) {
 	}
 	texts = append(texts, err.Error())
 	for _, t := range texts {
-		if loc := codeRE.FindStringSubmatchIndex(t); loc != nil {
-			return t[loc[2]:loc[3]], strings.TrimSpace(t[loc[2]:])
+		if code, msg, ok := wire.FindCode(t); ok {
+			return code, msg
 		}
 	}
 	return "", ""
@@ -157,7 +140,7 @@ func classify(fn, txID string, stage Stage, err error) *TxError {
 	}
 	if code, msg := chaincodeMessage(err); code != "" {
 		e.Code, e.Detail = code, msg
-		if s, ok := codeSentinel[code]; ok {
+		if s := wire.Sentinel(code); s != nil {
 			e.Sentinel = s
 		}
 		return e

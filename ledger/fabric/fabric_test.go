@@ -14,6 +14,7 @@ import (
 
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/fabric/fabrictest"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
@@ -157,21 +158,120 @@ func TestReceiptsAndWitnessedCheckpoints(t *testing.T) {
 	}
 	proof, _ := fork.ConsistencyProof(onChain.Size, fork.Size())
 	pj, _ := json.Marshal(proof)
-	_, err = l.platform.submit(ctx, "PutCheckpoint", note, string(pj))
+	_, err = l.platform.submit(ctx, wire.FnPutCheckpoint, note, string(pj))
 	var te *TxError
-	if !errors.As(err, &te) || te.Code != "ERR_CONSISTENCY" || !errors.Is(err, ledger.ErrCorrupt) || te.TxID == "" {
+	if !errors.As(err, &te) || te.Code != wire.CodeConsistency || !errors.Is(err, ledger.ErrCorrupt) || te.TxID == "" {
 		t.Fatalf("forked checkpoint: %v, want ERR_CONSISTENCY with a tx id", err)
 	}
 	// Smaller than the latest: refused too.
 	old, _ := l.ConsistencyProof(ctx, 1, onChain.Size)
 	oj, _ := json.Marshal(old)
 	first, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: DefaultOrigin, Size: 0, Root: tlog.EmptyRoot()}, DefaultOrigin, key)
-	if _, err := l.platform.submit(ctx, "PutCheckpoint", first, string(oj)); !errors.Is(err, ledger.ErrCorrupt) {
+	if _, err := l.platform.submit(ctx, wire.FnPutCheckpoint, first, string(oj)); !errors.Is(err, ledger.ErrCorrupt) {
 		t.Fatalf("checkpoint of the empty tree after %d entries: %v, want ErrCorrupt", onChain.Size, err)
 	}
 	after, err := l.Checkpoint(ctx)
 	if err != nil || after.Size < onChain.Size || (after.Size == onChain.Size && !bytes.Equal(after.Root, onChain.Root)) {
 		t.Fatalf("after the refused checkpoints the channel holds %d/%x (%v), want %d/%x", after.Size, after.Root, err, onChain.Size, onChain.Root)
+	}
+}
+
+// Key compromise, reason codes and final statuses on the channel: the
+// endorsers refuse, with their own codes, an anchor signed with a key after
+// its declared compromise time, a free-text status reason and a change of a
+// cancelled or withdrawn license; the revocation is on every org's peer;
+// the witnessed checkpoints before and after are consistent (ledger/tlog).
+func TestCompromiseAndFinalOnChannel(t *testing.T) {
+	ctx := context.Background()
+	l := publishing(t)
+	key, err := network.LogKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := fixture(t, l)
+	before := d.Anchor()
+	anchor(t, l, before)
+	cancelled, withdrawn := d.Anchor(), d.Anchor()
+	anchor(t, l, cancelled)
+	anchor(t, l, withdrawn)
+	cp1, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatalf("Checkpoint: %v", err)
+	}
+
+	time.Sleep(2 * time.Millisecond)
+	compromised := time.Now().UTC().Truncate(ledger.TimePrecision)
+	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: compromised, Reason: license.ReasonKeyCompromise}
+	if _, err := l.RevokeKey(ctx, rev); err != nil {
+		t.Fatalf("RevokeKey: %v", err)
+	}
+	refused := func(what string, err error, code wire.Code, sentinel error) {
+		t.Helper()
+		var te *TxError
+		if !errors.As(err, &te) || te.Code != code || te.Stage != StageEndorse || !errors.Is(err, sentinel) {
+			t.Fatalf("%s: %v, want %s from the endorsers (%v)", what, err, code, sentinel)
+		}
+	}
+	late := d.Anchor()
+	_, err = l.Anchor(ctx, []ledger.Anchor{late})
+	refused("anchor signed with the key after its compromise time", err, wire.CodeKeyNotValid, ledger.ErrKeyNotValid)
+	_, err = l.SetStatus(ctx, ledger.StatusChange{Identifier: before.Identifier, Issuer: d.Department.USCC, Status: license.StatusSuspended, Reason: "经办人王某称持证人张三涉嫌造假"})
+	refused("status change with a free-text reason", err, wire.CodeInvalid, ledger.ErrInvalidEvent)
+	for _, c := range []ledger.StatusChange{
+		{Identifier: cancelled.Identifier, Issuer: d.Department.USCC, Status: license.StatusCancelled, Reason: "holder_request"},
+		{Identifier: withdrawn.Identifier, Issuer: d.Department.USCC, Status: license.StatusWithdrawn, Reason: "issued_in_error"},
+	} {
+		if _, err := l.SetStatus(ctx, c); err != nil {
+			t.Fatalf("SetStatus %s: %v", c.Status, err)
+		}
+		_, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: c.Identifier, Issuer: d.Department.USCC, Status: license.StatusActive, Reason: "holder_request"})
+		refused(string(c.Status)+" then active", err, wire.CodeFinal, ledger.ErrFinal)
+	}
+
+	// Org2's peer has learned the compromise and the final statuses.
+	r2 := unpublished(t, network, "Org2MSP")
+	ds, err := r2.Department(ctx, d.Department.USCC)
+	if err != nil {
+		t.Fatalf("Department from Org2's peer: %v", err)
+	}
+	if len(ds.Revocations) != 1 || ds.Revocations[0].Reason != license.ReasonKeyCompromise || !ds.Revocations[0].RevokedFrom.Equal(compromised) {
+		t.Fatalf("revocations on Org2's peer %+v, want key_compromise from %s", ds.Revocations, compromised)
+	}
+	for id, want := range map[string]license.Status{before.Identifier: license.StatusActive, cancelled.Identifier: license.StatusCancelled, withdrawn.Identifier: license.StatusWithdrawn} {
+		ls, err := r2.License(ctx, id)
+		if err != nil || ls.Status != want {
+			t.Fatalf("license %s on Org2's peer: %v %v, want %s", id, ls, err, want)
+		}
+	}
+	if _, err := r2.License(ctx, late.Identifier); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("the refused anchor is on the ledger: %v", err)
+	}
+
+	cp2, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatalf("Checkpoint: %v", err)
+	}
+	if cp2.Size != cp1.Size+3 { // the revocation and two status changes
+		t.Fatalf("checkpoint grew from %d to %d entries, want 3 more", cp1.Size, cp2.Size)
+	}
+	for _, cp := range []ledger.SignedCheckpoint{cp1, cp2} {
+		if _, err := tlog.VerifyCheckpoint(cp.Note, DefaultOrigin, key.Public()); err != nil {
+			t.Fatalf("checkpoint %d: %v", cp.Size, err)
+		}
+	}
+	proof, err := l.ConsistencyProof(ctx, cp1.Size, cp2.Size)
+	if err != nil {
+		t.Fatalf("ConsistencyProof: %v", err)
+	}
+	if err := tlog.VerifyConsistency(cp1.Size, cp2.Size, proof, cp1.Root, cp2.Root); err != nil {
+		t.Fatalf("consistency %d→%d: %v", cp1.Size, cp2.Size, err)
+	}
+	if len(proof) > 0 {
+		bad := append([][]byte(nil), proof...)
+		bad[0] = bytes.Repeat([]byte{0xAA}, len(bad[0]))
+		if err := tlog.VerifyConsistency(cp1.Size, cp2.Size, bad, cp1.Root, cp2.Root); err == nil {
+			t.Fatal("a tampered consistency proof verifies")
+		}
 	}
 }
 
@@ -185,7 +285,7 @@ func TestBadSignatureRefused(t *testing.T) {
 	a := d.AnchorWith(d.Key.KeyID, other.Signer)
 	_, err := l.Anchor(ctx, []ledger.Anchor{a})
 	var te *TxError
-	if !errors.As(err, &te) || te.Code != "ERR_BAD_SIGNATURE" || te.Stage != StageEndorse || te.TxID == "" || !errors.Is(err, ledger.ErrBadSignature) {
+	if !errors.As(err, &te) || te.Code != wire.CodeBadSignature || te.Stage != StageEndorse || te.TxID == "" || !errors.Is(err, ledger.ErrBadSignature) {
 		t.Fatalf("Anchor with a bad signature: %v", err)
 	}
 	if _, err := l.License(ctx, a.Identifier); !errors.Is(err, ledger.ErrNotFound) {
@@ -216,12 +316,12 @@ func TestCrossOrg(t *testing.T) {
 	}
 	defer c.close()
 	forged := d.Anchor() // correctly signed, but submitted by Org2
-	_, err = c.submit(ctx, "AnchorBatch", jsonArg([]ledger.Anchor{forged}))
+	_, err = c.submit(ctx, wire.FnAnchorBatch, jsonArg([]ledger.Anchor{forged}))
 	if !errors.Is(err, ErrForbidden) || !errors.Is(err, ledger.ErrInvalidEvent) {
 		t.Fatalf("Org2 anchoring a license of an Org1 department: %v, want ErrForbidden", err)
 	}
 	revoke := ledger.StatusChange{Identifier: issued.Identifier, Issuer: d.Department.USCC, Status: license.StatusRevoked, Reason: "penalty"}
-	_, err = c.submit(ctx, "SetStatus", jsonArg(revoke))
+	_, err = c.submit(ctx, wire.FnSetStatus, jsonArg(revoke))
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("Org2 revoking a license of an Org1 department: %v, want ErrForbidden", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/signing"
 )
@@ -262,10 +263,7 @@ func (l *Ledger) appendLog(batch []*logReq) {
 // record appends a committed transaction's entries, from its result, to
 // the local log and returns their receipts.
 func (l *Ledger) record(c *committed, fn string) ([]ledger.Receipt, error) {
-	var wr struct {
-		TxID    string            `json:"tx"`
-		Entries []json.RawMessage `json:"entries"`
-	}
+	var wr wire.WriteResult
 	if err := json.Unmarshal(c.result, &wr); err != nil {
 		return nil, &TxError{Fn: fn, TxID: c.txID, Stage: StageResult, Sentinel: ledger.ErrUnavailable, Detail: "committed, but the result does not decode: " + err.Error(), Cause: err}
 	}
@@ -348,7 +346,7 @@ func jsonArg(v any) string {
 // RegisterDepartment records a department and its first key (platform org),
 // as belonging to the org Config.DepartmentOrg names.
 func (l *Ledger) RegisterDepartment(ctx context.Context, d ledger.Department, k ledger.Key) (ledger.Receipt, error) {
-	c, err := l.platformClient("RegisterDepartment")
+	c, err := l.platformClient(wire.FnRegisterDepartment)
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
@@ -356,7 +354,7 @@ func (l *Ledger) RegisterDepartment(ctx context.Context, d ledger.Department, k 
 	if msp == "" {
 		return ledger.Receipt{}, fmt.Errorf("%w: department %s: no org to register it with (Config.DepartmentOrg)", ledger.ErrInvalidEvent, d.USCC)
 	}
-	r, err := l.writeOne(ctx, c, "RegisterDepartment", jsonArg(d), jsonArg(k), msp)
+	r, err := l.writeOne(ctx, c, wire.FnRegisterDepartment, jsonArg(d), jsonArg(k), msp)
 	if err == nil {
 		l.depts.Store(d.USCC, msp)
 	}
@@ -365,20 +363,20 @@ func (l *Ledger) RegisterDepartment(ctx context.Context, d ledger.Department, k 
 
 // AddKey records another key of a department (platform org).
 func (l *Ledger) AddKey(ctx context.Context, k ledger.Key) (ledger.Receipt, error) {
-	c, err := l.platformClient("AddKey")
+	c, err := l.platformClient(wire.FnAddKey)
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
-	return l.writeOne(ctx, c, "AddKey", jsonArg(k))
+	return l.writeOne(ctx, c, wire.FnAddKey, jsonArg(k))
 }
 
 // RevokeKey records a key revocation (platform org).
 func (l *Ledger) RevokeKey(ctx context.Context, r ledger.KeyRevocation) (ledger.Receipt, error) {
-	c, err := l.platformClient("RevokeKey")
+	c, err := l.platformClient(wire.FnRevokeKey)
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
-	return l.writeOne(ctx, c, "RevokeKey", jsonArg(r))
+	return l.writeOne(ctx, c, wire.FnRevokeKey, jsonArg(r))
 }
 
 // SetStatus records a status change through the client of the org of the
@@ -391,7 +389,7 @@ func (l *Ledger) SetStatus(ctx context.Context, c ledger.StatusChange) (ledger.R
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
-	return l.writeOne(ctx, oc, "SetStatus", jsonArg(c))
+	return l.writeOne(ctx, oc, wire.FnSetStatus, jsonArg(c))
 }
 
 // clientFor returns the client of the org department uscc belongs to. For a
@@ -437,28 +435,6 @@ func (l *Ledger) mspOf(ctx context.Context, uscc string) (string, error) {
 
 // --- reads --------------------------------------------------------------------
 
-type entryInfo struct {
-	TxID  string          `json:"tx"`
-	Index int             `json:"i"`
-	Event json.RawMessage `json:"event"`
-}
-
-type departmentInfo struct {
-	ledger.DepartmentState
-	MSP     string      `json:"msp"`
-	Entries []entryInfo `json:"entries"`
-}
-
-type licenseInfo struct {
-	ledger.LicenseState
-	Entries []entryInfo `json:"entries"`
-}
-
-type checkpointRecord struct {
-	ledger.SignedCheckpoint
-	TxID string `json:"tx"`
-}
-
 // query evaluates fn on the reader's peer once it has every block this
 // ledger committed to, and decodes the JSON answer into v.
 func (l *Ledger) query(ctx context.Context, c *orgClient, v any, fn string, args ...string) error {
@@ -480,9 +456,9 @@ func (l *Ledger) query(ctx context.Context, c *orgClient, v any, fn string, args
 	return nil
 }
 
-func (l *Ledger) department(ctx context.Context, uscc string) (*departmentInfo, error) {
-	var di departmentInfo
-	if err := l.query(ctx, l.reader, &di, "GetDepartment", uscc); err != nil {
+func (l *Ledger) department(ctx context.Context, uscc string) (*wire.DepartmentInfo, error) {
+	var di wire.DepartmentInfo
+	if err := l.query(ctx, l.reader, &di, wire.FnGetDepartment, uscc); err != nil {
 		return nil, err
 	}
 	if di.MSP != "" {
@@ -504,8 +480,8 @@ func (l *Ledger) Department(ctx context.Context, uscc string) (*ledger.Departmen
 // peer: the chaincode's state is authoritative. Log indexes are this
 // instance's log's; an event another instance wrote has NotInLog.
 func (l *Ledger) License(ctx context.Context, identifier string) (*ledger.LicenseState, error) {
-	var li licenseInfo
-	if err := l.query(ctx, l.reader, &li, "GetLicense", identifier); err != nil {
+	var li wire.LicenseInfo
+	if err := l.query(ctx, l.reader, &li, wire.FnGetLicense, identifier); err != nil {
 		return nil, err
 	}
 	if len(li.Entries) != len(li.History) {
@@ -546,8 +522,8 @@ func (l *Ledger) Checkpoint(ctx context.Context) (ledger.SignedCheckpoint, error
 	}
 	// What the reader's peer holds: the same, or newer if another publish
 	// landed meanwhile; older only while that peer is a block behind.
-	var cr checkpointRecord
-	if err := l.query(ctx, l.reader, &cr, "GetCheckpoint"); err != nil {
+	var cr wire.CheckpointRecord
+	if err := l.query(ctx, l.reader, &cr, wire.FnGetCheckpoint); err != nil {
 		return ledger.SignedCheckpoint{}, err
 	}
 	if cr.Size >= accepted.Size {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 )
 
@@ -50,21 +51,18 @@ func (l *Ledger) startPublisher(ctx context.Context) (*publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lk struct {
-		Origin    string `json:"origin"`
-		PublicKey []byte `json:"public_key"`
-	}
-	err = l.query(ctx, c, &lk, "GetLogKey")
+	var lk wire.LogKey
+	err = l.query(ctx, c, &lk, wire.FnGetLogKey)
 	if errors.Is(err, ledger.ErrNotFound) {
-		res, serr := c.submit(ctx, "SetLogKey", keyArg, l.origin)
+		res, serr := c.submit(ctx, wire.FnSetLogKey, keyArg, l.origin)
 		var te *TxError
-		if serr != nil && !(errors.As(serr, &te) && te.Code == "ERR_DUPLICATE") {
+		if serr != nil && !(errors.As(serr, &te) && te.Code == wire.CodeDuplicate) {
 			return nil, fmt.Errorf("record the log key on the channel: %w", serr)
 		}
 		if res != nil {
 			l.sawBlock(res.block)
 		}
-		err = l.query(ctx, c, &lk, "GetLogKey")
+		err = l.query(ctx, c, &lk, wire.FnGetLogKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the channel's log key: %w", err)
@@ -73,8 +71,8 @@ func (l *Ledger) startPublisher(ctx context.Context) (*publisher, error) {
 		return nil, fmt.Errorf("%w: the channel's log key is another log's (origin %s): one registry instance per channel publishes checkpoints; turn Publish off for this one", ErrLogKey, lk.Origin)
 	}
 	p := &publisher{l: l, c: c, kicks: make(chan struct{}, 1), changed: make(chan struct{})}
-	var cr checkpointRecord
-	err = l.query(ctx, c, &cr, "GetCheckpoint")
+	var cr wire.CheckpointRecord
+	err = l.query(ctx, c, &cr, wire.FnGetCheckpoint)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 	case err != nil:
@@ -149,9 +147,9 @@ func (p *publisher) publishOnce() bool {
 		return false
 	}
 	pj, _ := json.Marshal(proof)
-	_, err := p.c.submit(l.ctx, "PutCheckpoint", local.Note, string(pj))
+	_, err := p.c.submit(l.ctx, wire.FnPutCheckpoint, local.Note, string(pj))
 	var te *TxError
-	if err != nil && !(errors.As(err, &te) && te.Code == "ERR_DUPLICATE") {
+	if err != nil && !(errors.As(err, &te) && te.Code == wire.CodeDuplicate) {
 		p.fail(err)
 		t := time.NewTimer(p.c.backoff * 5)
 		defer t.Stop()

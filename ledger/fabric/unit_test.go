@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/logfile"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/signing"
@@ -62,7 +63,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no dir", func(c *Config) { c.Dir = "" }, false},
 		{"no signer", func(c *Config) { c.Signer = nil }, false},
 		{"publish without platform", func(c *Config) { c.Platform, c.Publish = nil, true }, false},
-		{"batch too big", func(c *Config) { c.BatchSize = MaxBatch + 1 }, false},
+		{"batch too big", func(c *Config) { c.BatchSize = wire.MaxBatch + 1 }, false},
 		{"unknown reader", func(c *Config) { c.Reader = "Org9MSP" }, false},
 		{"identity of another org", func(c *Config) { c.Orgs[0].Identity = fakeID{"Org2MSP"} }, false},
 		{"org twice", func(c *Config) { c.Orgs = append(c.Orgs, fakeOrg("Org1MSP")) }, false},
@@ -100,7 +101,7 @@ func TestClassify(t *testing.T) {
 		name      string
 		err       error
 		want      error
-		code      string
+		code      wire.Code
 		retry     bool
 		verdict   bool
 		forbidden bool
@@ -120,7 +121,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := classify("AnchorBatch", "tx1", StageEndorse, tt.err)
+			e := classify(wire.FnAnchorBatch, "tx1", StageEndorse, tt.err)
 			if !errors.Is(e, tt.want) || e.Code != tt.code || e.TxID != "tx1" {
 				t.Fatalf("classify = %#v (%v), want %v code %q", e, e, tt.want, tt.code)
 			}
@@ -132,7 +133,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	ce := classify("SetStatus", "", StageCommit, &client.CommitError{TransactionID: "tx2", Code: peer.TxValidationCode_MVCC_READ_CONFLICT})
+	ce := classify(wire.FnSetStatus, "", StageCommit, &client.CommitError{TransactionID: "tx2", Code: peer.TxValidationCode_MVCC_READ_CONFLICT})
 	if ce.TxID != "tx2" || ce.Validation != "MVCC_READ_CONFLICT" || !errors.Is(ce, ledger.ErrUnavailable) {
 		t.Fatalf("commit error: %#v", ce)
 	}

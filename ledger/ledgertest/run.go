@@ -30,6 +30,10 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"AnchorBatchAllOrNothing", testAnchorBatchAllOrNothing},
 		{"RevokeKey", testRevokeKey},
 		{"SetStatus", testSetStatus},
+		{"KeyCompromise", testKeyCompromise},
+		{"KeyRotationThenCompromise", testKeyRotationThenCompromise},
+		{"StatusReasonCodes", testStatusReasonCodes},
+		{"FinalStatuses", testFinalStatuses},
 		{"Proofs", testProofs},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},
@@ -474,4 +478,187 @@ func testClosed(t *testing.T, l ledger.Ledger, w *World) {
 	wantErr(t, "write after Close", err, ledger.ErrUnavailable)
 	_, err = l.Checkpoint(context.Background())
 	wantErr(t, "read after Close", err, ledger.ErrUnavailable)
+}
+
+// A key declared compromised from a time T: a license anchored before T
+// stays, one anchored between T and the declaration is on the ledger with
+// its anchoring time after T (so a verifier can tell), and no anchor with
+// the key is accepted after the declaration. A free-text reason is refused
+// and changes nothing.
+func testKeyCompromise(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市公安局")
+	Register(t, l, d)
+	before := d.Anchor()
+	ra := CheckReceipt(t, mustReceipt(t)(anchorOne(ctx, l, before)))
+	time.Sleep(2 * time.Millisecond)
+	compromised := time.Now().UTC().Truncate(ledger.TimePrecision)
+	time.Sleep(2 * time.Millisecond)
+	between := d.Anchor()
+	rb := CheckReceipt(t, mustReceipt(t)(anchorOne(ctx, l, between)))
+	if !ra.At.Before(compromised) || !rb.At.After(compromised) {
+		t.Fatalf("anchoring times %s and %s do not straddle the compromise time %s", ra.At, rb.At, compromised)
+	}
+
+	_, err := l.RevokeKey(ctx, ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: compromised, Reason: "管理员电话告知密钥丢失"})
+	wantErr(t, "key revocation with a free-text reason", err, ledger.ErrInvalidEvent)
+	if _, err := l.Anchor(ctx, []ledger.Anchor{d.Anchor()}); err != nil {
+		t.Fatalf("the refused revocation changed something: anchor with the key: %v", err)
+	}
+
+	rev := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: compromised, Reason: license.ReasonKeyCompromise}
+	e := CheckReceipt(t, mustReceipt(t)(l.RevokeKey(ctx, rev)))
+	if e.Kind != ledger.KindKeyRevoked || e.Revocation == nil || !sameRevocation(*e.Revocation, rev) {
+		t.Fatalf("revocation entry %+v, want %+v", e.Revocation, rev)
+	}
+	_, err = l.Anchor(ctx, []ledger.Anchor{d.Anchor()})
+	wantErr(t, "anchor signed with the compromised key", err, ledger.ErrKeyNotValid)
+
+	got, err := l.Department(ctx, d.Department.USCC)
+	if err != nil {
+		t.Fatalf("Department: %v", err)
+	}
+	if len(got.Revocations) != 1 || !sameRevocation(got.Revocations[0], rev) {
+		t.Fatalf("Department revocations %+v, want [%+v]", got.Revocations, rev)
+	}
+	for _, c := range []struct {
+		a          ledger.Anchor
+		afterBreak bool
+	}{{before, false}, {between, true}} {
+		ls, err := l.License(ctx, c.a.Identifier)
+		if err != nil {
+			t.Fatalf("License %s: %v", c.a.Identifier, err)
+		}
+		if ls.Status != license.StatusActive || ls.AnchoredAt.After(compromised) != c.afterBreak {
+			t.Fatalf("license %s: %s anchored at %s; compromise at %s, want after it: %v", c.a.Identifier, ls.Status, ls.AnchoredAt, compromised, c.afterBreak)
+		}
+	}
+}
+
+// Rotation ends the old key (key_rotated); a compromise found later to
+// date from before the rotation moves the end earlier; the new key signs
+// on.
+func testKeyRotationThenCompromise(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市自然资源和规划局")
+	Register(t, l, d)
+	early := time.Now().UTC().Truncate(ledger.TimePrecision)
+	time.Sleep(2 * time.Millisecond)
+	k2, s2 := d.NewKey(w.now.Add(-time.Hour), w.now.AddDate(1, 0, 0))
+	mustReceipt(t)(l.AddKey(ctx, k2))
+	rotated := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: time.Now().UTC().Truncate(ledger.TimePrecision), Reason: license.ReasonKeyRotated}
+	mustReceipt(t)(l.RevokeKey(ctx, rotated))
+	_, err := l.Anchor(ctx, []ledger.Anchor{d.Anchor()})
+	wantErr(t, "anchor with the rotated-out key", err, ledger.ErrKeyNotValid)
+	if _, err := l.Anchor(ctx, []ledger.Anchor{d.AnchorWith(k2.KeyID, s2)}); err != nil {
+		t.Fatalf("anchor with the new key: %v", err)
+	}
+	same := rotated
+	same.Reason = license.ReasonKeyCompromise
+	_, err = l.RevokeKey(ctx, same)
+	wantErr(t, "compromise no earlier than the rotation", err, ledger.ErrDuplicate)
+	compromise := ledger.KeyRevocation{Department: d.Department.USCC, KeyID: d.Key.KeyID, RevokedFrom: early, Reason: license.ReasonKeyCompromise}
+	mustReceipt(t)(l.RevokeKey(ctx, compromise))
+	got, err := l.Department(ctx, d.Department.USCC)
+	if err != nil {
+		t.Fatalf("Department: %v", err)
+	}
+	if len(got.Revocations) != 2 || !sameRevocation(got.Revocations[0], rotated) || !sameRevocation(got.Revocations[1], compromise) {
+		t.Fatalf("Department revocations %+v, want rotation then compromise", got.Revocations)
+	}
+}
+
+// A status change carries a reason code from license.Reasons allowed for
+// that status; free text (which could be personal data) is refused and
+// changes nothing.
+func testStatusReasonCodes(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市人力资源和社会保障局")
+	Register(t, l, d)
+	a := d.Anchor()
+	if _, err := l.Anchor(ctx, []ledger.Anchor{a}); err != nil {
+		t.Fatalf("Anchor: %v", err)
+	}
+	refused := []struct{ what, status, reason string }{
+		{"free text", "suspended", "张三 身份证110101199003074514 举报"},
+		{"no reason", "revoked", ""},
+		{"a code not for that status", "suspended", "issued_in_error"},
+		{"a key reason", "revoked", license.ReasonKeyCompromise},
+	}
+	for _, r := range refused {
+		_, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: a.Identifier, Issuer: d.Department.USCC, Status: license.Status(r.status), Reason: r.reason})
+		wantErr(t, "status change with "+r.what, err, ledger.ErrInvalidEvent)
+	}
+	ls, err := l.License(ctx, a.Identifier)
+	if err != nil {
+		t.Fatalf("License: %v", err)
+	}
+	if ls.Status != license.StatusActive || len(ls.History) != 1 {
+		t.Fatalf("after refused changes: %s with %d history events, want active and 1", ls.Status, len(ls.History))
+	}
+	e := CheckReceipt(t, mustReceipt(t)(l.SetStatus(ctx, ledger.StatusChange{Identifier: a.Identifier, Issuer: d.Department.USCC, Status: license.StatusSuspended, Reason: "under_investigation"})))
+	if e.Status == nil || e.Status.Reason != "under_investigation" {
+		t.Fatalf("status entry %+v, want reason under_investigation", e.Status)
+	}
+}
+
+// Cancelled and withdrawn are final like revoked; superseded is never set
+// by a status change.
+func testFinalStatuses(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市交通运输局")
+	Register(t, l, d)
+	set := func(a ledger.Anchor, s license.Status, reason string) error {
+		_, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: a.Identifier, Issuer: d.Department.USCC, Status: s, Reason: reason})
+		return err
+	}
+	for _, final := range []struct {
+		status license.Status
+		reason string
+	}{
+		{license.StatusCancelled, "holder_request"},
+		{license.StatusWithdrawn, "issued_in_error"},
+	} {
+		a := d.Anchor()
+		if _, err := l.Anchor(ctx, []ledger.Anchor{a}); err != nil {
+			t.Fatalf("Anchor: %v", err)
+		}
+		if err := set(a, final.status, final.reason); err != nil {
+			t.Fatalf("%s: %v", final.status, err)
+		}
+		for _, next := range []struct {
+			status license.Status
+			reason string
+		}{
+			{license.StatusActive, "holder_request"},
+			{license.StatusSuspended, "under_investigation"},
+			{license.StatusRevoked, "fraud"},
+		} {
+			wantErr(t, string(final.status)+" then "+string(next.status), set(a, next.status, next.reason), ledger.ErrFinal)
+		}
+		ls, err := l.License(ctx, a.Identifier)
+		if err != nil {
+			t.Fatalf("License: %v", err)
+		}
+		if ls.Status != final.status || ls.Reason != final.reason {
+			t.Fatalf("license %s (%s), want %s (%s)", ls.Status, ls.Reason, final.status, final.reason)
+		}
+	}
+	a := d.Anchor()
+	if _, err := l.Anchor(ctx, []ledger.Anchor{a}); err != nil {
+		t.Fatalf("Anchor: %v", err)
+	}
+	wantErr(t, "superseded by a status change", set(a, license.StatusSuperseded, "changed"), ledger.ErrInvalidEvent)
+}
+
+func anchorOne(ctx context.Context, l ledger.Ledger, a ledger.Anchor) (ledger.Receipt, error) {
+	rs, err := l.Anchor(ctx, []ledger.Anchor{a})
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return rs[0], nil
+}
+
+func sameRevocation(a, b ledger.KeyRevocation) bool {
+	return a.Department == b.Department && a.KeyID == b.KeyID && a.RevokedFrom.Equal(b.RevokedFrom) && a.Reason == b.Reason
 }

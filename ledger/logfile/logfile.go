@@ -122,13 +122,23 @@ type Scan struct {
 // is. It never writes. A file that is not a log, or a damaged record before
 // the tail, gives a *CorruptError.
 func Read(ctx context.Context, f *os.File, commit func(first uint64, entries []Record, cp Record) error) (*Scan, error) {
+	return ReadFrom(ctx, f, 0, 0, commit)
+}
+
+// ReadFrom is Read starting at byte start, which must be 0 or just past a
+// checkpoint record that closes the first entries entries; only the records
+// from there on are read and checked. Scan.Checkpoints then counts the
+// checkpoints read from start, and Scan.End is start if there were none.
+func ReadFrom(ctx context.Context, f *os.File, start int64, entries uint64, commit func(first uint64, entries []Record, cp Record) error) (*Scan, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%w: stat log: %w", ledger.ErrUnavailable, err)
 	}
 	s := &Scan{Size: fi.Size()}
+	if start > 0 {
+		return readRecords(ctx, f, s, start, entries, commit)
+	}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, s.Size), 1<<20)
-
 	magic := make([]byte, len(Magic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != Magic {
 		if s.Size < int64(len(Magic)) && bytes.HasPrefix([]byte(Magic), magic[:s.Size]) {
@@ -138,10 +148,19 @@ func Read(ctx context.Context, f *os.File, commit func(first uint64, entries []R
 		}
 		return nil, &CorruptError{Offset: 0, Reason: "not a Zhengzhao ledger log (bad file header)"}
 	}
-	s.End = int64(len(Magic))
+	return readRecords(ctx, f, s, int64(len(Magic)), 0, commit)
+}
+
+// readRecords reads the records from byte start on; start is past the file
+// header and closes the first committed entries.
+func readRecords(ctx context.Context, f *os.File, s *Scan, start int64, committed uint64, commit func(first uint64, entries []Record, cp Record) error) (*Scan, error) {
+	if start > s.Size {
+		return nil, &CorruptError{Index: committed, Offset: start, Reason: fmt.Sprintf("the log is %d bytes, it ends before byte %d", s.Size, start)}
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, start, s.Size-start), 1<<20)
+	s.End = start
 
 	off := s.End
-	var committed uint64
 	var pending []Record
 	var header [HeaderSize]byte
 	for records := 0; off < s.Size; records++ {
@@ -221,7 +240,12 @@ func Read(ctx context.Context, f *os.File, commit func(first uint64, entries []R
 // from the entries before it: its origin, size and root. It returns the
 // parsed checkpoint (its signature unchecked) or a *CorruptError.
 func CheckCheckpoint(note, origin string, tree *tlog.Tree, off int64) (tlog.Checkpoint, error) {
-	size := tree.Size()
+	return CheckCheckpointRoot(note, origin, tree.Size(), tree.Root(), off)
+}
+
+// CheckCheckpointRoot is CheckCheckpoint for a tree given by its size and
+// root.
+func CheckCheckpointRoot(note, origin string, size uint64, root []byte, off int64) (tlog.Checkpoint, error) {
 	bad := func(reason string) error { return &CorruptError{Index: size, Offset: off, Reason: reason} }
 	cp, err := tlog.ParseCheckpoint(note)
 	if err != nil {
@@ -233,10 +257,37 @@ func CheckCheckpoint(note, origin string, tree *tlog.Tree, off int64) (tlog.Chec
 	if cp.Size != size {
 		return tlog.Checkpoint{}, bad(fmt.Sprintf("checkpoint for size %d after %d entries", cp.Size, size))
 	}
-	if !bytes.Equal(cp.Root, tree.Root()) {
+	if !bytes.Equal(cp.Root, root) {
 		return tlog.Checkpoint{}, bad(fmt.Sprintf("checkpoint root for size %d does not match the entries", size))
 	}
 	return cp, nil
+}
+
+// ReadRecord reads and checks the one record at byte off of f: its framing
+// and digest. It returns the record type and the record, whose length in the
+// file is HeaderSize + len(Payload) + DigestSize.
+func ReadRecord(f *os.File, off int64) (byte, Record, error) {
+	var header [HeaderSize]byte
+	if _, err := f.ReadAt(header[:], off); err != nil {
+		return 0, Record{}, &CorruptError{Offset: off, Reason: "no record header: " + err.Error()}
+	}
+	typ := header[0]
+	length := binary.BigEndian.Uint32(header[1:5])
+	if (typ != TypeEntry && typ != TypeCheckpoint) || binary.BigEndian.Uint32(header[5:9]) != headerCRC(typ, length) {
+		return 0, Record{}, &CorruptError{Offset: off, Reason: "bad record header"}
+	}
+	if length > MaxPayload {
+		return 0, Record{}, &CorruptError{Offset: off, Reason: fmt.Sprintf("record length %d exceeds %d", length, MaxPayload)}
+	}
+	buf := make([]byte, int(length)+DigestSize)
+	if _, err := f.ReadAt(buf, off+HeaderSize); err != nil {
+		return 0, Record{}, &CorruptError{Offset: off, Reason: "incomplete record: " + err.Error()}
+	}
+	payload, digest := buf[:length], buf[length:]
+	if !bytes.Equal(digest, Digest(typ, payload)) {
+		return 0, Record{}, &CorruptError{Offset: off, Reason: "digest does not match the record"}
+	}
+	return typ, Record{Offset: off, Payload: payload, Digest: digest}, nil
 }
 
 // Header returns what a new log file starts with.

@@ -28,8 +28,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
-	"zhengzhao/chaincode"
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/fabric/wire"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 	"zhengzhao/signing"
@@ -132,7 +132,7 @@ func run(path string) error {
 
 	var log [][]byte // the registry's Merkle log, as far as this run goes
 	appendEntries := func(res []byte) error {
-		var wr chaincode.WriteResult
+		var wr wire.WriteResult
 		if err := json.Unmarshal(res, &wr); err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func run(path string) error {
 	}
 
 	s = begin("platform registers department " + uscc + " for Org1MSP")
-	res, err := submitRetry(platform, "RegisterDepartment", js(dept), js(key), "Org1MSP")
+	res, err := submitRetry(platform, wire.FnRegisterDepartment, js(dept), js(key), "Org1MSP")
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func run(path string) error {
 	s.done("ok")
 
 	s = begin("Org2 tries to register a department (platform only)")
-	if err := wantRefused(submit(org2, "RegisterDepartment", js(dept), js(key), "Org2MSP")); err != nil {
+	if err := wantRefused(submit(org2, wire.FnRegisterDepartment, js(dept), js(key), "Org2MSP")); err != nil {
 		return err
 	}
 	s.done("refused")
@@ -163,7 +163,7 @@ func run(path string) error {
 		return err
 	}
 	s = begin("Org1 anchors signed license " + anchor.Identifier)
-	res, err = submitRetry(org1, "AnchorBatch", js([]ledger.Anchor{anchor}))
+	res, err = submitRetry(org1, wire.FnAnchorBatch, js([]ledger.Anchor{anchor}))
 	if err != nil {
 		return err
 	}
@@ -177,14 +177,14 @@ func run(path string) error {
 		return err
 	}
 	s = begin("Org1 tries to anchor a forged license")
-	if err := want(submit(org1, "AnchorBatch", js([]ledger.Anchor{forged})))(chaincode.CodeBadSignature); err != nil {
+	if err := want(submit(org1, wire.FnAnchorBatch, js([]ledger.Anchor{forged})))(wire.CodeBadSignature); err != nil {
 		return err
 	}
 	s.done("refused")
 
 	revoke := ledger.StatusChange{Identifier: anchor.Identifier, Issuer: uscc, Status: license.StatusRevoked, Reason: "illegal_operation"}
 	s = begin("Org2 tries to revoke Org1's license")
-	if err := wantRefused(submit(org2, "SetStatus", js(revoke))); err != nil {
+	if err := wantRefused(submit(org2, wire.FnSetStatus, js(revoke))); err != nil {
 		return err
 	}
 	s.done("refused")
@@ -198,8 +198,8 @@ func run(path string) error {
 	checkpoints := true
 	s = begin("platform sets the log key")
 	der, _ := signing.MarshalPublicKey(logKey.Public())
-	if _, err := submit(platform, "SetLogKey", "-----BEGIN PUBLIC KEY-----\n"+b64(der)+"\n-----END PUBLIC KEY-----\n", origin); err != nil {
-		if !strings.Contains(errText(err), string(chaincode.CodeDuplicate)) {
+	if _, err := submit(platform, wire.FnSetLogKey, "-----BEGIN PUBLIC KEY-----\n"+b64(der)+"\n-----END PUBLIC KEY-----\n", origin); err != nil {
+		if !strings.Contains(errText(err), string(wire.CodeDuplicate)) {
 			return err
 		}
 		checkpoints = false
@@ -221,7 +221,7 @@ func run(path string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := submit(platform, "PutCheckpoint", note, js(proof)); err != nil {
+		if _, err := submit(platform, wire.FnPutCheckpoint, note, js(proof)); err != nil {
 			return err
 		}
 		published = tree.Size()
@@ -236,7 +236,7 @@ func run(path string) error {
 	}
 
 	s = begin("Org1 revokes its license")
-	res, err = submit(org1, "SetStatus", js(revoke))
+	res, err = submit(org1, wire.FnSetStatus, js(revoke))
 	if err != nil {
 		return err
 	}
@@ -249,11 +249,11 @@ func run(path string) error {
 	// Org1's peer had committed the revocation; Org2's peer may be a block
 	// behind for a few milliseconds, so read until it has it.
 	s = begin("Org2's peer reads the license")
-	var li chaincode.LicenseInfo
+	var li wire.LicenseInfo
 	attempts := 0
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		attempts++
-		res, err = org2.EvaluateTransaction("GetLicense", anchor.Identifier)
+		res, err = org2.EvaluateTransaction(wire.FnGetLicense, anchor.Identifier)
 		if err != nil {
 			return fmt.Errorf("GetLicense: %s", errText(err))
 		}
@@ -273,7 +273,7 @@ func run(path string) error {
 	s = begin("Org1 tries to resume the revoked license")
 	resume := revoke
 	resume.Status, resume.Reason = license.StatusActive, ""
-	if err := want(submit(org1, "SetStatus", js(resume)))(chaincode.CodeFinal); err != nil {
+	if err := want(submit(org1, wire.FnSetStatus, js(resume)))(wire.CodeFinal); err != nil {
 		return err
 	}
 	s.done("refused")
@@ -292,14 +292,14 @@ func run(path string) error {
 		fork.Append([]byte("y"))
 		note, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: origin, Size: fork.Size(), Root: fork.Root()}, origin, logKey)
 		p, _ := fork.ConsistencyProof(published, fork.Size())
-		if err := want(submit(platform, "PutCheckpoint", note, js(p)))(chaincode.CodeConsistency); err != nil {
+		if err := want(submit(platform, wire.FnPutCheckpoint, note, js(p)))(wire.CodeConsistency); err != nil {
 			return err
 		}
 		s.done("refused")
 		s = begin("Org2's peer reads the latest checkpoint")
-		var cr chaincode.CheckpointRecord
+		var cr wire.CheckpointRecord
 		for deadline := time.Now().Add(10 * time.Second); ; {
-			res, err = org2.EvaluateTransaction("GetCheckpoint")
+			res, err = org2.EvaluateTransaction(wire.FnGetCheckpoint)
 			if err != nil {
 				return fmt.Errorf("GetCheckpoint: %s", errText(err))
 			}
@@ -408,11 +408,11 @@ func errText(err error) string {
 }
 
 func wantRefused(_ []byte, err error) error {
-	return want(nil, err)(chaincode.CodeForbidden)
+	return want(nil, err)(wire.CodeForbidden)
 }
 
-func want(_ []byte, err error) func(chaincode.Code) error {
-	return func(code chaincode.Code) error {
+func want(_ []byte, err error) func(wire.Code) error {
+	return func(code wire.Code) error {
 		if err == nil {
 			return fmt.Errorf("accepted, want %s", code)
 		}
