@@ -2,6 +2,7 @@ package license
 
 import (
 	"fmt"
+	"time"
 )
 
 // usccAlphabet is the GB 32100-2015 code alphabet: digits and the capital
@@ -105,6 +106,18 @@ func ValidateCitizenID(s string) error {
 	}
 	if s[17] != citizenIDChecks[sum%11] {
 		return fieldErr(field, "check", "citizen ID number check character does not match the GB 11643 MOD 11-2 check")
+	}
+	return nil
+}
+
+// ValidateCitizenIDAt is ValidateCitizenID plus one rule that needs a
+// clock: the birth date is not after today (in China Standard Time) at now.
+func ValidateCitizenIDAt(s string, now time.Time) error {
+	if err := ValidateCitizenID(s); err != nil {
+		return err
+	}
+	if birth, today := s[6:14], now.In(ChinaTime).Format("20060102"); birth > today {
+		return fieldErr("citizenID", "date", "citizen ID number birth date (characters 7-14) is in the future")
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"unicode"
+	"time"
 	"unicode/utf8"
 )
 
@@ -50,11 +50,14 @@ var (
 // are required; holderCodeType matches the type's holder kind and holderCode
 // passes ValidateCitizenID ("111") or ValidateUSCC ("001"); issuerCode is a
 // USCC; dates are real YYYY-MM-DD dates with validFrom <= validUntil;
-// validUntil is required when the type has a fixed validity; jurisdiction is
+// validUntil is required when the type has a fixed validity; issueDate and
+// validFrom are not before FoundingDate; validUntil is at most the type's
+// validity after validFrom (100 years for an open-ended type); jurisdiction is
 // 6 digits; number and identifier may be empty (they are assigned at
 // issuance) but a non-empty identifier must parse and name this type and
-// issuer. Type-field rules: required, max length, pattern, enum, date,
-// number, and no keys the type does not define ("unknown").
+// issuer. Text values pass CheckText. Type-field rules: required, max length,
+// pattern, enum, date, number, and no keys the type does not define
+// ("unknown"). Rules that need today's date are in ValidateAt.
 func (t Type) Validate(r Record) error {
 	var errs []error
 	add := func(err error) {
@@ -93,6 +96,7 @@ func (t Type) Validate(r Record) error {
 	if from != "" && until != "" && from > until {
 		add(fieldErr("validUntil", "range", "validUntil must not be before validFrom"))
 	}
+	add(t.checkDateRanges(r, from, until))
 	switch {
 	case r.Jurisdiction == "":
 		add(fieldErr("jurisdiction", "required", "jurisdiction (GB/T 2260 code) is required"))
@@ -223,21 +227,69 @@ func optionalText(name, v string, maxLen int) error {
 	return text(name, v, maxLen, false)
 }
 
-// text checks UTF-8, control characters (newlines allowed only when
-// multiline) and the length in characters.
+// text checks the characters (CheckText) and the length in characters.
 func text(name, v string, maxLen int, multiline bool) error {
-	if !utf8.ValidString(v) {
-		return fieldErr(name, "charset", "value is not valid UTF-8")
-	}
-	for _, c := range v {
-		if unicode.IsControl(c) && !(multiline && c == '\n') {
-			return fieldErr(name, "charset", "value contains a control character")
-		}
+	if err := CheckText(name, v, multiline); err != nil {
+		return err
 	}
 	if n := utf8.RuneCountInString(v); n > maxLen {
 		return fieldErr(name, "length", fmt.Sprintf("value is %d characters, at most %d allowed", n, maxLen))
 	}
 	return nil
+}
+
+// FoundingDate is the earliest issue date a record may carry: 1949-10-01,
+// the founding of the People's Republic of China, as YYYY-MM-DD.
+const FoundingDate = "1949-10-01"
+
+// maxOpenEndedYears bounds a validUntil given for a type whose validity is
+// open-ended (长期): the catalog allows no fixed validity above it.
+const maxOpenEndedYears = 100
+
+// checkDateRanges holds dates to what a license can be: issued on or after
+// FoundingDate, valid from no earlier than that either, and valid until no
+// later than the type's validity after validFrom (the default validUntil is
+// exactly that); an open-ended type's validUntil, when given, at most
+// maxOpenEndedYears after validFrom. from and until are dateValue's YYYYMMDD
+// forms ("" when absent or invalid).
+func (t Type) checkDateRanges(r Record, from, until string) error {
+	var errs []error
+	if _, ok := parseDate(r.IssueDate); ok && r.IssueDate < FoundingDate {
+		errs = append(errs, fieldErr("issueDate", "range", "issueDate must not be before "+FoundingDate))
+	}
+	if from != "" && r.ValidFrom < FoundingDate {
+		errs = append(errs, fieldErr("validFrom", "range", "validFrom must not be before "+FoundingDate))
+	}
+	if from == "" || until == "" {
+		return errors.Join(errs...)
+	}
+	start, err := time.Parse(time.DateOnly, r.ValidFrom)
+	if err != nil {
+		return errors.Join(errs...)
+	}
+	years, what := t.ValidityYears, fmt.Sprintf("%s is valid at most %d years", t.Name, t.ValidityYears)
+	if years <= 0 {
+		years, what = maxOpenEndedYears, fmt.Sprintf("an open-ended validUntil may lie at most %d years", maxOpenEndedYears)
+	}
+	if last := start.AddDate(years, 0, -1).Format(time.DateOnly); r.ValidUntil > last {
+		errs = append(errs, fieldErr("validUntil", "range", fmt.Sprintf("%s after validFrom: validUntil must be %s or earlier", what, last)))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateAt is Validate plus the rules that need today's date (in China
+// Standard Time) from now: the issue date is not in the future, and a
+// citizen holder's birth date is not in the future.
+func (t Type) ValidateAt(r Record, now time.Time) error {
+	errs := []error{t.Validate(r)}
+	today := now.In(ChinaTime).Format(time.DateOnly)
+	if _, ok := parseDate(r.IssueDate); ok && r.IssueDate > today {
+		errs = append(errs, fieldErr("issueDate", "range", "issueDate must not be in the future (today is "+today+")"))
+	}
+	if r.HolderCodeType == HolderCodeCitizenID && ValidateCitizenID(r.HolderCode) == nil {
+		errs = append(errs, renamed(ValidateCitizenIDAt(r.HolderCode, now), "holderCode"))
+	}
+	return errors.Join(errs...)
 }
 
 func requiredDate(name, v string) error {

@@ -259,6 +259,8 @@ func (d *Directory) validateAccount(ctx context.Context, n *NewAccount) error {
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
 		add("name", "length", "name is required, at most 100 characters")
+	} else if fe := license.CheckText("name", n.Name, false); fe != nil {
+		errs = append(errs, fe)
 	}
 	switch n.Role {
 	case RoleAdmin:

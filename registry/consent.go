@@ -193,6 +193,9 @@ func validPurpose(p string) error {
 	if n := utf8.RuneCountInString(strings.TrimSpace(p)); n < 2 || n > 200 {
 		return &license.FieldError{Field: "purpose", Rule: "required", Message: "purpose (用证事由) is required: 2 to 200 characters"}
 	}
+	if fe := license.CheckText("purpose", p, false); fe != nil {
+		return fe
+	}
 	return nil
 }
 

@@ -1,12 +1,17 @@
 package registry
 
 import (
+	_ "embed"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"zhengzhao/license"
 )
+
+// The password and key-passphrase policy: pure functions, no store, so the
+// account code, the admin CLI and `init` call the same rules.
 
 // Policy limits.
 const (
@@ -14,40 +19,171 @@ const (
 	MinPasswordChars = 12
 	// MaxPasswordBytes is the longest account password, in bytes.
 	MaxPasswordBytes = 200
+	// MinKeyPassphraseChars is the shortest passphrase that encrypts the
+	// platform's and the departments' private keys, in characters.
+	MinKeyPassphraseChars = 12
+	// minDistinctChars: a secret made of fewer different characters
+	// ("aaaaaaaaaaaa", twelve spaces, "abababababab") is refused.
+	minDistinctChars = 5
 )
 
-// CheckPassword says whether password may be the password of user: at
-// least MinPasswordChars characters, at most MaxPasswordBytes bytes, valid UTF-8, not the
-// user name and not one of the most common passwords. It returns nil or a
-// *license.FieldError on "password" whose Rule names what failed.
+// commonPasswordList is Openwall's password.lst (Solar Designer, 1996–2011,
+// public domain, as shipped in Debian's john-data 1.9.0-2) lower-cased and
+// deduplicated, followed by common Chinese-site passwords (pinyin,
+// 5201314 and its kin, keyboard walks). About 3,500 entries.
 //
-// A minimal policy written with the account work; the full one (a shipped
-// list of common passwords) replaces it.
-func CheckPassword(user, password string) *license.FieldError {
-	bad := func(rule, msg string) *license.FieldError {
-		return &license.FieldError{Field: "password", Rule: rule, Message: msg}
+//go:embed commonpasswords.txt
+var commonPasswordList string
+
+var commonPasswords = func() map[string]struct{} {
+	m := make(map[string]struct{}, 4096)
+	for line := range strings.Lines(commonPasswordList) {
+		if w := strings.TrimSpace(line); w != "" {
+			m[w] = struct{}{}
+		}
 	}
-	switch {
-	case !utf8.ValidString(password):
-		return bad("charset", "password: not valid UTF-8")
-	case utf8.RuneCountInString(password) < MinPasswordChars || len(password) > MaxPasswordBytes:
-		return bad("length", fmt.Sprintf("password: at least %d characters, at most %d bytes", MinPasswordChars, MaxPasswordBytes))
-	case strings.TrimSpace(password) == "" || strings.Count(password, string([]rune(password)[:1])) == utf8.RuneCountInString(password):
-		return bad("pattern", "password: must not be one character repeated")
-	case user != "" && strings.EqualFold(strings.TrimSpace(password), strings.TrimSpace(user)):
-		return bad("mismatch", "password: must not be the user name")
-	case commonPasswords[strings.ToLower(password)]:
-		return bad("common", "password: one of the most common passwords")
+	return m
+}()
+
+// keyboardWalks are strings whose runs make weak secrets: the alphabet, the
+// digits and keyboard rows and columns, each also read backwards.
+var keyboardWalks = func() []string {
+	base := []string{
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+		"01234567890123456789012345678901234567890",
+		"qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm",
+		"qwertyuiop[]\\asdfghjkl;'zxcvbnm,./",
+		"1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.0p;/-['=]",
+		"qazwsxedcrfvtgbyhnujmikolp",
+		"!@#$%^&*()_+!@#$%^&*()_+",
+	}
+	out := append([]string(nil), base...)
+	for _, s := range base {
+		r := []rune(s)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		out = append(out, string(r))
+	}
+	return out
+}()
+
+// CheckPassword applies the account password policy: at least
+// MinPasswordChars characters and at most MaxPasswordBytes bytes; text a
+// person can type (license.CheckText); not the user name, not containing
+// it and not it reversed; at least 5 different characters; not a keyboard
+// walk or sequence; and not a common password, also after lower-casing,
+// undoing l33t spellings and stripping digits and symbols around a common
+// word ("Password2024!") or repeating one ("passwordpassword"). It returns
+// nil or a *license.FieldError for field "password" whose Rule is "length",
+// a CheckText rule, "username", "simple", "sequence" or "common". The
+// message never repeats the password.
+func CheckPassword(username, password string) *license.FieldError {
+	const field = "password"
+	if n := utf8.RuneCountInString(password); n < MinPasswordChars || len(password) > MaxPasswordBytes {
+		return &license.FieldError{Field: field, Rule: "length",
+			Message: fmt.Sprintf("password must be at least %d characters and at most %d bytes", MinPasswordChars, MaxPasswordBytes)}
+	}
+	if fe := license.CheckText(field, password, false); fe != nil {
+		return fe
+	}
+	if u := strings.ToLower(strings.TrimSpace(username)); u != "" {
+		p := strings.ToLower(password)
+		if p == u || reverse(p) == u || (utf8.RuneCountInString(u) >= 3 && strings.Contains(p, u)) {
+			return &license.FieldError{Field: field, Rule: "username", Message: "password must not be or contain the user name"}
+		}
+	}
+	return weakSecret(field, password)
+}
+
+// CheckKeyPassphrase applies the key-passphrase policy to the passphrase
+// that encrypts private keys at rest: at least MinKeyPassphraseChars
+// characters (bytes, when it is not UTF-8 text, such as random bytes from a
+// file), at least 5 different characters, and not a keyboard walk or a
+// common password. It returns nil or a *license.FieldError for field
+// "passphrase" with Rule "length", "simple", "sequence" or "common".
+func CheckKeyPassphrase(passphrase []byte) *license.FieldError {
+	const field = "passphrase"
+	n := len(passphrase)
+	if utf8.Valid(passphrase) {
+		n = utf8.RuneCount(passphrase)
+	}
+	if n < MinKeyPassphraseChars {
+		return &license.FieldError{Field: field, Rule: "length",
+			Message: fmt.Sprintf("key passphrase must be at least %d characters", MinKeyPassphraseChars)}
+	}
+	if !utf8.Valid(passphrase) {
+		return distinctBytes(field, passphrase)
+	}
+	return weakSecret(field, string(passphrase))
+}
+
+func distinctBytes(field string, b []byte) *license.FieldError {
+	var seen [256]bool
+	n := 0
+	for _, c := range b {
+		if !seen[c] {
+			seen[c], n = true, n+1
+		}
+	}
+	if n < minDistinctChars {
+		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("%s must use at least %d different characters", field, minDistinctChars)}
 	}
 	return nil
 }
 
-// commonPasswords of 12 characters or more, from the public top lists.
-var commonPasswords = map[string]bool{
-	"123456789012": true, "1234567890123": true, "12345678910": true, "123456789abc": true,
-	"qwertyuiopas": true, "qwertyuiop123": true, "qwerty123456": true, "password1234": true,
-	"password123456": true, "passwordpassword": true, "iloveyou1234": true, "abc123456789": true,
-	"1qaz2wsx3edc": true, "1q2w3e4r5t6y": true, "q1w2e3r4t5y6": true, "aaaaaa123456": true,
-	"woaini1314520": true, "woaini520520": true, "a123456789012": true, "admin1234567": true,
-	"administrator": true, "welcome12345": true, "letmein12345": true, "zxcvbnm12345": true,
+// weakSecret holds the rules passwords and key passphrases share.
+func weakSecret(field, secret string) *license.FieldError {
+	distinct := map[rune]bool{}
+	for _, r := range secret {
+		distinct[r] = true
+	}
+	if len(distinct) < minDistinctChars {
+		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("%s must use at least %d different characters", field, minDistinctChars)}
+	}
+	lower := strings.ToLower(secret)
+	for _, w := range keyboardWalks {
+		if strings.Contains(w, lower) {
+			return &license.FieldError{Field: field, Rule: "sequence", Message: field + " must not be a keyboard walk or a run of letters or digits"}
+		}
+	}
+	for _, cand := range []string{lower, unleet(lower)} {
+		if isCommon(cand) {
+			return &license.FieldError{Field: field, Rule: "common", Message: field + " is in the list of common passwords (or one with digits or symbols added)"}
+		}
+	}
+	return nil
+}
+
+// isCommon reports whether s is a common password, one framed by digits and
+// symbols, or one repeated.
+func isCommon(s string) bool {
+	if _, ok := commonPasswords[s]; ok {
+		return true
+	}
+	core := strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+	if utf8.RuneCountInString(core) >= 4 {
+		if _, ok := commonPasswords[core]; ok {
+			return true
+		}
+	}
+	// A repeated unit: "passwordpassword", "qwe123qwe123qwe123".
+	for size := 1; size <= len(s)/2; size++ {
+		if len(s)%size == 0 && strings.Repeat(s[:size], len(s)/size) == s {
+			_, ok := commonPasswords[s[:size]]
+			return ok || size <= 6
+		}
+	}
+	return false
+}
+
+// unleet undoes the usual letter-for-symbol spellings: p@ssw0rd → password.
+var unleet = strings.NewReplacer("@", "a", "4", "a", "3", "e", "0", "o", "1", "i", "!", "i", "$", "s", "5", "s", "7", "t", "+", "t").Replace
+
+func reverse(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
 }

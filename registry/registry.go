@@ -233,8 +233,15 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 		return nil, err
 	}
 	if req.RequestKey != "" {
-		if prior, err := s.store.licenseByRequestKey(ctx, dept.USCC, req.RequestKey); err != nil || prior != nil {
-			return prior, err
+		prior, err := s.store.licenseByRequestKey(ctx, dept.USCC, req.RequestKey)
+		if err != nil {
+			return nil, err
+		}
+		if prior != nil {
+			if err := sameRequest(prior, req); err != nil {
+				return nil, err
+			}
+			return prior, nil
 		}
 	}
 	typ, err := s.typeFor(dept, req.TypeCode)
@@ -242,7 +249,7 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 		return nil, err
 	}
 	rec := s.record(dept, typ, req)
-	if err := typ.Validate(rec); err != nil {
+	if err := typ.ValidateAt(rec, s.now()); err != nil {
 		return nil, err
 	}
 	key, err := s.activeKey(dept.USCC)
@@ -472,6 +479,9 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	}
 	if name == "" || len([]rune(name)) > 100 {
 		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "name is required, at most 100 characters"}
+	}
+	if fe := license.CheckText("name", name, false); fe != nil {
+		return nil, fe
 	}
 	if len(types) == 0 {
 		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "at least one license type"}

@@ -126,14 +126,17 @@ func (s *Server) getLicense(c *echo.Context) error {
 }
 
 // visibleLicense is the license named in the path, if the caller may see it:
-// an issuer sees only its own department's licenses.
+// an issuer sees only its own department's licenses; another department's
+// is not found, exactly like an unknown one.
 func (s *Server) visibleLicense(c *echo.Context) (*registry.License, error) {
 	lic, err := s.reg.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return nil, err
 	}
 	if a := actor(c); a.Role == registry.RoleIssuer && a.Department != lic.Department {
-		return nil, fmt.Errorf("%w: license of another department", registry.ErrForbidden)
+		// The same answer as for an unknown identifier: identifiers are
+		// sequential, and a 403 would confirm that a license exists.
+		return nil, fmt.Errorf("license %s: %w", c.Param("id"), registry.ErrNotFound)
 	}
 	return lic, nil
 }
@@ -149,7 +152,7 @@ func (s *Server) licensePDF(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+lic.Identifier+`.pdf"`)
+	setFilename(c, "attachment", lic.Identifier+".pdf")
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }
 
@@ -178,6 +181,7 @@ func (s *Server) licenseQR(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setFilename(c, "inline", lic.Identifier+".png")
 	return c.Blob(http.StatusOK, "image/png", img)
 }
 
@@ -205,6 +209,9 @@ func (s *Server) sealPicture(c *echo.Context) error {
 func (s *Server) setStatus(c *echo.Context) error {
 	var req registry.StatusRequest
 	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if _, err := s.visibleLicense(c); err != nil {
 		return err
 	}
 	lic, err := s.reg.SetStatus(c.Request().Context(), actor(c), c.Param("id"), req)
@@ -351,7 +358,7 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 	if mt != "multipart/form-data" {
 		body, err := io.ReadAll(io.LimitReader(req.Body, MaxUpload+1))
 		if err != nil {
-			return nil, err
+			return nil, bodyReadError(err)
 		}
 		if len(body) > MaxUpload {
 			return nil, tooLarge
@@ -365,6 +372,9 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 			return nil, &license.FieldError{Field: "file", Rule: "required", Message: `a "file" or "payload" part is required`}
 		}
 		if err != nil {
+			if err := bodyReadError(err); errors.Is(err, errClientGone) {
+				return nil, err
+			}
 			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
 		}
 		if name := part.FormName(); name != "file" && name != "payload" {
@@ -372,6 +382,9 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 		}
 		data, err := io.ReadAll(io.LimitReader(part, MaxUpload+1))
 		if err != nil {
+			if err := bodyReadError(err); errors.Is(err, errClientGone) {
+				return nil, err
+			}
 			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
 		}
 		if len(data) > MaxUpload {
@@ -381,15 +394,20 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 	}
 }
 
-// decodeJSON reads one JSON object into v: unknown members, trailing data and
-// malformed JSON are 400s that say what is wrong.
+// decodeJSON reads one JSON object into v: unknown members, repeated
+// members, invalid UTF-8, control, bidi-override and zero-width characters
+// (strictJSON), trailing data and malformed JSON are 400s that say what is
+// wrong and name the field.
 func decodeJSON(c *echo.Context, v any) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, MaxBody+1))
 	if err != nil {
-		return err
+		return bodyReadError(err)
 	}
 	if len(body) > MaxBody {
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is larger than 1 MiB"}
+	}
+	if err := strictJSON(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

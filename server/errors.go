@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v5"
@@ -36,6 +38,11 @@ func (s *Server) errorHandler(c *echo.Context, err error) {
 		return
 	}
 	e := s.toAPIError(err)
+	if clientGone(c, err) {
+		// Nobody is left to read an answer: log it for what it is.
+		s.log.Info("client went away", "method", c.Request().Method, "path", c.Path(), "err", err)
+		return
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
@@ -58,7 +65,13 @@ func (s *Server) toAPIError(err error) *apiError {
 	if fes := fieldErrors(err); len(fes) > 0 {
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fes[0].Message, Field: fes[0].Field, Errors: fes}
 	}
+	var kr *registry.KeyReuseError
 	switch {
+	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
+		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "the client closed the connection before the answer"}
+	case errors.As(err, &kr):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Field: kr.Field,
+			Message: "Idempotency-Key was already used for a different request (" + kr.Field + " differs): use a new key for a new license"}
 	case errors.Is(err, registry.ErrUnauthenticated):
 		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "a valid bearer token is required"}
 	case errors.Is(err, registry.ErrForbidden):
@@ -106,6 +119,17 @@ func fieldErrors(err error) []fieldError {
 	}
 	walk(err)
 	return out
+}
+
+// statusClientClosed is the status a request the client abandoned is
+// logged and counted with (nginx's 499); it is never sent.
+const statusClientClosed = 499
+
+// apiNotFound answers every path under /api/ that has no route, whatever
+// the method, with the JSON 404.
+func (s *Server) apiNotFound(c *echo.Context) error {
+	return &apiError{Status: http.StatusNotFound, Code: "not_found",
+		Message: fmt.Sprintf("no API endpoint %s %s; the endpoints are listed in /api/v1/openapi.json", c.Request().Method, c.Request().URL.Path)}
 }
 
 func codeName(status int) string {

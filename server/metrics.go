@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,6 +44,24 @@ func newMetrics() *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// MetricsHandler answers the Prometheus metrics, with no access check: mount
+// it only on a listen address of its own (ServeMetrics).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
+// metricsWithToken answers /metrics on the main handler to a request that
+// bears Config.MetricsToken; anyone else gets the JSON 401.
+func (s *Server) metricsWithToken(c *echo.Context) error {
+	got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+	want := sha256.Sum256([]byte(s.metricsToken))
+	have := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "the metrics token is required"}
+	}
+	s.metrics.handler().ServeHTTP(c.Response(), c.Request())
+	return nil
 }
 
 // observe times every request and logs it. The log line carries the route

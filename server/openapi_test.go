@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -60,7 +61,9 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("issue: %d", a.status)
 	}
 	clerk.form("/window/verify", map[string][]string{"service_item": {"310100-SC-0001"}, "purpose": {"核验"}, "payload": {"not a credential"}})
-	m := e.client().get("/metrics").body
+	rec := httptest.NewRecorder()
+	e.s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m := rec.Body.String()
 	for _, want := range []string{
 		"zhengzhao_licenses_issued_total 1",
 		`zhengzhao_verifications_total{verdict="invalid"} 1`,

@@ -33,6 +33,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MetricsToken, when set, serves GET /metrics on the main handler to
+	// requests bearing it ("Authorization: Bearer …"). When empty, /metrics
+	// is not on the main handler at all: serve MetricsHandler on a listen
+	// address of its own (ServeMetrics), or nowhere.
+	MetricsToken string
 }
 
 // Validate reports a missing required setting.
@@ -59,8 +64,9 @@ type Server struct {
 	bundle    *verifier.TrustBundle
 	bundleRaw *registry.SignedBundle // the bytes bundle was parsed from
 
-	web     *web     // the pages (web.go)
-	metrics *metrics // Prometheus metrics (metrics.go)
+	web          *web     // the pages (web.go)
+	metrics      *metrics // Prometheus metrics (metrics.go)
+	metricsToken string
 }
 
 // New builds the server and its routes.
@@ -74,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now}
+	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, metricsToken: cfg.MetricsToken}
 	e := echo.New()
 	e.Logger = cfg.Logger
 	e.HTTPErrorHandler = s.errorHandler
@@ -114,8 +120,20 @@ func (s *Server) routes(e *echo.Echo) {
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	return s.listenAndServe(ctx, addr, s.echo)
+}
+
+// ServeMetrics serves the Prometheus metrics (MetricsHandler) at /metrics
+// on a listen address of their own, such as 127.0.0.1:9464, until ctx ends.
+func (s *Server) ServeMetrics(ctx context.Context, addr string) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	return s.listenAndServe(ctx, addr, mux)
+}
+
+func (s *Server) listenAndServe(ctx context.Context, addr string, h http.Handler) error {
 	srv := &http.Server{
-		Addr: addr, Handler: s.echo,
+		Addr: addr, Handler: h,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

@@ -161,14 +161,14 @@ func TestRoutesEnforceRoles(t *testing.T) {
 		{"GET", "/api/v1/types/" + e.depts[0].Types[0] + "/example", nil, map[int]int{anon: 200, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
 		{"GET", "/api/v1/bundle", nil, map[int]int{anon: 200, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
 		{"POST", "/api/v1/licenses", func() []byte { return e.exampleRequest(0) }, map[int]int{anon: 401, admin: 403, verifierRole: 403, issuerOwn: 201, issuerOther: 403}},
-		{"GET", "/api/v1/licenses/" + id, nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 403}},
-		{"GET", "/api/v1/licenses/" + id + "/pdf", nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 403}},
-		{"GET", "/api/v1/licenses/" + id + "/qr.png", nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 403}},
+		{"GET", "/api/v1/licenses/" + id, nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 404}},
+		{"GET", "/api/v1/licenses/" + id + "/pdf", nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 404}},
+		{"GET", "/api/v1/licenses/" + id + "/qr.png", nil, map[int]int{anon: 401, admin: 200, verifierRole: 403, issuerOwn: 200, issuerOther: 404}},
 		{"GET", "/api/v1/departments/" + e.depts[0].USCC + "/seal.png", nil, map[int]int{anon: 200, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
 		{"POST", "/api/v1/verify", func() []byte { return doc }, map[int]int{anon: 401, admin: 200, verifierRole: 200, issuerOwn: 200, issuerOther: 200}},
 		{"POST", "/api/v1/departments/" + e.depts[2].USCC + "/keys", nil, map[int]int{anon: 401, admin: 201, verifierRole: 403, issuerOwn: 403, issuerOther: 403}},
 		// Last: it changes the license's status.
-		{"POST", "/api/v1/licenses/" + id + "/status", suspend, map[int]int{anon: 401, admin: 403, verifierRole: 403, issuerOther: 403, issuerOwn: 200}},
+		{"POST", "/api/v1/licenses/" + id + "/status", suspend, map[int]int{anon: 401, admin: 403, verifierRole: 403, issuerOther: 404, issuerOwn: 200}},
 	}
 	for _, r := range routes {
 		for _, who := range []int{anon, admin, verifierRole, issuerOther, issuerOwn} {

@@ -76,7 +76,9 @@ func (s *Server) initWeb(e *echo.Echo) error {
 	}
 	s.web, s.metrics = w, newMetrics()
 	e.Use(s.observe)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if s.metricsToken != "" {
+		e.GET("/metrics", s.metricsWithToken)
+	}
 	e.GET("/api/v1/openapi.json", s.openAPI)
 	s.webRoutes(e)
 	return nil
@@ -87,13 +89,12 @@ func (s *Server) initWeb(e *echo.Echo) error {
 func (s *Server) webRoutes(e *echo.Echo) {
 	assets, _ := fs.Sub(webFS, "web/assets")
 	e.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/assets/", http.FileServer(http.FS(assets)))))
+	// Unknown API paths get the JSON 404 whatever the method, before the
+	// pages' session and CSRF checks could answer with an HTML page.
+	e.RouteNotFound("/api/*", s.apiNotFound)
 	g := e.Group("", s.webSession)
 	g.GET("/", s.home)
-	// Unknown pages get a page; unknown API paths keep their JSON 404.
 	g.RouteNotFound("/*", func(c *echo.Context) error {
-		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
-			return echo.ErrNotFound
-		}
 		return s.errorPage(c, http.StatusNotFound, "未找到", "没有这个页面。")
 	})
 	g.GET("/login", s.loginPage)
@@ -181,10 +182,19 @@ func (s *Server) webSession(next echo.HandlerFunc) echo.HandlerFunc {
 				err = r.ParseForm()
 			}
 			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
+			switch {
+			case errors.As(err, &mbe):
 				return s.errorPage(c, http.StatusRequestEntityTooLarge, "文件过大", fmt.Sprintf("上传内容超过 %d MiB 上限。", MaxUpload>>20))
+			case clientGone(c, bodyReadError(err)):
+				return s.webError(c, bodyReadError(err))
 			}
-			token := r.FormValue("csrf")
+			// The token comes from the form body or the X-CSRF-Token header,
+			// never from the query string, where it would leak into logs,
+			// history and Referer headers.
+			token := r.PostFormValue("csrf")
+			if token == "" {
+				token = r.Header.Get("X-CSRF-Token")
+			}
 			if !hmac.Equal([]byte(token), []byte(s.csrfToken(c))) {
 				s.log.Warn("csrf check failed", "path", c.Path())
 				return s.errorPage(c, http.StatusForbidden, "请求已失效", "表单校验码（CSRF）缺失或不正确。请返回上一页刷新后重新提交。")
@@ -314,7 +324,10 @@ func (s *Server) errorPage(c *echo.Context, status int, title, message string) e
 // a form's field errors.
 func (s *Server) webError(c *echo.Context, err error) error {
 	e := s.toAPIError(err)
-	title := map[int]string{400: "输入有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 409: "操作冲突", 410: "已失效", 413: "文件过大", 429: "尝试过于频繁"}[e.Status]
+	if clientGone(c, err) {
+		return err // errorHandler logs it; nobody reads a page any more
+	}
+	title := map[int]string{400: "输入有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 409: "操作冲突", 410: "已失效", 413: "文件过大", 422: "无法办理", 429: "尝试过于频繁"}[e.Status]
 	if title == "" {
 		title = "出错了"
 	}
@@ -375,14 +388,6 @@ func (s *Server) loginPage(c *echo.Context) error {
 	return s.page(c, http.StatusOK, "login", "登录", loginData{Next: safeNext(c.QueryParam("next"))})
 }
 
-// safeNext keeps a redirect target on this site.
-func safeNext(n string) string {
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.Contains(n, "\\") {
-		return ""
-	}
-	return n
-}
-
 func (s *Server) loginSubmit(c *echo.Context) error {
 	username, password := c.FormValue("username"), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
@@ -424,10 +429,33 @@ func formErrors(err error) map[string]string {
 	out := map[string]string{}
 	for _, fe := range fieldErrors(err) {
 		if _, ok := out[fe.Field]; !ok {
-			out[fe.Field] = ruleNames[fe.Rule] + strings.TrimPrefix(fe.Message, "field "+fe.Field+": ")
+			out[fe.Field] = fieldMessage(fe)
 		}
 	}
 	return out
+}
+
+// fieldMessage is a field error as a page shows it: the rule in Chinese,
+// then the validator's detail; for the text and password rules a whole
+// Chinese sentence.
+func fieldMessage(fe fieldError) string {
+	if m, ok := ruleSentences[fe.Rule]; ok {
+		return m
+	}
+	return ruleNames[fe.Rule] + strings.TrimPrefix(fe.Message, "field "+fe.Field+": ")
+}
+
+// ruleSentences explain the rules of license.CheckText and the password
+// policy in full.
+var ruleSentences = map[string]string{
+	license.RuleUTF8:      "含有无法识别的字符（不是有效的 UTF-8 文本），请重新输入。",
+	license.RuleControl:   "含有控制字符（如换行、制表符或空字符），请删除后重试。",
+	license.RuleBidi:      "含有改变文字方向的控制符（如 U+202E），会让显示的内容与实际不符，请删除后重试。",
+	license.RuleInvisible: "含有看不见的零宽字符或字节顺序标记（BOM），请删除后重试。",
+	"username":            "密码不能是用户名，也不能包含用户名。",
+	"simple":              "过于简单：至少要用 5 个不同的字符。",
+	"sequence":            "过于简单：不能是键盘上或字母、数字的连续排列。",
+	"common":              "是常见密码（或只在常见密码前后加了数字、符号），请换一个。",
 }
 
 // ruleNames lead a field error with its rule in Chinese; the detail after

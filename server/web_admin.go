@@ -322,7 +322,7 @@ func (s *Server) adminReportsCSV(c *echo.Context) error {
 			fmt.Sprint(r.Issued), fmt.Sprint(r.Changed), fmt.Sprint(r.Revoked), fmt.Sprint(r.Verified)})
 	}
 	w.Flush()
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%s.csv"`, from.Format("20060102"), to.Format("20060102")))
+	setFilename(c, "attachment", "report-"+from.Format("20060102")+"-"+to.Format("20060102")+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 

@@ -173,7 +173,8 @@ func (s *Server) consoleIssue(c *echo.Context) error {
 	req.Holder, req.HolderCode, req.Jurisdiction = form.Values["holder"], strings.ToUpper(form.Values["holderCode"]), form.Values["jurisdiction"]
 	req.Number, req.IssueDate, req.ValidFrom, req.ValidUntil = form.Values["number"], form.Values["issueDate"], form.Values["validFrom"], form.Values["validUntil"]
 	for _, f := range t.Fields {
-		v := strings.TrimSpace(c.FormValue("fields." + f.Key))
+		// Browsers send a textarea's line breaks as CRLF; a record keeps LF.
+		v := strings.TrimSpace(strings.ReplaceAll(c.FormValue("fields."+f.Key), "\r\n", "\n"))
 		form.Values["fields."+f.Key] = v
 		if v != "" {
 			req.Fields[f.Key] = v
@@ -185,6 +186,13 @@ func (s *Server) consoleIssue(c *echo.Context) error {
 			form.Errors = errs
 			form.Err = fmt.Sprintf("有 %d 处需要修改，见各字段下方的说明。", len(errs))
 			return s.page(c, http.StatusBadRequest, "console_form", "签发："+t.Name, form)
+		}
+		if errors.Is(err, registry.ErrKeyReused) {
+			// The form was sent once already (a back button, then edits):
+			// what it issued stands; sending the edits again issues anew.
+			form.RequestKey = newRequestKey()
+			form.Err = "这张表单已经提交过并签发了证照，之后又被修改。如确需按修改后的内容再签发一张，请核对后再次提交。"
+			return s.page(c, http.StatusUnprocessableEntity, "console_form", "签发："+t.Name, form)
 		}
 		return s.webError(c, err)
 	}
@@ -275,14 +283,21 @@ func (s *Server) consoleStatus(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	status := license.Status(c.FormValue("status"))
-	_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, registry.StatusRequest{
-		Status: status, Reason: c.FormValue("reason"), Note: strings.TrimSpace(c.FormValue("note")),
-	})
+	note := strings.TrimSpace(strings.ReplaceAll(c.FormValue("note"), "\r\n", "\n"))
+	err = nil
+	if fe := license.CheckText("note", note, true); fe != nil {
+		err = fe
+	} else {
+		_, err = s.reg.SetStatus(c.Request().Context(), account(c).Actor(), l.Identifier, registry.StatusRequest{
+			Status: status, Reason: c.FormValue("reason"), Note: note,
+		})
+	}
 	if err != nil {
 		d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
 		switch {
 		case len(fieldErrors(err)) > 0:
-			d.Err = "未执行：" + fieldErrors(err)[0].Message
+			fe := fieldErrors(err)[0]
+			d.Err = "未执行：" + map[string]string{"reason": "原因", "note": "备注", "status": "状态"}[fe.Field] + fieldMessage(fe)
 			return s.page(c, http.StatusBadRequest, "console_license", l.Record.Name, d)
 		case errors.Is(err, registry.ErrConflict):
 			d.Err = "未执行：" + err.Error()

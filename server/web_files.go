@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v5"
@@ -21,7 +20,7 @@ func (s *Server) sendPDF(c *echo.Context, l *registry.License) error {
 	if err != nil {
 		return s.webError(c, err)
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"`, fileSafe(l.Record.Name+"-"+l.Record.Number)))
+	setFilename(c, "attachment", fileSafe(l.Record.Name+"-"+l.Record.Number)+".pdf")
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }
 
@@ -31,6 +30,7 @@ func (s *Server) sendQR(c *echo.Context, l *registry.License) error {
 		return s.webError(c, err)
 	}
 	c.Response().Header().Set("Cache-Control", "private, max-age=300")
+	setFilename(c, "inline", fileSafe(l.Record.Name+"-"+l.Record.Number)+".png")
 	return c.Blob(http.StatusOK, "image/png", png)
 }
 

@@ -180,7 +180,7 @@ func (s *Server) importTemplate(c *echo.Context) error {
 	_ = w.Write(importHeader(t))
 	_ = w.Write(row)
 	w.Flush()
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="import-`+t.Code+`.csv"`)
+	setFilename(c, "attachment", "import-"+t.Code+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
@@ -408,7 +408,7 @@ func (s *Server) importErrorsCSV(c *echo.Context) error {
 	errs, unkept := slices.Clone(j.errors), j.failed-len(j.errors)
 	j.mu.Unlock()
 	h := c.Response().Header()
-	h.Set("Content-Disposition", `attachment; filename="import-errors-`+j.ID+`.csv"`)
+	setFilename(c, "attachment", "import-errors-"+j.ID+".csv")
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	c.Response().WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(c.Response(), "\xef\xbb\xbf")

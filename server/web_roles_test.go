@@ -124,12 +124,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			return w.form(p, url.Values{"username": {"nobody" + strings.Repeat("x", failed)}, "password": {"wrong password"}})
 		}, all(http.StatusUnauthorized)},
 		{"GET", "/assets/*", fixed("/assets/style.css"), get, all(200)},
-		{"GET", "/metrics", fixed("/metrics"), get, all(200)},
+		{"GET", "/metrics", fixed("/metrics"), get, all(http.StatusNotFound)}, // not public: a token or an address of its own (TestMetricsAccess)
 		{"GET", "/healthz", fixed("/healthz"), get, all(200)},
 		{"RouteNotFound", "/*", fixed("/no-such-page"), get, all(404)},
 		{"GET", "/api/v1/departments/:uscc/seal.png", fixed("/api/v1/departments/" + e.depts[0].USCC + "/seal.png"), get, all(200)},
-		{"GET", "/api/v1/licenses/:id/pdf", fixed("/api/v1/licenses/" + a + "/pdf"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
-		{"GET", "/api/v1/licenses/:id/qr.png", fixed("/api/v1/licenses/" + a + "/qr.png"), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id/pdf", fixed("/api/v1/licenses/" + a + "/pdf"), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id/qr.png", fixed("/api/v1/licenses/" + a + "/qr.png"), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
 
 		// The JSON API: bearer tokens (holders and anonymous have none).
 		{"GET", "/api/v1/openapi.json", fixed("/api/v1/openapi.json"), get, all(200)},
@@ -140,7 +140,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/api/v1/reasons", fixed("/api/v1/reasons"), get, all(200)},
 		{"GET", "/api/v1/log/consistency", fixed("/api/v1/log/consistency?from=1&to=2"), get, all(200)},
 		{"GET", "/status/:uscc/message/:n", fixed("/status/" + e.depts[0].USCC + "/message/0"), get, all(200)},
-		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 403, 200, 403, 401, 401}},
+		{"GET", "/api/v1/licenses/:id", fixed("/api/v1/licenses/" + a), get, [nRoles]int{401, 200, 404, 200, 403, 401, 401}},
 		{"POST", "/api/v1/verify", fixed("/api/v1/verify"), postJSON(doc), [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
 		{"POST", "/api/v1/licenses", fixed("/api/v1/licenses"), func(w *webClient, p string) webAnswer {
 			ex := e.s.reg.Catalog()
@@ -226,7 +226,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			postJSON([]byte(`{"reason":"key_compromise"}`)), [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
 
 		// State changes last: a status change, then signing out.
-		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 403, 403, 403, 401, 401}},
+		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
 		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"under_investigation"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},
 	}

@@ -124,7 +124,7 @@ func (s *Server) walletCredential(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+l.Record.Number+`.json"`)
+	setFilename(c, "attachment", fileSafe(l.Record.Name+"-"+l.Record.Number)+".json")
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
@@ -216,9 +216,8 @@ func (s *Server) walletZip(c *echo.Context) error {
 	now := s.now()
 	fp, _, _ := s.reg.Trust()
 	readme := fmt.Sprintf(walletReadme, fp, sb.Sequence, sb.ValidUntil.In(license.ChinaTime).Format(time.DateTime))
-	h := c.Response().Header()
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wallet-%s.zip"`, now.In(license.ChinaTime).Format("20060102-1504")))
-	h.Set(echo.HeaderContentType, "application/zip")
+	setFilename(c, "attachment", "wallet-"+now.In(license.ChinaTime).Format("20060102-1504")+".zip")
+	c.Response().Header().Set(echo.HeaderContentType, "application/zip")
 	c.Response().WriteHeader(http.StatusOK)
 	if err := s.writeWallet(c, a, first, readme, sb.JSON, now); err != nil {
 		s.log.Warn("wallet download aborted", "err", err)

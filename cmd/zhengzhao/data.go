@@ -158,6 +158,11 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The passphrase encrypts every private key at rest; demo data is
+	// throwaway and keeps run-demo.sh's short one.
+	if fe := registry.CheckKeyPassphrase(pass); fe != nil && !*demo {
+		return usagef("key passphrase: %s", fe.Message)
+	}
 	var first *registry.NewAccount
 	if !*demo {
 		first = &registry.NewAccount{Username: *adminUser, Name: *adminName, Role: registry.RoleAdmin}
@@ -264,7 +269,7 @@ func printDemoAccounts(w io.Writer, res *initResult, file string, took time.Dura
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--metrics-listen ADDR] [--metrics-token-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
 	dir := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "initialize DIR with demo departments first if it is empty; tokens go to DIR/demo-tokens.json")
@@ -272,6 +277,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	publicURL := fs.String("public-url", "", "where verifiers reach this platform; status list URLs in credentials start with it (default http://ADDR)")
 	validity := fs.Duration("status-validity", 24*time.Hour, "how long a signed status list and trust bundle are valid")
 	lc := ledgerFlags(fs)
+	mc := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -283,6 +289,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *validity < time.Minute || *validity > 7*24*time.Hour {
 		return usagef("--status-validity must be between 1m and 168h")
+	}
+	metricsToken, err := mc.token()
+	if err != nil {
+		return err
 	}
 	pass, err := passphrase(*passFile)
 	if err != nil {
@@ -315,11 +325,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer in.Close()
-	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger})
+	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "zhengzhao serving on http://%s (data %s)\n", *addr, *dir)
-	logger.Info("serving", "addr", *addr)
-	return srv.ListenAndServe(ctx, *addr)
+	logger.Info("serving", "addr", *addr, "metrics_listen", *mc.listen, "metrics_token", metricsToken != "")
+	return mc.serve(ctx, srv, *addr)
 }
