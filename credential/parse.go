@@ -356,7 +356,8 @@ func statusList(t *tree, v *node, keep bool) ([]StatusListEntry, *FormatError) {
 	out := make([]StatusListEntry, len(entries))
 	for i := range entries {
 		var err *FormatError
-		if out[i], err = decodeStatusListEntry(t, &entries[i], "credentialStatus["+strconv.Itoa(i)+"]", keep); err != nil {
+		if out[i], err = decodeStatusListEntry(t, &entries[i], "", keep); err != nil {
+			err.Field = joinPath("credentialStatus["+strconv.Itoa(i)+"]", err.Field) // built only on error
 			return nil, err
 		}
 	}
@@ -373,15 +374,15 @@ func checkStatusMessages(t *tree, v *node, field string) *FormatError {
 	if len(items) != len(wantMessages) {
 		return formatErr(field, RuleValue, strconv.Itoa(len(items))+" values, want "+strconv.Itoa(len(wantMessages)))
 	}
+	at := func(i int) string { return field + "[" + strconv.Itoa(i) + "]" } // for errors
 	for i := range items {
-		at := field + "[" + strconv.Itoa(i) + "]"
 		if items[i].kind != kindObject {
-			return formatErr(at, RuleType, "want an object, got "+items[i].kind.String())
+			return formatErr(at(i), RuleType, "want an object, got "+items[i].kind.String())
 		}
 		var msg StatusMessage
 		for _, m := range t.items(&items[i]) {
 			if m.kind != kindString {
-				return formatErr(at+"."+t.name(&m), RuleType, "want a string")
+				return formatErr(at(i)+"."+t.name(&m), RuleType, "want a string")
 			}
 			switch t.name(&m) {
 			case "status":
@@ -391,7 +392,7 @@ func checkStatusMessages(t *tree, v *node, field string) *FormatError {
 			}
 		}
 		if msg != wantMessages[i] {
-			return formatErr(at, RuleValue, "want {"+wantMessages[i].Status+" "+wantMessages[i].Message+"}")
+			return formatErr(at(i), RuleValue, "want {"+wantMessages[i].Status+" "+wantMessages[i].Message+"}")
 		}
 	}
 	return nil

@@ -988,7 +988,8 @@ func decodeStatusListEntry(t *tree, v *node, field string, keepMessages bool) (S
 			continue
 		case "statusMessage":
 			if !keepMessages {
-				if err := checkStatusMessages(t, m, joinPath(field, name)); err != nil {
+				if err := checkStatusMessages(t, m, name); err != nil {
+					err.Field = joinPath(field, err.Field)
 					return e, err
 				}
 				e.messagesChecked = true
