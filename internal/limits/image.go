@@ -1,0 +1,193 @@
+package limits
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // DecodeConfig of the pictures CheckImage admits
+	_ "image/png"
+)
+
+// Pictures: the photos and scans of a QR code that the verifier decodes. A
+// picture is admitted by its header alone, before any pixel is allocated,
+// so a small file that declares a huge canvas costs nothing.
+const (
+	// MaxImagePixels is the largest picture accepted, width × height: a
+	// 24-megapixel camera (6000×4000), an A3 page scanned at 300 dpi, an A4
+	// page at 400 dpi.
+	MaxImagePixels = 24_000_000
+
+	// MaxImageDecodeBytes bounds the memory the standard decoders allocate
+	// for one picture, estimated from its header (ImageDecodeBytes): the
+	// pixels in the decoded layout, an interlaced PNG's passes, a
+	// progressive JPEG's coefficients. With MaxImagePixels it keeps one
+	// picture's memory growth under 256 MiB.
+	MaxImageDecodeBytes = 160 << 20
+
+	// QRWorkPixels bounds the grey working copy the QR reader makes of a
+	// picture (a larger one is box-averaged down by a whole factor), and so
+	// the cost of each of its fixed number of attempts: an A4 page at 300
+	// dpi (8.7 megapixels) is read whole, a phone photo at half size.
+	QRWorkPixels = 9_000_000
+)
+
+// CodeImageTooLarge is the stable, English code of an ImageTooLargeError,
+// for API clients to branch on.
+const CodeImageTooLarge = "image_too_large"
+
+// ImageTooLargeError says that a picture exceeds MaxImagePixels or
+// MaxImageDecodeBytes. Its Error text is Chinese, for people; Code is for
+// machines.
+type ImageTooLargeError struct {
+	// Format is "png" or "jpeg"; Width and Height are the declared size.
+	Format        string
+	Width, Height int
+	// DecodeBytes is the estimated memory to decode it (0 when the pixel
+	// count alone exceeds the limit).
+	DecodeBytes int64
+}
+
+// Code returns CodeImageTooLarge.
+func (e *ImageTooLargeError) Code() string { return CodeImageTooLarge }
+
+// Error names the picture's size and the limit it exceeds, in Chinese.
+func (e *ImageTooLargeError) Error() string {
+	px := int64(e.Width) * int64(e.Height)
+	if e.DecodeBytes == 0 {
+		return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素（%.1f 百万像素），超过上限 %.0f 百万像素（如 6000×4000）",
+			formatName(e.Format), e.Width, e.Height, float64(px)/1e6, float64(MaxImagePixels)/1e6)
+	}
+	return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素，按其格式解码约需 %d MiB 内存，超过上限 %d MiB",
+		formatName(e.Format), e.Width, e.Height, (e.DecodeBytes+(1<<20)-1)>>20, MaxImageDecodeBytes>>20)
+}
+
+func formatName(f string) string {
+	switch f {
+	case "png":
+		return "PNG"
+	case "jpeg":
+		return "JPEG"
+	}
+	return f
+}
+
+// CheckImage reads the header of a PNG or JPEG picture and admits it if it
+// is within MaxImagePixels and MaxImageDecodeBytes. It returns the
+// header's configuration and format; an unreadable header is the
+// decoder's error, a picture over a limit an *ImageTooLargeError.
+func CheckImage(data []byte) (image.Config, string, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return cfg, format, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, format, fmt.Errorf("the %s picture declares an empty size %d×%d", format, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height}
+	}
+	if n := ImageDecodeBytes(data, format, cfg); n > MaxImageDecodeBytes {
+		return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height, DecodeBytes: n}
+	}
+	return cfg, format, nil
+}
+
+// ImageDecodeBytes estimates from its header what Go's standard decoder
+// allocates for a picture: width × height × the bytes a pixel takes in the
+// decoded layout, twice for an interlaced PNG (its passes, then the
+// picture), and for a progressive JPEG 4 more bytes a sample for the
+// coefficients kept until the last scan. An unknown layout is estimated at
+// its worst.
+func ImageDecodeBytes(data []byte, format string, cfg image.Config) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	switch format {
+	case "png":
+		var per int64
+		switch cfg.ColorModel {
+		case color.GrayModel:
+			per = 1
+		case color.Gray16Model:
+			per = 2
+		case color.RGBAModel, color.NRGBAModel:
+			per = 4
+		default: // 16-bit colour, or a palette
+			if _, ok := cfg.ColorModel.(color.Palette); ok {
+				per = 1
+			} else {
+				per = 8
+			}
+		}
+		// IHDR is the first chunk: its interlace method is byte 28.
+		if len(data) > 28 && data[28] != 0 {
+			per *= 2
+		}
+		return px * per
+	case "jpeg":
+		samples, progressive, ok := jpegLayout(data)
+		if !ok {
+			return px * 3 * 5 // three full-resolution components, progressive
+		}
+		// samples is in quarters of a sample per pixel.
+		per := samples
+		if progressive {
+			per += 4 * samples
+		}
+		if cfg.ColorModel == color.CMYKModel {
+			per += 4 * 4 // converted from the decoded components into CMYK
+		}
+		return px * per / 4
+	}
+	return px * 8
+}
+
+// jpegLayout reads a JPEG's frame header: how many samples a pixel has
+// over all components, in quarters (4:2:0 colour is 6, 4:4:4 is 12, grey
+// 4), and whether the frame is progressive.
+func jpegLayout(data []byte) (quarterSamples int64, progressive, ok bool) {
+	i := 2 // after SOI
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return 0, false, false
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xFF: // fill byte
+			i++
+			continue
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8): // no length
+			i += 2
+			continue
+		case m == 0xDA || m == 0xD9: // scan or end before a frame header
+			return 0, false, false
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		seg := data[i+4:]
+		if n < 2 || len(seg) < n-2 {
+			return 0, false, false
+		}
+		seg = seg[:n-2]
+		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC {
+			if len(seg) < 6 {
+				return 0, false, false
+			}
+			nc := int(seg[5])
+			if nc == 0 || len(seg) < 6+3*nc {
+				return 0, false, false
+			}
+			var maxH, maxV, sum int64 = 1, 1, 0
+			for c := range nc {
+				hv := seg[6+3*c+1]
+				maxH, maxV = max(maxH, int64(hv>>4)), max(maxV, int64(hv&15))
+			}
+			for c := range nc {
+				hv := seg[6+3*c+1]
+				sum += int64(hv>>4) * int64(hv&15) * 4 / (maxH * maxV)
+			}
+			return max(sum, 1), m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE, true
+		}
+		i += 2 + n
+	}
+	return 0, false, false
+}

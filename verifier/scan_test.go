@@ -1,0 +1,375 @@
+package verifier_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"golang.org/x/image/draw"
+	"golang.org/x/image/math/f64"
+
+	"zhengzhao/license"
+	"zhengzhao/verifier"
+	"zhengzhao/verifier/verifiertest"
+)
+
+// scanDPIs are the resolutions license pages are scanned at.
+var scanDPIs = []int{100, 150, 200, 300}
+
+// scanVariant turns a rendered page into one kind of scan or photo. i
+// numbers the license type, so that angles and turns vary across types.
+type scanVariant struct {
+	name string
+	make func(page *image.RGBA, i int) (data []byte, ext string)
+}
+
+// scanAngles are the small rotations of a page laid crookedly on a scanner
+// glass: up to 15° either way.
+var scanAngles = []float64{15, -15, 8, -4, 11, -12, 3, -7}
+
+var scanVariants = []scanVariant{
+	{"upright", func(p *image.RGBA, _ int) ([]byte, string) { return encodePNG(p), "png" }},
+	{"rotated ≤15°", func(p *image.RGBA, i int) ([]byte, string) {
+		return encodePNG(rotate(p, scanAngles[i%len(scanAngles)])), "png"
+	}},
+	{"quarter turn", func(p *image.RGBA, i int) ([]byte, string) {
+		return encodePNG(quarterTurns(p, 1+i%3)), "png"
+	}},
+	{"JPEG q50", func(p *image.RGBA, _ int) ([]byte, string) {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, p, &jpeg.Options{Quality: 50}); err != nil {
+			panic(err)
+		}
+		return buf.Bytes(), "jpg"
+	}},
+	{"perspective", func(p *image.RGBA, i int) ([]byte, string) {
+		return encodePNG(perspective(p, i)), "png"
+	}},
+}
+
+// scanImage is one picture of the corpus and the QR text it must yield.
+type scanImage struct {
+	typ, variant string
+	dpi          int
+	path         string
+	want         string
+}
+
+// A verifier reads the QR code of a license page from scans at every
+// resolution a scanner offers, crooked, turned, JPEG-compressed or
+// photographed at an angle, at least as often as zbar reads the same
+// pictures. The corpus is made here: a license PDF of every catalog type,
+// rendered by pdftoppm at 100–300 dpi, then rotated, turned, compressed and
+// warped in Go. With -short only two types are scanned.
+func TestQRFromScans(t *testing.T) {
+	require := os.Getenv("ZZ_REQUIRE_ZBAR") == "1"
+	for _, tool := range []string{"pdftoppm", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if require {
+				t.Fatalf("%s not installed and ZZ_REQUIRE_ZBAR=1 (apt-get install poppler-utils zbar-tools)", tool)
+			}
+			t.Skipf("%s not installed (apt-get install poppler-utils zbar-tools; ZZ_REQUIRE_ZBAR=1 makes this a failure)", tool)
+		}
+	}
+	types := license.DefaultCatalog().Types()
+	if testing.Short() {
+		types = []license.Type{types[0], types[len(types)-1]}
+	}
+	corpus := makeScanCorpus(t, types)
+
+	type rate struct{ ours, zbar, n int }
+	rates := map[string]*rate{}
+	classes := func(im scanImage) []string {
+		return []string{fmt.Sprintf("%d dpi", im.dpi), im.variant, fmt.Sprintf("%d dpi %s", im.dpi, im.variant)}
+	}
+	var missed []string
+	for _, im := range corpus {
+		data, err := os.ReadFile(im.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := verifier.DecodeQR(data)
+		ours := err == nil && got == im.want
+		if err == nil && got != im.want {
+			t.Errorf("%s: read %q, want the license's ZZ1 form", im.path, got)
+		}
+		theirs := zbarReads(t, im.path, im.want)
+		if !ours {
+			missed = append(missed, fmt.Sprintf("%s (zbar %v)", filepath.Base(im.path), theirs))
+		}
+		for _, c := range classes(im) {
+			r := rates[c]
+			if r == nil {
+				r = &rate{}
+				rates[c] = r
+			}
+			r.n++
+			if ours {
+				r.ours++
+			}
+			if theirs {
+				r.zbar++
+			}
+		}
+	}
+	names := make([]string, 0, len(rates))
+	for c := range rates {
+		names = append(names, c)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		ci, cj := strings.Count(names[i], " dpi "), strings.Count(names[j], " dpi ")
+		if ci != cj {
+			return ci < cj
+		}
+		return names[i] < names[j]
+	})
+	var table strings.Builder
+	fmt.Fprintf(&table, "QR read rate, %d pictures of %d types:\n%-28s %9s %9s\n", len(corpus), len(types), "class", "verifier", "zbar")
+	for _, c := range names {
+		r := rates[c]
+		fmt.Fprintf(&table, "%-28s %4d/%-4d %4d/%-4d\n", c, r.ours, r.n, r.zbar, r.n)
+		if r.ours < r.zbar {
+			t.Errorf("%s: the verifier read %d of %d pictures, zbar %d", c, r.ours, r.n, r.zbar)
+		}
+	}
+	t.Log(table.String())
+	if len(missed) > 0 {
+		t.Logf("not read by the verifier: %s", strings.Join(missed, ", "))
+	}
+}
+
+// zbarReads tells whether zbarimg reads want from the picture at path.
+func zbarReads(t *testing.T, path, want string) bool {
+	t.Helper()
+	out, err := exec.Command("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", path).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 4 { // no symbol found
+			return false
+		}
+		t.Fatalf("zbarimg %s: %v", path, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == want {
+			return true
+		}
+	}
+	return false
+}
+
+// makeScanCorpus renders a license of each type at every scan resolution
+// and writes every variant of every page into a temporary directory (or
+// into $ZZ_QR_CORPUS_DIR, to look at them).
+func makeScanCorpus(t *testing.T, types []license.Type) []scanImage {
+	t.Helper()
+	dir := os.Getenv("ZZ_QR_CORPUS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := verifiertest.NewWorld(t)
+	d := w.Departments[0]
+	var out []scanImage
+	for i, typ := range types {
+		lic := w.Issue(d, typ.Code)
+		qr := w.Compact(lic, d)
+		pdf := w.PDF(lic, lic.Document, w.Stamp(lic, d, d.Seal, verifiertest.IssuedAt), qr)
+		pdfPath := filepath.Join(dir, typ.Code+".pdf")
+		if err := os.WriteFile(pdfPath, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, dpi := range scanDPIs {
+			page := renderPage(t, pdfPath, dpi)
+			for vi, v := range scanVariants {
+				data, ext := v.make(page, i)
+				p := filepath.Join(dir, fmt.Sprintf("%s-%d-%d.%s", typ.Code, dpi, vi, ext))
+				if err := os.WriteFile(p, data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, scanImage{typ: typ.Code, variant: v.name, dpi: dpi, path: p, want: qr})
+			}
+		}
+	}
+	return out
+}
+
+// renderPage renders the first page of the PDF at path with pdftoppm.
+func renderPage(t *testing.T, path string, dpi int) *image.RGBA {
+	t.Helper()
+	out, err := exec.Command("pdftoppm", "-r", fmt.Sprint(dpi), "-png", "-f", "1", "-l", "1", "-singlefile", path).Output()
+	if err != nil {
+		t.Fatalf("pdftoppm -r %d: %v", dpi, err)
+	}
+	img, err := png.Decode(bytes.NewReader(out))
+	if err != nil {
+		t.Fatalf("pdftoppm -r %d: %v", dpi, err)
+	}
+	rgba := image.NewRGBA(img.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
+	return rgba
+}
+
+func encodePNG(img image.Image) []byte {
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// paper is the scanner lid's white around a crooked page.
+var paper = image.NewUniform(color.RGBA{R: 250, G: 250, B: 250, A: 255})
+
+// rotate turns the page by deg degrees (counter-clockwise) about its
+// centre onto a canvas that holds it whole, with bilinear interpolation as
+// a scanner's driver would.
+func rotate(src *image.RGBA, deg float64) *image.RGBA {
+	w, h := float64(src.Bounds().Dx()), float64(src.Bounds().Dy())
+	a := deg * math.Pi / 180
+	sin, cos := math.Sin(a), math.Cos(a)
+	dw := int(math.Ceil(math.Abs(w*cos) + math.Abs(h*sin)))
+	dh := int(math.Ceil(math.Abs(w*sin) + math.Abs(h*cos)))
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	draw.Draw(dst, dst.Bounds(), paper, image.Point{}, draw.Src)
+	// dst = T(dst centre) · R(-a) · T(-src centre); y grows downwards.
+	cx, cy, dx, dy := w/2, h/2, float64(dw)/2, float64(dh)/2
+	m := f64.Aff3{
+		cos, sin, dx - cos*cx - sin*cy,
+		-sin, cos, dy + sin*cx - cos*cy,
+	}
+	draw.BiLinear.Transform(dst, m, src, src.Bounds(), draw.Src, nil)
+	return dst
+}
+
+// quarterTurns turns the page by n quarter turns clockwise, pixel for pixel.
+func quarterTurns(src *image.RGBA, n int) *image.RGBA {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	dw, dh := w, h
+	if n%2 == 1 {
+		dw, dh = h, w
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := range h {
+		for x := range w {
+			var X, Y int
+			switch n % 4 {
+			case 0:
+				X, Y = x, y
+			case 1:
+				X, Y = h-1-y, x
+			case 2:
+				X, Y = w-1-x, h-1-y
+			case 3:
+				X, Y = y, w-1-x
+			}
+			copy(dst.Pix[dst.PixOffset(X, Y):][:4], src.Pix[src.PixOffset(x+b.Min.X, y+b.Min.Y):][:4])
+		}
+	}
+	return dst
+}
+
+// perspective is a photo of the page taken from above and to one side:
+// its corners land on a trapezoid on a darker desk, the far edge narrower,
+// the whole slightly turned. x/image/draw transforms only affinely, so the
+// warp maps each pixel through a homography and samples bilinearly.
+func perspective(src *image.RGBA, i int) *image.RGBA {
+	w, h := float64(src.Bounds().Dx()), float64(src.Bounds().Dy())
+	side := 1.0
+	if i%2 == 1 {
+		side = -1
+	}
+	// Where the page's corners (TL, TR, BR, BL) land, as fractions of the
+	// page size, on a canvas 10 % larger each way.
+	corners := [4][2]float64{
+		{0.17 + 0.04*side, 0.08},
+		{0.93 + 0.04*side, 0.06 + 0.02*side},
+		{1.05, 1.05},
+		{0.05, 1.03},
+	}
+	dw, dh := int(w*1.1), int(h*1.1)
+	var dstPts, srcPts [4][2]float64
+	for k, c := range corners {
+		dstPts[k] = [2]float64{c[0] * w, c[1] * h}
+	}
+	srcPts = [4][2]float64{{0, 0}, {w, 0}, {w, h}, {0, h}}
+	hm := homography(dstPts, srcPts) // dst → src
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := range dh {
+		for x := range dw {
+			fx, fy := float64(x)+0.5, float64(y)+0.5
+			z := hm[6]*fx + hm[7]*fy + 1
+			sx := (hm[0]*fx + hm[1]*fy + hm[2]) / z
+			sy := (hm[3]*fx + hm[4]*fy + hm[5]) / z
+			o := dst.PixOffset(x, y)
+			if sx < 0 || sy < 0 || sx >= w || sy >= h {
+				copy(dst.Pix[o:o+4], []byte{96, 88, 80, 255}) // the desk
+				continue
+			}
+			bilinear(src, sx-0.5, sy-0.5, dst.Pix[o:o+4])
+		}
+	}
+	return dst
+}
+
+// bilinear samples src at (x, y) into px (RGBA).
+func bilinear(src *image.RGBA, x, y float64, px []byte) {
+	b := src.Bounds()
+	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+	fx, fy := x-float64(x0), y-float64(y0)
+	clamp := func(v, lo, hi int) int { return max(lo, min(hi, v)) }
+	xa, xb := clamp(x0, 0, b.Dx()-1), clamp(x0+1, 0, b.Dx()-1)
+	ya, yb := clamp(y0, 0, b.Dy()-1), clamp(y0+1, 0, b.Dy()-1)
+	for c := range 4 {
+		p := func(x, y int) float64 { return float64(src.Pix[src.PixOffset(x, y)+c]) }
+		v := (p(xa, ya)*(1-fx)+p(xb, ya)*fx)*(1-fy) + (p(xa, yb)*(1-fx)+p(xb, yb)*fx)*fy
+		px[c] = uint8(v + 0.5)
+	}
+}
+
+// homography returns the 3×3 matrix (h33 = 1, row-major, 8 entries) that
+// maps each from[k] onto to[k], by solving the 8×8 linear system with
+// Gaussian elimination.
+func homography(from, to [4][2]float64) [8]float64 {
+	var a [8][9]float64
+	for k := range 4 {
+		x, y, u, v := from[k][0], from[k][1], to[k][0], to[k][1]
+		a[2*k] = [9]float64{x, y, 1, 0, 0, 0, -u * x, -u * y, u}
+		a[2*k+1] = [9]float64{0, 0, 0, x, y, 1, -v * x, -v * y, v}
+	}
+	for col := range 8 {
+		piv := col
+		for r := col + 1; r < 8; r++ {
+			if math.Abs(a[r][col]) > math.Abs(a[piv][col]) {
+				piv = r
+			}
+		}
+		a[col], a[piv] = a[piv], a[col]
+		for r := range 8 {
+			if r == col {
+				continue
+			}
+			f := a[r][col] / a[col][col]
+			for c := col; c < 9; c++ {
+				a[r][c] -= f * a[col][c]
+			}
+		}
+	}
+	var h [8]float64
+	for k := range 8 {
+		h[k] = a[k][8] / a[k][k]
+	}
+	return h
+}
