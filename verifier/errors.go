@@ -21,8 +21,7 @@ var (
 	// ErrNotLicensePDF: the file is not a Zhengzhao license PDF (not a PDF,
 	// no embedded credential.json, or no identifier drawn on the page).
 	ErrNotLicensePDF = errors.New("not a Zhengzhao license PDF")
-	// ErrTooLarge: the PDF is larger than MaxPDFSize, or a picture is over
-	// limits.MaxImagePixels or limits.MaxImageDecodeBytes.
+	// ErrTooLarge: the PDF is larger than MaxPDFSize.
 	ErrTooLarge = errors.New("verifier: PDF too large")
 	// ErrNoQRCode: a picture holds no readable QR code.
 	ErrNoQRCode = errors.New("no QR code found")

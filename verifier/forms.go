@@ -161,7 +161,7 @@ func (v *run) verifyPhoto(pic []byte) {
 
 // DecodeQR returns the text of the QR code in a PNG or JPEG picture. A
 // picture without a readable QR code is ErrNoQRCode. A picture over
-// limits.MaxImagePixels or limits.MaxImageDecodeBytes is refused by its
+// limits.ImagePixels or limits.ImageMemory is refused by its
 // header, before its pixels are allocated, with an error that is
 // ErrTooLarge and a *limits.ImageTooLargeError (Chinese text naming the
 // limit, stable code "image_too_large").

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
@@ -86,7 +87,10 @@ func TestQRFromScans(t *testing.T) {
 	if testing.Short() {
 		types = []license.Type{types[0], types[len(types)-1]}
 	}
+	t0 := time.Now()
 	corpus := makeScanCorpus(t, types)
+	makeTime := time.Since(t0)
+	var oursTime, zbarTime time.Duration
 
 	type rate struct{ ours, zbar, n int }
 	rates := map[string]*rate{}
@@ -99,12 +103,16 @@ func TestQRFromScans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t0 := time.Now()
 		got, err := verifier.DecodeQR(data)
+		oursTime += time.Since(t0)
 		ours := err == nil && got == im.want
 		if err == nil && got != im.want {
 			t.Errorf("%s: read %q, want the license's ZZ1 form", im.path, got)
 		}
+		t0 = time.Now()
 		theirs := zbarReads(t, im.path, im.want)
+		zbarTime += time.Since(t0)
 		if !ours {
 			missed = append(missed, fmt.Sprintf("%s (zbar %v)", filepath.Base(im.path), theirs))
 		}
@@ -144,6 +152,7 @@ func TestQRFromScans(t *testing.T) {
 		}
 	}
 	t.Log(table.String())
+	t.Logf("time: making the corpus %v, the verifier %v, zbar %v", makeTime.Round(time.Millisecond), oursTime.Round(time.Millisecond), zbarTime.Round(time.Millisecond))
 	if len(missed) > 0 {
 		t.Logf("not read by the verifier: %s", strings.Join(missed, ", "))
 	}

@@ -14,17 +14,17 @@ import (
 // picture is admitted by its header alone, before any pixel is allocated,
 // so a small file that declares a huge canvas costs nothing.
 const (
-	// MaxImagePixels is the largest picture accepted, width × height: a
+	// ImagePixels is the largest picture accepted, width × height: a
 	// 24-megapixel camera (6000×4000), an A3 page scanned at 300 dpi, an A4
 	// page at 400 dpi.
-	MaxImagePixels = 24_000_000
+	ImagePixels = 24_000_000
 
-	// MaxImageDecodeBytes bounds the memory the standard decoders allocate
-	// for one picture, estimated from its header (ImageDecodeBytes): the
-	// pixels in the decoded layout, an interlaced PNG's passes, a
-	// progressive JPEG's coefficients. With MaxImagePixels it keeps one
-	// picture's memory growth under 256 MiB.
-	MaxImageDecodeBytes = 160 << 20
+	// ImageMemory bounds the bytes the standard decoders allocate for one
+	// picture, estimated from its header (DecodeMemory): the pixels in the
+	// decoded layout, an interlaced PNG's passes, a progressive JPEG's
+	// coefficients. With QRWorkPixels it keeps one picture's memory growth
+	// under 256 MiB (a 6000×4000 RGBA PNG: about 100 MiB).
+	ImageMemory = 160 << 20
 
 	// QRWorkPixels bounds the grey working copy the QR reader makes of a
 	// picture (a larger one is box-averaged down by a whole factor), and so
@@ -37,9 +37,9 @@ const (
 // for API clients to branch on.
 const CodeImageTooLarge = "image_too_large"
 
-// ImageTooLargeError says that a picture exceeds MaxImagePixels or
-// MaxImageDecodeBytes. Its Error text is Chinese, for people; Code is for
-// machines.
+// ImageTooLargeError says that a picture exceeds ImagePixels or
+// ImageMemory. Its message is Chinese, for people; Code is for machines.
+// Error returns both: "message (code)".
 type ImageTooLargeError struct {
 	// Format is "png" or "jpeg"; Width and Height are the declared size.
 	Format        string
@@ -52,15 +52,18 @@ type ImageTooLargeError struct {
 // Code returns CodeImageTooLarge.
 func (e *ImageTooLargeError) Code() string { return CodeImageTooLarge }
 
-// Error names the picture's size and the limit it exceeds, in Chinese.
-func (e *ImageTooLargeError) Error() string {
-	px := int64(e.Width) * int64(e.Height)
+// Error returns Message and the code.
+func (e *ImageTooLargeError) Error() string { return e.Message() + " (" + CodeImageTooLarge + ")" }
+
+// Message names the picture's size and the limit it exceeds, in Chinese.
+func (e *ImageTooLargeError) Message() string {
+	px := float64(e.Width) * float64(e.Height)
 	if e.DecodeBytes == 0 {
-		return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素（%.1f 百万像素），超过上限 %.0f 百万像素（如 6000×4000）",
-			formatName(e.Format), e.Width, e.Height, float64(px)/1e6, float64(MaxImagePixels)/1e6)
+		return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素（约 %.0f 万像素），超过上限 %d 万像素（如 6000×4000）",
+			formatName(e.Format), e.Width, e.Height, px/1e4, ImagePixels/10_000)
 	}
 	return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素，按其格式解码约需 %d MiB 内存，超过上限 %d MiB",
-		formatName(e.Format), e.Width, e.Height, (e.DecodeBytes+(1<<20)-1)>>20, MaxImageDecodeBytes>>20)
+		formatName(e.Format), e.Width, e.Height, (e.DecodeBytes+(1<<20)-1)>>20, ImageMemory>>20)
 }
 
 func formatName(f string) string {
@@ -74,9 +77,9 @@ func formatName(f string) string {
 }
 
 // CheckImage reads the header of a PNG or JPEG picture and admits it if it
-// is within MaxImagePixels and MaxImageDecodeBytes. It returns the
-// header's configuration and format; an unreadable header is the
-// decoder's error, a picture over a limit an *ImageTooLargeError.
+// is within ImagePixels and ImageMemory. It returns the header's
+// configuration and format; an unreadable header is the decoder's error, a
+// picture over a limit an *ImageTooLargeError.
 func CheckImage(data []byte) (image.Config, string, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -85,22 +88,22 @@ func CheckImage(data []byte) (image.Config, string, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return cfg, format, fmt.Errorf("the %s picture declares an empty size %d×%d", format, cfg.Width, cfg.Height)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+	if int64(cfg.Width)*int64(cfg.Height) > ImagePixels {
 		return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height}
 	}
-	if n := ImageDecodeBytes(data, format, cfg); n > MaxImageDecodeBytes {
+	if n := DecodeMemory(data, format, cfg); n > ImageMemory {
 		return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height, DecodeBytes: n}
 	}
 	return cfg, format, nil
 }
 
-// ImageDecodeBytes estimates from its header what Go's standard decoder
+// DecodeMemory estimates from its header what Go's standard decoder
 // allocates for a picture: width × height × the bytes a pixel takes in the
 // decoded layout, twice for an interlaced PNG (its passes, then the
 // picture), and for a progressive JPEG 4 more bytes a sample for the
 // coefficients kept until the last scan. An unknown layout is estimated at
 // its worst.
-func ImageDecodeBytes(data []byte, format string, cfg image.Config) int64 {
+func DecodeMemory(data []byte, format string, cfg image.Config) int64 {
 	px := int64(cfg.Width) * int64(cfg.Height)
 	switch format {
 	case "png":
