@@ -159,12 +159,13 @@ func (v *run) verifyPhoto(pic []byte) {
 	v.r.Form = FormPhoto
 }
 
-// DecodeQR returns the text of the QR code in a PNG or JPEG picture. A
-// picture without a readable QR code is ErrNoQRCode. A picture over
-// limits.ImagePixels or limits.ImageMemory is refused by its
-// header, before its pixels are allocated, with an error that is
-// ErrTooLarge and a *limits.ImageTooLargeError (Chinese text naming the
-// limit, stable code "image_too_large").
+// DecodeQR returns the text of the QR code in a PNG or JPEG picture: a
+// screenshot, a page scan or a photo. A picture without a readable QR code
+// is ErrNoQRCode. A picture over limits.ImagePixels or limits.ImageMemory
+// is refused by its header, before its pixels are allocated, with an error
+// that is both ErrTooLarge and a *limits.ImageTooLargeError (Chinese text
+// naming the limit, stable code "image_too_large"). The work after decoding
+// is bounded by limits.QRWorkPixels and a fixed number of attempts.
 func DecodeQR(pic []byte) (string, error) {
 	_, format, err := limits.CheckImage(pic)
 	var tooLarge *limits.ImageTooLargeError
@@ -194,6 +195,10 @@ func (e *imageTooLargeError) Unwrap() []error {
 
 // decodeQRImage reads the QR code of a picture: a page scanned at 100 to
 // 300 dpi, crooked or turned, JPEG-compressed, or photographed at an angle.
+// gozxing (a port of ZXing) does the binarizing, the finder and alignment
+// pattern checks, the grid sampling and the Reed–Solomon decoding; what is
+// ours is which candidates and code sizes it is asked to read, below. A
+// panic in it on a hostile picture is no QR code.
 // The picture is reduced to grey at no more than limits.QRWorkPixels
 // (box-averaged by a whole factor), binarized with a local threshold, then
 // with a global one, and the code is looked for in each. If that fails, the
@@ -202,7 +207,12 @@ func (e *imageTooLargeError) Unwrap() []error {
 // has under 2 pixels a module, too few for a crooked grid), and read again.
 // Every attempt works on at most limits.QRWorkPixels pixels and their
 // number is fixed.
-func decodeQRImage(img image.Image, format string) (string, error) {
+func decodeQRImage(img image.Image, format string) (_ string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in the %s picture (the reader failed: %v)", ErrNoQRCode, format, r)
+		}
+	}()
 	g, k := greyOf(img, img.Bounds(), limits.QRWorkPixels)
 	if g == nil {
 		return "", fmt.Errorf("%w in the %s picture", ErrNoQRCode, format)
@@ -217,8 +227,8 @@ func decodeQRImage(img image.Image, format string) (string, error) {
 		if text, ok := readTriples(bm, triples); ok {
 			return text, nil
 		}
-		for _, t := range triples[:min(len(triples), qrRegions)] {
-			if hybrid {
+		if hybrid {
+			for _, t := range triples[:min(len(triples), qrRegions)] {
 				regions = append(regions, codeRegion(t, k, img.Bounds()))
 			}
 		}
@@ -310,8 +320,6 @@ func readTriples(bm *gozxing.BitMatrix, triples []*detector.FinderPatternInfo) (
 	}
 	return "", false
 }
-
-var tryHarder = map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 
 // finderCandidates scans every third row of bm for the 1:1:3:1:1 run of a
 // finder pattern and cross-checks each hit, as gozxing's finder does, but
