@@ -31,6 +31,12 @@ const (
 	// the cost of each of its fixed number of attempts: an A4 page at 300
 	// dpi (8.7 megapixels) is read whole, a phone photo at half size.
 	QRWorkPixels = 9_000_000
+
+	// ImageJPEGScans is the most scans a JPEG may hold. Each scan of a
+	// progressive JPEG makes the decoder pass over every block of the
+	// picture again, however few bytes the scan takes, so a small file of
+	// many scans is a CPU bomb; a camera's progressive JPEG has about 10.
+	ImageJPEGScans = 64
 )
 
 // CodeImageTooLarge is the stable, English code of an ImageTooLargeError,
@@ -44,9 +50,12 @@ type ImageTooLargeError struct {
 	// Format is "png" or "jpeg"; Width and Height are the declared size.
 	Format        string
 	Width, Height int
-	// DecodeBytes is the estimated memory to decode it (0 when the pixel
-	// count alone exceeds the limit).
+	// DecodeBytes is the estimated memory to decode it, when that is the
+	// limit exceeded.
 	DecodeBytes int64
+	// Scans is the number of scans of a JPEG, when that is the limit
+	// exceeded.
+	Scans int
 }
 
 // Code returns CodeImageTooLarge.
@@ -58,6 +67,10 @@ func (e *ImageTooLargeError) Error() string { return e.Message() + " (" + CodeIm
 // Message names the picture's size and the limit it exceeds, in Chinese.
 func (e *ImageTooLargeError) Message() string {
 	px := float64(e.Width) * float64(e.Height)
+	if e.Scans > 0 {
+		return fmt.Sprintf("图片过于复杂：%s 图片含 %d 个扫描段，超过上限 %d 个",
+			formatName(e.Format), e.Scans, ImageJPEGScans)
+	}
 	if e.DecodeBytes == 0 {
 		return fmt.Sprintf("图片过大：%s 图片为 %d×%d 像素（约 %.0f 万像素），超过上限 %d 万像素（如 6000×4000）",
 			formatName(e.Format), e.Width, e.Height, px/1e4, ImagePixels/10_000)
@@ -93,6 +106,11 @@ func CheckImage(data []byte) (image.Config, string, error) {
 	}
 	if n := DecodeMemory(data, format, cfg); n > ImageMemory {
 		return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height, DecodeBytes: n}
+	}
+	if format == "jpeg" {
+		if n := jpegScans(data); n > ImageJPEGScans {
+			return cfg, format, &ImageTooLargeError{Format: format, Width: cfg.Width, Height: cfg.Height, Scans: n}
+		}
 	}
 	return cfg, format, nil
 }
@@ -193,4 +211,42 @@ func jpegLayout(data []byte) (quarterSamples int64, progressive, ok bool) {
 		i += 2 + n
 	}
 	return 0, false, false
+}
+
+// jpegScans counts the scans (SOS markers) of a JPEG, walking its marker
+// segments by their lengths and its entropy-coded data to the next marker
+// (in which 0xFF is followed by 0x00 or a restart marker), so that bytes
+// inside a segment, such as an EXIF thumbnail, are not counted. It stops
+// at EOI or at the first thing that is not a JPEG.
+func jpegScans(data []byte) int {
+	n := 0
+	i := 2 // after SOI
+	for i+2 <= len(data) {
+		if data[i] != 0xFF {
+			return n
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xFF:
+			i++
+			continue
+		case m == 0xD9: // EOI
+			return n
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD8):
+			i += 2
+			continue
+		}
+		if i+4 > len(data) {
+			return n
+		}
+		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+		if m != 0xDA {
+			continue
+		}
+		n++
+		for i+1 < len(data) && (data[i] != 0xFF || data[i+1] == 0 || (data[i+1] >= 0xD0 && data[i+1] <= 0xD7)) {
+			i++
+		}
+	}
+	return n
 }

@@ -108,12 +108,48 @@ func TestCheckImage(t *testing.T) {
 	}
 }
 
+// manyScans is a small progressive JPEG frame followed by n scans of a
+// few bytes each (with a stuffed 0xFF and a restart marker in their data),
+// and an APP1 segment full of SOS-like bytes before them.
+func manyScans(n int) []byte {
+	frame := jpegFrame(64, 64, 0xC2, 0x11, 0x11, 0x11)
+	b := append([]byte{}, frame[:len(frame)-10]...) // without its SOS
+	app1 := bytes.Repeat([]byte{0xFF, 0xDA}, 50)
+	b = append(b, 0xFF, 0xE1, 0, byte(2+len(app1)))
+	b = append(b, app1...)
+	for range n {
+		b = append(b, 0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56)
+	}
+	return append(b, 0xFF, 0xD9)
+}
+
+// A JPEG of more scans than ImageJPEGScans is refused; bytes inside a
+// segment are not counted as scans.
+func TestJPEGScans(t *testing.T) {
+	if got := jpegScans(manyScans(3)); got != 3 {
+		t.Errorf("jpegScans(3 scans) = %d", got)
+	}
+	if _, _, err := CheckImage(manyScans(ImageJPEGScans)); err != nil {
+		t.Errorf("CheckImage(%d scans) = %v", ImageJPEGScans, err)
+	}
+	_, _, err := CheckImage(manyScans(ImageJPEGScans + 1))
+	var e *ImageTooLargeError
+	if !errors.As(err, &e) || e.Scans != ImageJPEGScans+1 || !strings.Contains(err.Error(), "超过上限 64 个") {
+		t.Errorf("CheckImage(%d scans) = %v, want the scan limit named", ImageJPEGScans+1, err)
+	}
+	real := encodedJPEG(t, image.NewGray(image.Rect(0, 0, 16, 16)))
+	if got := jpegScans(real); got != 1 {
+		t.Errorf("jpegScans(baseline JPEG) = %d, want 1", got)
+	}
+}
+
 // Any bytes: CheckImage never panics, and what it admits is within both
 // limits.
 func FuzzCheckImage(f *testing.F) {
 	f.Add(jpegFrame(100, 100, 0xC2, 0x22, 0x11, 0x11))
 	f.Add(jpegFrame(8000, 6000, 0xC0, 0x11))
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Add(manyScans(3))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, format, err := CheckImage(data)
 		if err != nil {
