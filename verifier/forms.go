@@ -204,9 +204,9 @@ func (e *imageTooLargeError) Unwrap() []error {
 // with a global one, and the code is looked for in each. If that fails, the
 // region framed by the likeliest finder patterns is cut from the picture at
 // full resolution and resampled to qrModulePixels a module (a 100 dpi scan
-// has under 2 pixels a module, too few for a crooked grid), and read again.
-// Every attempt works on at most limits.QRWorkPixels pixels and their
-// number is fixed.
+// has under 2 pixels a module, too few for a crooked grid), and read again;
+// last, a small picture is read at twice its size. Every attempt works on
+// at most limits.QRWorkPixels pixels and their number is fixed.
 func decodeQRImage(img image.Image, format string) (_ string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -235,6 +235,11 @@ func decodeQRImage(img image.Image, format string) (_ string, err error) {
 	}
 	for _, r := range regions {
 		if text, ok := readRegion(img, r); ok {
+			return text, nil
+		}
+	}
+	if len(g.Pix)*4 <= limits.QRWorkPixels {
+		if text, ok := readScaled(g, 2); ok {
 			return text, nil
 		}
 	}
@@ -296,6 +301,19 @@ func readRegion(img image.Image, r image.Rectangle) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// readScaled resamples g f times (bilinear) and reads it with a local
+// threshold: a whole 100 dpi page, whose finder patterns are too small to
+// be found when it is crooked, is found and read at twice the size.
+func readScaled(g *image.Gray, f float64) (string, bool) {
+	big := image.NewGray(image.Rect(0, 0, int(f*float64(g.Rect.Dx())), int(f*float64(g.Rect.Dy()))))
+	xdraw.BiLinear.Scale(big, big.Rect, g, g.Rect, xdraw.Src, nil)
+	bm, err := binarize(big, true)
+	if err != nil {
+		return "", false
+	}
+	return readTriples(bm, finderTriples(finderCandidates(bm)))
 }
 
 // binarize turns g into black and white, with a threshold for each 8×8
