@@ -43,8 +43,8 @@ const (
 // for API clients to branch on.
 const CodeImageTooLarge = "image_too_large"
 
-// ImageTooLargeError says that a picture exceeds ImagePixels or
-// ImageMemory. Its message is Chinese, for people; Code is for machines.
+// ImageTooLargeError says that a picture exceeds ImagePixels, ImageMemory
+// or ImageJPEGScans. Its message is Chinese, for people; Code is for machines.
 // Error returns both: "message (code)".
 type ImageTooLargeError struct {
 	// Format is "png" or "jpeg"; Width and Height are the declared size.
@@ -90,7 +90,8 @@ func formatName(f string) string {
 }
 
 // CheckImage reads the header of a PNG or JPEG picture and admits it if it
-// is within ImagePixels and ImageMemory. It returns the header's
+// is within ImagePixels, ImageMemory and (a JPEG) ImageJPEGScans; only the
+// scan count reads past the header. It returns the header's
 // configuration and format; an unreadable header is the decoder's error, a
 // picture over a limit an *ImageTooLargeError.
 func CheckImage(data []byte) (image.Config, string, error) {
