@@ -69,6 +69,7 @@ type txn struct {
 	platform string
 	at       time.Time
 	st       *ledger.State
+	lics     licenseMap // st's licenses
 	depts    map[string]*deptRecord
 	replayed map[string]bool
 	owners   map[string]bool // key ids whose owner is replayed
@@ -89,17 +90,34 @@ func (r *Registry) begin(stub Stub, creatorMSP string) (*txn, error) {
 	if platform == "" {
 		platform = wire.DefaultPlatformMSP
 	}
-	return &txn{
+	t := &txn{
 		stub:     stub,
 		msp:      creatorMSP,
 		platform: platform,
 		at:       ledger.NormalizeTime(ts.AsTime()),
-		st:       ledger.NewState(),
 		depts:    map[string]*deptRecord{},
-		replayed: map[string]bool{},
-		owners:   map[string]bool{},
-	}, nil
+	}
+	t.fresh()
+	return t, nil
 }
+
+// fresh gives t an empty State: nothing replayed yet.
+func (t *txn) fresh() {
+	t.lics = licenseMap{}
+	t.st = ledger.NewStateWith(t.lics)
+	t.replayed = map[string]bool{}
+	t.owners = map[string]bool{}
+}
+
+// licenseMap is the in-memory ledger.LicenseStore of a transaction's State.
+type licenseMap map[string]*ledger.LicenseState
+
+func (m licenseMap) License(id string) (*ledger.LicenseState, bool, error) {
+	ls, ok := m[id]
+	return ls, ok, nil
+}
+func (m licenseMap) SetLicense(ls *ledger.LicenseState) { m[ls.Anchor.Identifier] = ls }
+func (m licenseMap) DeleteLicense(id string)            { delete(m, id) }
 
 // RegisterDepartment records a department (ledger.Department JSON), its first
 // key (ledger.Key JSON) and the MSP ID of the org whose clients act for it.
@@ -298,6 +316,10 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 		}
 		events[i] = ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: t.at, Anchor: a}
 	}
+	preds, err := t.loadPredecessors(anchors)
+	if err != nil {
+		return nil, err
+	}
 	if err := t.checkTime(); err != nil {
 		return nil, err
 	}
@@ -309,11 +331,67 @@ func (r *Registry) anchorBatch(stub Stub, creatorMSP, anchorsJSON string) (*txn,
 		if err != nil {
 			return nil, err
 		}
-		if err := t.putJSON(licensePrefix+anchors[i].Identifier, licenseRecord{Entries: []wire.Entry{entry}}); err != nil {
+		rec := &licenseRecord{Entries: []wire.Entry{entry}}
+		if err := t.putJSON(licensePrefix+anchors[i].Identifier, rec); err != nil {
 			return nil, err
+		}
+		preds[anchors[i].Identifier] = rec // a later anchor of the batch may supersede it
+		// The superseding anchor is also the predecessor's last event.
+		if p := anchors[i].Predecessor; p != nil {
+			prec := preds[p.Identifier]
+			if prec == nil {
+				return nil, wire.Errorf(wire.CodeInternal, "predecessor %s of %s has no record", p.Identifier, anchors[i].Identifier)
+			}
+			prec.Entries = append(prec.Entries, entry)
+			if err := t.putJSON(licensePrefix+p.Identifier, prec); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return t, nil
+}
+
+// loadPredecessors puts the current state of every license an anchor of the
+// batch supersedes (and that an earlier transaction anchored) into the
+// transaction's State, and returns their records by identifier. Each is
+// replayed in a State of its own — its issuer without key revocations, as
+// replayLicense does — since t's State holds the issuer with them. A
+// predecessor that is not stored is left out: the rules then refuse the
+// version as not found.
+func (t *txn) loadPredecessors(anchors []ledger.Anchor) (map[string]*licenseRecord, error) {
+	recs := map[string]*licenseRecord{}
+	inBatch := make(map[string]bool, len(anchors))
+	for _, a := range anchors {
+		inBatch[a.Identifier] = true
+	}
+	for _, a := range anchors {
+		p := a.Predecessor
+		if p == nil || p.Identifier == "" || inBatch[p.Identifier] || recs[p.Identifier] != nil {
+			continue
+		}
+		rec, err := t.license(p.Identifier)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			continue
+		}
+		scratch := &txn{stub: t.stub, msp: t.msp, platform: t.platform, at: t.at, depts: t.depts}
+		scratch.fresh()
+		if _, err := scratch.replayLicense(rec); err != nil {
+			return nil, err
+		}
+		ls, err := scratch.st.License(p.Identifier)
+		if err != nil {
+			return nil, wire.Errorf(wire.CodeInternal, "stored license %s: %w", p.Identifier, err)
+		}
+		t.lics.SetLicense(ls)
+		if scratch.latest.After(t.latest) {
+			t.latest = scratch.latest
+		}
+		recs[p.Identifier] = rec
+	}
+	return recs, nil
 }
 
 // SetStatus records a status change (ledger.StatusChange JSON: suspend,
@@ -543,21 +621,14 @@ func (t *txn) replayKeyOwner(keyID string) error {
 }
 
 // replayLicense replays a license's issuer (without key revocations, see
-// replayDept) and the license's own events, and returns the issuer.
+// replayDept) and the license's own events, and returns the issuer. A later
+// version's anchor names its predecessor, which must be in the State first:
+// the older versions are replayed before it, oldest first, each without the
+// anchor of its successor (that is the next version's first event).
 func (t *txn) replayLicense(rec *licenseRecord) (string, error) {
-	events := make([]ledger.Event, len(rec.Entries))
-	for i, en := range rec.Entries {
-		e, err := ledger.ParseEvent(en.Event)
-		if err != nil {
-			return "", wire.Errorf(wire.CodeInternal, "stored license event (tx %s): %w", en.TxID, err)
-		}
-		if e.At.After(t.latest) {
-			t.latest = e.At
-		}
-		events[i] = e
-	}
-	if len(events) == 0 || events[0].Kind != ledger.KindLicenseAnchored {
-		return "", wire.Errorf(wire.CodeInternal, "stored license record does not start with its anchor")
+	events, err := t.parseRecord(rec)
+	if err != nil {
+		return "", err
 	}
 	issuer := events[0].Anchor.Issuer
 	if t.replayed[issuer] {
@@ -566,12 +637,59 @@ func (t *txn) replayLicense(rec *licenseRecord) (string, error) {
 	if err := t.replayDept(issuer, false); err != nil {
 		return "", err
 	}
+	var chain [][]ledger.Event
+	for p := events[0].Anchor.Predecessor; p != nil; {
+		prec, err := t.license(p.Identifier)
+		if err != nil {
+			return "", err
+		}
+		if prec == nil {
+			return "", wire.Errorf(wire.CodeInternal, "stored license names predecessor %s, which is not stored", p.Identifier)
+		}
+		pev, err := t.parseRecord(prec)
+		if err != nil {
+			return "", err
+		}
+		chain = append(chain, pev)
+		p = pev[0].Anchor.Predecessor
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		own := chain[i][0].Anchor.Identifier
+		for _, e := range chain[i] {
+			if e.Kind == ledger.KindLicenseAnchored && e.Anchor.Identifier != own {
+				continue
+			}
+			if err := t.st.Apply(e, 0); err != nil {
+				return "", wire.Errorf(wire.CodeInternal, "replay predecessor %s: %w", own, err)
+			}
+		}
+	}
 	for i, e := range events {
 		if err := t.st.Apply(e, 0); err != nil {
 			return "", wire.Errorf(wire.CodeInternal, "replay license (tx %s): %w", rec.Entries[i].TxID, err)
 		}
 	}
 	return issuer, nil
+}
+
+// parseRecord decodes a license record's stored events; the first is the
+// license's anchor.
+func (t *txn) parseRecord(rec *licenseRecord) ([]ledger.Event, error) {
+	events := make([]ledger.Event, len(rec.Entries))
+	for i, en := range rec.Entries {
+		e, err := ledger.ParseEvent(en.Event)
+		if err != nil {
+			return nil, wire.Errorf(wire.CodeInternal, "stored license event (tx %s): %w", en.TxID, err)
+		}
+		if e.At.After(t.latest) {
+			t.latest = e.At
+		}
+		events[i] = e
+	}
+	if len(events) == 0 || events[0].Kind != ledger.KindLicenseAnchored {
+		return nil, wire.Errorf(wire.CodeInternal, "stored license record does not start with its anchor")
+	}
+	return events, nil
 }
 
 // record adds e to the transaction's entries and returns its wire.Entry.

@@ -198,6 +198,11 @@ func (e Event) normalized() Event {
 		a.ProofHash = bytes.Clone(a.ProofHash)
 		a.DocumentHash = bytes.Clone(a.DocumentHash)
 		a.Signature = bytes.Clone(a.Signature)
+		if a.Predecessor != nil {
+			p := *a.Predecessor
+			p.DocumentHash = bytes.Clone(p.DocumentHash)
+			a.Predecessor = &p
+		}
 		e.Anchor = &a
 	}
 	if e.Status != nil {

@@ -129,3 +129,37 @@ func TestParseEventRejects(t *testing.T) {
 		})
 	}
 }
+
+// A version's anchor carries its predecessor through the canonical form and
+// DecodeEntry; an anchor without one (every entry made before versions)
+// has no predecessor member at all, so old entries keep their bytes.
+func TestEventPredecessor(t *testing.T) {
+	w := ledgertest.NewWorld(t, t0)
+	d := w.NewDepartment("某市市场监督管理局")
+	v1 := d.Anchor()
+	old, err := anchor(v1, t0).Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(old, []byte("predecessor")) {
+		t.Fatalf("first version's entry names a predecessor: %s", old)
+	}
+	if e, err := ledger.ParseEvent(old); err != nil || e.Anchor.Predecessor != nil {
+		t.Fatalf("ParseEvent(first version) = %+v, %v", e.Anchor, err)
+	}
+	v2 := d.NextVersion(v1, "renewed")
+	b, err := anchor(v2, t0).Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, parse := range map[string]func([]byte) (ledger.Event, error){"ParseEvent": ledger.ParseEvent, "DecodeEntry": ledger.DecodeEntry} {
+		e, err := parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := e.Anchor.Predecessor
+		if p == nil || p.Identifier != v1.Identifier || !bytes.Equal(p.DocumentHash, v1.DocumentHash) || p.Reason != "renewed" {
+			t.Fatalf("%s: predecessor %+v, want %s", name, p, v1.Identifier)
+		}
+	}
+}

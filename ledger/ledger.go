@@ -105,6 +105,20 @@ type Anchor struct {
 	Signature    []byte    `json:"signature"`
 	ValidFrom    time.Time `json:"valid_from"`
 	ValidUntil   time.Time `json:"valid_until,omitzero"` // zero: no end (长期)
+	// Predecessor is set when the license is a new version (变更 or 延续)
+	// of an anchored one, which it supersedes; nil for a first version.
+	// Entries made before versions existed have none.
+	Predecessor *Predecessor `json:"predecessor,omitempty"`
+}
+
+// Predecessor names the version a new version supersedes: its identifier,
+// its document digest (Anchor.DocumentHash, so the link is to exactly that
+// document) and why it is superseded — a code of license.Reasons that leads
+// to superseded ("changed" or "renewed").
+type Predecessor struct {
+	Identifier   string `json:"id"`
+	DocumentHash []byte `json:"document_hash"`
+	Reason       string `json:"reason"`
 }
 
 // StatusChange suspends, resumes (back to active), cancels, revokes or
@@ -150,6 +164,9 @@ type LicenseState struct {
 	Status     license.Status `json:"status"`
 	Reason     string         `json:"reason,omitempty"`
 	History    []StatusEvent  `json:"history"`
+	// SupersededBy is the identifier of the version that superseded this
+	// one, when Status is superseded.
+	SupersededBy string `json:"superseded_by,omitempty"`
 }
 
 // DepartmentState is what the ledger knows about one department.

@@ -3,6 +3,7 @@ package license
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -168,3 +169,17 @@ func mod3736Check(segments ...string) byte {
 // mod3736Values maps a character of mod3736Alphabet to its value, others
 // to -1.
 var mod3736Values = charValues(mod3736Alphabet)
+
+// Next returns the identifier of the license's next version: the same type,
+// issuer and serial, the version segment plus one, a new check character.
+// Version 999 has no next.
+func (id Identifier) Next() (Identifier, error) {
+	v, err := strconv.Atoi(id.Version)
+	if err != nil || len(id.Version) != 3 {
+		return Identifier{}, fieldErr("identifier.version", "pattern", "version must be 3 digits, such as 001")
+	}
+	if v >= 999 {
+		return Identifier{}, fieldErr("identifier.version", "range", "版本号已达 999，不能再制作新版本")
+	}
+	return NewIdentifier(id.TypeCode, id.IssuerUSCC, id.Serial, fmt.Sprintf("%03d", v+1))
+}

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"KeyRotationThenCompromise", testKeyRotationThenCompromise},
 		{"StatusReasonCodes", testStatusReasonCodes},
 		{"FinalStatuses", testFinalStatuses},
+		{"Versions", testVersions},
+		{"VersionRejects", testVersionRejects},
 		{"Proofs", testProofs},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},
@@ -661,4 +663,131 @@ func anchorOne(ctx context.Context, l ledger.Ledger, a ledger.Anchor) (ledger.Re
 
 func sameRevocation(a, b ledger.KeyRevocation) bool {
 	return a.Department == b.Department && a.KeyID == b.KeyID && a.RevokedFrom.Equal(b.RevokedFrom) && a.Reason == b.Reason
+}
+
+// A new version supersedes its predecessor: the predecessor's status,
+// reason, history and successor change with the same log entry.
+func testVersions(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市市场监督管理局")
+	Register(t, l, d)
+	v1 := d.Anchor()
+	if _, err := anchorOne(ctx, l, v1); err != nil {
+		t.Fatalf("Anchor v1: %v", err)
+	}
+	v2 := d.NextVersion(v1, "changed")
+	rcpt, err := anchorOne(ctx, l, v2)
+	if err != nil {
+		t.Fatalf("Anchor v2: %v", err)
+	}
+	e := CheckReceipt(t, rcpt)
+	if e.Anchor == nil || e.Anchor.Predecessor == nil || e.Anchor.Predecessor.Identifier != v1.Identifier || e.Anchor.Predecessor.Reason != "changed" {
+		t.Fatalf("v2 entry anchor %+v, want predecessor %s (changed)", e.Anchor, v1.Identifier)
+	}
+	old, err := l.License(ctx, v1.Identifier)
+	if err != nil {
+		t.Fatalf("License v1: %v", err)
+	}
+	last := old.History[len(old.History)-1]
+	if old.Status != license.StatusSuperseded || old.Reason != "changed" || old.SupersededBy != v2.Identifier ||
+		last.Status != license.StatusSuperseded || last.LogIndex != rcpt.LogIndex {
+		t.Fatalf("v1 after v2: status %s reason %q by %q, last history %+v; want superseded (changed) by %s at %d",
+			old.Status, old.Reason, old.SupersededBy, last, v2.Identifier, rcpt.LogIndex)
+	}
+	cur, err := l.License(ctx, v2.Identifier)
+	if err != nil {
+		t.Fatalf("License v2: %v", err)
+	}
+	if cur.Status != license.StatusActive || cur.Anchor.Predecessor == nil || cur.Anchor.Predecessor.Identifier != v1.Identifier {
+		t.Fatalf("v2: status %s predecessor %+v", cur.Status, cur.Anchor.Predecessor)
+	}
+	// A renewal of the renewal: 003 from 002.
+	v3 := d.NextVersion(v2, "renewed")
+	if _, err := anchorOne(ctx, l, v3); err != nil {
+		t.Fatalf("Anchor v3: %v", err)
+	}
+	if got, _ := l.License(ctx, v2.Identifier); got.Status != license.StatusSuperseded || got.Reason != "renewed" || got.SupersededBy != v3.Identifier {
+		t.Fatalf("v2 after v3: %s (%s) by %q", got.Status, got.Reason, got.SupersededBy)
+	}
+	// No status change moves a superseded version.
+	_, err = l.SetStatus(ctx, ledger.StatusChange{Identifier: v1.Identifier, Issuer: d.Department.USCC, Status: license.StatusActive, Reason: "other"})
+	wantErr(t, "resume a superseded version", err, ledger.ErrFinal)
+}
+
+// A version is refused unless it follows the current, active version with
+// its exact document hash; a refused version changes nothing.
+func testVersionRejects(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	d := w.NewDepartment("某市司法局")
+	other := w.NewDepartment("某区司法局")
+	Register(t, l, d)
+	Register(t, l, other)
+	anchored := func() ledger.Anchor {
+		a := d.Anchor()
+		if _, err := anchorOne(ctx, l, a); err != nil {
+			t.Fatalf("Anchor: %v", err)
+		}
+		return a
+	}
+	set := func(a ledger.Anchor, s license.Status, reason string) {
+		if _, err := l.SetStatus(ctx, ledger.StatusChange{Identifier: a.Identifier, Issuer: d.Department.USCC, Status: s, Reason: reason}); err != nil {
+			t.Fatalf("SetStatus %s: %v", s, err)
+		}
+	}
+	superseded := anchored()
+	if _, err := anchorOne(ctx, l, d.NextVersion(superseded, "changed")); err != nil {
+		t.Fatalf("first version: %v", err)
+	}
+	revoked := anchored()
+	set(revoked, license.StatusRevoked, "penalty")
+	suspended := anchored()
+	set(suspended, license.StatusSuspended, "under_investigation")
+	active := anchored()
+
+	tests := []struct {
+		name string
+		a    ledger.Anchor
+		want error
+	}{
+		{"second version of one predecessor", d.NextVersion(superseded, "renewed"), ledger.ErrDuplicate},
+		{"from a revoked license", d.NextVersion(revoked, "changed"), ledger.ErrFinal},
+		{"from a suspended license", d.NextVersion(suspended, "changed"), ledger.ErrInvalidEvent},
+		{"from an unknown license", d.NextVersion(d.Anchor(), "changed"), ledger.ErrNotFound},
+		{"wrong document hash", func() ledger.Anchor {
+			a := d.NextVersion(active, "changed")
+			a.Predecessor.DocumentHash[0] ^= 1
+			return a
+		}(), ledger.ErrInvalidEvent},
+		{"reason that does not supersede", d.NextVersion(active, "penalty"), ledger.ErrInvalidEvent},
+		{"version 002 without predecessor", func() ledger.Anchor {
+			a := d.NextVersion(active, "changed")
+			a.Predecessor = nil
+			return a
+		}(), ledger.ErrInvalidEvent},
+		{"predecessor not the version before", func() ledger.Anchor {
+			a := d.NextVersion(active, "changed")
+			a.Predecessor.Identifier = superseded.Identifier
+			return a
+		}(), ledger.ErrInvalidEvent},
+		{"first version naming a predecessor", func() ledger.Anchor {
+			a := d.Anchor()
+			a.Predecessor = &ledger.Predecessor{Identifier: active.Identifier, DocumentHash: active.DocumentHash, Reason: "changed"}
+			return a
+		}(), ledger.ErrInvalidEvent},
+		{"another department's version", other.NextVersion(active, "changed"), ledger.ErrInvalidEvent},
+	}
+	for _, tt := range tests {
+		_, err := anchorOne(ctx, l, tt.a)
+		wantErr(t, tt.name, err, tt.want)
+	}
+	// Two versions of one license in one batch: all or nothing.
+	_, err := l.Anchor(ctx, []ledger.Anchor{d.NextVersion(active, "changed"), d.NextVersion(active, "renewed")})
+	wantErr(t, "two versions in one batch", err, ledger.ErrDuplicate)
+	ls, err := l.License(ctx, active.Identifier)
+	if err != nil {
+		t.Fatalf("License: %v", err)
+	}
+	if ls.Status != license.StatusActive || ls.SupersededBy != "" {
+		t.Fatalf("after refused versions the license is %s by %q, want active", ls.Status, ls.SupersededBy)
+	}
 }

@@ -1,6 +1,7 @@
 package ledgertest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -165,4 +166,24 @@ func random(t testing.TB, n int) []byte {
 		t.Fatalf("random: %v", err)
 	}
 	return b
+}
+
+// NextVersion returns a correctly signed anchor for the next version of the
+// license prev anchors (its identifier's version +1), naming prev as its
+// predecessor with the reason code ("changed" or "renewed").
+func (d *Dept) NextVersion(prev ledger.Anchor, reason string) ledger.Anchor {
+	t := d.w.t
+	t.Helper()
+	pid, err := license.ParseIdentifier(prev.Identifier)
+	if err != nil {
+		t.Fatalf("predecessor identifier: %v", err)
+	}
+	next, err := pid.Next()
+	if err != nil {
+		t.Fatalf("next identifier: %v", err)
+	}
+	a := d.Anchor()
+	a.Identifier = next.String()
+	a.Predecessor = &ledger.Predecessor{Identifier: prev.Identifier, DocumentHash: bytes.Clone(prev.DocumentHash), Reason: reason}
+	return a
 }
