@@ -279,10 +279,31 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 	}
 }
 
-// issueAs is the second half of Issue once the serial is chosen:
-// identifier → credential → sign → anchor → store.
+// issueAs is the second half of Issue once the serial is chosen: a first
+// version.
 func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner, rec license.Record, serial string, statusIndex int, requestKey string) (*License, error) {
-	id, err := license.NewIdentifier(rec.TypeCode, dept.USCC, serial, "001")
+	return s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: serial, version: "001", statusIndex: statusIndex, requestKey: requestKey})
+}
+
+// mintRequest is what mint needs once a license's record is validated and
+// its serial, version and status-list slot are chosen.
+type mintRequest struct {
+	dept        *Department
+	key         *deptSigner
+	rec         license.Record
+	serial      string
+	version     string
+	statusIndex int
+	requestKey  string
+	// predecessor is the version this one supersedes; nil for a first issue.
+	predecessor *ledger.Predecessor
+}
+
+// mint is the pipeline every license version goes through, first issue or
+// new version: identifier → credential → sign → seal → anchor → store.
+func (s *Service) mint(ctx context.Context, m mintRequest) (*License, error) {
+	dept, key, rec, serial, statusIndex := m.dept, m.key, m.rec, m.serial, m.statusIndex
+	id, err := license.NewIdentifier(rec.TypeCode, dept.USCC, serial, m.version)
 	if err != nil {
 		return nil, err
 	}
@@ -318,14 +339,15 @@ func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner
 	if err != nil {
 		return nil, err
 	}
+	anchor.Predecessor = m.predecessor
 	receipts, err := s.ledger.Anchor(ctx, []ledger.Anchor{anchor})
 	if err != nil {
 		return nil, fmt.Errorf("registry: anchor %s: %w", rec.Identifier, err)
 	}
 	lic := &License{
-		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial,
+		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial, Version: m.version,
 		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
-		Receipt: receipts[0], IssuedAt: now, RequestKey: requestKey, Compact: compact, SealSignature: sealSig,
+		Receipt: receipts[0], IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
 	}
 	if err := s.store.insertLicense(ctx, lic, key.seal.ID, key.seal.Raw); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS licenses (
 	uscc         TEXT NOT NULL,
 	type_code    TEXT NOT NULL,
 	serial       TEXT NOT NULL,
+	version      TEXT NOT NULL DEFAULT '001', -- the identifier's version segment
 	holder_code  TEXT NOT NULL,         -- personal data: lives only in this store
 	status       TEXT NOT NULL,
 	status_reason TEXT NOT NULL DEFAULT '',
@@ -60,7 +62,7 @@ CREATE TABLE IF NOT EXISTS licenses (
 	seal_signature BLOB,                -- the SES_Signature sealing the credential bytes, its seal cut out
 	seal_id      TEXT,                  -- the seal cut out of seal_signature (seals.id)
 	seal_offset  INTEGER,               -- where in seal_signature the seal's DER goes back
-	UNIQUE (uscc, type_code, serial),
+	UNIQUE (uscc, type_code, serial, version),
 	UNIQUE (uscc, status_index)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS licenses_request_key ON licenses(uscc, request_key) WHERE request_key IS NOT NULL;
@@ -129,6 +131,10 @@ func openStore(path string) (*store, error) {
 	if _, err := db.Exec(schema + webSchema + statusSchema + statusSlotSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
+	}
+	if err := migrateVersions(db); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := addColumns(db, "licenses", map[string]string{
 		"compact":        `TEXT NOT NULL DEFAULT ''`,
@@ -271,8 +277,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, status_log_index)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, status_log_index)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("registry: prepare insert: %w", err)
 	}
@@ -292,7 +298,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		if l.RequestKey != "" {
 			reqKey = l.RequestKey
 		}
-		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Record.HolderCode, string(l.Status),
+		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
 			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
 			int64(l.Receipt.LogIndex)); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
@@ -308,7 +314,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-const licenseColumns = `identifier, uscc, type_code, serial, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
+const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
 
 func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 	l, sealID, sealOffset, err := scanLicenseRow(row)
@@ -341,7 +347,7 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int,
 		sealID                    string
 		sealOffset                int
 	)
-	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
+	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &l.Version, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
 		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &sealID, &sealOffset); err != nil {
 		return nil, "", 0, err
 	}
@@ -353,6 +359,14 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int,
 		return nil, "", 0, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
 	}
 	l.IssuedAt = parseTime(issued)
+	if l.Status == license.StatusSuperseded {
+		// The ledger lets only the next version supersede a license.
+		if id, err := license.ParseIdentifier(l.Identifier); err == nil {
+			if next, err := id.Next(); err == nil {
+				l.SupersededBy = next.String()
+			}
+		}
+	}
 	return &l, sealID, sealOffset, nil
 }
 
@@ -646,4 +660,80 @@ func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
+}
+
+// migrateVersions lets one serial have several versions in a store made
+// before versions existed: it adds the version column and rebuilds the
+// licenses table with UNIQUE (uscc, type_code, serial, version) in place of
+// UNIQUE (uscc, type_code, serial) — SQLite cannot drop a constraint — as
+// SQLite's documented twelve-step procedure does, keeping every column.
+func migrateVersions(db *sql.DB) error {
+	const oldUnique, newUnique = "UNIQUE (uscc, type_code, serial),", "UNIQUE (uscc, type_code, serial, version),"
+	ddl := func() (string, error) {
+		var d string
+		err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'licenses'`).Scan(&d)
+		return d, err
+	}
+	d, err := ddl()
+	if err != nil {
+		return fmt.Errorf("registry: schema of licenses: %w", err)
+	}
+	if !strings.Contains(d, oldUnique) {
+		return nil
+	}
+	if err := addColumns(db, "licenses", map[string]string{"version": `TEXT NOT NULL DEFAULT '001'`}); err != nil {
+		return err
+	}
+	if d, err = ddl(); err != nil {
+		return err
+	}
+	create, ok := strings.CutPrefix(d, "CREATE TABLE licenses")
+	if !ok {
+		return fmt.Errorf("registry: unexpected schema of licenses: %.40s", d)
+	}
+	create = "CREATE TABLE licenses_new" + strings.Replace(create, oldUnique, newUnique, 1)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var indexes []string
+	rows, err := conn.QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'licenses' AND sql IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var ix string
+		if err := rows.Scan(&ix); err != nil {
+			rows.Close()
+			return err
+		}
+		indexes = append(indexes, ix)
+	}
+	rows.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	steps := append([]string{create, `INSERT INTO licenses_new SELECT * FROM licenses`, `DROP TABLE licenses`,
+		`ALTER TABLE licenses_new RENAME TO licenses`}, indexes...)
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("registry: migrate licenses to versions: %w", err)
+		}
+	}
+	var bad int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_foreign_key_check`).Scan(&bad); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return fmt.Errorf("registry: migrate licenses to versions: %d foreign key violations", bad)
+	}
+	return tx.Commit()
 }

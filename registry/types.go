@@ -95,7 +95,13 @@ type License struct {
 	Department string         `json:"department"`
 	TypeCode   string         `json:"type"`
 	Serial     string         `json:"serial"`
-	Status     license.Status `json:"status"`
+	// Version is the identifier's version segment: "001" for a first
+	// issue, one more for each change or renewal.
+	Version string         `json:"version"`
+	Status  license.Status `json:"status"`
+	// SupersededBy is the identifier of the version that replaced this one
+	// (Status superseded).
+	SupersededBy string `json:"superseded_by,omitempty"`
 	// StatusReason is the code (license.Reasons) of the latest status
 	// change; StatusNote its free-text note, kept only in the store.
 	StatusReason string `json:"status_reason,omitempty"`
