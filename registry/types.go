@@ -91,10 +91,10 @@ type IssueRequest struct {
 // License is a stored license: the record (personal data), the credential as
 // handed out, its ledger receipt and its status.
 type License struct {
-	Identifier string         `json:"id"`
-	Department string         `json:"department"`
-	TypeCode   string         `json:"type"`
-	Serial     string         `json:"serial"`
+	Identifier string `json:"id"`
+	Department string `json:"department"`
+	TypeCode   string `json:"type"`
+	Serial     string `json:"serial"`
 	// Version is the identifier's version segment: "001" for a first
 	// issue, one more for each change or renewal.
 	Version string         `json:"version"`
