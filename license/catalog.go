@@ -100,6 +100,11 @@ type Type struct {
 	Fields []Field `json:"fields"`
 	// ValidityYears is the default validity in years; 0 means 长期 (no end).
 	ValidityYears int `json:"validityYears"`
+	// OneActive says a holder (by holder code: USCC or citizen ID) may hold
+	// only one license of this type that is not final (active or
+	// suspended), as the law says for 营业执照 and 律师执业证. A change is
+	// a new version of that license, not a second license.
+	OneActive bool `json:"oneActive,omitempty"`
 
 	exampleHolder     string
 	exampleHolderCode string
@@ -170,6 +175,7 @@ type typeFile struct {
 	AuthorityUSCCSource string       `json:"authorityUSCCSource"`
 	HolderKind          HolderKind   `json:"holderKind"`
 	ValidityYears       int          `json:"validityYears"`
+	OneActive           bool         `json:"oneActive,omitempty"`
 	Note                string       `json:"note,omitempty"`
 	Example             *exampleFile `json:"example,omitempty"`
 	Fields              []Field      `json:"fields"`
@@ -185,7 +191,7 @@ var fieldKeyRE = regexp.MustCompile(`^[a-z][A-Za-z0-9]{0,63}$`)
 // ParseCatalog parses and checks a catalog in the catalog.json format:
 //
 //	{"version": 1, "types": [{"code", "name", "authority", "authorityUSCC",
-//	  "authorityUSCCSource", "holderKind", "validityYears", "note",
+//	  "authorityUSCCSource", "holderKind", "validityYears", "oneActive", "note",
 //	  "example": {"holder", "holderCode"}, "fields": [Field...]}]}
 //
 // Unknown members, trailing data, duplicate codes or keys, invalid codes,
@@ -295,6 +301,7 @@ func buildType(at string, tf typeFile) (Type, error) {
 		HolderKind:    tf.HolderKind,
 		Fields:        fields,
 		ValidityYears: tf.ValidityYears,
+		OneActive:     tf.OneActive,
 	}
 	if ex := tf.Example; ex != nil && tf.HolderKind.Valid() {
 		if err := requiredText("holder", ex.Holder, maxNameLen); err != nil {

@@ -180,3 +180,17 @@ func parseDate(s string) (string, bool) {
 	}
 	return s[0:4] + s[5:7] + s[8:10], true
 }
+
+// CompleteUSCC appends the GB 32100 check character to the first 17
+// characters of a unified social credit code.
+func CompleteUSCC(body17 string) (string, error) {
+	if len(body17) != 17 {
+		return "", fieldErr("uscc", "length", fmt.Sprintf("a USCC without its check character is 17 characters, got %d bytes", len(body17)))
+	}
+	for i := 0; i < 17; i++ {
+		if usccValues[body17[i]] < 0 {
+			return "", fieldErr("uscc", "charset", fmt.Sprintf("unified social credit code character %d is not one of 0-9 and A-Y without I, O, S, V", i+1))
+		}
+	}
+	return body17 + string(usccCheck(body17)), nil
+}

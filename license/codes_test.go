@@ -111,3 +111,15 @@ func TestFieldErrorFormat(t *testing.T) {
 		t.Errorf("FieldError does not unwrap to ErrInvalid")
 	}
 }
+
+func TestCompleteUSCC(t *testing.T) {
+	got, err := CompleteUSCC("91430104MA4L3B5K2")
+	if err != nil || got != "91430104MA4L3B5K26" {
+		t.Fatalf("CompleteUSCC = %q, %v; want the catalog example 91430104MA4L3B5K26", got, err)
+	}
+	for _, bad := range []string{"", "91430104MA4L3B5K", "91430104MA4L3B5KI"} {
+		if _, err := CompleteUSCC(bad); err == nil {
+			t.Errorf("CompleteUSCC(%q) accepted", bad)
+		}
+	}
+}

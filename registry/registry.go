@@ -94,6 +94,8 @@ type Service struct {
 
 	// locks serializes status changes of one license.
 	locks licenseLocks
+	// holders serializes issues of a one-active type to one holder.
+	holders licenseLocks
 
 	// gen counts changes that alter the trust bundle (departments, keys,
 	// statuses), so the signed bundle and lists are rebuilt only then.
@@ -153,6 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		signers: map[string]*deptSigner{}, serials: map[string]int{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
+	s.holders.seed = maphash.MakeSeed()
 	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
 	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
 		st.Close()
@@ -252,6 +255,11 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 	if err := typ.ValidateAt(rec, s.now()); err != nil {
 		return nil, err
 	}
+	unlock, err := s.holdOne(ctx, typ, rec.HolderCode)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	key, err := s.activeKey(dept.USCC)
 	if err != nil {
 		return nil, err

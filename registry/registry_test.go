@@ -85,11 +85,7 @@ func (w *world) issuer(i int) registry.Actor {
 }
 
 // request is a valid issue request for department i's first type.
-func (w *world) request(i int) registry.IssueRequest {
-	typ, _ := w.reg.Catalog().Type(w.depts[i].Types[0])
-	rec := typ.Example(w.depts[i].USCC, w.depts[i].Name)
-	return registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
-}
+func (w *world) request(i int) registry.IssueRequest { return w.requestOf(i, 0) }
 
 func (w *world) treeSize() uint64 {
 	cp, err := w.ledger.Checkpoint(context.Background())

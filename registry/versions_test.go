@@ -3,8 +3,10 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,11 +15,30 @@ import (
 	"zhengzhao/verifier"
 )
 
-// requestOf is a valid issue request of department i for its type number k.
+// holderSeq numbers the holders requestOf makes up.
+var holderSeq atomic.Int64
+
+// requestOf is a valid issue request of department i for its type number
+// k. A type whose holder may hold only one (营业执照) gets a new holder
+// company each time, so tests may issue it again and again.
 func (w *world) requestOf(i, k int) registry.IssueRequest {
 	typ, _ := w.reg.Catalog().Type(w.depts[i].Types[k])
 	rec := typ.Example(w.depts[i].USCC, w.depts[i].Name)
-	return registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
+	req := registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
+	if typ.OneActive && typ.HolderKind == license.HolderOrganization {
+		req.HolderCode = newHolderUSCC(w.t, holderSeq.Add(1))
+	}
+	return req
+}
+
+// newHolderUSCC is a valid USCC of an enterprise registered in Shanghai,
+// numbered n.
+func newHolderUSCC(t testing.TB, n int64) string {
+	code, err := license.CompleteUSCC(fmt.Sprintf("91310000%09d", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // verdicts verifies a stored license offline (the bundle's status lists)
