@@ -87,6 +87,10 @@ type licenseDocument struct {
 	History      []registry.StatusRecord `json:"history,omitempty"`
 	// Compact is the ZZ1: form printed as the license's QR code.
 	Compact string `json:"compact,omitempty"`
+	// Version is the identifier's version segment; SupersededBy the
+	// version that replaced this one.
+	Version      string `json:"version,omitempty"`
+	SupersededBy string `json:"superseded_by,omitempty"`
 }
 
 func documentOf(l *registry.License) licenseDocument {
@@ -94,6 +98,7 @@ func documentOf(l *registry.License) licenseDocument {
 	return licenseDocument{
 		Document: verifier.Document{Credential: json.RawMessage(l.Credential), Receipt: &rcpt},
 		ID:       l.Identifier, Status: l.Status, StatusReason: l.StatusReason, History: l.History, Compact: l.Compact,
+		Version: l.Version, SupersededBy: l.SupersededBy,
 	}
 }
 
@@ -219,6 +224,24 @@ func (s *Server) setStatus(c *echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, documentOf(lic))
+}
+
+// newVersion makes a new version (变更 or 延续) of a license of the
+// issuer's department; the license named becomes superseded.
+func (s *Server) newVersion(c *echo.Context) error {
+	var req registry.VersionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if _, err := s.visibleLicense(c); err != nil {
+		return err
+	}
+	lic, err := s.reg.NewVersion(c.Request().Context(), actor(c), c.Param("id"), req)
+	if err != nil {
+		return err
+	}
+	s.metrics.issued.Inc()
+	return c.JSON(http.StatusCreated, documentOf(lic))
 }
 
 // getBundle serves the signed trust bundle from memory: the registry signs

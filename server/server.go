@@ -110,6 +110,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
+	api.POST("/licenses/:id/versions", s.newVersion, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id/pdf", s.licensePDF, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.GET("/licenses/:id/qr.png", s.licenseQR, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.GET("/departments/:uscc/seal.png", s.sealPicture)

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"zhengzhao/ledger/embedded"
+	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/server"
 	"zhengzhao/verifier"
@@ -100,13 +103,34 @@ func (e *env) do(method, path, token string, body []byte) answer {
 }
 
 // exampleRequest fetches the example request for department i's first type.
+// exampleSeq numbers the companies exampleRequest makes up.
+var exampleSeq atomic.Int64
+
 func (e *env) exampleRequest(i int) []byte {
 	e.t.Helper()
 	a := e.do("GET", "/api/v1/types/"+e.depts[i].Types[0]+"/example", "", nil)
 	if a.status != 200 {
 		e.t.Fatalf("example: %d %s", a.status, a.body)
 	}
-	return a.body
+	typ, _ := license.DefaultCatalog().Type(e.depts[i].Types[0])
+	if !typ.OneActive || typ.HolderKind != license.HolderOrganization {
+		return a.body
+	}
+	// A company holds one 营业执照: every example goes to a new company.
+	var req map[string]any
+	if err := json.Unmarshal(a.body, &req); err != nil {
+		e.t.Fatal(err)
+	}
+	code, err := license.CompleteUSCC(fmt.Sprintf("91320000%09d", exampleSeq.Add(1)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req["holderCode"] = code
+	b, err := json.Marshal(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
 }
 
 func (e *env) issue(i int) (id string, doc []byte) {

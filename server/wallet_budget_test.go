@@ -24,7 +24,7 @@ func TestWalletZipManyLicenses(t *testing.T) {
 	e := newWebEnv(t)
 	const extra = 1010 // with licA, 1011: past one store page of 1000
 	dept := e.depts[0]
-	typ, _ := e.reg.Catalog().Type(dept.Types[0])
+	typ, _ := e.reg.Catalog().Type(dept.Types[1]) // a company holds one 营业执照, any number of permits
 	rec := typ.Example(dept.USCC, dept.Name)
 	officer := registry.Actor{Role: registry.RoleIssuer, Department: dept.USCC, Name: "test"}
 	var wg sync.WaitGroup

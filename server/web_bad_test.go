@@ -101,7 +101,7 @@ func with(v url.Values, k, val string) url.Values {
 func TestHTMLEscapedEverywhere(t *testing.T) {
 	e := newWebEnv(t)
 	evil := `<script>alert("x")</script><img src=x onerror=alert(2)>`
-	lic := e.issueExample(0, 0, evil, registry.DemoEnterpriseCode)
+	lic := e.issueExample(0, 1, evil, registry.DemoEnterpriseCode)
 	off, ent, clerk := e.login("officer1"), e.login("enterprise"), e.login("clerk1")
 	doc, _ := json.Marshal(documentOf(lic).Document)
 	pages := map[string]webAnswer{
@@ -178,7 +178,8 @@ var useCodeRE = regexp.MustCompile(`id="use-code">([0-9A-Z]{4}-[0-9A-Z]{4})<`)
 func TestConsentFlowOnPages(t *testing.T) {
 	e := newWebEnv(t)
 	off, ent, clerk := e.login("officer1"), e.login("enterprise"), e.login("clerk1")
-	a := off.form("/console/issue/"+e.licA.TypeCode, e.issueForm(registry.DemoEnterpriseName))
+	// The demo enterprise holds its one 营业执照 (licA): a permit, then.
+	a := off.form("/console/issue/"+e.depts[0].Types[1], e.issueFormFor(1, registry.DemoEnterpriseName, registry.DemoEnterpriseCode))
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("issue: %d %s", a.status, snippet(a.body))
 	}

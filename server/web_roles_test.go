@@ -54,6 +54,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	clients[clerk].token = tok(registry.Actor{Role: registry.RoleVerifier, Name: "c1"})
 
 	a, b := e.licA.Identifier, e.licB.Identifier
+	// A permit of department 0 that only the last role (the officer) changes.
+	permit := e.issueExample(0, 1, "版本测试有限公司", freshUSCC(t)).Identifier
 	typeA := e.licA.TypeCode
 	holderActor := registry.Actor{Role: registry.RoleHolder, HolderCode: registry.DemoEnterpriseCode}
 	code, _, err := e.reg.GrantUseCode(ctx, holderActor, registry.UseCodeRequest{Identifier: a, Purpose: "办理许可", ServiceItem: "310100-SC-0001", Minutes: 30})
@@ -146,7 +148,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			ex := e.s.reg.Catalog()
 			typ, _ := ex.Type(typeA)
 			rec := typ.Example(e.depts[0].USCC, e.depts[0].Name)
-			body, _ := json.Marshal(registry.IssueRequest{TypeCode: typeA, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
+			body, _ := json.Marshal(registry.IssueRequest{TypeCode: typeA, Holder: rec.Holder, HolderCode: freshUSCC(t), Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
 			return w.do("POST", p, "application/json", body)
 		}, [nRoles]int{401, 403, 403, 201, 403, 401, 401}},
 
@@ -225,7 +227,8 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"POST", "/api/v1/departments/:uscc/keys/:keyid/revoke", fixed("/api/v1/departments/" + e.depts[3].USCC + "/keys/" + e.depts[3].Keys[0].KeyID + "/revoke"),
 			postJSON([]byte(`{"reason":"key_compromise"}`)), [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
 
-		// State changes last: a status change, then signing out.
+		// State changes last: a new version, a status change, then signing out.
+		{"POST", "/api/v1/licenses/:id/versions", fixed("/api/v1/licenses/" + permit + "/versions"), postJSON([]byte(`{"kind":"change","fields":{"premises":"上海市静安区某路8号"}}`)), [nRoles]int{401, 403, 404, 201, 403, 401, 401}},
 		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
 		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"under_investigation"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},

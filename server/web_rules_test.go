@@ -149,7 +149,7 @@ func TestDownloadNames(t *testing.T) {
 	e := newWebEnv(t)
 	ctx := context.Background()
 	dept := e.depts[0]
-	typ, _ := e.reg.Catalog().Type(dept.Types[0])
+	typ, _ := e.reg.Catalog().Type(dept.Types[1]) // the demo enterprise holds its one 营业执照 already
 	rec := typ.Example(dept.USCC, dept.Name)
 	nasty := `7"; filename="evil.html` // quotes and a semicolon: allowed in a license number
 	lic, err := e.reg.Issue(ctx, registry.Actor{Role: registry.RoleIssuer, Department: dept.USCC, Name: "test"},
@@ -474,7 +474,10 @@ func (e *webEnv) apiIssuer() *webClient {
 func (e *webEnv) issueJSON(extra string) []byte {
 	typ, _ := e.reg.Catalog().Type(e.depts[0].Types[0])
 	rec := typ.Example(e.depts[0].USCC, e.depts[0].Name)
-	b, _ := json.Marshal(registry.IssueRequest{TypeCode: typ.Code, Holder: "长沙示例有限公司", HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
+	if e.jsonHolder == "" {
+		e.jsonHolder = freshUSCC(e.t) // one company per test: a body sent twice stays the same
+	}
+	b, _ := json.Marshal(registry.IssueRequest{TypeCode: typ.Code, Holder: "长沙示例有限公司", HolderCode: e.jsonHolder, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
 	if extra != "" {
 		b = append(b[:len(b)-1], []byte(","+extra+"}")...)
 	}

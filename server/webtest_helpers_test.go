@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -15,10 +16,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"zhengzhao/ledger/embedded"
+	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/render"
 )
@@ -49,6 +52,8 @@ type webEnv struct {
 	// licA is the enterprise's 营业执照 (department 0), licB the citizen's
 	// 出生医学证明 (department 2).
 	licA, licB *registry.License
+	// jsonHolder is the USCC issueJSON issues to, one company per test.
+	jsonHolder string
 }
 
 // webClient is a cookie-keeping client that does not follow redirects and
@@ -237,11 +242,30 @@ func (e *webEnv) treeSize() uint64 {
 	return cp.Size
 }
 
-// issueForm is a valid console form for department 0's first type.
+// holderSeq numbers the companies freshUSCC makes up.
+var holderSeq atomic.Int64
+
+// freshUSCC is the valid USCC of a company no test has issued to yet: a
+// company may hold only one 营业执照.
+func freshUSCC(t testing.TB) string {
+	code, err := license.CompleteUSCC(fmt.Sprintf("91310000%09d", holderSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// issueForm is a valid console form for department 0's first type (营业执照)
+// for a new company.
 func (e *webEnv) issueForm(holder string) url.Values {
-	typ, _ := e.reg.Catalog().Type(e.depts[0].Types[0])
+	return e.issueFormFor(0, holder, freshUSCC(e.t))
+}
+
+// issueFormFor is a valid console form for department 0's type k.
+func (e *webEnv) issueFormFor(k int, holder, holderCode string) url.Values {
+	typ, _ := e.reg.Catalog().Type(e.depts[0].Types[k])
 	rec := typ.Example(e.depts[0].USCC, e.depts[0].Name)
-	v := url.Values{"holder": {holder}, "holderCode": {rec.HolderCode}, "jurisdiction": {rec.Jurisdiction}}
+	v := url.Values{"holder": {holder}, "holderCode": {holderCode}, "jurisdiction": {rec.Jurisdiction}}
 	for k, val := range rec.Fields {
 		v.Set("fields."+k, val)
 	}
@@ -256,7 +280,7 @@ func (e *webEnv) importCSV(holders ...string) []byte {
 	var b strings.Builder
 	b.WriteString(strings.Join(importHeader(typ), ",") + "\n")
 	for _, h := range holders {
-		code := rec.HolderCode
+		code := freshUSCC(e.t)
 		if h == "BAD" {
 			code = code[:17] + string("0123456789"[(strings.IndexByte("0123456789", code[17])+1)%10])
 		}

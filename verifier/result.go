@@ -226,6 +226,10 @@ type Result struct {
 	StaleDays int `json:"stale_days,omitempty"`
 	// AnchoredAt is when the ledger recorded the license, when known.
 	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
+	// SupersededBy, when the verdict is superseded and the ledger was asked
+	// (online), is the identifier of the version that replaced this one.
+	// Offline the status list says only that a newer version exists.
+	SupersededBy string `json:"superseded_by,omitempty"`
 	// InputErr, when the input could not be read at all, says why; it
 	// wraps ErrNotLicensePDF, ErrNoQRCode or ErrTooLarge for a PDF or a
 	// picture that is not a license, so an API can answer with a clear error

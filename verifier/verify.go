@@ -487,6 +487,11 @@ func (v *run) status() outcome {
 		case v.notOnLedger:
 			return fail("账本上没有此证照")
 		}
+		if v.state.Status == license.StatusSuperseded && v.state.SupersededBy != "" {
+			v.statusVerdict = VerdictSuperseded
+			v.r.SupersededBy = v.state.SupersededBy
+			return fail("%s（账本，截至 %s）：%s，以 %s 为准", v.state.Status.Label(), when(v.p.At), license.ReasonLabel(v.state.Reason), v.state.SupersededBy)
+		}
 		return v.statusOutcome(v.state.Status, v.state.Reason, "（账本，截至 "+when(v.p.At)+"）")
 	}
 	if v.dept == nil {
@@ -601,6 +606,10 @@ func (v *run) statusOutcome(s license.Status, reason, asOf string) outcome {
 		return fail("未知状态 %q", s)
 	}
 	v.statusVerdict = verdictOf(s)
+	if s == license.StatusSuperseded && reason == "" {
+		// A status list has no room for the successor's identifier.
+		return fail("%s%s：以新版本为准", s.Label(), asOf)
+	}
 	if reason != "" {
 		return fail("%s%s：%s", s.Label(), asOf, license.ReasonLabel(reason))
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/signing"
 	"zhengzhao/verifier"
@@ -212,6 +213,7 @@ type benchWorld struct {
 	pdf     []byte
 	compact string
 	bundle  *verifier.TrustBundle
+	holders atomic.Int64 // companies made up for one-active types
 }
 
 func newBenchWorld(ctx context.Context) (*benchWorld, error) {
@@ -265,8 +267,15 @@ func newBenchWorld(ctx context.Context) (*benchWorld, error) {
 func (w *benchWorld) request() registry.IssueRequest {
 	typ, _ := w.in.registry.Catalog().Type(w.typ)
 	rec := typ.Example(w.issuer.Department, "")
-	return registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode,
+	req := registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode,
 		Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
+	if typ.OneActive && typ.HolderKind == license.HolderOrganization {
+		// A company holds one 营业执照: each bench license goes to another.
+		if code, err := license.CompleteUSCC(fmt.Sprintf("91310000%09d", w.holders.Add(1))); err == nil {
+			req.HolderCode = code
+		}
+	}
+	return req
 }
 
 // issueFigure issues n licenses from c goroutines through the registry and
