@@ -165,7 +165,7 @@ func TestBrowserStory(t *testing.T) {
 	b.shot("02-console-types", 1280, 900)
 	b.do(chromedp.Click(chromedp.CSS(`a[href="/console/issue/`+e.licA.TypeCode+`"]`)), ready(`input[name="holder"]`))
 	form := e.issueForm(registry.DemoEnterpriseName)
-	holderCode := form.Get("holderCode") // a new company: the demo enterprise holds its 营业执照
+	holderCode := form.Get("holderCode")         // a new company: the demo enterprise holds its 营业执照
 	form.Set("holderCode", "91430104MA4L3B5K27") // a wrong check character first
 	var fill []chromedp.Action[chromedp.Void]
 	for k := range form {
