@@ -20,7 +20,7 @@ var pass = []byte("test-passphrase")
 
 // world is a registry on a fresh data directory with the demo departments.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	ledger *embedded.Ledger
 	reg    *registry.Service
@@ -28,7 +28,7 @@ type world struct {
 	admin  registry.Actor
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := registry.CreatePlatform(dir, pass, time.Now()); err != nil {
@@ -63,7 +63,7 @@ func (w *world) open() {
 }
 
 // openLedger opens the embedded ledger of a data directory.
-func openLedger(t *testing.T, dir string, p *registry.Platform) *embedded.Ledger {
+func openLedger(t testing.TB, dir string, p *registry.Platform) *embedded.Ledger {
 	t.Helper()
 	l, err := embedded.New(context.Background(), embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: "test/ledger"})
 	if err != nil {
@@ -146,7 +146,7 @@ func TestIssueAnchorsStoresAndVerifies(t *testing.T) {
 	}
 }
 
-func docOf(t *testing.T, l *registry.License) []byte {
+func docOf(t testing.TB, l *registry.License) []byte {
 	t.Helper()
 	b, err := json.Marshal(verifier.Document{Credential: l.Credential, Receipt: &l.Receipt})
 	if err != nil {

@@ -284,3 +284,31 @@ func TestConcurrentVersionsOneWins(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNewVersion makes versions one after another through the
+// registry and the embedded ledger (fsync included): changes of one
+// license, a new license every 998 versions.
+func BenchmarkNewVersion(b *testing.B) {
+	w := newWorld(b)
+	ctx := context.Background()
+	officer := w.issuer(0)
+	var cur *registry.License
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if cur == nil || cur.Version == "999" {
+			b.StopTimer()
+			var err error
+			if cur, err = w.reg.Issue(ctx, officer, w.requestOf(0, 1)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		next, err := w.reg.NewVersion(ctx, officer, cur.Identifier, registry.VersionRequest{
+			Kind: registry.VersionChange, Fields: map[string]string{"premises": fmt.Sprintf("上海市某路%d号", i)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cur = next
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "versions/s")
+}
