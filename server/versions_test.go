@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -91,5 +92,46 @@ func TestAPIVersions(t *testing.T) {
 		if e.treeSize() != before {
 			t.Errorf("%s: refused, but the ledger grew", tt.name)
 		}
+	}
+}
+
+// The console's 变更 form: a bad field is named in Chinese and changes
+// nothing; a change leads to the new version's page; the old page points to
+// it and offers no form any more.
+func TestConsoleVersionForm(t *testing.T) {
+	e := newWebEnv(t)
+	off := e.login("officer1")
+	old := e.issueExample(0, 1, "网页变更有限公司", freshUSCC(t))
+	page := "/console/licenses/" + old.Identifier
+	if body := off.get(page).body; !strings.Contains(body, `action="/console/licenses/`+old.Identifier+`/versions"`) || !strings.Contains(body, "延续") {
+		t.Fatal("the license page has no 变更/延续 form")
+	}
+	form := func(field, value string) url.Values {
+		v := url.Values{"kind": {"change"}, "holder": {old.Record.Holder}}
+		for k, val := range old.Record.Fields {
+			v.Set("fields."+k, val)
+		}
+		v.Set(field, value)
+		return v
+	}
+	before := e.treeSize()
+	a := off.form(page+"/versions", form("fields.mainBusiness", "网吧"))
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "主体业态") || e.treeSize() != before {
+		t.Fatalf("bad field: %d, names 主体业态: %v", a.status, strings.Contains(a.body, "主体业态"))
+	}
+	a = off.form(page+"/versions", form("fields.premises", "上海市静安区某路9号"))
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", a.status, snippet(a.body))
+	}
+	next := strings.TrimSuffix(strings.TrimPrefix(a.header.Get("Location"), "/console/licenses/"), "?versioned=1")
+	if body := off.get(a.header.Get("Location")).body; !strings.Contains(body, "上海市静安区某路9号") || !strings.Contains(body, "新版本已签发") {
+		t.Fatal("the new version's page does not show the change")
+	}
+	body := off.get(page).body
+	if !strings.Contains(body, "以 <a href=\"/console/licenses/"+next) || strings.Contains(body, "/versions\"") {
+		t.Fatal("the old version's page does not point to the new one, or still offers the form")
+	}
+	if a := off.form(page+"/versions", form("fields.premises", "又一处")); a.status != http.StatusConflict || !strings.Contains(a.body, next) {
+		t.Fatalf("a version of the old one: %d", a.status)
 	}
 }

@@ -108,6 +108,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.POST("/console/issue/:type", s.consoleIssue, officer)
 	g.GET("/console/licenses/:id", s.consoleLicense, officer)
 	g.POST("/console/licenses/:id/status", s.consoleStatus, officer)
+	g.POST("/console/licenses/:id/versions", s.consoleVersion, officer)
 	g.GET("/console/licenses/:id/pdf", s.consolePDF, officer)
 	g.GET("/console/licenses/:id/qr.png", s.consoleQR, officer)
 	g.GET("/console/import", s.importPage, officer)

@@ -243,6 +243,8 @@ type consoleLicenseData struct {
 	Issued bool
 	Msg    string
 	Err    string
+	// catalog is the license type's fields, for the 变更/延续 form.
+	catalog []license.Field
 }
 
 func (d consoleLicenseData) flash() (string, string) { return d.Msg, d.Err }
@@ -253,12 +255,29 @@ func (d consoleLicenseData) Final() bool { return d.L.Status.Final() }
 // Reasons are the reason codes an officer picks from.
 func (consoleLicenseData) Reasons() []license.Reason { return license.Reasons() }
 
+// versionField is one type field in the 变更/延续 form, with the current
+// version's value.
+type versionField struct {
+	Key, Label, Value string
+	Required          bool
+}
+
+// VersionFields are the type's fields with the license's current values,
+// for the 变更/延续 form.
+func (d consoleLicenseData) VersionFields() []versionField {
+	var out []versionField
+	for _, f := range d.catalog {
+		out = append(out, versionField{Key: f.Key, Label: f.Label, Value: d.L.Record.Fields[f.Key], Required: f.Required})
+	}
+	return out
+}
+
 func (s *Server) consoleLicense(c *echo.Context) error {
 	l, err := s.officerLicense(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
+	d := s.consoleLicenseData(l)
 	switch c.QueryParam("done") {
 	case "":
 	case string(license.StatusActive):
@@ -273,6 +292,9 @@ func (s *Server) consoleLicense(c *echo.Context) error {
 	}
 	if c.QueryParam("issued") == "1" {
 		d.Msg = "签发成功，已签名并上链存证。"
+	}
+	if c.QueryParam("versioned") == "1" {
+		d.Msg = "新版本已签发并上链存证，上一版本已变更为“已变更”。"
 	}
 	return s.page(c, http.StatusOK, "console_license", l.Record.Name+" "+l.Record.Holder, d)
 }
@@ -293,7 +315,7 @@ func (s *Server) consoleStatus(c *echo.Context) error {
 		})
 	}
 	if err != nil {
-		d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
+		d := s.consoleLicenseData(l)
 		switch {
 		case len(fieldErrors(err)) > 0:
 			fe := fieldErrors(err)[0]
@@ -306,4 +328,75 @@ func (s *Server) consoleStatus(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/console/licenses/"+l.Identifier+"?done="+string(status))
+}
+
+// consoleLicenseData is the license page's data for l.
+func (s *Server) consoleLicenseData(l *registry.License) consoleLicenseData {
+	d := consoleLicenseData{licenseView: s.licenseView(l, nil)}
+	if t, ok := s.reg.Catalog().Type(l.TypeCode); ok {
+		d.catalog = t.Fields
+	}
+	return d
+}
+
+// versionLabels name the version form's fields in Chinese.
+var versionLabels = map[string]string{"kind": "类型", "holder": "持证主体", "validFrom": "有效期自", "validUntil": "有效期至", "note": "备注", "fields": "证照内容"}
+
+// consoleVersion makes a new version (变更 or 延续) from the license page's
+// form: only the fields the officer changed are sent; the new version's
+// page follows.
+func (s *Server) consoleVersion(c *echo.Context) error {
+	l, err := s.officerLicense(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	clean := func(v string) string { return strings.TrimSpace(strings.ReplaceAll(v, "\r\n", "\n")) }
+	req := registry.VersionRequest{Kind: c.FormValue("kind"), Note: clean(c.FormValue("note"))}
+	// A form member that is not sent at all keeps its value.
+	sent := func(name string) bool { _, ok := c.Request().PostForm[name]; return ok }
+	if h := clean(c.FormValue("holder")); sent("holder") && h != l.Record.Holder {
+		req.Holder = h
+	}
+	d := s.consoleLicenseData(l)
+	for _, f := range d.catalog {
+		v := clean(c.FormValue("fields." + f.Key))
+		if sent("fields."+f.Key) && v != l.Record.Fields[f.Key] {
+			if req.Fields == nil {
+				req.Fields = map[string]string{}
+			}
+			req.Fields[f.Key] = v
+		}
+	}
+	if req.Kind == registry.VersionRenewal {
+		req.ValidFrom, req.ValidUntil = clean(c.FormValue("validFrom")), clean(c.FormValue("validUntil"))
+	}
+	if fe := license.CheckText("note", req.Note, true); fe != nil {
+		err = fe
+	} else {
+		var next *registry.License
+		if next, err = s.reg.NewVersion(c.Request().Context(), account(c).Actor(), l.Identifier, req); err == nil {
+			return c.Redirect(http.StatusSeeOther, "/console/licenses/"+next.Identifier+"?versioned=1")
+		}
+	}
+	switch {
+	case len(fieldErrors(err)) > 0:
+		fe := fieldErrors(err)[0]
+		label := versionLabels[fe.Field]
+		if key, ok := strings.CutPrefix(fe.Field, "fields."); ok {
+			for _, f := range d.catalog {
+				if f.Key == key {
+					label = f.Label
+				}
+			}
+		}
+		if label == "" {
+			label = fe.Field
+		}
+		d.Err = "未变更：" + label + "：" + fieldMessage(fe)
+		return s.page(c, http.StatusBadRequest, "console_license", l.Record.Name, d)
+	case errors.Is(err, registry.ErrConflict):
+		d.Err = "未变更：" + err.Error()
+		return s.page(c, http.StatusConflict, "console_license", l.Record.Name, d)
+	}
+	return s.webError(c, err)
 }

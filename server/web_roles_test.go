@@ -56,6 +56,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 	a, b := e.licA.Identifier, e.licB.Identifier
 	// A permit of department 0 that only the last role (the officer) changes.
 	permit := e.issueExample(0, 1, "版本测试有限公司", freshUSCC(t)).Identifier
+	permit2 := e.issueExample(0, 1, "网页变更有限公司", freshUSCC(t)).Identifier
 	typeA := e.licA.TypeCode
 	holderActor := registry.Actor{Role: registry.RoleHolder, HolderCode: registry.DemoEnterpriseCode}
 	code, _, err := e.reg.GrantUseCode(ctx, holderActor, registry.UseCodeRequest{Identifier: a, Purpose: "办理许可", ServiceItem: "310100-SC-0001", Minutes: 30})
@@ -230,6 +231,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		// State changes last: a new version, a status change, then signing out.
 		{"POST", "/api/v1/licenses/:id/versions", fixed("/api/v1/licenses/" + permit + "/versions"), postJSON([]byte(`{"kind":"change","fields":{"premises":"上海市静安区某路8号"}}`)), [nRoles]int{401, 403, 404, 201, 403, 401, 401}},
 		{"POST", "/api/v1/licenses/:id/status", fixed("/api/v1/licenses/" + b + "/status"), postJSON([]byte(`{"status":"suspended","reason":"under_investigation"}`)), [nRoles]int{401, 403, 404, 404, 403, 401, 401}},
+		{"POST", "/console/licenses/:id/versions", fixed("/console/licenses/" + permit2 + "/versions"), post(url.Values{"kind": {"change"}, "holder": {"网页变更有限公司"}, "fields.premises": {"上海市静安区某路9号"}}), officers(303, 404, 401)},
 		{"POST", "/console/licenses/:id/status", fixed("/console/licenses/" + a + "/status"), post(url.Values{"status": {"suspended"}, "reason": {"under_investigation"}}), officers(303, 404, 401)},
 		{"POST", "/logout", fixed("/logout"), post(nil), all(http.StatusSeeOther)},
 	}

@@ -13,9 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"zhengzhao/license"
 )
 
 // These tests build and start the real binary.
@@ -144,6 +147,33 @@ func (p *serverProc) do(t *testing.T, method, path, token string, body []byte) (
 	return resp.StatusCode, b
 }
 
+// exampleSeq numbers the companies freshHolder makes up.
+var exampleSeq atomic.Int64
+
+// freshHolder returns an example issue request with the holder's USCC
+// replaced by one no test has used: a company may hold only one 营业执照.
+// A citizen's request is returned as it is.
+func freshHolder(t testing.TB, example []byte) []byte {
+	t.Helper()
+	var req map[string]any
+	if err := json.Unmarshal(example, &req); err != nil {
+		t.Fatalf("example: %v", err)
+	}
+	if code, _ := req["holderCode"].(string); license.ValidateUSCC(code) != nil {
+		return example
+	}
+	code, err := license.CompleteUSCC(fmt.Sprintf("91330000%09d", exampleSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req["holderCode"] = code
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // issueExample issues the example license of type typ with `zhengzhao
 // issue` and returns its output and the file it is saved in.
 func issueExample(t *testing.T, srv *serverProc, dir, typ, token string) (string, string) {
@@ -153,7 +183,7 @@ func issueExample(t *testing.T, srv *serverProc, dir, typ, token string) (string
 		t.Fatalf("example: %d %s", status, example)
 	}
 	reqFile := filepath.Join(dir, "request.json")
-	os.WriteFile(reqFile, example, 0o644)
+	os.WriteFile(reqFile, freshHolder(t, example), 0o644)
 	out, errOut, code := zz(t, "issue", "--server", srv.url, "--token", token, "--request", reqFile)
 	if code != 0 {
 		t.Fatalf("issue: exit %d: %s\n%s", code, errOut, srv.logs)
@@ -366,6 +396,11 @@ func TestCrashLosesNoAcknowledgedLicense(t *testing.T) {
 	srv := startServer(t, data)
 	dept := tok.Departments[0]
 	_, example := srv.do(t, "GET", "/api/v1/types/"+dept.Types[0]+"/example", "", nil)
+	// Every request is for another company (one 营业执照 each), made up front.
+	bodies := make(chan []byte, 4096)
+	for range cap(bodies) {
+		bodies <- freshHolder(t, example)
+	}
 
 	var (
 		mu    sync.Mutex
@@ -379,7 +414,13 @@ func TestCrashLosesNoAcknowledgedLicense(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/api/v1/licenses", bytes.NewReader(example))
+				var body []byte
+				select {
+				case body = <-bodies:
+				default:
+					return // enough
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/api/v1/licenses", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+dept.IssuerToken)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -441,7 +482,7 @@ func TestCrashLosesNoAcknowledgedLicense(t *testing.T) {
 		}
 	}
 	// Issuing goes on after the restart.
-	if status, body := srv2.do(t, "POST", "/api/v1/licenses", dept.IssuerToken, example); status != 201 {
+	if status, body := srv2.do(t, "POST", "/api/v1/licenses", dept.IssuerToken, freshHolder(t, example)); status != 201 {
 		t.Fatalf("issue after restart: %d %s", status, body)
 	}
 	srv2.kill()
