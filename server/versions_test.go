@@ -135,3 +135,29 @@ func TestConsoleVersionForm(t *testing.T) {
 		t.Fatalf("a version of the old one: %d", a.status)
 	}
 }
+
+// A CSV import with two rows for one company issues the first and reports
+// the second on its row, naming the license the company holds.
+func TestImportOneActivePerRow(t *testing.T) {
+	e := newWebEnv(t)
+	off := e.login("officer1")
+	lines := strings.Split(string(e.importCSV("甲公司", "甲公司（重复）")), "\n")
+	first, second := strings.Split(lines[1], ","), strings.Split(lines[2], ",")
+	second[1] = first[1] // the same USCC
+	lines[2] = strings.Join(second, ",")
+	a := off.upload("/console/import", map[string]string{"type": e.licA.TypeCode}, "file", "import.csv", []byte(strings.Join(lines, "\n")))
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("import: %d %s", a.status, snippet(a.body))
+	}
+	job := a.header.Get("Location")
+	if p := e.waitImport(off, job); p.Issued != 1 || p.Failed != 1 {
+		t.Fatalf("import %+v, want 1 issued and 1 failed", p)
+	}
+	held, err := e.reg.List(context.Background(), registry.ListFilter{HolderCode: first[1]})
+	if err != nil || len(held) != 1 {
+		t.Fatalf("the company holds %d licenses, %v", len(held), err)
+	}
+	if csv := off.get(job + "/errors.csv").body; !strings.Contains(csv, held[0].Identifier) || !strings.Contains(csv, "变更") {
+		t.Fatalf("errors.csv does not name %s: %s", held[0].Identifier, csv)
+	}
+}
