@@ -2,8 +2,10 @@ package registry_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,4 +313,42 @@ func BenchmarkNewVersion(b *testing.B) {
 		cur = next
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "versions/s")
+}
+
+// A crash after the version reached the ledger but before the store marked
+// the predecessor (its intent is left) is repaired at the next open, from
+// the ledger.
+func TestOpenRepairsASupersession(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	v1, err := w.reg.Issue(ctx, w.issuer(0), w.requestOf(0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := w.reg.NewVersion(ctx, w.issuer(0), v1.Identifier, registry.VersionRequest{Kind: registry.VersionChange, Fields: map[string]string{"premises": "上海市某路1号"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE licenses SET status = 'active', status_reason = '', status_log_index = ? WHERE identifier = ?`,
+		`INSERT INTO status_intents (identifier, at) VALUES (?2, 'now')`,
+	} {
+		if _, err := db.Exec(q, int64(v1.Receipt.LogIndex), v1.Identifier); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	w.open()
+	got, err := w.reg.Get(ctx, v1.Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != license.StatusSuperseded || got.StatusReason != "changed" || got.SupersededBy != v2.Identifier {
+		t.Fatalf("after reopening, the store says %s (%s) by %q", got.Status, got.StatusReason, got.SupersededBy)
+	}
 }
