@@ -305,6 +305,9 @@ type mintRequest struct {
 	requestKey  string
 	// predecessor is the version this one supersedes; nil for a first issue.
 	predecessor *ledger.Predecessor
+	// beforeAnchor, when set, is called with the license (without its
+	// receipt) and its seal's id just before it is anchored.
+	beforeAnchor func(lic *License, sealID string, anchor ledger.Anchor) error
 }
 
 // mint is the pipeline every license version goes through, first issue or
@@ -348,15 +351,21 @@ func (s *Service) mint(ctx context.Context, m mintRequest) (*License, error) {
 		return nil, err
 	}
 	anchor.Predecessor = m.predecessor
+	lic := &License{
+		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial, Version: m.version,
+		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
+		IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
+	}
+	if m.beforeAnchor != nil {
+		if err := m.beforeAnchor(lic, key.seal.ID, anchor); err != nil {
+			return nil, err
+		}
+	}
 	receipts, err := s.ledger.Anchor(ctx, []ledger.Anchor{anchor})
 	if err != nil {
 		return nil, fmt.Errorf("registry: anchor %s: %w", rec.Identifier, err)
 	}
-	lic := &License{
-		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial, Version: m.version,
-		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
-		Receipt: receipts[0], IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
-	}
+	lic.Receipt = receipts[0]
 	if err := s.store.insertLicense(ctx, lic, key.seal.ID, key.seal.Raw); err != nil {
 		return nil, err
 	}

@@ -189,6 +189,9 @@ func (s *Service) checkLedger(ctx context.Context) error {
 	if err := sawLedgerSize(ctx, s.store.db, cp.Size); err != nil {
 		return err
 	}
+	if err := s.recoverVersions(ctx); err != nil {
+		return err
+	}
 	done, err := s.store.meta(ctx, metaReconciled)
 	if err != nil {
 		return err

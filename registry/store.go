@@ -128,7 +128,7 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema + statusSchema + statusSlotSchema); err != nil {
+	if _, err := db.Exec(schema + webSchema + statusSchema + statusSlotSchema + versionSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
 	}
@@ -169,6 +169,20 @@ func openStore(path string) (*store, error) {
 // addColumns adds the columns a store made by an older version lacks.
 // restoreSeal puts the seal back into a stored seal signature.
 func (s *store) restoreSeal(stripped []byte, sealID string, offset int) ([]byte, error) {
+	der, err := s.sealDER(sealID)
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 || offset > len(stripped) {
+		return nil, fmt.Errorf("seal offset %d outside %d bytes", offset, len(stripped))
+	}
+	out := make([]byte, 0, len(stripped)+len(der))
+	out = append(append(append(out, stripped[:offset]...), der...), stripped[offset:]...)
+	return out, nil
+}
+
+// sealDER returns the DER of the seal with the id.
+func (s *store) sealDER(sealID string) ([]byte, error) {
 	s.sealMu.Lock()
 	der, ok := s.sealDERs[sealID]
 	s.sealMu.Unlock()
@@ -180,12 +194,7 @@ func (s *store) restoreSeal(stripped []byte, sealID string, offset int) ([]byte,
 		s.sealDERs[sealID] = der
 		s.sealMu.Unlock()
 	}
-	if offset < 0 || offset > len(stripped) {
-		return nil, fmt.Errorf("seal offset %d outside %d bytes", offset, len(stripped))
-	}
-	out := make([]byte, 0, len(stripped)+len(der))
-	out = append(append(append(out, stripped[:offset]...), der...), stripped[offset:]...)
-	return out, nil
+	return der, nil
 }
 
 func addColumns(db *sql.DB, table string, cols map[string]string) error {

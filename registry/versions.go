@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"zhengzhao/ledger"
+	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
 )
 
@@ -164,7 +167,14 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 		return nil, err
 	}
 	pred := &ledger.Predecessor{Identifier: id, DocumentHash: predHash, Reason: req.reason()}
-	lic, err := s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: prev.Serial, version: next.Version, statusIndex: statusIndex, predecessor: pred})
+	// The new version is written ahead: anchored, it supersedes the
+	// predecessor, so it must not be lost if the store insert never happens.
+	writeAhead := func(lic *License, sealID string, a ledger.Anchor) error {
+		return s.store.savePendingVersion(ctx, pendingVersion{
+			License: lic, Credential: lic.Credential, SealSignature: lic.SealSignature, SealID: sealID, DocumentHash: a.DocumentHash,
+		})
+	}
+	lic, err := s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: prev.Serial, version: next.Version, statusIndex: statusIndex, predecessor: pred, beforeAnchor: writeAhead})
 	if err != nil {
 		if errors.Is(err, ledger.ErrDuplicate) || errors.Is(err, ledger.ErrFinal) || errors.Is(err, ledger.ErrInvalidEvent) {
 			// Another instance changed it first: take the ledger's word.
@@ -181,6 +191,9 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 		LogIndex: lic.Receipt.LogIndex, Receipt: &lic.Receipt,
 	}); err != nil {
 		return nil, fmt.Errorf("registry: store the supersession of %s (on the ledger; repaired at the next start): %w", id, err)
+	}
+	if err := s.store.dropPendingVersion(ctx, lic.Identifier); err != nil {
+		return nil, err
 	}
 	s.changed()
 	s.log.Info("license version made", "id", lic.Identifier, "predecessor", id, "reason", pred.Reason)
@@ -270,4 +283,136 @@ func (s *Service) documentHash(ctx context.Context, lic *License) ([]byte, error
 		return nil, fmt.Errorf("registry: anchor receipt of %s names another license", lic.Identifier)
 	}
 	return e.Anchor.DocumentHash, nil
+}
+
+// versionSchema holds the versions written ahead of their anchor.
+const versionSchema = `
+CREATE TABLE IF NOT EXISTS pending_versions (
+	identifier TEXT PRIMARY KEY,
+	body       BLOB NOT NULL              -- pendingVersion JSON
+);
+`
+
+// pendingVersion is a new version as minted, kept until it is stored: if
+// the registry stops between anchoring it and storing it, the next open
+// stores it from here with a receipt from the ledger.
+type pendingVersion struct {
+	License       *License `json:"license"`
+	Credential    []byte   `json:"credential"`
+	SealSignature []byte   `json:"seal_signature"`
+	SealID        string   `json:"seal_id"`
+	// DocumentHash is the anchor's, to recognise it on the ledger.
+	DocumentHash []byte `json:"document_hash"`
+}
+
+func (s *store) savePendingVersion(ctx context.Context, p pendingVersion) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO pending_versions (identifier, body) VALUES (?, ?)
+		ON CONFLICT (identifier) DO UPDATE SET body = excluded.body`, p.License.Identifier, b)
+	return err
+}
+
+func (s *store) dropPendingVersion(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM pending_versions WHERE identifier = ?`, id)
+	return err
+}
+
+func (s *store) pendingVersions(ctx context.Context) ([]pendingVersion, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body FROM pending_versions ORDER BY identifier`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pendingVersion
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var p pendingVersion
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("registry: pending version: %w", err)
+		}
+		p.License.Credential, p.License.SealSignature = p.Credential, p.SealSignature
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// recoverVersions stores every version written ahead whose anchor is on
+// the ledger (with a receipt against the ledger's checkpoint) and forgets
+// the ones the ledger never got. It runs at open, before reconciliation
+// brings the predecessors' statuses in line.
+func (s *Service) recoverVersions(ctx context.Context) error {
+	pending, err := s.store.pendingVersions(ctx)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	for _, p := range pending {
+		id := p.License.Identifier
+		if _, err := s.store.license(ctx, id); err == nil {
+			if err := s.store.dropPendingVersion(ctx, id); err != nil {
+				return err
+			}
+			continue
+		}
+		st, err := s.ledger.License(ctx, id)
+		if errors.Is(err, ledger.ErrNotFound) {
+			s.log.Warn("version never anchored: dropped", "id", id)
+			if err := s.store.dropPendingVersion(ctx, id); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("registry: recover version %s: %w", id, err)
+		}
+		if !bytes.Equal(st.Anchor.DocumentHash, p.DocumentHash) {
+			return fmt.Errorf("registry: recover version %s: the ledger anchored another document under its identifier", id)
+		}
+		rcpt, err := s.receiptOf(ctx, st)
+		if err != nil {
+			return fmt.Errorf("registry: recover version %s: %w", id, err)
+		}
+		p.License.Receipt = rcpt
+		sealDER, err := s.store.sealDER(p.SealID)
+		if err != nil {
+			return fmt.Errorf("registry: recover version %s: %w", id, err)
+		}
+		if err := s.store.insertLicense(ctx, p.License, p.SealID, sealDER); err != nil {
+			return fmt.Errorf("registry: recover version %s: %w", id, err)
+		}
+		if err := s.store.dropPendingVersion(ctx, id); err != nil {
+			return err
+		}
+		s.changed()
+		s.log.Warn("version stored from the write-ahead record", "id", id, "log_index", rcpt.LogIndex)
+	}
+	return nil
+}
+
+// receiptOf rebuilds the receipt of a license's anchor from the ledger:
+// its entry, and an inclusion proof against the current checkpoint,
+// checked before it is handed out.
+func (s *Service) receiptOf(ctx context.Context, st *ledger.LicenseState) (ledger.Receipt, error) {
+	a := st.Anchor
+	entry, err := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: st.AnchoredAt, Anchor: &a}.Canonical()
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	cp, err := s.ledger.Checkpoint(ctx)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	proof, err := s.ledger.InclusionProof(ctx, st.LogIndex, cp.Size)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	if err := tlog.VerifyInclusion(entry, st.LogIndex, cp.Size, proof, cp.Root); err != nil {
+		return ledger.Receipt{}, fmt.Errorf("rebuilt anchor entry is not the ledger's: %w", err)
+	}
+	return ledger.Receipt{Entry: entry, LogIndex: st.LogIndex, TreeSize: cp.Size, InclusionProof: proof, Checkpoint: cp.Note}, nil
 }

@@ -352,3 +352,58 @@ func TestOpenRepairsASupersession(t *testing.T) {
 		t.Fatalf("after reopening, the store says %s (%s) by %q", got.Status, got.StatusReason, got.SupersededBy)
 	}
 }
+
+// A version anchored on the ledger whose store insert never happened (a
+// crash between the two) is stored at the next open from its write-ahead
+// record, with a receipt that verifies; the predecessor is superseded.
+func TestOpenStoresAVersionTheStoreMissed(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	v1, err := w.reg.Issue(ctx, w.issuer(0), w.requestOf(0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := license.ParseIdentifier(v1.Identifier)
+	next, _ := pid.Next()
+	// Make the store refuse the insert after the anchor: a row already
+	// holds the new version's identifier.
+	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	block := `INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential, receipt, issued_at)
+		VALUES (?, 'X', 'X', 'X', '001', 'X', 'active', -1, '{}', x'00', '{}', 'now')`
+	if _, err := db.Exec(block, next.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.reg.NewVersion(ctx, w.issuer(0), v1.Identifier, registry.VersionRequest{Kind: registry.VersionChange, Fields: map[string]string{"premises": "上海市某路1号"}}); err == nil {
+		t.Fatal("the version was stored over the blocking row")
+	}
+	if st, err := w.ledger.License(ctx, next.String()); err != nil || st.Anchor.Predecessor == nil {
+		t.Fatalf("the version is not on the ledger: %v", err)
+	}
+	w.close()
+	if _, err := db.Exec(`DELETE FROM licenses WHERE identifier = ?`, next.String()); err != nil {
+		t.Fatal(err)
+	}
+	w.open()
+	v2, err := w.reg.Get(ctx, next.String())
+	if err != nil {
+		t.Fatalf("after reopening the version is not stored: %v", err)
+	}
+	if v2.Version != "002" || v2.Record.Fields["premises"] != "上海市某路1号" || v2.Status != license.StatusActive {
+		t.Fatalf("recovered version %+v", v2)
+	}
+	if got, _ := w.reg.Get(ctx, v1.Identifier); got.Status != license.StatusSuperseded || got.SupersededBy != v2.Identifier {
+		t.Fatalf("predecessor after reopening: %s by %q", got.Status, got.SupersededBy)
+	}
+	off, on := w.verdicts(v2)
+	if !off.Valid || !on.Valid {
+		t.Fatalf("recovered version verifies offline %s, online %s: %+v", off.Verdict, on.Verdict, off.Checks)
+	}
+	var pending int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pending_versions`).Scan(&pending); err != nil || pending != 0 {
+		t.Fatalf("%d write-ahead records left, %v", pending, err)
+	}
+}
