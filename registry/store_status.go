@@ -269,6 +269,9 @@ type statusWrite struct {
 	At       time.Time
 	LogIndex uint64
 	Receipt  *ledger.Receipt // nil when repaired from the ledger's state
+	// Pending, when set, is a version written ahead (pending_versions)
+	// that is stored now and forgotten in the same transaction.
+	Pending string
 }
 
 // writeStatus applies a status the ledger recorded, unless the store already
@@ -309,6 +312,11 @@ func (s *store) writeStatus(ctx context.Context, w statusWrite) (bool, error) {
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM status_intents WHERE identifier = ?`, w.ID); err != nil {
 		return false, err
+	}
+	if w.Pending != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_versions WHERE identifier = ?`, w.Pending); err != nil {
+			return false, err
+		}
 	}
 	if w.Receipt != nil {
 		if err := sawLedgerSize(ctx, tx, w.Receipt.TreeSize); err != nil {

@@ -161,23 +161,24 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 		s.changed()
 	}
 	now := s.now()
-	// If the store update below never happens, the next reconciliation
-	// reads the predecessor's status from the ledger.
-	if err := s.store.markIntent(ctx, id, now); err != nil {
-		return nil, err
-	}
 	pred := &ledger.Predecessor{Identifier: id, DocumentHash: predHash, Reason: req.reason()}
 	// The new version is written ahead: anchored, it supersedes the
-	// predecessor, so it must not be lost if the store insert never happens.
+	// predecessor, so it must not be lost if the store insert never happens;
+	// and the predecessor's intent makes the next open read its status from
+	// the ledger if the store update never happens.
 	writeAhead := func(lic *License, sealID string, a ledger.Anchor) error {
 		return s.store.savePendingVersion(ctx, pendingVersion{
 			License: lic, Credential: lic.Credential, SealSignature: lic.SealSignature, SealID: sealID, DocumentHash: a.DocumentHash,
-		})
+		}, id, now)
 	}
 	lic, err := s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: prev.Serial, version: next.Version, statusIndex: statusIndex, predecessor: pred, beforeAnchor: writeAhead})
 	if err != nil {
 		if errors.Is(err, ledger.ErrDuplicate) || errors.Is(err, ledger.ErrFinal) || errors.Is(err, ledger.ErrInvalidEvent) {
-			// Another instance changed it first: take the ledger's word.
+			// The ledger refused it: nothing to recover. Another instance
+			// changed it first: take the ledger's word.
+			if derr := s.store.dropPendingVersion(ctx, next.String()); derr != nil {
+				return nil, derr
+			}
 			if _, rerr := s.repair(ctx, id); rerr == nil {
 				if cur, gerr := s.store.license(ctx, id); gerr == nil && cur.Status != license.StatusActive {
 					return nil, s.versionConflict(ctx, cur)
@@ -188,12 +189,9 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 	}
 	if _, err := s.store.writeStatus(ctx, statusWrite{
 		ID: id, Status: license.StatusSuperseded, Reason: pred.Reason, Note: req.Note, Actor: a.Name, At: now,
-		LogIndex: lic.Receipt.LogIndex, Receipt: &lic.Receipt,
+		LogIndex: lic.Receipt.LogIndex, Receipt: &lic.Receipt, Pending: lic.Identifier,
 	}); err != nil {
 		return nil, fmt.Errorf("registry: store the supersession of %s (on the ledger; repaired at the next start): %w", id, err)
-	}
-	if err := s.store.dropPendingVersion(ctx, lic.Identifier); err != nil {
-		return nil, err
 	}
 	s.changed()
 	s.log.Info("license version made", "id", lic.Identifier, "predecessor", id, "reason", pred.Reason)
@@ -305,14 +303,27 @@ type pendingVersion struct {
 	DocumentHash []byte `json:"document_hash"`
 }
 
-func (s *store) savePendingVersion(ctx context.Context, p pendingVersion) error {
+// savePendingVersion writes a version ahead of its anchor, and the status
+// intent of the predecessor it supersedes, in one transaction.
+func (s *store) savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO pending_versions (identifier, body) VALUES (?, ?)
-		ON CONFLICT (identifier) DO UPDATE SET body = excluded.body`, p.License.Identifier, b)
-	return err
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pending_versions (identifier, body) VALUES (?, ?)
+		ON CONFLICT (identifier) DO UPDATE SET body = excluded.body`, p.License.Identifier, b); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO status_intents (identifier, at) VALUES (?, ?)
+		ON CONFLICT (identifier) DO UPDATE SET at = excluded.at`, predecessor, formatTime(at)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *store) dropPendingVersion(ctx context.Context, id string) error {
@@ -371,7 +382,13 @@ func (s *Service) recoverVersions(ctx context.Context) error {
 			return fmt.Errorf("registry: recover version %s: %w", id, err)
 		}
 		if !bytes.Equal(st.Anchor.DocumentHash, p.DocumentHash) {
-			return fmt.Errorf("registry: recover version %s: the ledger anchored another document under its identifier", id)
+			// Another instance's version of the same license won the race;
+			// this one was never anchored.
+			s.log.Warn("version lost a race to another on the ledger: dropped", "id", id)
+			if err := s.store.dropPendingVersion(ctx, id); err != nil {
+				return err
+			}
+			continue
 		}
 		rcpt, err := s.receiptOf(ctx, st)
 		if err != nil {

@@ -407,3 +407,19 @@ func TestOpenStoresAVersionTheStoreMissed(t *testing.T) {
 		t.Fatalf("%d write-ahead records left, %v", pending, err)
 	}
 }
+
+// BenchmarkIssueOneAtATime is BenchmarkNewVersion's reference: first
+// issues of the same type, one after another.
+func BenchmarkIssueOneAtATime(b *testing.B) {
+	w := newWorld(b)
+	ctx := context.Background()
+	officer := w.issuer(0)
+	req := w.requestOf(0, 1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.reg.Issue(ctx, officer, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "licenses/s")
+}
