@@ -32,6 +32,8 @@ func detectForm(input []byte) string {
 		return FormPhoto
 	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.CompactPrefix)):
 		return FormCompact
+	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.LivePrefix)):
+		return FormLive
 	}
 	return FormCredential
 }
@@ -237,6 +239,10 @@ func decodeQRImage(img image.Image, format string) (string, error) {
 // the anchor check is skipped and online only the ledger's anchor fields
 // are compared.
 func (v *run) verifyCompact(s string) {
+	if isLive(s) { // a photo of a live code
+		v.verifyLive(s)
+		return
+	}
 	v.r.Form = FormCompact
 	c, err := credential.ParseCompact(s)
 	if err != nil {

@@ -157,6 +157,7 @@ const (
 	FormPDF        = "pdf"        // a license PDF with the credential and seal attached
 	FormCompact    = "compact"    // a ZZ1: compact form, as in the QR code
 	FormPhoto      = "photo"      // a PNG or JPEG picture of the QR code
+	FormLive       = "live"       // a ZZL1: live code (亮证码), checked online only
 )
 
 // Modes of a verification.
