@@ -28,6 +28,7 @@ func TestLiveCodeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("live code of %d characters: %s", len(code), code)
 	if !strings.HasPrefix(code, LivePrefix) || len(code) >= 300 {
 		t.Fatalf("code %q (%d characters): want the %s prefix and well under 300 characters", code, len(code), LivePrefix)
 	}
