@@ -148,16 +148,22 @@ func (d *windowData) needPurpose() bool {
 // verifyOnline verifies input against the current trust bundle and the
 // ledger, and counts the verdict.
 func (s *Server) verifyOnline(ctx context.Context, input []byte) (*verifier.Result, error) {
-	b, _, err := s.currentBundle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res, err := verifier.Verify(ctx, input, b, verifier.Policy{At: s.now(), Online: s.ledger})
+	res, err := s.verifyUncounted(ctx, input)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	return res, nil
+}
+
+// verifyUncounted is verifyOnline without counting the verdict, for input
+// that may turn out to be a live code (counted once verifyLive is done).
+func (s *Server) verifyUncounted(ctx context.Context, input []byte) (*verifier.Result, error) {
+	b, _, err := s.currentBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return verifier.Verify(ctx, input, b, verifier.Policy{At: s.now(), Online: s.ledger})
 }
 
 func (s *Server) windowVerify(c *echo.Context) error {
@@ -183,13 +189,14 @@ func (s *Server) windowVerify(c *echo.Context) error {
 		d.Err = d.Errors["payload"]
 		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
 	}
-	res, err := s.verifyOnline(c.Request().Context(), input)
+	res, err := s.verifyUncounted(c.Request().Context(), input)
 	if err != nil {
 		return s.webError(c, err)
 	}
 	if lc := (*verifier.LiveCodeInput)(nil); errors.As(res.InputErr, &lc) {
 		return s.windowLive(c, d, lc.Code)
 	}
+	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	reason := ""
 	// A license the registry knows, shown with a genuine signature, is a
 	// use of that license: record it for its holder.
