@@ -207,24 +207,14 @@ func (c *Credential) fill(t *tree, root *node, keep bool) *FormatError {
 	}
 
 	// type
-	typ := t.member(root, "type")
-	if typ == nil {
-		return formatErr("type", RuleRequired, "")
-	}
-	if c.Type, err = stringList(t, typ, "type", keep); err != nil {
+	if c.Type, err = typeMember(t, root, TypeElectronicLicense, keep); err != nil {
 		return err
-	}
-	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, TypeElectronicLicense) {
-		return formatErr("type", RuleValue, "want "+TypeCredential+" and "+TypeElectronicLicense)
 	}
 
 	// issuer
-	iss := t.member(root, "issuer")
-	if iss == nil {
-		return formatErr("issuer", RuleRequired, "")
-	}
-	if iss.kind != kindObject {
-		return formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
+	iss, err := issuerMember(t, root)
+	if err != nil {
+		return err
 	}
 	if c.Issuer.ID, err = requiredString(t, iss, "id", "issuer"); err != nil {
 		return err
@@ -356,7 +346,8 @@ func statusList(t *tree, v *node, keep bool) ([]StatusListEntry, *FormatError) {
 	out := make([]StatusListEntry, len(entries))
 	for i := range entries {
 		var err *FormatError
-		if out[i], err = decodeStatusListEntry(t, &entries[i], "credentialStatus["+strconv.Itoa(i)+"]", keep); err != nil {
+		if out[i], err = decodeStatusListEntry(t, &entries[i], "", keep); err != nil {
+			err.Field = joinPath("credentialStatus["+strconv.Itoa(i)+"]", err.Field) // built only on error
 			return nil, err
 		}
 	}
@@ -373,15 +364,15 @@ func checkStatusMessages(t *tree, v *node, field string) *FormatError {
 	if len(items) != len(wantMessages) {
 		return formatErr(field, RuleValue, strconv.Itoa(len(items))+" values, want "+strconv.Itoa(len(wantMessages)))
 	}
+	at := func(i int) string { return field + "[" + strconv.Itoa(i) + "]" } // for errors
 	for i := range items {
-		at := field + "[" + strconv.Itoa(i) + "]"
 		if items[i].kind != kindObject {
-			return formatErr(at, RuleType, "want an object, got "+items[i].kind.String())
+			return formatErr(at(i), RuleType, "want an object, got "+items[i].kind.String())
 		}
 		var msg StatusMessage
 		for _, m := range t.items(&items[i]) {
 			if m.kind != kindString {
-				return formatErr(at+"."+t.name(&m), RuleType, "want a string")
+				return formatErr(at(i)+"."+t.name(&m), RuleType, "want a string")
 			}
 			switch t.name(&m) {
 			case "status":
@@ -391,7 +382,7 @@ func checkStatusMessages(t *tree, v *node, field string) *FormatError {
 			}
 		}
 		if msg != wantMessages[i] {
-			return formatErr(at, RuleValue, "want {"+wantMessages[i].Status+" "+wantMessages[i].Message+"}")
+			return formatErr(at(i), RuleValue, "want {"+wantMessages[i].Status+" "+wantMessages[i].Message+"}")
 		}
 	}
 	return nil
@@ -520,4 +511,33 @@ func decodeRecord(t *tree, v *node, rec *license.Record, keepFields bool) *Forma
 		}
 	}
 	return nil
+}
+
+// typeMember checks the root's type: a list of strings holding
+// VerifiableCredential and second, copied only if keep is set.
+func typeMember(t *tree, root *node, second string, keep bool) ([]string, *FormatError) {
+	typ := t.member(root, "type")
+	if typ == nil {
+		return nil, formatErr("type", RuleRequired, "")
+	}
+	list, err := stringList(t, typ, "type", keep)
+	if err != nil {
+		return nil, err
+	}
+	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, second) {
+		return nil, formatErr("type", RuleValue, "want "+TypeCredential+" and "+second)
+	}
+	return list, nil
+}
+
+// issuerMember returns the root's issuer object.
+func issuerMember(t *tree, root *node) (*node, *FormatError) {
+	iss := t.member(root, "issuer")
+	if iss == nil {
+		return nil, formatErr("issuer", RuleRequired, "")
+	}
+	if iss.kind != kindObject {
+		return nil, formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
+	}
+	return iss, nil
 }

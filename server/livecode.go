@@ -22,7 +22,7 @@ import (
 // loaded). The window page and POST /api/v1/verify accept it online.
 
 // checkLive names the check a live code adds to a Result.
-const checkLive = "live_code"
+const checkLive = verifier.NameLive
 
 // livePixels is the size of the live code's QR picture.
 const livePixels = 480

@@ -83,7 +83,13 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		d := time.Since(start)
 		s.metrics.latency.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(d.Seconds())
-		if !strings.HasPrefix(route, "/assets/") && route != "/metrics" {
+		switch {
+		case strings.HasPrefix(route, "/assets/") || route == "/metrics":
+		case status < 400 && (route == "/api/v1/bundle" || strings.HasPrefix(route, "/status/")):
+			// Public, cacheable and polled by every office: a line each at
+			// INFO would cost more than serving them from memory.
+			s.log.Debug("http", "method", c.Request().Method, "route", route, "status", status, "ms", float64(d.Microseconds())/1000)
+		default:
 			s.log.Info("http", "method", c.Request().Method, "route", route, "status", status, "ms", float64(d.Microseconds())/1000)
 		}
 		return err

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,5 +350,54 @@ func TestBundleAndStatusListsRevalidate(t *testing.T) {
 	}
 	if a := e.do("GET", "/api/v1/log/consistency?from=1&to=2", "", nil); a.status != 200 || !bytes.Contains(a.body, []byte(`"proof"`)) {
 		t.Errorf("consistency proof: %d %s", a.status, a.body)
+	}
+}
+
+// Racing status changes of one license end in 200 or 409 naming the
+// current status, never 500.
+func TestConcurrentStatusChangesAre409(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.issue(0)
+	if a := e.do("POST", "/api/v1/licenses/"+id+"/status", e.issuers[0], []byte(`{"status":"suspended","reason":"under_investigation"}`)); a.status != 200 {
+		t.Fatalf("suspend: %d %s", a.status, a.body)
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 12)
+	bodies := make([][]byte, 12)
+	for i := range codes {
+		body := `{"status":"active","reason":"rectified"}`
+		if i%2 == 0 {
+			body = `{"status":"revoked","reason":"penalty"}`
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/licenses/"+id+"/status", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+e.issuers[0])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			codes[i] = resp.StatusCode
+			bodies[i], _ = io.ReadAll(resp.Body)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, c := range codes {
+		switch c {
+		case 200:
+			ok++
+		case 409:
+			if !bytes.Contains(bodies[i], []byte("当前状态为")) && !bytes.Contains(bodies[i], []byte("已是")) {
+				t.Errorf("409 without the current status: %s", bodies[i])
+			}
+		default:
+			t.Errorf("a racing status change answered %d: %s", c, bodies[i])
+		}
+	}
+	if ok == 0 || ok > 2 {
+		t.Errorf("%d changes went through, want 1 or 2", ok)
 	}
 }

@@ -32,12 +32,6 @@ type checkView struct {
 	Name, Status, Class, Reason string
 }
 
-var checkNames = map[string]string{
-	verifier.NameFormat: "格式", verifier.NameIssuer: "签发机构", verifier.NameProof: "数字签名", verifier.NameKey: "签名密钥",
-	verifier.NameType: "证照类型", verifier.NameValidity: "有效期", verifier.NameStatus: "证照状态", verifier.NameAnchor: "上链存证",
-	verifier.NameSeal: "电子印章", verifier.NameFace: "照面标识", checkLive: "亮证码",
-}
-
 // formatReasons put the verifier's reasons for unreadable input in Chinese
 // first: window staff act on these.
 var formatReasons = []struct{ contains, say string }{
@@ -68,7 +62,7 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 		v.Why = license.ReasonLabel(statusReason)
 	}
 	for _, ch := range r.Checks {
-		cv := checkView{Name: checkNames[ch.Name], Reason: ch.Reason}
+		cv := checkView{Name: verifier.CheckLabel(ch.Name), Reason: ch.Reason}
 		for _, fr := range formatReasons {
 			if ch.Name == verifier.NameFormat && strings.Contains(ch.Reason, fr.contains) {
 				cv.Reason = fr.say + "（" + ch.Reason + "）"

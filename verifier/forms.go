@@ -2,26 +2,28 @@ package verifier
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // photos of a QR code
 	_ "image/png"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+	xdraw "golang.org/x/image/draw"
 
 	"zhengzhao/credential"
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/signing"
 	"zhengzhao/signing/seal"
 )
-
-// MaxPhotoPixels bounds the pictures Verify decodes (width × height), so a
-// small file that claims a huge size cannot exhaust memory.
-const MaxPhotoPixels = 40 << 20
 
 // detectForm tells the input's form by its content, never by a file name.
 func detectForm(input []byte) string {
@@ -183,15 +185,21 @@ func (v *run) verifyPhoto(pic []byte) {
 	v.r.Form = FormPhoto
 }
 
-// DecodeQR returns the text of the QR code in a PNG or JPEG picture. A
-// picture without a readable QR code is ErrNoQRCode.
+// DecodeQR returns the text of the QR code in a PNG or JPEG picture: a
+// screenshot, a page scan or a photo. A picture without a readable QR code
+// is ErrNoQRCode. A picture over limits.ImagePixels or limits.ImageMemory
+// is refused by its header, before its pixels are allocated, with an error
+// that is both ErrTooLarge and a *limits.ImageTooLargeError (Chinese text
+// naming the limit, stable code "image_too_large"). The work after decoding
+// is bounded by limits.QRWorkPixels and a fixed number of attempts.
 func DecodeQR(pic []byte) (string, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(pic))
-	if err != nil {
+	_, format, err := limits.CheckImage(pic)
+	var tooLarge *limits.ImageTooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return "", &imageTooLargeError{tooLarge}
+	case err != nil:
 		return "", fmt.Errorf("%w: not a readable PNG or JPEG picture: %v", ErrNoQRCode, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPhotoPixels {
-		return "", fmt.Errorf("%w: the %s picture is %d×%d pixels, at most %d pixels", ErrNoQRCode, format, cfg.Width, cfg.Height, MaxPhotoPixels)
 	}
 	img, _, err := image.Decode(bytes.NewReader(pic))
 	if err != nil {
@@ -200,37 +208,416 @@ func DecodeQR(pic []byte) (string, error) {
 	return decodeQRImage(img, format)
 }
 
-// decodeQRImage tries the picture as it is, then turned a quarter at a
-// time, then as a bare QR code. gozxing's finder-pattern detector misjudges
-// the geometry of a few percent of codes in one orientation (about 6 % of
-// our licenses' QR codes, which zbar and phone cameras read at once) and
-// reads them in another, so one failed attempt is not "no QR code".
-func decodeQRImage(img image.Image, format string) (string, error) {
-	src := gozxing.NewLuminanceSourceFromImage(img)
-	reader := qrcode.NewQRCodeReader()
-	tryHarder := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-	for turn := 0; turn < 4; turn++ {
-		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src)); err == nil {
-			if res, err := reader.Decode(bmp, tryHarder); err == nil {
-				return res.GetText(), nil
+// imageTooLargeError is a picture over a limit: its text is the limit's
+// Chinese message, and it is both ErrTooLarge (so an API answers 413) and
+// the *limits.ImageTooLargeError that carries the code and the figures.
+type imageTooLargeError struct {
+	*limits.ImageTooLargeError
+}
+
+func (e *imageTooLargeError) Unwrap() []error {
+	return []error{ErrTooLarge, e.ImageTooLargeError}
+}
+
+// decodeQRImage reads the QR code of a picture: a page scanned at 100 to
+// 300 dpi, crooked or turned, JPEG-compressed, or photographed at an angle.
+// gozxing (a port of ZXing) does the binarizing, the finder and alignment
+// pattern checks, the grid sampling and the Reed–Solomon decoding; what is
+// ours is which candidates and code sizes it is asked to read, below. A
+// panic in it on a hostile picture is no QR code.
+// The picture is reduced to grey at no more than limits.QRWorkPixels
+// (box-averaged by a whole factor), binarized with a local threshold, then
+// with a global one, and the code is looked for in each. If that fails, the
+// region framed by the likeliest finder patterns is cut from the picture at
+// full resolution and resampled to qrModulePixels a module (a 100 dpi scan
+// has under 2 pixels a module, too few for a crooked grid), and read again;
+// last, a small picture is read at twice its size. Every attempt works on
+// at most limits.QRWorkPixels pixels and their number is fixed.
+func decodeQRImage(img image.Image, format string) (_ string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w in the %s picture (the reader failed: %v)", ErrNoQRCode, format, r)
+		}
+	}()
+	g, k := greyOf(img, img.Bounds(), limits.QRWorkPixels)
+	if g == nil {
+		return "", fmt.Errorf("%w in the %s picture", ErrNoQRCode, format)
+	}
+	var regions []image.Rectangle
+	for _, hybrid := range []bool{true, false} {
+		bm, err := binarize(g, hybrid)
+		if err != nil {
+			continue
+		}
+		triples := finderTriples(finderCandidates(bm))
+		if text, ok := readTriples(bm, triples); ok {
+			return text, nil
+		}
+		if hybrid {
+			for _, t := range triples[:min(len(triples), qrRegions)] {
+				regions = append(regions, codeRegion(t, k, img.Bounds()))
 			}
 		}
-		if !src.IsRotateSupported() {
-			break
-		}
-		turned, err := src.RotateCounterClockwise()
-		if err != nil {
-			break
-		}
-		src = turned
 	}
-	pure := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}
-	if bmp, err := gozxing.NewBinaryBitmapFromImage(img); err == nil {
-		if res, err := reader.Decode(bmp, pure); err == nil {
-			return res.GetText(), nil
+	for _, r := range regions {
+		if text, ok := readRegion(img, r); ok {
+			return text, nil
+		}
+	}
+	if len(g.Pix)*4 <= limits.QRWorkPixels {
+		if text, ok := readScaled(g, 2); ok {
+			return text, nil
 		}
 	}
 	return "", fmt.Errorf("%w in the %s picture", ErrNoQRCode, format)
+}
+
+// qrModulePixels is the module size a cut-out region is resampled to, and
+// qrRegions how many regions are cut out at most.
+const (
+	qrModulePixels = 4
+	qrRegions      = 2
+)
+
+// codeRegion returns the part of the picture (bounds b) that holds the
+// code framed by t, found in a grey copy reduced k times: the square the
+// three finder patterns span, completed to its fourth corner, with a margin
+// of a fifth of its side for perspective and the quiet zone.
+func codeRegion(t *detector.FinderPatternInfo, k int, b image.Rectangle) image.Rectangle {
+	tl, tr, bl := t.GetTopLeft(), t.GetTopRight(), t.GetBottomLeft()
+	xs := []float64{tl.GetX(), tr.GetX(), bl.GetX(), tr.GetX() + bl.GetX() - tl.GetX()}
+	ys := []float64{tl.GetY(), tr.GetY(), bl.GetY(), tr.GetY() + bl.GetY() - tl.GetY()}
+	x0, x1 := slices.Min(xs), slices.Max(xs)
+	y0, y1 := slices.Min(ys), slices.Max(ys)
+	m := max(x1-x0, y1-y0)/5 + 8*tl.GetEstimatedModuleSize()
+	f := float64(k)
+	r := image.Rect(int((x0-m)*f), int((y0-m)*f), int((x1+m)*f), int((y1+m)*f)).Add(b.Min)
+	return r.Intersect(b)
+}
+
+// readRegion cuts r from img, resamples it so that a module is about
+// qrModulePixels wide (bilinear, from x/image/draw), and reads it.
+func readRegion(img image.Image, r image.Rectangle) (string, bool) {
+	g, _ := greyOf(img, r, limits.QRWorkPixels)
+	if g == nil {
+		return "", false
+	}
+	bm, err := binarize(g, true)
+	if err != nil {
+		return "", false
+	}
+	triples := finderTriples(finderCandidates(bm))
+	if len(triples) == 0 {
+		return "", false
+	}
+	t := triples[0]
+	ms := (t.GetTopLeft().GetEstimatedModuleSize() + t.GetTopRight().GetEstimatedModuleSize() + t.GetBottomLeft().GetEstimatedModuleSize()) / 3
+	f := qrModulePixels / ms
+	w, h := int(float64(g.Rect.Dx())*f), int(float64(g.Rect.Dy())*f)
+	if ms <= 0 || w*h > limits.QRWorkPixels || w < 21 || h < 21 {
+		return readTriples(bm, triples)
+	}
+	scaled := image.NewGray(image.Rect(0, 0, w, h))
+	xdraw.BiLinear.Scale(scaled, scaled.Rect, g, g.Rect, xdraw.Src, nil)
+	for _, hybrid := range []bool{true, false} {
+		if bm, err := binarize(scaled, hybrid); err == nil {
+			if text, ok := readTriples(bm, finderTriples(finderCandidates(bm))); ok {
+				return text, true
+			}
+		}
+	}
+	return "", false
+}
+
+// readScaled resamples g f times (bilinear) and reads it with a local
+// threshold: a whole 100 dpi page, whose finder patterns are too small to
+// be found when it is crooked, is found and read at twice the size.
+func readScaled(g *image.Gray, f float64) (string, bool) {
+	big := image.NewGray(image.Rect(0, 0, int(f*float64(g.Rect.Dx())), int(f*float64(g.Rect.Dy()))))
+	xdraw.BiLinear.Scale(big, big.Rect, g, g.Rect, xdraw.Src, nil)
+	bm, err := binarize(big, true)
+	if err != nil {
+		return "", false
+	}
+	return readTriples(bm, finderTriples(finderCandidates(bm)))
+}
+
+// binarize turns g into black and white, with a threshold for each 8×8
+// block from its neighbourhood (hybrid) or one for the whole picture.
+func binarize(g *image.Gray, hybrid bool) (*gozxing.BitMatrix, error) {
+	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, g.Rect.Dy(), 0, 0, g.Rect.Dx(), g.Rect.Dy(), false)
+	if err != nil {
+		return nil, err
+	}
+	if hybrid {
+		return gozxing.NewHybridBinarizer(src).GetBlackMatrix()
+	}
+	return gozxing.NewGlobalHistgramBinarizer(src).GetBlackMatrix()
+}
+
+// readTriples reads the code framed by each of the first qrTriples triples.
+func readTriples(bm *gozxing.BitMatrix, triples []*detector.FinderPatternInfo) (string, bool) {
+	for _, t := range triples[:min(len(triples), qrTriples)] {
+		if text, ok := readTriple(bm, t); ok {
+			return text, true
+		}
+	}
+	return "", false
+}
+
+// finderCandidates scans every third row of bm for the 1:1:3:1:1 run of a
+// finder pattern and cross-checks each hit, as gozxing's finder does, but
+// through the whole picture; it stops at qrMaxCandidates, so a picture
+// tiled with finder-like marks costs no more than that.
+func finderCandidates(bm *gozxing.BitMatrix) []*detector.FinderPattern {
+	f := detector.NewFinderPatternFinder(bm, nil)
+	w, h := bm.GetWidth(), bm.GetHeight()
+	state := make([]int, 5)
+	for i := detector.FinderPatternFinder_MIN_SKIP - 1; i < h && len(f.GetPossibleCenters()) < qrMaxCandidates; i += detector.FinderPatternFinder_MIN_SKIP {
+		detector.FinderPatternFinder_doClearCounts(state)
+		cur := 0
+		for j := range w {
+			switch black := bm.Get(j, i); {
+			case black && cur&1 == 1:
+				cur++
+				state[cur]++
+			case black:
+				state[cur]++
+			case cur&1 == 1:
+				state[cur]++
+			case cur < 4:
+				cur++
+				state[cur]++
+			case detector.FinderPatternFinder_foundPatternCross(state) && f.HandlePossibleCenter(state, i, j):
+				cur = 0
+				detector.FinderPatternFinder_doClearCounts(state)
+			default:
+				detector.FinderPatternFinder_doShiftCounts2(state)
+				cur = 3
+			}
+		}
+		if detector.FinderPatternFinder_foundPatternCross(state) {
+			f.HandlePossibleCenter(state, i, w)
+		}
+	}
+	return f.GetPossibleCenters()
+}
+
+// qrTriples is how many triples of finder patterns are read at most, and
+// qrCandidates how many candidate patterns (the most often confirmed) they
+// are drawn from: bounds on the work one picture costs.
+const (
+	qrTriples       = 4
+	qrCandidates    = 12
+	qrMaxCandidates = 1000
+)
+
+// finderTriples ranks the triples of candidates that could be the three
+// finder patterns of one code: similar module sizes, two sides about equal
+// and about square to each other (loosely: a photo foreshortens).
+func finderTriples(cands []*detector.FinderPattern) []*detector.FinderPatternInfo {
+	cands = slices.Clone(cands)
+	slices.SortStableFunc(cands, func(a, b *detector.FinderPattern) int { return b.GetCount() - a.GetCount() })
+	cands = cands[:min(len(cands), qrCandidates)]
+	type scored struct {
+		info  *detector.FinderPatternInfo
+		score float64
+	}
+	var out []scored
+	for i := range cands {
+		for j := i + 1; j < len(cands); j++ {
+			for k := j + 1; k < len(cands); k++ {
+				p := []*detector.FinderPattern{cands[i], cands[j], cands[k]}
+				lo, hi := math.Inf(1), 0.0
+				for _, q := range p {
+					lo, hi = min(lo, q.GetEstimatedModuleSize()), max(hi, q.GetEstimatedModuleSize())
+				}
+				if lo <= 0 || hi/lo > 1.4 {
+					continue
+				}
+				bl, tl, tr := gozxing.ResultPoint_OrderBestPatterns(p[0], p[1], p[2])
+				a, b := gozxing.ResultPoint_Distance(tl, bl), gozxing.ResultPoint_Distance(tl, tr)
+				c := gozxing.ResultPoint_Distance(tr, bl)
+				modules := (a + b) / 2 / ((lo + hi) / 2)
+				if modules < 12 || modules > 180 {
+					continue
+				}
+				sides := math.Abs(a-b) / min(a, b)
+				square := math.Abs(c-math.Hypot(a, b)) / math.Hypot(a, b)
+				if sides > 0.35 || square > 0.2 {
+					continue
+				}
+				info := detector.NewFinderPatternInfo(bl.(*detector.FinderPattern), tl.(*detector.FinderPattern), tr.(*detector.FinderPattern))
+				out = append(out, scored{info, sides + 2*square + (hi/lo - 1)})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y scored) int { return cmp.Compare(x.score, y.score) })
+	infos := make([]*detector.FinderPatternInfo, len(out))
+	for i, s := range out {
+		infos[i] = s.info
+	}
+	return infos
+}
+
+// readTriple samples and decodes the code framed by one triple of finder
+// patterns. gozxing estimates the code's size (its number of modules) from
+// the distances between the finder patterns and the module size; at 2–3
+// pixels a module, or foreshortened in a photo, that estimate is often one
+// version (4 modules) off, and a grid sampled at the wrong size never
+// decodes. So the neighbouring sizes are sampled too, each with its own
+// alignment pattern search.
+func readTriple(bm *gozxing.BitMatrix, info *detector.FinderPatternInfo) (string, bool) {
+	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
+	span := (gozxing.ResultPoint_Distance(tl, tr) + gozxing.ResultPoint_Distance(tl, bl)) / 2
+	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
+	dim := 0
+	if dr, err := detector.NewDetector(bm).ProcessFinderPatternInfo(info); err == nil {
+		if text, ok := decodeGrid(dr.GetBits()); ok {
+			return text, true
+		}
+		dim = dr.GetBits().GetWidth()
+	} else if ms > 0 {
+		dim = int(math.Round(span/ms)) + 7
+		dim += [4]int{1, 0, -1, 2}[dim%4] // the nearest 4k+1
+	}
+	if dim == 0 {
+		return "", false
+	}
+	for _, d := range []int{dim - 4, dim + 4, dim - 8, dim + 8} {
+		ver, err := decoder.Version_GetProvisionalVersionForDimension(d)
+		if err != nil {
+			continue
+		}
+		ap := findAlignment(bm, tl, tr, bl, ver, span/float64(d-7))
+		bits, err := detector.Detector_sampleGrid(bm, detector.Detector_createTransform(tl, tr, bl, ap, d), d)
+		if err != nil {
+			continue
+		}
+		if text, ok := decodeGrid(bits); ok {
+			return text, true
+		}
+	}
+	return "", false
+}
+
+// decodeGrid decodes a sampled grid of modules.
+func decodeGrid(bits *gozxing.BitMatrix) (string, bool) {
+	res, err := decoder.NewDecoder().Decode(bits, nil)
+	if err != nil {
+		return "", false
+	}
+	return res.GetText(), true
+}
+
+// findAlignment looks for the bottom-right alignment pattern of a code of
+// version ver with modules of ms pixels, as gozxing's detector does: three
+// modules in from where a fourth finder pattern would be, in a growing
+// search window. Without one (version 1, or not found) it returns nil and
+// the grid is sampled from the finder patterns alone.
+func findAlignment(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, ver *decoder.Version, ms float64) *detector.AlignmentPattern {
+	if len(ver.GetAlignmentPatternCenters()) == 0 || ms < 1 {
+		return nil
+	}
+	between := float64(ver.GetDimensionForVersion() - 7)
+	brX := tr.GetX() - tl.GetX() + bl.GetX()
+	brY := tr.GetY() - tl.GetY() + bl.GetY()
+	k := 1 - 3/between
+	estX := int(tl.GetX() + k*(brX-tl.GetX()))
+	estY := int(tl.GetY() + k*(brY-tl.GetY()))
+	for f := 4; f <= 16; f <<= 1 {
+		r := int(float64(f) * ms)
+		x0, x1 := max(0, estX-r), min(bm.GetWidth()-1, estX+r)
+		y0, y1 := max(0, estY-r), min(bm.GetHeight()-1, estY+r)
+		if float64(x1-x0) < 3*ms || float64(y1-y0) < 3*ms {
+			return nil
+		}
+		if ap, err := detector.NewAlignmentPatternFinder(bm, x0, y0, x1-x0, y1-y0, ms, nil).Find(); err == nil {
+			return ap
+		}
+	}
+	return nil
+}
+
+// greyOf returns the part r of img in grey, box-averaged by the smallest
+// whole factor k that brings it to at most maxPixels, and k; nil when that
+// leaves nothing (a picture a few pixels thin). Transparent pixels count as
+// white paper. The decoded types the standard decoders return are read from
+// their pixel slices; any other through At.
+func greyOf(img image.Image, r image.Rectangle, maxPixels int) (*image.Gray, int) {
+	w, h := r.Dx(), r.Dy()
+	k := 1
+	for (w/k)*(h/k) > maxPixels {
+		k++
+	}
+	if w/k == 0 || h/k == 0 {
+		return nil, k
+	}
+	g := image.NewGray(image.Rect(0, 0, w/k, h/k))
+	row := make([]byte, w)
+	sum := make([]uint32, g.Rect.Dx())
+	n := uint32(k * k)
+	for oy := range g.Rect.Dy() {
+		clear(sum)
+		for dy := range k {
+			greyRow(img, r.Min.X, r.Min.Y+oy*k+dy, row)
+			for ox := range sum {
+				for _, v := range row[ox*k : ox*k+k] {
+					sum[ox] += uint32(v)
+				}
+			}
+		}
+		out := g.Pix[oy*g.Stride:]
+		for ox, s := range sum {
+			out[ox] = byte(s / n)
+		}
+	}
+	return g, k
+}
+
+// greyRow writes the grey values (ITU-R BT.601 luma) of len(row) pixels of
+// img from (x, y) into row.
+func greyRow(img image.Image, x, y int, row []byte) {
+	luma := func(r, g, b uint32) uint32 { return (299*r + 587*g + 114*b + 500) / 1000 }
+	switch m := img.(type) {
+	case *image.Gray:
+		copy(row, m.Pix[m.PixOffset(x, y):])
+	case *image.YCbCr:
+		copy(row, m.Y[m.YOffset(x, y):])
+	case *image.RGBA: // premultiplied: over white, add what alpha leaves
+		p := m.Pix[m.PixOffset(x, y):]
+		for i := range row {
+			q := p[4*i : 4*i+4 : 4*i+4]
+			row[i] = byte(luma(uint32(q[0]), uint32(q[1]), uint32(q[2])) + 255 - uint32(q[3]))
+		}
+	case *image.NRGBA:
+		p := m.Pix[m.PixOffset(x, y):]
+		for i := range row {
+			q := p[4*i : 4*i+4 : 4*i+4]
+			a := uint32(q[3])
+			row[i] = byte((luma(uint32(q[0]), uint32(q[1]), uint32(q[2]))*a + 255*(255-a)) / 255)
+		}
+	case *image.Paletted:
+		var lum [256]byte
+		for i, c := range m.Palette {
+			r, g, b, a := c.RGBA()
+			lum[i] = byte((luma(r, g, b) + 0xffff - a) >> 8)
+		}
+		p := m.Pix[m.PixOffset(x, y):]
+		for i := range row {
+			row[i] = lum[p[i]]
+		}
+	case *image.Gray16:
+		p := m.Pix[m.PixOffset(x, y):]
+		for i := range row {
+			row[i] = p[2*i]
+		}
+	default:
+		for i := range row {
+			r, g, b, a := img.At(x+i, y).RGBA()
+			row[i] = byte((luma(r, g, b) + 0xffff - a) >> 8)
+		}
+	}
 }
 
 // verifyCompact checks a ZZ1: compact form: its SM2 signature with the

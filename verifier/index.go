@@ -26,12 +26,14 @@ const maxCachedCheckpoints = 256
 // by id, parsed certificates and keys, the chain result per key, the invalid
 // licenses by identifier and the verified checkpoints.
 type index struct {
-	roots  []*smx509.Certificate
-	depts  map[string]*deptEntry // by USCC
-	lists  map[listKey]*listEntry
-	logKey *ecdsa.PublicKey
-	logErr error
-	origin string
+	roots []*smx509.Certificate
+	depts map[string]*deptEntry // by USCC
+	lists map[listKey]*listEntry
+	// listByURL finds a usable list by the exact URL credentials name.
+	listByURL map[string]*listEntry
+	logKey    *ecdsa.PublicKey
+	logErr    error
+	origin    string
 	// head is the bundle's checkpoint; proven holds the root of it and of
 	// every earlier checkpoint proved consistent with it, by tree size.
 	head   tlog.Checkpoint
@@ -74,6 +76,7 @@ func newIndex(b *TrustBundle) *index {
 	ix := &index{
 		depts:       make(map[string]*deptEntry, len(b.Departments)),
 		lists:       make(map[listKey]*listEntry, len(b.StatusLists)),
+		listByURL:   make(map[string]*listEntry, len(b.StatusLists)),
 		origin:      b.Log.Origin,
 		checkpoints: make(map[string]tlog.Checkpoint),
 		proven:      make(map[uint64][]byte, 1+len(b.Previous)),
@@ -188,6 +191,9 @@ func (ix *index) indexList(bl *BundleList) {
 	// A list that fails its checks does not spoil the bundle: the statuses
 	// it would give are unknown (Verify says why), the others stand.
 	le.list, le.err = ix.checkList(bl.Credential, bl.USCC, bl.Number)
+	if le.err == nil {
+		ix.listByURL[le.list.ID] = le
+	}
 }
 
 // checkList checks a status list credential that should be list n of

@@ -370,17 +370,17 @@ func (v *run) key() outcome {
 	event := func() string { return chineseEvent(did, at) + why } // for the reasons below but the last
 	switch {
 	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
-		return fail("证照%s时，密钥 %s 不在使用期内", event(), k.KeyID)
+		return fail("证照%s 时，密钥 %s 不在使用期内", event(), k.KeyID)
 	case at.Before(ke.notBefore) || at.After(ke.notAfter):
-		return fail("证照%s时，密钥 %s 的证书不在有效期内", event(), k.KeyID)
+		return fail("证照%s 时，密钥 %s 的证书不在有效期内", event(), k.KeyID)
 	case ke.chainErr != nil:
 		return fail("密钥 %s 的证书不是平台根证书签发的：%v", k.KeyID, ke.chainErr)
 	case k.RevokedFrom == nil:
-		return v.text("证照").s(chineseEvent(did, at)).s(why).s("时，密钥 ").s(k.KeyID).s(" 有效").pass()
+		return v.text("证照").s(eventVerb(did)).at(at).s(why).s(" 时，密钥 ").s(k.KeyID).s(" 有效").pass()
 	case !k.Compromised() && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 轮换停用，该证照%s晚于停用时间", k.KeyID, when(*k.RevokedFrom), chineseEvent(did, at))
 	case !k.Compromised():
-		return pass("证照" + event() + "时，密钥 " + k.KeyID + " 有效；该密钥 " + when(*k.RevokedFrom) + " 起才轮换停用")
+		return pass("证照" + event() + " 时，密钥 " + k.KeyID + " 有效；该密钥 " + when(*k.RevokedFrom) + " 起才轮换停用")
 	case v.anchorKnown && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 声明泄露，该证照于 %s 才上链，晚于泄露时间", k.KeyID, when(*k.RevokedFrom), when(at))
 	case v.anchorKnown:
@@ -393,11 +393,14 @@ func (v *run) key() outcome {
 }
 
 // chineseEvent is "上链于 T" or "签名于 T" for a reason.
-func chineseEvent(did string, at time.Time) string {
+func chineseEvent(did string, at time.Time) string { return eventVerb(did) + when(at) }
+
+// eventVerb is "上链于 " or "签名于 ".
+func eventVerb(did string) string {
 	if did == "anchored at " {
-		return "上链于 " + when(at)
+		return "上链于 "
 	}
-	return "签名于 " + when(at)
+	return "签名于 "
 }
 
 // notInBundle is the reason of checks skipped for an unknown issuer.
@@ -491,42 +494,78 @@ func (v *run) status() outcome {
 	if v.dept == nil {
 		return skip(notInBundle)
 	}
-	uscc, n, index, err := v.statusRef()
-	if err != nil {
-		return v.statusUnknown("无法确认状态：%v", err)
-	}
-	le := v.ix.lists[listKey{uscc, n}]
-	if v.p.Lists != nil && v.cred != nil {
-		if le = v.fetchList(uscc, n); le.err != nil {
-			return v.statusUnknown("无法确认状态：%v", le.err)
-		}
-	}
-	if le == nil {
-		return v.statusUnknown("无法确认状态：信任包中没有 %s 的第 %d 号状态列表", uscc, n)
-	}
-	if le.err != nil {
-		return v.statusUnknown("无法确认状态：状态列表 %s/%d 不可用：%v", uscc, n, le.err)
-	}
-	val, err := le.list.List.Get(index)
+	le, n, index, val, err := v.statusEntry()
 	if err != nil {
 		return v.statusUnknown("无法确认状态：%v", err)
 	}
 	st, ok := license.StatusFromListValue(uint8(val))
 	if !ok {
-		return v.statusUnknown("无法确认状态：状态列表 %s/%d 第 %d 项为未定义的值 %d", uscc, n, index, val)
+		return v.statusUnknown("无法确认状态：状态列表 %d 第 %d 项为未定义的值", n, index)
 	}
-	asOf := "（状态列表 " + strconv.Itoa(n) + " 第 " + strconv.Itoa(index) + " 项，" + v.ix.asOf + "）"
-	if st.Final() {
-		// A final status stays true: old data proves it as well as new.
-		return v.statusOutcome(st, "", asOf)
+	if !st.Final() { // a final status stays true: old data proves it as well as new
+		if v.r.StaleDays > 0 {
+			return v.statusUnknown("无法确认：状态数据已过期 %d 天（信任包第 %d 版有效至 %s），请更新信任包", v.r.StaleDays, v.b.Sequence, when(v.b.ValidUntil))
+		}
+		if l := le.list; v.p.At.Before(l.ValidFrom.Add(-clockSkew)) || v.p.At.After(l.ValidUntil) {
+			return v.statusUnknown("无法确认状态：状态列表 %d 已过期或尚未生效（有效期 %s 至 %s）", n, when(l.ValidFrom), when(l.ValidUntil))
+		}
 	}
-	if v.r.StaleDays > 0 {
-		return v.statusUnknown("无法确认：状态数据已过期 %d 天（信任包第 %d 版有效至 %s），请更新信任包", v.r.StaleDays, v.b.Sequence, when(v.b.ValidUntil))
+	if st == license.StatusActive {
+		return v.text("有效（状态列表 ").n(uint64(n)).s(" 第 ").n(uint64(index)).s(" 项，").s(v.ix.asOf).s("）").pass()
 	}
-	if l := le.list; v.p.At.Before(l.ValidFrom.Add(-clockSkew)) || v.p.At.After(l.ValidUntil) {
-		return v.statusUnknown("无法确认状态：状态列表 %s/%d 已过期或尚未生效（有效期 %s 至 %s）", uscc, n, when(le.list.ValidFrom), when(le.list.ValidUntil))
+	return v.statusOutcome(st, "", "（状态列表 "+strconv.Itoa(n)+" 第 "+strconv.Itoa(index)+" 项，"+v.ix.asOf+"）")
+}
+
+// statusEntry finds the checked status list the license's entry is in,
+// with the list number and the index in it: the bundle's copy (by the
+// exact URL the credential names, else by department and number), or one
+// fetched when Policy.Lists is set.
+func (v *run) statusEntry() (le *listEntry, n, index int, val credential.ListStatus, err error) {
+	if v.compact != nil {
+		n, index = v.compact.StatusList, v.compact.StatusIndex
+		le = v.ix.lists[listKey{v.compact.Issuer, n}]
+	} else {
+		if len(v.cred.CredentialStatus) != 1 {
+			return nil, 0, 0, 0, fmt.Errorf("凭证有 %d 个状态条目，应为 1 个", len(v.cred.CredentialStatus))
+		}
+		e := v.cred.CredentialStatus[0]
+		if v.p.Lists == nil {
+			if le = v.ix.listByURL[e.StatusListCredential]; le != nil && le.list.USCC == v.uscc {
+				if val, err = le.list.Lookup(e); err != nil {
+					return nil, 0, 0, 0, err
+				}
+				index, _ = e.Index()
+				return le, le.list.Number, index, val, nil
+			}
+		}
+		var uscc string
+		if err := e.Validate(); err != nil {
+			return nil, 0, 0, 0, fmt.Errorf("credentialStatus: %w", err)
+		}
+		if uscc, n, err = e.List(); err != nil {
+			return nil, 0, 0, 0, fmt.Errorf("credentialStatus: %w", err)
+		}
+		if uscc != v.uscc {
+			return nil, 0, 0, 0, fmt.Errorf("状态列表属于 %s，不是签发机构", uscc)
+		}
+		if index, err = e.Index(); err != nil {
+			return nil, 0, 0, 0, err
+		}
+		le = v.ix.lists[listKey{uscc, n}]
+		if v.p.Lists != nil {
+			le = v.fetchList(uscc, n)
+		}
 	}
-	return v.statusOutcome(st, "", asOf)
+	switch {
+	case le == nil:
+		return nil, 0, 0, 0, fmt.Errorf("信任包中没有 %s 的第 %d 号状态列表", v.uscc, n)
+	case le.err != nil:
+		return nil, 0, 0, 0, fmt.Errorf("状态列表 %d 不可用：%w", n, le.err)
+	}
+	if val, err = le.list.List.Get(index); err != nil {
+		return nil, 0, 0, 0, err
+	}
+	return le, n, index, val, nil
 }
 
 // clockSkew is how far ahead of the verifier's clock a status list may be
@@ -552,29 +591,6 @@ func (v *run) fetchList(uscc string, n int) *listEntry {
 		return &listEntry{err: fmt.Errorf("状态列表 %s 不可用：%w", url, err)}
 	}
 	return &listEntry{list: l}
-}
-
-// statusRef is where the license's status is: its department, list number
-// and index, from the credential's status entry or the QR form.
-func (v *run) statusRef() (uscc string, n, index int, err error) {
-	if v.compact != nil {
-		return v.compact.Issuer, v.compact.StatusList, v.compact.StatusIndex, nil
-	}
-	if len(v.cred.CredentialStatus) != 1 {
-		return "", 0, 0, fmt.Errorf("the credential has %d status entries, want 1", len(v.cred.CredentialStatus))
-	}
-	e := v.cred.CredentialStatus[0]
-	if err := e.Validate(); err != nil {
-		return "", 0, 0, fmt.Errorf("credentialStatus: %w", err)
-	}
-	if uscc, n, err = e.List(); err != nil {
-		return "", 0, 0, fmt.Errorf("credentialStatus: %w", err)
-	}
-	if uscc != v.uscc {
-		return "", 0, 0, fmt.Errorf("the status list belongs to %s, not the issuer", uscc)
-	}
-	index, err = e.Index()
-	return uscc, n, index, err
 }
 
 // statusOutcome is the status check for a license status.

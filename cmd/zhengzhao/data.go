@@ -119,6 +119,9 @@ func passphrase(file string) ([]byte, error) {
 type initResult struct {
 	// Data is the data directory.
 	Data string `json:"data"`
+	// RootFingerprint is the platform root's fingerprint (hex SM3 of its
+	// certificate): publish it; offices pin it to trust the bundles.
+	RootFingerprint string `json:"root_fingerprint"`
 	// AdminAccount is the first admin's web user name (without --demo).
 	AdminAccount string `json:"admin_account,omitempty"`
 	// AdminToken and VerifierToken are demo API tokens.
@@ -198,7 +201,8 @@ func initDataAdmin(ctx context.Context, dir string, pass []byte, demo bool, firs
 	}
 	defer in.Close()
 	admin := registry.Actor{Role: registry.RoleAdmin, Name: "zhengzhao init"}
-	res := &initResult{Data: dir, Departments: []initDeptToken{}}
+	fp, _, _ := in.registry.Trust()
+	res := &initResult{Data: dir, RootFingerprint: fp, Departments: []initDeptToken{}}
 	if first != nil {
 		acct, err := in.registry.CreateAccount(ctx, admin, *first)
 		if err != nil {
@@ -241,6 +245,7 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 	}
 	if res.AdminAccount != "" {
 		fmt.Fprintf(w, "Platform created in %s: root key and certificate, log key, ledger, store.\n", res.Data)
+		fmt.Fprintf(w, "Platform root fingerprint (publish it: offices pin it with zhengzhao bundle --root-fingerprint):\n  %s\n", res.RootFingerprint)
 		fmt.Fprintf(w, "Web account %q (platform admin) created with the password you gave; it is stored only as an argon2id hash.\n", res.AdminAccount)
 		fmt.Fprintf(w, "Next:\n  zhengzhao serve --data %s          then sign in at http://127.0.0.1:8080/login\n", res.Data)
 		fmt.Fprintf(w, "  zhengzhao admin department register --data %s --uscc USCC --name NAME --types CODE,…\n", res.Data)

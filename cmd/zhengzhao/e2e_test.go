@@ -249,7 +249,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 		os.WriteFile(file, body, 0o644)
 	}
 	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, pdfFile, qrFile)
-	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[ok  ] seal") || !strings.Contains(stdout, "[ok  ] face") {
+	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[通过] 电子印章（seal）") || !strings.Contains(stdout, "[通过] 照面（face）") {
 		t.Fatalf("offline verify of the PDF and the QR picture: exit %d\n%s", code, stdout)
 	}
 	// A live code (亮证码) from a wallet screen is never valid offline.
@@ -360,7 +360,7 @@ func TestTour(t *testing.T) {
 	if _, e, code := zz(t, "verify", "--trust", trust, "--bundle", older, freshFile); code != 2 || !strings.Contains(e, "older") {
 		t.Errorf("verify with an older bundle: exit %d, want 2\n%s", code, e)
 	}
-	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, freshFile); code != 0 || !strings.Contains(out, "bundle sequence") {
+	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, freshFile); code != 0 || !strings.Contains(out, "信任包第") {
 		t.Errorf("verify with the newest bundle: exit %d\n%s", code, out)
 	}
 	// Every command answers --help.

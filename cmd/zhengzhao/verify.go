@@ -136,13 +136,16 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // formLabel names the forms Verify recognises, for the human output.
 var formLabel = map[string]string{
-	verifier.FormCredential: "credential (JSON)",
-	verifier.FormDocument:   "credential with ledger receipt (JSON)",
-	verifier.FormPDF:        "license PDF (credential, receipt and seal attached)",
-	verifier.FormCompact:    "QR payload (ZZ1)",
-	verifier.FormPhoto:      "picture of the QR code",
-	verifier.FormLive:       "live code (亮证码, ZZL1), online only",
+	verifier.FormCredential: "证照凭证（JSON）",
+	verifier.FormDocument:   "证照凭证及上链回执（JSON）",
+	verifier.FormPDF:        "证照 PDF（内嵌凭证、回执和电子印章）",
+	verifier.FormCompact:    "二维码内容（ZZ1）",
+	verifier.FormPhoto:      "二维码图片",
+	verifier.FormLive:       "亮证码（ZZL1，只能在线核验）",
 }
+
+// checkMark is how a check's outcome is printed.
+var checkMark = map[verifier.CheckStatus]string{verifier.CheckPass: "通过", verifier.CheckFail: "不通过", verifier.CheckSkip: "未检查"}
 
 // errLiveOffline is what verify says of a live code (exit 2): it is never
 // valid offline.
@@ -152,23 +155,26 @@ var errLiveOffline = errors.New("亮证码（ZZL1:）是手机证照页上一分
 
 func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	if r.Error != "" {
-		fmt.Fprintf(w, "%s: cannot read: %s\n", r.File, r.Error)
+		fmt.Fprintf(w, "%s：无法读取：%s\n", r.File, r.Error)
 		return
 	}
 	res := r.Result
-	fmt.Fprintf(w, "%s: %s\n", r.File, verdictLabel(res))
+	fmt.Fprintf(w, "%s：%s\n", r.File, verdictLabel(res))
 	if res.Identifier != "" {
-		fmt.Fprintf(w, "  license  %s %s\n", res.TypeName, res.Identifier)
+		fmt.Fprintf(w, "  证照      %s %s\n", res.TypeName, res.Identifier)
 	}
 	if res.IssuerName != "" || res.Issuer != "" {
-		fmt.Fprintf(w, "  issuer   %s (%s)\n", res.IssuerName, res.Issuer)
+		fmt.Fprintf(w, "  签发机构  %s（%s）\n", res.IssuerName, res.Issuer)
 	}
-	fmt.Fprintf(w, "  read as  %s\n", formLabel[res.Form])
-	fmt.Fprintf(w, "  checked  %s; status as of %s (bundle sequence %d, valid until %s)\n", res.Mode,
+	fmt.Fprintf(w, "  读作      %s\n", formLabel[res.Form])
+	mode := "离线核验"
+	if res.Mode == verifier.ModeOnline {
+		mode = "在线核验"
+	}
+	fmt.Fprintf(w, "  核验方式  %s；状态截至 %s（信任包第 %d 版，有效至 %s）\n", mode,
 		b.IssuedAt.In(license.ChinaTime).Format(time.DateTime), b.Sequence, b.ValidUntil.In(license.ChinaTime).Format(time.DateTime))
 	for _, c := range res.Checks {
-		mark := map[verifier.CheckStatus]string{verifier.CheckPass: "ok  ", verifier.CheckFail: "FAIL", verifier.CheckSkip: "skip"}[c.Status]
-		fmt.Fprintf(w, "  [%s] %-9s %s\n", mark, c.Name, c.Reason)
+		fmt.Fprintf(w, "  [%s] %s（%s）：%s\n", checkMark[c.Status], verifier.CheckLabel(c.Name), c.Name, c.Reason)
 	}
 }
 
