@@ -34,6 +34,8 @@ func detectForm(input []byte) string {
 		return FormPhoto
 	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.CompactPrefix)):
 		return FormCompact
+	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.LivePrefix)):
+		return FormLive
 	}
 	return FormCredential
 }
@@ -624,6 +626,10 @@ func greyRow(img image.Image, x, y int, row []byte) {
 // the anchor check is skipped and online only the ledger's anchor fields
 // are compared.
 func (v *run) verifyCompact(s string) {
+	if isLive(s) { // a photo of a live code
+		v.verifyLive(s)
+		return
+	}
 	v.r.Form = FormCompact
 	c, err := credential.ParseCompact(s)
 	if err != nil {

@@ -85,6 +85,8 @@ func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Resul
 		v.verifyPhoto(input)
 	case FormCompact:
 		v.verifyCompact(string(bytes.TrimSpace(input)))
+	case FormLive:
+		v.verifyLive(string(bytes.TrimSpace(input)))
 	default:
 		v.verifyJSON(input)
 	}
