@@ -207,24 +207,14 @@ func (c *Credential) fill(t *tree, root *node, keep bool) *FormatError {
 	}
 
 	// type
-	typ := t.member(root, "type")
-	if typ == nil {
-		return formatErr("type", RuleRequired, "")
-	}
-	if c.Type, err = stringList(t, typ, "type", keep); err != nil {
+	if c.Type, err = typeMember(t, root, TypeElectronicLicense, keep); err != nil {
 		return err
-	}
-	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, TypeElectronicLicense) {
-		return formatErr("type", RuleValue, "want "+TypeCredential+" and "+TypeElectronicLicense)
 	}
 
 	// issuer
-	iss := t.member(root, "issuer")
-	if iss == nil {
-		return formatErr("issuer", RuleRequired, "")
-	}
-	if iss.kind != kindObject {
-		return formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
+	iss, err := issuerMember(t, root)
+	if err != nil {
+		return err
 	}
 	if c.Issuer.ID, err = requiredString(t, iss, "id", "issuer"); err != nil {
 		return err
@@ -521,4 +511,33 @@ func decodeRecord(t *tree, v *node, rec *license.Record, keepFields bool) *Forma
 		}
 	}
 	return nil
+}
+
+// typeMember checks the root's type: a list of strings holding
+// VerifiableCredential and second, copied only if keep is set.
+func typeMember(t *tree, root *node, second string, keep bool) ([]string, *FormatError) {
+	typ := t.member(root, "type")
+	if typ == nil {
+		return nil, formatErr("type", RuleRequired, "")
+	}
+	list, err := stringList(t, typ, "type", keep)
+	if err != nil {
+		return nil, err
+	}
+	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, second) {
+		return nil, formatErr("type", RuleValue, "want "+TypeCredential+" and "+second)
+	}
+	return list, nil
+}
+
+// issuerMember returns the root's issuer object.
+func issuerMember(t *tree, root *node) (*node, *FormatError) {
+	iss := t.member(root, "issuer")
+	if iss == nil {
+		return nil, formatErr("issuer", RuleRequired, "")
+	}
+	if iss.kind != kindObject {
+		return nil, formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
+	}
+	return iss, nil
 }

@@ -736,23 +736,13 @@ func (l *StatusListCredential) fill(t *tree, root *node) *FormatError {
 		return err
 	}
 
-	typ := t.member(root, "type")
-	if typ == nil {
-		return formatErr("type", RuleRequired, "")
-	}
-	if _, err = stringList(t, typ, "type", false); err != nil {
+	if _, err = typeMember(t, root, StatusListCredentialType, false); err != nil {
 		return err
 	}
-	if !hasString(t, typ, TypeCredential) || !hasString(t, typ, StatusListCredentialType) {
-		return formatErr("type", RuleValue, "want "+TypeCredential+" and "+StatusListCredentialType)
-	}
 
-	iss := t.member(root, "issuer")
-	if iss == nil {
-		return formatErr("issuer", RuleRequired, "")
-	}
-	if iss.kind != kindObject {
-		return formatErr("issuer", RuleType, "want an object, got "+iss.kind.String())
+	iss, err := issuerMember(t, root)
+	if err != nil {
+		return err
 	}
 	issuerID, err := requiredString(t, iss, "id", "issuer")
 	if err != nil {

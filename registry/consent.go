@@ -82,7 +82,10 @@ const (
 	UseCodeWrongItem = "wrong_item"
 )
 
-// UseCodeError says why a use code was refused. It unwraps to ErrUseCode.
+// UseCodeError says why a use code was refused. It unwraps to ErrUseCode;
+// a code already used (by an earlier or a concurrent redemption) or for
+// another service item also matches ErrConflict, so the HTTP edge answers
+// 409 and never 500 to the losers of a race.
 type UseCodeError struct {
 	Reason  string // one of the UseCode… reasons
 	Message string // for the clerk, in Chinese
@@ -91,8 +94,14 @@ type UseCodeError struct {
 // Error returns the message for the clerk.
 func (e *UseCodeError) Error() string { return e.Message }
 
-// Unwrap returns ErrUseCode.
-func (e *UseCodeError) Unwrap() error { return ErrUseCode }
+// Unwrap returns ErrUseCode, and ErrConflict for a used code or the wrong
+// service item.
+func (e *UseCodeError) Unwrap() []error {
+	if e.Reason == UseCodeUsed || e.Reason == UseCodeWrongItem {
+		return []error{ErrUseCode, ErrConflict}
+	}
+	return []error{ErrUseCode}
+}
 
 // UseCodeRequest is what a holder fills in to grant a use code.
 type UseCodeRequest struct {

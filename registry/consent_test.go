@@ -173,3 +173,47 @@ func TestLookupByDutyAndReport(t *testing.T) {
 		t.Errorf("clerk report: %v", err)
 	}
 }
+
+// One single-use code redeemed by 20 clerks at once: exactly one gets the
+// license, every other gets "used" (a conflict), none an internal error, and
+// the holder's record shows one use.
+func TestUseCodeConcurrentRedemption(t *testing.T) {
+	w := newWebWorld(t)
+	ctx := context.Background()
+	lic := w.issueTo(t, registry.DemoEnterpriseName, registry.DemoEnterpriseCode)
+	holder, clerk := w.actor(t, "enterprise"), w.actor(t, "clerk1")
+	code, _, err := w.reg.GrantUseCode(ctx, holder, registry.UseCodeRequest{Identifier: lic.Identifier, Purpose: "办理食品经营许可", ServiceItem: item, Minutes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			_, err := w.reg.RedeemUseCode(ctx, clerk, code, "核验营业执照", item)
+			errs <- err
+		}()
+	}
+	close(start)
+	wins, used := 0, 0
+	for range n {
+		err := <-errs
+		var ue *registry.UseCodeError
+		switch {
+		case err == nil:
+			wins++
+		case errors.As(err, &ue) && ue.Reason == registry.UseCodeUsed && errors.Is(err, registry.ErrConflict):
+			used++
+		default:
+			t.Errorf("redemption failed otherwise: %v", err)
+		}
+	}
+	if wins != 1 || used != n-1 {
+		t.Errorf("%d redemptions succeeded and %d were refused as used, want 1 and %d", wins, used, n-1)
+	}
+	if recs, err := w.reg.UsageRecords(ctx, holder); err != nil || len(recs) != 1 {
+		t.Errorf("usage record after the race: %d uses (%v), want 1", len(recs), err)
+	}
+}

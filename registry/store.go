@@ -104,6 +104,8 @@ type store struct {
 
 	sealMu   sync.Mutex
 	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
+
+	slots slotAllocator
 }
 
 type pendingInsert struct {
@@ -128,7 +130,7 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema + statusSchema + statusSlotSchema + versionSchema); err != nil {
+	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
 	}
@@ -158,7 +160,7 @@ func openStore(path string) (*store, error) {
 		return nil, err
 	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
-	if err := s.migrateSlots(context.Background()); err != nil {
+	if err := s.migrateLists(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: status slots: %w", err)
 	}
@@ -293,6 +295,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	}
 	defer stmt.Close()
 	var size uint64 // the largest ledger size the batch shows
+	used := map[listKey]int{}
 	for _, p := range batch {
 		l := p.lic
 		rec, err := json.Marshal(l.Record)
@@ -313,6 +316,12 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
 		size = max(size, l.Receipt.TreeSize)
+		used[listKey{l.Department, l.StatusIndex / StatusListSize}]++
+	}
+	for k, n := range used {
+		if _, err := tx.Exec(`UPDATE status_lists SET used = used + ? WHERE uscc = ? AND list = ?`, n, k.uscc, k.n); err != nil {
+			return fmt.Errorf("registry: count status list %s/%d: %w", k.uscc, k.n, err)
+		}
 	}
 	if err := sawLedgerSize(context.Background(), tx, size); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"zhengzhao/ledger"
@@ -88,31 +89,59 @@ func (s *store) ledgerSizeSeen(ctx context.Context) (uint64, error) {
 	return strconv.ParseUint(v, 10, 64)
 }
 
-// allocateSlot hands out a free status-list slot of a department: list ×
-// StatusListSize + index. A list is filled to half, then the next one opens
-// (opened reports it); within a list the index is random (pick), so no
-// index tells when a license was issued. pick returns a random index below
-// StatusListSize.
-func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, false, err
+// slotAllocator hands out status-list slots (list × StatusListSize + index)
+// from a bitmap of the open list of each department, in memory: 16 KiB a
+// department, whatever the number of licenses. A list is filled to half,
+// then the next one opens; within a list the index is random, so no index
+// tells when a license was issued. The licenses table's UNIQUE (uscc,
+// status_index) stays the guard: a slot is taken for good only when its
+// license is stored.
+type slotAllocator struct {
+	mu    sync.Mutex
+	depts map[string]*openList
+}
+
+// openList is a department's list that new licenses go to.
+type openList struct {
+	n    int
+	used [StatusListSize / 64]uint64
+	size int // bits set
+}
+
+func (l *openList) take(i int) bool {
+	w, b := i/64, uint64(1)<<(i%64)
+	if l.used[w]&b != 0 {
+		return false
 	}
-	defer tx.Rollback()
-	var list, used int
-	err = tx.QueryRowContext(ctx, `SELECT list, used FROM status_lists WHERE uscc = ? ORDER BY list DESC LIMIT 1`, uscc).Scan(&list, &used)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		list, used, opened = 0, 0, true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, 0, 0)`, uscc); err != nil {
+	l.used[w] |= b
+	l.size++
+	return true
+}
+
+// allocateSlot hands out a free slot of a department; opened reports that
+// a new list was opened for it (the bundle then carries one more list).
+// pick returns a random index below StatusListSize.
+func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error) {
+	s.slots.mu.Lock()
+	defer s.slots.mu.Unlock()
+	l := s.slots.depts[uscc]
+	if l == nil {
+		if l, err = s.loadOpenList(ctx, uscc); err != nil {
 			return 0, false, err
 		}
-	case err != nil:
-		return 0, false, err
+		if s.slots.depts == nil {
+			s.slots.depts = map[string]*openList{}
+		}
+		s.slots.depts[uscc] = l
+		opened = l.size == 0
 	}
-	if used >= StatusListSize/2 {
-		list, used, opened = list+1, 0, true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, ?, 0)`, uscc, list); err != nil {
+	if l.size >= StatusListSize/2 {
+		l = &openList{n: l.n + 1}
+		s.slots.depts[uscc] = l
+		opened = true
+	}
+	if opened {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, ?, 0) ON CONFLICT DO NOTHING`, uscc, l.n); err != nil {
 			return 0, false, err
 		}
 	}
@@ -121,51 +150,51 @@ func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int,
 		if err != nil {
 			return 0, false, err
 		}
-		slot = list*StatusListSize + i
-		res, err := tx.ExecContext(ctx, `INSERT INTO status_slots (uscc, slot) VALUES (?, ?) ON CONFLICT DO NOTHING`, uscc, slot)
-		if err != nil {
-			return 0, false, err
+		if l.take(i) { // at most half the list is taken, so this ends soon
+			return l.n*StatusListSize + i, opened, nil
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // taken: at most half the list is, so this ends soon
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET used = used + 1 WHERE uscc = ? AND list = ?`, uscc, list); err != nil {
-			return 0, false, err
-		}
-		return slot, opened, tx.Commit()
 	}
 }
 
-// statusSlotSchema: every slot handed out, whether or not its license was
-// stored (a crash between the two wastes a slot, never reuses one).
-const statusSlotSchema = `
-CREATE TABLE IF NOT EXISTS status_slots (
-	uscc TEXT NOT NULL,
-	slot INTEGER NOT NULL,
-	PRIMARY KEY (uscc, slot)
-);
-`
+// loadOpenList reads a department's newest list and the indexes of it its
+// stored licenses hold; a list used to half is full for new licenses.
+func (s *store) loadOpenList(ctx context.Context, uscc string) (*openList, error) {
+	l := &openList{}
+	var top sql.NullInt64
+	var used sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT list, used FROM status_lists WHERE uscc = ? ORDER BY list DESC LIMIT 1`, uscc).Scan(&top, &used); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	l.n = int(top.Int64)
+	lo := l.n * StatusListSize
+	rows, err := s.db.QueryContext(ctx, `SELECT status_index FROM licenses WHERE uscc = ? AND status_index >= ? AND status_index < ?`, uscc, lo, lo+StatusListSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		if err := rows.Scan(&i); err != nil {
+			return nil, err
+		}
+		l.take(i - lo)
+	}
+	if int(used.Int64) > l.size {
+		l.size = int(used.Int64) // counted by an older version, or set by hand
+	}
+	return l, rows.Err()
+}
 
-// migrateSlots gives the slots of licenses stored before status_slots
-// existed their rows and counts, once.
-func (s *store) migrateSlots(ctx context.Context) error {
+// migrateLists gives the lists of licenses stored before status_lists
+// existed their rows, once.
+func (s *store) migrateLists(ctx context.Context) error {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_lists`).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO status_slots (uscc, slot) SELECT uscc, status_index FROM licenses`); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used, gen)
-		SELECT uscc, slot / ?, COUNT(*), 1 FROM status_slots GROUP BY uscc, slot / ?`, StatusListSize, StatusListSize); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used, gen)
+		SELECT uscc, status_index / ?, COUNT(*), 1 FROM licenses GROUP BY uscc, status_index / ?`, StatusListSize, StatusListSize)
+	return err
 }
 
 // statusLists returns every department's list numbers with their generations.

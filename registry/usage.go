@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ const (
 	UseByCode   = "use_code" // a holder's use code was redeemed
 	UseByDuty   = "duty"     // looked up by duty (依职能用证)
 	UseByVerify = "verify"   // the holder showed it (QR, PDF, file) and it was verified
+	UseByLive   = "live"     // the holder showed a live code (亮证码); accepted or refused
 )
 
 // UsageRecord is one use of a license (用证记录): who, which hall, which
@@ -42,6 +44,34 @@ func (s *Service) RecordUse(ctx context.Context, a Actor, lic *License, mode, pu
 	if err := validPurpose(purpose); err != nil {
 		return err
 	}
+	return s.insertUse(ctx, a, lic, mode, purpose, serviceItem, verdict)
+}
+
+// RecordLiveUse records the verification of a live code (亮证码) of lic,
+// whether it was accepted or refused; verdict is the verification verdict or
+// the refusal's reason. Window staff, officers and the platform admin may
+// verify over the API, which need not name a purpose or a service item; when
+// they are given they must be valid.
+func (s *Service) RecordLiveUse(ctx context.Context, a Actor, lic *License, purpose, serviceItem, verdict string) error {
+	switch a.Role {
+	case RoleVerifier, RoleIssuer, RoleAdmin:
+	default:
+		return fmt.Errorf("%w: only window staff, officers and the admin verify live codes", ErrForbidden)
+	}
+	var errs []error
+	if strings.TrimSpace(purpose) != "" {
+		errs = append(errs, validPurpose(purpose))
+	}
+	if _, ok := s.ServiceItem(serviceItem); serviceItem != "" && !ok {
+		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "unknown", Message: fmt.Sprintf("unknown service item %q", serviceItem)})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.insertUse(ctx, a, lic, UseByLive, purpose, serviceItem, verdict)
+}
+
+func (s *Service) insertUse(ctx context.Context, a Actor, lic *License, mode, purpose, serviceItem, verdict string) error {
 	_, err := s.store.db.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, lic.Identifier, lic.Record.HolderCode, lic.Department, lic.TypeCode,
 		mode, a.Name, a.Hall, strings.TrimSpace(purpose), serviceItem, verdict, sortableTime(s.now()))

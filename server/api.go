@@ -339,8 +339,9 @@ func (s *Server) revokeKey(c *echo.Context) error {
 }
 
 // verify checks what a clerk was handed, online: a credential (or a
-// credential with its receipt), a ZZ1: QR payload, a license PDF or a photo
-// of the QR code, as the raw body or as the "file" (or "payload") part of a
+// credential with its receipt), a ZZ1: QR payload, a ZZL1: live code
+// (亮证码, recorded as a use of the license), a license PDF or a photo of
+// either QR code, as the raw body or as the "file" (or "payload") part of a
 // multipart form. The status and the anchor come from the ledger, trust from
 // the current bundle. A PDF that is not a license or a picture without a QR
 // code is a 422 that says so; more than MaxUpload bytes is a 413.
@@ -356,6 +357,17 @@ func (s *Server) verify(c *echo.Context) error {
 	res, err := verifier.Verify(c.Request().Context(), body, b, verifier.Policy{At: s.now(), Online: s.ledger})
 	if err != nil {
 		return err
+	}
+	var lc *verifier.LiveCodeInput
+	if errors.As(res.InputErr, &lc) {
+		// A live code (亮证码): checked online here, then the license it
+		// names is verified; purpose and service_item may be given as query
+		// parameters for the holder's usage record.
+		live, _, err := s.verifyLive(c.Request().Context(), actor(c), lc.Code, c.QueryParam("purpose"), c.QueryParam("service_item"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, live)
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	var le *limits.ExceededError

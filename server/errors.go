@@ -66,7 +66,10 @@ func (s *Server) toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: fes[0].Message, Field: fes[0].Field, Errors: fes}
 	}
 	var kr *registry.KeyReuseError
+	var ue *registry.UseCodeError
 	switch {
+	case errors.As(err, &ue):
+		return &apiError{Status: useCodeStatus(ue), Code: "use_code_" + ue.Reason, Message: ue.Message, Field: "code"}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
 		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "the client closed the connection before the answer"}
 	case errors.As(err, &kr):
@@ -91,6 +94,19 @@ func (s *Server) toAPIError(err error) *apiError {
 		return &apiError{Status: code, Code: codeName(code), Message: msg}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// useCodeStatus is the status of a refused use code: unknown 404; used
+// (before, or a moment ago by a concurrent redemption) or for another
+// service item 409, like every other conflict; expired or withdrawn 410.
+func useCodeStatus(ue *registry.UseCodeError) int {
+	switch {
+	case ue.Reason == registry.UseCodeUnknown:
+		return http.StatusNotFound
+	case errors.Is(ue, registry.ErrConflict):
+		return http.StatusConflict
+	}
+	return http.StatusGone
 }
 
 // limitError answers an input over one of the limits of internal/limits:

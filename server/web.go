@@ -130,6 +130,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/wallet/licenses/:id/credential.json", s.walletCredential, holder)
 	g.GET("/wallet/licenses/:id/pdf", s.walletPDF, holder)
 	g.GET("/wallet/licenses/:id/qr.png", s.walletQR, holder)
+	g.GET("/wallet/licenses/:id/live.json", s.walletLive, holder)
 	g.POST("/wallet/licenses/:id/grant", s.walletGrant, holder)
 	g.POST("/wallet/codes/:id/revoke", s.walletRevokeCode, holder)
 	g.GET("/wallet/download", s.walletZip, holder)

@@ -200,7 +200,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 	if !strings.Contains(r.body, "<dt>住所</dt>") || strings.Contains(r.body, "<dt>法定代表人</dt>") {
 		t.Error("the redeemed page does not show exactly the granted field")
 	}
-	if again := clerk.form("/window/redeem", redeem); again.status != http.StatusGone || !strings.Contains(again.body, "只能使用一次") {
+	if again := clerk.form("/window/redeem", redeem); again.status != http.StatusConflict || !strings.Contains(again.body, "只能使用一次") {
 		t.Errorf("second redemption: %d", again.status)
 	}
 	pdf := ent.get("/wallet/licenses/" + id + "/pdf")

@@ -187,6 +187,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/wallet/licenses/:id/credential.json", fixed("/wallet/licenses/" + a + "/credential.json"), get, holders(200, 404)},
 		{"GET", "/wallet/licenses/:id/pdf", fixed("/wallet/licenses/" + a + "/pdf"), get, holders(200, 404)},
 		{"GET", "/wallet/licenses/:id/qr.png", fixed("/wallet/licenses/" + a + "/qr.png"), get, holders(200, 404)},
+		{"GET", "/wallet/licenses/:id/live.json", fixed("/wallet/licenses/" + a + "/live.json"), get, holders(200, 404)},
 		{"GET", "/wallet/download", fixed("/wallet/download"), get, holders(200, 200)},
 		{"POST", "/wallet/licenses/:id/grant", fixed("/wallet/licenses/" + a + "/grant"), post(url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"办理许可"}, "minutes": {"10"}}), func() [nRoles]int {
 			w := holders(200, 404)

@@ -44,7 +44,7 @@ type usageView struct {
 	ModeName string
 }
 
-var modeNames = map[string]string{registry.UseByCode: "用证码", registry.UseByDuty: "依职能用证", registry.UseByVerify: "出示核验"}
+var modeNames = map[string]string{registry.UseByCode: "用证码", registry.UseByDuty: "依职能用证", registry.UseByVerify: "出示核验", registry.UseByLive: "亮证码核验"}
 
 // walletPageMax is how many licenses the wallet page lists (the newest, as
 // registry.HolderLicenses returns them); the download has them all.
@@ -93,6 +93,7 @@ type walletLicenseData struct {
 	Values map[string]string
 	Errors map[string]string
 	Err    string
+	Live   *liveCode // the live code (亮证码) current when the page was made
 }
 
 func (d walletLicenseData) flash() (string, string) { return "", d.Err }
@@ -103,8 +104,12 @@ func (s *Server) walletLicenseData(c *echo.Context) (*walletLicenseData, error) 
 		return nil, err
 	}
 	t, _ := s.reg.Catalog().Type(l.TypeCode)
+	live, err := s.newLiveCode(c.Request().Context(), account(c).Actor(), l.Identifier)
+	if err != nil {
+		return nil, err
+	}
 	return &walletLicenseData{licenseView: s.licenseView(l, nil), Items: s.reg.ServiceItems(), Type: t,
-		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}}, nil
+		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}, Live: live}, nil
 }
 
 func (s *Server) walletLicense(c *echo.Context) error {

@@ -142,16 +142,22 @@ func (d *windowData) needPurpose() bool {
 // verifyOnline verifies input against the current trust bundle and the
 // ledger, and counts the verdict.
 func (s *Server) verifyOnline(ctx context.Context, input []byte) (*verifier.Result, error) {
-	b, _, err := s.currentBundle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res, err := verifier.Verify(ctx, input, b, verifier.Policy{At: s.now(), Online: s.ledger})
+	res, err := s.verifyUncounted(ctx, input)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	return res, nil
+}
+
+// verifyUncounted is verifyOnline without counting the verdict, for input
+// that may turn out to be a live code (counted once verifyLive is done).
+func (s *Server) verifyUncounted(ctx context.Context, input []byte) (*verifier.Result, error) {
+	b, _, err := s.currentBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return verifier.Verify(ctx, input, b, verifier.Policy{At: s.now(), Online: s.ledger})
 }
 
 func (s *Server) windowVerify(c *echo.Context) error {
@@ -173,14 +179,18 @@ func (s *Server) windowVerify(c *echo.Context) error {
 		}
 	}
 	if len(input) == 0 {
-		d.Errors["payload"] = "请粘贴 ZZ1: 二维码内容或证照 JSON，或上传文件。"
+		d.Errors["payload"] = "请粘贴 ZZ1: 二维码内容、ZZL1: 亮证码或证照 JSON，或上传文件。"
 		d.Err = d.Errors["payload"]
 		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
 	}
-	res, err := s.verifyOnline(c.Request().Context(), input)
+	res, err := s.verifyUncounted(c.Request().Context(), input)
 	if err != nil {
 		return s.webError(c, err)
 	}
+	if lc := (*verifier.LiveCodeInput)(nil); errors.As(res.InputErr, &lc) {
+		return s.windowLive(c, d, lc.Code)
+	}
+	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	reason := ""
 	// A license the registry knows, shown with a genuine signature, is a
 	// use of that license: record it for its holder.
@@ -198,6 +208,23 @@ func (s *Server) windowVerify(c *echo.Context) error {
 	return s.page(c, http.StatusOK, "window", "核验结果："+d.Verdict.Label, d)
 }
 
+// windowLive answers a live code (亮证码) the holder showed: the platform's
+// signature and expiry first, then the license it names, verified as usual.
+func (s *Server) windowLive(c *echo.Context, d windowData, code string) error {
+	res, lic, err := s.verifyLive(c.Request().Context(), account(c).Actor(), code, d.Purpose, d.Item)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	reason := ""
+	if lic != nil {
+		reason = lic.StatusReason
+		lv := s.licenseView(lic, nil)
+		d.License = &lv
+	}
+	d.Verdict = newVerdictView(res, reason)
+	return s.page(c, http.StatusOK, "window", "核验结果："+d.Verdict.Label, d)
+}
+
 func (s *Server) windowRedeem(c *echo.Context) error {
 	d := s.windowData(c)
 	d.Tab = "code"
@@ -210,13 +237,7 @@ func (s *Server) windowRedeem(c *echo.Context) error {
 	switch {
 	case errors.As(err, &ue):
 		d.Errors["code"], d.Err = ue.Message, ue.Message
-		status := http.StatusGone
-		if ue.Reason == registry.UseCodeUnknown {
-			status = http.StatusNotFound
-		} else if ue.Reason == registry.UseCodeWrongItem {
-			status = http.StatusConflict
-		}
-		return s.page(c, status, "window", "用证码无效", d)
+		return s.page(c, useCodeStatus(ue), "window", "用证码无效", d)
 	case errors.As(err, &te):
 		d.Err = "输错用证码次数过多，请稍后再试。"
 		return s.page(c, http.StatusTooManyRequests, "window", "窗口核验", d)

@@ -42,6 +42,7 @@ func webFont(t *testing.T) []byte {
 // each demo holder, and a signed-in browser-like client per role.
 type webEnv struct {
 	t       *testing.T
+	dir     string // the data directory (platform keys under passphrase "web-test")
 	srv     *httptest.Server
 	s       *Server
 	reg     *registry.Service
@@ -183,7 +184,7 @@ func newWebEnvLogging(t *testing.T, logger *slog.Logger) *webEnv {
 			t.Fatal(err)
 		}
 	}
-	e := &webEnv{t: t, reg: reg, ledger: l, logins: map[string]registry.DemoLogin{}, clients: map[string]*webClient{}}
+	e := &webEnv{t: t, dir: dir, reg: reg, ledger: l, logins: map[string]registry.DemoLogin{}, clients: map[string]*webClient{}}
 	e.depts, _ = reg.Departments(ctx)
 	logins, err := reg.CreateDemoAccounts(ctx, admin)
 	if err != nil {

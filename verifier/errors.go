@@ -31,7 +31,22 @@ var (
 	ErrTooLarge = errors.New("verifier: PDF too large")
 	// ErrNoQRCode: a picture holds no readable QR code.
 	ErrNoQRCode = errors.New("no QR code found")
+	// ErrLiveCode: the input is a live code (亮证码, ZZL1:) from a wallet
+	// screen. Only the platform can check it, online; a Result's InputErr
+	// is then a *LiveCodeInput.
+	ErrLiveCode = errors.New("a live code (ZZL1:) can only be verified online")
 )
+
+// LiveCodeInput is the InputErr of a verification whose input (text or a
+// picture of the QR code) is a live code: Code is its text, for the
+// platform to check online. It unwraps to ErrLiveCode.
+type LiveCodeInput struct{ Code string }
+
+// Error says the code can only be checked online.
+func (e *LiveCodeInput) Error() string { return ErrLiveCode.Error() }
+
+// Unwrap returns ErrLiveCode.
+func (e *LiveCodeInput) Unwrap() error { return ErrLiveCode }
 
 // CheckError carries the evidence of one failed check, in the manner of
 // crypto/x509's CertificateInvalidError. Result.Err returns one.

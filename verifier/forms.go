@@ -34,6 +34,8 @@ func detectForm(input []byte) string {
 		return FormPhoto
 	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.CompactPrefix)):
 		return FormCompact
+	case bytes.HasPrefix(bytes.TrimSpace(input), []byte(credential.LivePrefix)):
+		return FormLive
 	}
 	return FormCredential
 }
@@ -48,14 +50,14 @@ func (v *run) verifyPDF(pdf []byte) {
 		v.r.InputErr = err
 		v.add(NameFormat, fail("%v", err))
 		v.skipRest("not checked: the input could not be read")
-		v.add(NameSeal, skip("not checked: the input could not be read"))
-		v.add(NameFace, skip("not checked: the input could not be read"))
+		v.add(NameSeal, skip("未检查：输入无法读取"))
+		v.add(NameFace, skip("未检查：输入无法读取"))
 		return
 	}
 	v.verifyJSON(lp.document)
 	if v.cred == nil {
-		v.add(NameSeal, skip("not checked: the embedded credential could not be read"))
-		v.add(NameFace, skip("not checked: the embedded credential could not be read"))
+		v.add(NameSeal, skip("未检查：内嵌的证照凭证无法读取"))
+		v.add(NameFace, skip("未检查：内嵌的证照凭证无法读取"))
 		return
 	}
 	v.add(NameSeal, v.sealCheck(lp.sealSignature))
@@ -67,37 +69,37 @@ func (v *run) verifyPDF(pdf []byte) {
 // signed the credential, over SM3 of the credential's canonical bytes.
 func (v *run) sealCheck(der []byte) outcome {
 	if len(der) == 0 {
-		return fail("the PDF carries no seal signature (%s)", AttachmentSeal)
+		return fail("PDF 中没有电子印章签章（%s）", AttachmentSeal)
 	}
 	if v.dept == nil {
-		return skip("not checked: issuer not in the trust bundle")
+		return skip(notInBundle)
 	}
 	sig, err := seal.ParseSignature(der)
 	if err != nil {
-		return fail("seal signature unreadable: %v", err)
+		return fail("电子印章签章无法读取：%v", err)
 	}
 	data, err := v.cred.Canonical()
 	if err != nil {
-		return fail("cannot compute the credential's canonical bytes: %v", err)
+		return fail("无法计算凭证的规范字节：%v", err)
 	}
 	if err := seal.VerifySignature(sig, data, v.ix.roots); err != nil {
 		var ce *seal.CheckError
 		if errors.As(err, &ce) {
-			return fail("seal check %s failed: %v", ce.Check, ce.Err)
+			return fail("电子印章检查 %s 不通过：%v", ce.Check, ce.Err)
 		}
-		return fail("seal does not verify: %v", err)
+		return fail("电子印章验证不通过：%v", err)
 	}
 	if !v.ix.isRoot(sig.Seal.MakerCert) {
-		return fail("seal check %s failed: the seal was made by %s, not by the platform", seal.CheckSealMaker, certName(sig.Seal.MakerCert))
+		return fail("电子印章检查 %s 不通过：印章由 %s 制作，不是平台", seal.CheckSealMaker, certName(sig.Seal.MakerCert))
 	}
 	known := v.dept.seals[sig.Seal.ID]
 	if known == nil || !bytes.Equal(known.Raw, sig.Seal.Raw) {
-		return fail("seal %s (%s) is not a seal of %s in the trust bundle", sig.Seal.ID, sig.Seal.Name, v.dept.dept.Name)
+		return fail("印章 %s（%s）不是信任包中 %s 的印章", sig.Seal.ID, sig.Seal.Name, v.dept.dept.Name)
 	}
 	if v.signingKey != nil && !bytes.Equal(sig.SignerCert, v.signingKey.cert.Raw) {
-		return fail("stamped with key %s, not the key %s that signed the credential", signing.KeyID(sig.SignerCert), v.signingKey.key.KeyID)
+		return fail("盖章所用密钥 %s 不是签署凭证的密钥 %s", signing.KeyID(sig.SignerCert), v.signingKey.key.KeyID)
 	}
-	return pass("sealed with the seal of " + v.dept.dept.Name + " (" + sig.Seal.ID + ", made by the platform) at " + when(sig.Time))
+	return pass("已于 " + when(sig.Time) + " 加盖" + v.dept.dept.Name + "的电子印章（" + sig.Seal.ID + "，平台制作）")
 }
 
 // certName is a certificate's subject common name, for reasons.
@@ -624,10 +626,14 @@ func greyRow(img image.Image, x, y int, row []byte) {
 // the anchor check is skipped and online only the ledger's anchor fields
 // are compared.
 func (v *run) verifyCompact(s string) {
+	if isLive(s) { // a photo of a live code
+		v.verifyLive(s)
+		return
+	}
 	v.r.Form = FormCompact
 	c, err := credential.ParseCompact(s)
 	if err != nil {
-		v.add(NameFormat, fail("not a Zhengzhao QR form: %v", err))
+		v.add(NameFormat, fail("不是本平台的证照二维码：%v", err))
 		v.skipRest("not checked: the input could not be read")
 		return
 	}
@@ -642,7 +648,7 @@ func (v *run) verifyCompact(s string) {
 		v.validUntil = c.Expires.Format(time.RFC3339)
 	}
 	v.vmUSCC, v.vmKey = c.Issuer, c.KeyID
-	v.add(NameFormat, pass("well-formed QR form (ZZ1) of "+c.Identifier+", holder "+c.Holder+" "+c.HolderCodeMasked))
+	v.add(NameFormat, pass("格式正确的证照二维码（ZZ1）："+c.Identifier+"，持证主体 "+c.Holder+" "+c.HolderCodeMasked))
 	v.add(NameIssuer, v.compactIssuer())
 	v.add(NameProof, v.compactProof())
 	v.lookupAnchor()
@@ -660,26 +666,26 @@ func (v *run) compactIssuer() outcome {
 	de := v.ix.depts[c.Issuer]
 	if de == nil {
 		v.issuerUnknown = true
-		return fail("issuer %s is not a department in the trust bundle", c.Issuer)
+		return fail("签发机构 %s 不在信任包的部门中", c.Issuer)
 	}
 	v.dept = de
 	v.r.IssuerName = de.dept.Name
 	if v.idErr == nil && v.id.IssuerUSCC != c.Issuer {
-		return fail("identifier names another issuer (%s)", v.id.IssuerUSCC)
+		return fail("电子证照标识中的签发机构是另一部门（%s）", v.id.IssuerUSCC)
 	}
 	return v.issuedBy()
 }
 
 func (v *run) compactProof() outcome {
 	if v.dept == nil {
-		return skip("not checked: issuer not in the trust bundle")
+		return skip(notInBundle)
 	}
 	c := v.compact
 	if o, ok := v.useKey(c.KeyID); !ok {
 		return o
 	}
 	if err := c.VerifySignature(v.signingKey.pub); err != nil {
-		return fail("QR signature does not verify with key %s: altered, or signed with another key", c.KeyID)
+		return fail("二维码的 SM2 签名用密钥 %s 验证不通过：内容被改动，或由其他密钥签名", c.KeyID)
 	}
-	return pass("SM2 signature of the QR form verifies with key " + c.KeyID)
+	return pass("二维码的 SM2 签名用密钥 " + c.KeyID + " 验证通过")
 }

@@ -148,13 +148,16 @@ const (
 	// the page.
 	NameSeal = "seal"
 	NameFace = "face"
+	// NameLive is added first by the platform when it checks a live code
+	// (亮证码, ZZL1:) online: its signature and expiry.
+	NameLive = "live_code"
 )
 
 // checkLabels are the check names as window staff read them.
 var checkLabels = map[string]string{
 	NameFormat: "格式", NameIssuer: "签发机构", NameProof: "数字签名", NameKey: "签名密钥",
 	NameType: "证照类型", NameValidity: "有效期", NameStatus: "证照状态", NameAnchor: "上链存证",
-	NameSeal: "电子印章", NameFace: "照面",
+	NameSeal: "电子印章", NameFace: "照面", NameLive: "亮证码",
 }
 
 // CheckLabel is a check's name in Chinese ("签名密钥" for "key"), or the
@@ -173,6 +176,7 @@ const (
 	FormPDF        = "pdf"        // a license PDF with the credential and seal attached
 	FormCompact    = "compact"    // a ZZ1: compact form, as in the QR code
 	FormPhoto      = "photo"      // a PNG or JPEG picture of the QR code
+	FormLive       = "live"       // a ZZL1: live code (亮证码), checked online only
 )
 
 // Modes of a verification.

@@ -85,6 +85,8 @@ func Verify(ctx context.Context, input []byte, b *TrustBundle, p Policy) (*Resul
 		v.verifyPhoto(input)
 	case FormCompact:
 		v.verifyCompact(string(bytes.TrimSpace(input)))
+	case FormLive:
+		v.verifyLive(string(bytes.TrimSpace(input)))
 	default:
 		v.verifyJSON(input)
 	}
@@ -368,17 +370,17 @@ func (v *run) key() outcome {
 	event := func() string { return chineseEvent(did, at) + why } // for the reasons below but the last
 	switch {
 	case at.Before(k.ValidFrom) || (!k.ValidUntil.IsZero() && at.After(k.ValidUntil)):
-		return fail("证照%s时，密钥 %s 不在使用期内", event(), k.KeyID)
+		return fail("证照%s 时，密钥 %s 不在使用期内", event(), k.KeyID)
 	case at.Before(ke.notBefore) || at.After(ke.notAfter):
-		return fail("证照%s时，密钥 %s 的证书不在有效期内", event(), k.KeyID)
+		return fail("证照%s 时，密钥 %s 的证书不在有效期内", event(), k.KeyID)
 	case ke.chainErr != nil:
 		return fail("密钥 %s 的证书不是平台根证书签发的：%v", k.KeyID, ke.chainErr)
 	case k.RevokedFrom == nil:
-		return v.text("证照").s(eventVerb(did)).at(at).s(why).s("时，密钥 ").s(k.KeyID).s(" 有效").pass()
+		return v.text("证照").s(eventVerb(did)).at(at).s(why).s(" 时，密钥 ").s(k.KeyID).s(" 有效").pass()
 	case !k.Compromised() && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 轮换停用，该证照%s晚于停用时间", k.KeyID, when(*k.RevokedFrom), chineseEvent(did, at))
 	case !k.Compromised():
-		return pass("证照" + event() + "时，密钥 " + k.KeyID + " 有效；该密钥 " + when(*k.RevokedFrom) + " 起才轮换停用")
+		return pass("证照" + event() + " 时，密钥 " + k.KeyID + " 有效；该密钥 " + when(*k.RevokedFrom) + " 起才轮换停用")
 	case v.anchorKnown && !k.RevokedFrom.After(at):
 		return fail("签名密钥 %s 已于 %s 声明泄露，该证照于 %s 才上链，晚于泄露时间", k.KeyID, when(*k.RevokedFrom), when(at))
 	case v.anchorKnown:

@@ -44,7 +44,8 @@ func (f figure) against(sm2 figure) figure {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--scale N] [--ledger fabric --fabric-config FILE]", stderr)
+	scale := fs.Int("scale", 0, "instead: issue N licenses into a fresh data directory and measure, per tenth, issue rate, heap and bytes a license; then start-up, ledger verify, bundle and list bytes, document-verify and lookup p99")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	issueN := fs.Int("issue-n", 20000, "licenses to issue in the issue figure")
 	conc := fs.Int("concurrency", 64, "concurrent issuers in the issue figure")
@@ -84,6 +85,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%-18s %12.0f ops/s  n=%d%s\n", f.Name, f.OpsPerSec, f.N, note)
 	}
 
+	if *scale > 0 {
+		return runScale(ctx, *scale, *conc, *asJSON, stdout)
+	}
 	if lc.kind == ledgerFabric {
 		return fabricBench(ctx, lc, *issueN, *conc, emit)
 	}

@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/credential"
 	"zhengzhao/license"
+	"zhengzhao/signing"
 )
 
 // These tests build and start the real binary.
@@ -278,6 +280,18 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, pdfFile, qrFile)
 	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[通过] 电子印章（seal）") || !strings.Contains(stdout, "[通过] 照面（face）") {
 		t.Fatalf("offline verify of the PDF and the QR picture: exit %d\n%s", code, stdout)
+	}
+	// A live code (亮证码) from a wallet screen is never valid offline.
+	liveKey, _ := signing.GenerateKey()
+	live, err := credential.EncodeLiveCode(signing.NewKeySigner(liveKey), id, time.Now().Add(time.Minute), []byte("abcdefgh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveFile := filepath.Join(dir, "live.txt")
+	os.WriteFile(liveFile, []byte(live), 0o644)
+	stdout, stderr, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, liveFile)
+	if code != 2 || strings.Contains(stdout, "有效 VALID") || !strings.Contains(stderr, "只能在线核验") {
+		t.Fatalf("offline verify of a live code: exit %d, want 2 and 只能在线核验\n%s\n%s", code, stdout, stderr)
 	}
 	if status, body := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil); status != 200 || !bytes.HasPrefix(body, []byte("\x89PNG")) {
 		t.Fatalf("seal picture: %d", status)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -79,6 +80,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		unreadable bool
 		invalid    bool
 		unknown    bool
+		live       bool
 	)
 	for _, name := range fs.Args() {
 		data, err := readInput(name)
@@ -96,6 +98,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		switch {
+		case errors.Is(res.InputErr, verifier.ErrLiveCode):
+			live = true
 		case res.InputErr != nil: // a PDF or picture that is not a license
 			unreadable = true
 		case res.Verdict == verifier.VerdictStatusUnknown:
@@ -118,6 +122,8 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	switch {
+	case live:
+		return usageError{errLiveOffline}
 	case unreadable:
 		return usageError{fmt.Errorf("some files could not be read")}
 	case invalid:
@@ -135,10 +141,17 @@ var formLabel = map[string]string{
 	verifier.FormPDF:        "证照 PDF（内嵌凭证、回执和电子印章）",
 	verifier.FormCompact:    "二维码内容（ZZ1）",
 	verifier.FormPhoto:      "二维码图片",
+	verifier.FormLive:       "亮证码（ZZL1，只能在线核验）",
 }
 
 // checkMark is how a check's outcome is printed.
 var checkMark = map[verifier.CheckStatus]string{verifier.CheckPass: "通过", verifier.CheckFail: "不通过", verifier.CheckSkip: "未检查"}
+
+// errLiveOffline is what verify says of a live code (exit 2): it is never
+// valid offline.
+var errLiveOffline = errors.New("亮证码（ZZL1:）是手机证照页上一分钟内有效的动态码，由平台签名，只能在线核验：" +
+	"请在窗口核验页粘贴或扫描，或调用 POST /api/v1/verify；离线核验请使用证照 PDF 上的 ZZ1: 二维码或证照文件。" +
+	"(a live code can only be verified online)")
 
 func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	if r.Error != "" {

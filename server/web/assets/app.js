@@ -39,4 +39,33 @@
     }
     setTimeout(poll, 300);
   });
+  // Live code (亮证码): count down to the expiry, fetch a fresh code every
+  // data-refresh seconds (the page without JS shows the code it was made with).
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("live");
+    if (!box) return;
+    var img = document.getElementById("live-img"), left = document.getElementById("live-left"), until = document.getElementById("live-until");
+    var expires = Number(box.getAttribute("data-expires")) * 1000;
+    var every = Number(box.getAttribute("data-refresh")) * 1000 || 20000;
+    function tick() {
+      var s = Math.max(0, Math.round((expires - Date.now()) / 1000));
+      left.textContent = s;
+      box.classList.toggle("expired", s === 0);
+    }
+    function refresh() {
+      fetch(box.getAttribute("data-live"), { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      }).then(function (c) {
+        img.src = c.png;
+        expires = Date.now() + c.expires_in * 1000;
+        until.textContent = new Date(c.expires_at).toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+        tick();
+        setTimeout(refresh, (c.refresh_in || 20) * 1000);
+      }).catch(function () { setTimeout(refresh, 5000); });
+    }
+    tick();
+    setInterval(tick, 1000);
+    setTimeout(refresh, every);
+  });
 })();
