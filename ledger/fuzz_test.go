@@ -12,6 +12,7 @@ import (
 func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"at":"2026-11-23T09:30:00.123456Z","kind":"license.status","status":{"id":"X","issuer":"Y","reason":"","status":"revoked"},"v":1}`))
 	f.Add([]byte(`{"anchor":{"document_hash":"AAAA","id":"i","issuer":"u","key_id":"k","proof_hash":"AAAA","signature":"AAAA","type":"t","valid_from":"2026-01-01T00:00:00Z"},"at":"2026-11-23T09:30:00Z","kind":"license.anchored","v":1}`))
+	f.Add([]byte(`{"anchor":{"document_hash":"AAAA","id":"i","issuer":"u","key_id":"k","predecessor":{"document_hash":"AAAA","id":"p","reason":"changed"},"proof_hash":"AAAA","signature":"AAAA","type":"t","valid_from":"2026-01-01T00:00:00Z"},"at":"2026-11-23T09:30:00Z","kind":"license.anchored","v":1}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := ledger.ParseEvent(b)
