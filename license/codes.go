@@ -181,6 +181,22 @@ func parseDate(s string) (string, bool) {
 	return s[0:4] + s[5:7] + s[8:10], true
 }
 
+// CompleteCitizenID appends the GB 11643 MOD 11-2 check character to the
+// first 17 digits of a citizen identity number.
+func CompleteCitizenID(body17 string) (string, error) {
+	if len(body17) != 17 {
+		return "", fieldErr("citizenID", "length", fmt.Sprintf("a citizen ID number without its check character is 17 digits, got %d bytes", len(body17)))
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		if !isDigit(body17[i]) {
+			return "", fieldErr("citizenID", "charset", fmt.Sprintf("citizen ID number character %d must be a digit", i+1))
+		}
+		sum += int(body17[i]-'0') * citizenIDWeights[i]
+	}
+	return body17 + string(citizenIDChecks[sum%11]), nil
+}
+
 // CompleteUSCC appends the GB 32100 check character to the first 17
 // characters of a unified social credit code.
 func CompleteUSCC(body17 string) (string, error) {

@@ -123,3 +123,17 @@ func TestCompleteUSCC(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleteCitizenID(t *testing.T) {
+	for _, body := range []string{"11010519491231002", "31010119800101001", "44030420000229123"} {
+		id, err := CompleteCitizenID(body)
+		if err != nil || ValidateCitizenID(id) != nil || id[:17] != body {
+			t.Errorf("CompleteCitizenID(%s) = %s, %v; validates: %v", body, id, err, ValidateCitizenID(id))
+		}
+	}
+	for _, bad := range []string{"1101051949123100", "1101051949123100X"} {
+		if _, err := CompleteCitizenID(bad); err == nil {
+			t.Errorf("CompleteCitizenID(%q) accepted", bad)
+		}
+	}
+}

@@ -163,9 +163,10 @@ func TestBrowserStory(t *testing.T) {
 	b.shot("01-console-list", 1280, 900)
 	b.do(chromedp.Navigate(b.base+"/console/issue"), ready(".card.type"))
 	b.shot("02-console-types", 1280, 900)
-	b.do(chromedp.Click(chromedp.CSS(`a[href="/console/issue/`+e.licA.TypeCode+`"]`)), ready(`input[name="holder"]`))
-	form := e.issueForm(registry.DemoEnterpriseName)
-	holderCode := form.Get("holderCode")         // a new company: the demo enterprise holds its 营业执照
+	// A 食品经营许可证 for the demo enterprise (it holds its one 营业执照 already).
+	b.do(chromedp.Click(chromedp.CSS(`a[href="/console/issue/`+e.depts[0].Types[1]+`"]`)), ready(`input[name="holder"]`))
+	form := e.issueFormFor(1, registry.DemoEnterpriseName, registry.DemoEnterpriseCode)
+	holderCode := form.Get("holderCode")
 	form.Set("holderCode", "91430104MA4L3B5K27") // a wrong check character first
 	var fill []chromedp.Action[chromedp.Void]
 	for k := range form {

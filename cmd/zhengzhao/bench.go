@@ -164,8 +164,11 @@ func (w *benchWorld) sizeFigures(ctx context.Context) ([]figure, error) {
 		for _, code := range d.Types {
 			typ, _ := w.in.registry.Catalog().Type(code)
 			rec := typ.Example(d.USCC, "")
-			lic, err := w.in.registry.Issue(ctx, issuer, registry.IssueRequest{TypeCode: code, Holder: rec.Holder,
-				HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
+			req := registry.IssueRequest{TypeCode: code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
+			if typ.OneActive { // the demo holders hold theirs already
+				req.HolderCode = w.nextHolderCode(typ.HolderKind)
+			}
+			lic, err := w.in.registry.Issue(ctx, issuer, req)
 			if err != nil {
 				return nil, fmt.Errorf("bench: issue %s: %w", typ.Name, err)
 			}
@@ -273,13 +276,22 @@ func (w *benchWorld) request() registry.IssueRequest {
 	rec := typ.Example(w.issuer.Department, "")
 	req := registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode,
 		Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
-	if typ.OneActive && typ.HolderKind == license.HolderOrganization {
-		// A company holds one 营业执照: each bench license goes to another.
-		if code, err := license.CompleteUSCC(fmt.Sprintf("91310000%09d", w.holders.Add(1))); err == nil {
-			req.HolderCode = code
-		}
+	if typ.OneActive { // a holder holds one: each bench license goes to another
+		req.HolderCode = w.nextHolderCode(typ.HolderKind)
 	}
 	return req
+}
+
+// nextHolderCode is a holder code no license of the bench has used.
+func (w *benchWorld) nextHolderCode(kind license.HolderKind) string {
+	n := w.holders.Add(1)
+	if kind == license.HolderOrganization {
+		code, _ := license.CompleteUSCC(fmt.Sprintf("91310000%09d", n))
+		return code
+	}
+	born := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(n/1000))
+	code, _ := license.CompleteCitizenID("310101" + born.Format("20060102") + fmt.Sprintf("%03d", n%1000))
+	return code
 }
 
 // issueFigure issues n licenses from c goroutines through the registry and
