@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,9 +72,42 @@ func (s *Server) typeExample(c *echo.Context) error {
 		return fmt.Errorf("%w: license type %q", registry.ErrNotFound, c.Param("code"))
 	}
 	rec := typ.Example("", "")
+	code := rec.HolderCode
+	if typ.OneActive {
+		// A holder may hold one license of this type: the example's holder
+		// may hold it already, so the example names a made-up holder.
+		code = exampleHolderCode(typ.HolderKind, code)
+	}
 	return c.JSON(http.StatusOK, registry.IssueRequest{
-		TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields,
+		TypeCode: typ.Code, Holder: rec.Holder, HolderCode: code, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields,
 	})
+}
+
+// exampleHolderCode is a random valid holder code of the kind, keeping the
+// leading characters (region) of like.
+func exampleHolderCode(kind license.HolderKind, like string) string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	if kind == license.HolderOrganization && len(like) == 18 {
+		const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+		body := []byte(like[:8])
+		for _, x := range b {
+			body = append(body, alphabet[int(x)%len(alphabet)])
+		}
+		if code, err := license.CompleteUSCC(string(body)); err == nil {
+			return code
+		}
+	}
+	if kind == license.HolderCitizen && len(like) == 18 {
+		body := []byte(like[:14]) // region and birth date
+		for _, x := range b[:3] {
+			body = append(body, '0'+x%10)
+		}
+		if code, err := license.CompleteCitizenID(string(body)); err == nil {
+			return code
+		}
+	}
+	return like
 }
 
 // licenseDocument is what issuing and GET answer: the credential with its

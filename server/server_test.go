@@ -425,3 +425,31 @@ func TestConcurrentStatusChangesAre409(t *testing.T) {
 		t.Errorf("%d changes went through, want 1 or 2", ok)
 	}
 }
+
+// The example request of a type a holder may hold only one of names a
+// made-up holder each time, so that it can be issued as it is (the README's
+// tour does).
+func TestTypeExampleIsIssuable(t *testing.T) {
+	e := newEnv(t)
+	for _, typ := range e.reg.Catalog().Types() {
+		if !typ.OneActive {
+			continue
+		}
+		a := e.do("GET", "/api/v1/types/"+typ.Code+"/example", "", nil)
+		b := e.do("GET", "/api/v1/types/"+typ.Code+"/example", "", nil)
+		var ra, rb registry.IssueRequest
+		if json.Unmarshal(a.body, &ra) != nil || json.Unmarshal(b.body, &rb) != nil {
+			t.Fatalf("%s example: %s", typ.Name, a.body)
+		}
+		if ra.HolderCode == rb.HolderCode {
+			t.Errorf("%s: the example names the same holder twice", typ.Name)
+		}
+		validate := license.ValidateUSCC
+		if typ.HolderKind == license.HolderCitizen {
+			validate = license.ValidateCitizenID
+		}
+		if err := validate(ra.HolderCode); err != nil {
+			t.Errorf("%s: example holder code %s: %v", typ.Name, ra.HolderCode, err)
+		}
+	}
+}
