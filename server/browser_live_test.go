@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/base64"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,26 +18,7 @@ import (
 // screen: the 亮证码 is there, counts down, is a QR code of a live code the
 // platform accepts, and is replaced by a new one within LiveCodeRefresh.
 func TestBrowserLiveCode(t *testing.T) {
-	path := browserPath()
-	if path == "" && os.Getenv("ZZ_REQUIRE_BROWSER") != "" {
-		t.Fatal("ZZ_REQUIRE_BROWSER is set but no Chromium was found")
-	}
-	if path == "" {
-		t.Skip("no Chromium (apt-get install chromium, or set ZZ_CHROMIUM)")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	e := newWebEnv(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(430, 932), chromedp.Flag("lang", "zh-CN"))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	b := &browser{t: t, ctx: ctx, base: e.srv.URL}
+	e, b := startBrowser(t, 430, 932)
 	b.login("enterprise", e.logins["enterprise"].Password)
 	b.do(chromedp.Navigate(b.base+"/wallet/licenses/"+e.licA.Identifier), ready("#live-img"))
 

@@ -131,11 +131,11 @@ func (b *browser) fetch(path string) []byte {
 	return raw
 }
 
-// TestBrowserStory is the issue's story in a real browser: the officer
-// issues → the holder downloads the wallet and grants a use code → the clerk
-// redeems it and sees 有效 → the officer revokes → the clerk verifies the
-// holder's PDF again and sees 已吊销 → the holder sees both uses.
-func TestBrowserStory(t *testing.T) {
+// startBrowser starts a web environment and a headless Chromium with a
+// window of the given size, or skips the test without one (fails when
+// ZZ_REQUIRE_BROWSER is set). Both end with the test.
+func startBrowser(t *testing.T, width, height int) (*webEnv, *browser) {
+	t.Helper()
 	path := browserPath()
 	if path == "" && os.Getenv("ZZ_REQUIRE_BROWSER") != "" {
 		t.Fatal("ZZ_REQUIRE_BROWSER is set but no Chromium was found")
@@ -147,15 +147,24 @@ func TestBrowserStory(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	e := newWebEnv(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "zh-CN"))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(width, height), chromedp.Flag("lang", "zh-CN"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil { // start the browser, without a timeout
 		t.Fatalf("start Chromium: %v", err)
 	}
-	b := &browser{t: t, ctx: ctx, base: e.srv.URL}
+	return e, &browser{t: t, ctx: ctx, base: e.srv.URL}
+}
+
+// TestBrowserStory is the issue's story in a real browser: the officer
+// issues → the holder downloads the wallet and grants a use code → the clerk
+// redeems it and sees 有效 → the officer revokes → the clerk verifies the
+// holder's PDF again and sees 已吊销 → the holder sees both uses.
+func TestBrowserStory(t *testing.T) {
+	e, b := startBrowser(t, 1280, 900)
+	ctx := b.ctx
 	pw := func(u string) string { return e.logins[u].Password }
 
 	// The officer picks the type and fills the form the catalog generates.
