@@ -21,10 +21,6 @@ import (
 // status_index is list × StatusListSize + index within the list.
 const StatusListSize = credential.ListSize
 
-// ErrRollback means the ledger is shorter than the registry has seen: it
-// was rolled back (restored from an old copy or truncated).
-var ErrRollback = ledger.ErrRollback
-
 // randomListIndex draws an index within a list uniformly.
 func randomListIndex() (int, error) {
 	var b [8]byte
@@ -184,7 +180,7 @@ func (s *Service) checkLedger(ctx context.Context) error {
 	}
 	if cp.Size < seen {
 		return fmt.Errorf("%w: the ledger has %d entries, but the registry store has seen %d: restore the ledger's newer copy",
-			ErrRollback, cp.Size, seen)
+			ledger.ErrRollback, cp.Size, seen)
 	}
 	if err := sawLedgerSize(ctx, s.store.db, cp.Size); err != nil {
 		return err

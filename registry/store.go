@@ -494,37 +494,6 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 	return out, nil
 }
 
-// invalidLicense is a license that is not active, as the trust bundle lists it.
-type invalidLicense struct {
-	Identifier string
-	Status     license.Status
-	Reason     string
-	At         time.Time
-}
-
-// invalid lists every license that is not active, with the time of its
-// latest status change, for the trust bundle.
-func (s *store) invalid(ctx context.Context) ([]invalidLicense, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT l.identifier, l.status, l.status_reason,
-		COALESCE((SELECT MAX(e.at) FROM status_events e WHERE e.identifier = l.identifier), l.issued_at)
-		FROM licenses l WHERE l.status <> 'active' ORDER BY l.identifier`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []invalidLicense
-	for rows.Next() {
-		var l invalidLicense
-		var status, at string
-		if err := rows.Scan(&l.Identifier, &status, &l.Reason, &at); err != nil {
-			return nil, err
-		}
-		l.Status, l.At = license.Status(status), parseTime(at)
-		out = append(out, l)
-	}
-	return out, rows.Err()
-}
-
 func (s *store) maxSerial(ctx context.Context, uscc, typeCode, prefix string) (string, error) {
 	var serial sql.NullString
 	err := s.db.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,

@@ -46,11 +46,10 @@ var statusColumns = map[string]string{
 
 // Meta keys.
 const (
-	metaLedgerSize  = "ledger_size" // the largest ledger tree size the store has seen
-	metaReconciled  = "reconciled"  // set once a full reconciliation ran
-	metaBundleSeq   = "bundle_seq"  // the last trust bundle sequence handed out
-	metaBundleCheck = "bundle_cp"   // the checkpoint note of the last bundle
-	metaBundleHist  = "bundle_hist" // JSON: recent bundle checkpoints
+	metaLedgerSize = "ledger_size" // the largest ledger tree size the store has seen
+	metaReconciled = "reconciled"  // set once a full reconciliation ran
+	metaBundleSeq  = "bundle_seq"  // the last trust bundle sequence handed out
+	metaBundleHist = "bundle_hist" // JSON: recent bundle checkpoints
 )
 
 func (s *store) meta(ctx context.Context, key string) (string, error) {
