@@ -16,6 +16,7 @@ import (
 	"zhengzhao/credential"
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/tlog"
+	"zhengzhao/license"
 	"zhengzhao/signing"
 	"zhengzhao/verifier"
 )
@@ -64,6 +65,15 @@ type bundleCache struct {
 	build sync.Mutex
 	mu    sync.Mutex
 	last  *SignedBundle
+	// compromised holds each compromised key's digest set by key id and
+	// compromise time: the ledger takes no anchor with the key after it,
+	// so the set never changes and is read from the store once (under build).
+	compromised map[string]compromisedSet
+}
+
+type compromisedSet struct {
+	from    time.Time
+	digests []byte
 }
 
 // Bundle returns the signed trust bundle. It is built and signed only when
@@ -185,12 +195,20 @@ func (s *Service) buildBundle(ctx context.Context) (*SignedBundle, error) {
 				ValidFrom: k.ValidFrom, ValidUntil: k.ValidUntil,
 				RevokedFrom: k.RevokedFrom, RevocationReason: k.RevocationReason,
 			})
-			if k.RevokedFrom != nil && k.RevocationReason != "key_rotated" {
-				digests, err := s.anchoredBefore(ctx, d.USCC, k.KeyID, *k.RevokedFrom)
-				if err != nil {
-					return nil, err
+			if k.RevokedFrom != nil && k.RevocationReason != license.ReasonKeyRotated {
+				set, ok := s.bundle.compromised[k.KeyID]
+				if !ok || !set.from.Equal(*k.RevokedFrom) {
+					digests, err := s.anchoredBefore(ctx, d.USCC, k.KeyID, *k.RevokedFrom)
+					if err != nil {
+						return nil, err
+					}
+					set = compromisedSet{from: *k.RevokedFrom, digests: digests}
+					if s.bundle.compromised == nil {
+						s.bundle.compromised = map[string]compromisedSet{}
+					}
+					s.bundle.compromised[k.KeyID] = set
 				}
-				b.Compromised = append(b.Compromised, verifier.CompromisedKey{KeyID: k.KeyID, Digests: digests})
+				b.Compromised = append(b.Compromised, verifier.CompromisedKey{KeyID: k.KeyID, Digests: set.digests})
 			}
 		}
 		seals, err := s.store.seals(ctx, d.USCC)
