@@ -75,6 +75,15 @@ func (c *Contract) AnchorBatchCompact(ctx contractapi.TransactionContextInterfac
 	return result(c.r.AnchorBatchCompact(ctx.GetStub(), msp, anchorsJSON))
 }
 
+// AnchorType records a catalog type version by its digest. Platform org only.
+func (c *Contract) AnchorType(ctx contractapi.TransactionContextInterface, typeJSON string) (string, error) {
+	msp, err := creatorMSP(ctx)
+	if err != nil {
+		return "", err
+	}
+	return result(c.r.AnchorType(ctx.GetStub(), msp, typeJSON))
+}
+
 // SetStatus suspends, resumes or revokes a license. The department's org only.
 func (c *Contract) SetStatus(ctx contractapi.TransactionContextInterface, changeJSON string) (string, error) {
 	msp, err := creatorMSP(ctx)

@@ -215,6 +215,13 @@ func (l *ccLedger) SetStatus(_ context.Context, c ledger.StatusChange) (ledger.R
 	}))
 }
 
+func (l *ccLedger) AnchorType(_ context.Context, t ledger.TypeVersion) (ledger.Receipt, error) {
+	tj, _ := json.Marshal(t)
+	return l.single(l.write(testPlatform, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return l.c.AnchorType(ctx, string(tj))
+	}))
+}
+
 func (l *ccLedger) License(_ context.Context, id string) (*ledger.LicenseState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

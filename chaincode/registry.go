@@ -34,6 +34,7 @@ const (
 	deptPrefix    = "dept/"      // dept/<uscc>: deptRecord
 	keyPrefix     = "key/"       // key/<key id>: keyRecord (key ids are unique across departments)
 	licensePrefix = "lic/"       // lic/<identifier>: licenseRecord
+	typePrefix    = "type/"      // type/<type code>: typeRecord
 	logKeyKey     = "logkey"     // logKeyRecord
 	checkpointKey = "checkpoint" // wire.CheckpointRecord
 )
@@ -51,6 +52,11 @@ type keyRecord struct {
 
 type licenseRecord struct {
 	// Entries: the anchor, then each status change.
+	Entries []wire.Entry `json:"entries"`
+}
+
+type typeRecord struct {
+	// Entries: the catalog.type events of one type code, version 1 first.
 	Entries []wire.Entry `json:"entries"`
 }
 
@@ -233,6 +239,54 @@ func (r *Registry) RevokeKey(stub Stub, creatorMSP, revocationJSON string) (*wir
 		return nil, wire.Classify(err)
 	}
 	if err := t.appendDept(rev.Department, e); err != nil {
+		return nil, err
+	}
+	return t.finish()
+}
+
+// AnchorType records a catalog type version (ledger.TypeVersion JSON): the
+// next version of its code, by digest. Platform org only.
+func (r *Registry) AnchorType(stub Stub, creatorMSP, typeJSON string) (*wire.WriteResult, error) {
+	t, err := r.begin(stub, creatorMSP)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.requirePlatform(wire.FnAnchorType); err != nil {
+		return nil, err
+	}
+	var tv ledger.TypeVersion
+	if err := wire.DecodeArg("catalog_type", typeJSON, &tv); err != nil {
+		return nil, err
+	}
+	var rec typeRecord
+	if _, err := t.getJSON(typePrefix+tv.Code, &rec); err != nil {
+		return nil, err
+	}
+	for _, en := range rec.Entries {
+		e, err := ledger.ParseEvent(en.Event)
+		if err != nil {
+			return nil, wire.Errorf(wire.CodeInternal, "stored event of catalog type %s (tx %s): %w", tv.Code, en.TxID, err)
+		}
+		if e.At.After(t.latest) {
+			t.latest = e.At
+		}
+		if err := t.st.Apply(e, 0); err != nil {
+			return nil, wire.Errorf(wire.CodeInternal, "replay catalog type %s (tx %s): %w", tv.Code, en.TxID, err)
+		}
+	}
+	if err := t.checkTime(); err != nil {
+		return nil, err
+	}
+	e := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindCatalogType, At: t.at, CatalogType: &tv}
+	if err := t.st.Apply(e, 0); err != nil {
+		return nil, wire.Classify(err)
+	}
+	entry, err := t.record(e)
+	if err != nil {
+		return nil, err
+	}
+	rec.Entries = append(rec.Entries, entry)
+	if err := t.putJSON(typePrefix+tv.Code, rec); err != nil {
 		return nil, err
 	}
 	return t.finish()

@@ -37,6 +37,9 @@ const (
 	KindLicenseAnchored Kind = "license.anchored"
 	// KindLicenseStatus carries Status.
 	KindLicenseStatus Kind = "license.status"
+	// KindCatalogType carries CatalogType: a license type version of the
+	// catalog, by its digest.
+	KindCatalogType Kind = "catalog.type"
 )
 
 // Event is one entry of the ledger's log. Exactly the payload fields its Kind
@@ -51,6 +54,8 @@ type Event struct {
 	Revocation *KeyRevocation `json:"revocation,omitempty"`
 	Anchor     *Anchor        `json:"anchor,omitempty"`
 	Status     *StatusChange  `json:"status,omitempty"`
+	// CatalogType is the payload of KindCatalogType.
+	CatalogType *TypeVersion `json:"catalog_type,omitempty"`
 }
 
 // Canonical returns the event's canonical bytes: the RFC 8785 (JCS) form of
@@ -138,6 +143,7 @@ func (e Event) checkShape() error {
 		revocation
 		anchor
 		status
+		catalogType
 	)
 	payloads := [...]struct {
 		name string
@@ -149,6 +155,7 @@ func (e Event) checkShape() error {
 		{"revocation", revocation, e.Revocation != nil},
 		{"anchor", anchor, e.Anchor != nil},
 		{"status", status, e.Status != nil},
+		{"catalog_type", catalogType, e.CatalogType != nil},
 	}
 	var want int
 	switch e.Kind {
@@ -162,6 +169,8 @@ func (e Event) checkShape() error {
 		want = anchor
 	case KindLicenseStatus:
 		want = status
+	case KindCatalogType:
+		want = catalogType
 	default:
 		return fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
 	}
@@ -208,6 +217,11 @@ func (e Event) normalized() Event {
 	if e.Status != nil {
 		s := *e.Status
 		e.Status = &s
+	}
+	if e.CatalogType != nil {
+		t := *e.CatalogType
+		t.Digest = bytes.Clone(t.Digest)
+		e.CatalogType = &t
 	}
 	e.normalizeTimes()
 	return e

@@ -50,6 +50,9 @@ type Ledger interface {
 	Anchor(ctx context.Context, anchors []Anchor) ([]Receipt, error)
 	// SetStatus records a status change of an anchored license.
 	SetStatus(ctx context.Context, c StatusChange) (Receipt, error)
+	// AnchorType records a license type version of the catalog by its
+	// digest: versions of one code in order from 1, each once.
+	AnchorType(ctx context.Context, t TypeVersion) (Receipt, error)
 	// License returns a license's anchor, current status and history.
 	License(ctx context.Context, identifier string) (*LicenseState, error)
 	// Department returns a department's facts and keys.
@@ -129,6 +132,16 @@ type StatusChange struct {
 	Issuer     string         `json:"issuer"`
 	Status     license.Status `json:"status"`
 	Reason     string         `json:"reason"`
+}
+
+// TypeVersion is what the ledger keeps of one version of a license type
+// of the catalog: its code, its version number and the SM3 digest of the
+// JCS form of its definition (license.Type.MarshalDefinition). Nothing else:
+// the definition itself travels in the trust bundle.
+type TypeVersion struct {
+	Code    string `json:"code"`
+	Version int    `json:"version"`
+	Digest  []byte `json:"digest"`
 }
 
 // Receipt proves an event is in the log: its canonical entry bytes, its

@@ -26,6 +26,9 @@ type State struct {
 	departments map[string]*deptEntry
 	keys        map[string]*keyEntry
 	licenses    LicenseStore
+	// types holds the digests of every catalog type version, by code:
+	// types[code][v-1].
+	types map[string][][]byte
 }
 
 // LicenseStore holds the per-license part of a State: one LicenseState per
@@ -77,6 +80,7 @@ func NewStateWith(store LicenseStore) *State {
 		departments: make(map[string]*deptEntry),
 		keys:        make(map[string]*keyEntry),
 		licenses:    store,
+		types:       make(map[string][][]byte),
 	}
 }
 
@@ -158,6 +162,8 @@ func (s *State) apply(e Event, index uint64) (func(), error) {
 		return s.anchor(*e.Anchor, e.At, index)
 	case KindLicenseStatus:
 		return s.setStatus(*e.Status, e.At, index)
+	case KindCatalogType:
+		return s.addType(*e.CatalogType)
 	}
 	// checkShape rejects every other kind.
 	return nil, fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
@@ -473,6 +479,42 @@ func (s *State) setStatus(c StatusChange, at time.Time, index uint64) (func(), e
 	ls.History = append(ls.History, StatusEvent{Status: c.Status, Reason: c.Reason, At: at, LogIndex: index})
 	s.licenses.SetLicense(ls)
 	return func() { *ls = prev; s.licenses.SetLicense(ls) }, nil
+}
+
+// addType records a catalog type version: a valid type code, the next
+// version of that code (1 for a new code) and a 32-byte digest.
+func (s *State) addType(t TypeVersion) (func(), error) {
+	if err := license.ValidateTypeCode(t.Code); err != nil {
+		return nil, fmt.Errorf("%w: catalog type %q: field code: %w", ErrInvalidEvent, t.Code, err)
+	}
+	if len(t.Digest) != HashSize {
+		return nil, fmt.Errorf("%w: catalog type %s version %d: field digest: %d bytes, want %d", ErrInvalidEvent, t.Code, t.Version, len(t.Digest), HashSize)
+	}
+	have := s.types[t.Code]
+	switch want := len(have) + 1; {
+	case t.Version >= 1 && t.Version < want:
+		return nil, fmt.Errorf("%w: catalog type %s version %d is already recorded", ErrDuplicate, t.Code, t.Version)
+	case t.Version != want:
+		return nil, fmt.Errorf("%w: catalog type %s: field version: %d, the next version is %d", ErrInvalidEvent, t.Code, t.Version, want)
+	}
+	s.types[t.Code] = append(have, bytes.Clone(t.Digest))
+	return func() {
+		if len(have) == 0 {
+			delete(s.types, t.Code)
+		} else {
+			s.types[t.Code] = have
+		}
+	}, nil
+}
+
+// TypeDigest returns the digest recorded for version v of the catalog type
+// code, or an error wrapping ErrNotFound.
+func (s *State) TypeDigest(code string, v int) ([]byte, error) {
+	vs := s.types[code]
+	if v < 1 || v > len(vs) {
+		return nil, fmt.Errorf("%w: catalog type %s version %d", ErrNotFound, code, v)
+	}
+	return bytes.Clone(vs[v-1]), nil
 }
 
 func cloneDepartment(d Department) Department {

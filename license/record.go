@@ -27,6 +27,9 @@ type Record struct {
 	ValidUntil     string            `json:"validUntil,omitempty"` // 有效期止 YYYY-MM-DD, empty = 长期
 	Jurisdiction   string            `json:"jurisdiction"`         // 管辖属地编码, 6-digit GB/T 2260 code
 	Fields         map[string]string `json:"fields"`               // type-specific fields
+	// TypeVersion is the catalog version of the type the license was
+	// issued under (0 in licenses made before types had versions: 1).
+	TypeVersion int `json:"typeVersion,omitempty"`
 }
 
 // Limits on core record fields, in characters.
@@ -268,6 +271,9 @@ func (t Type) checkDateRanges(r Record, from, until string) error {
 		return errors.Join(errs...)
 	}
 	years, what := t.ValidityYears, fmt.Sprintf("%s is valid at most %d years", t.Name, t.ValidityYears)
+	if t.MaxValidityYears > years && years > 0 {
+		years, what = t.MaxValidityYears, fmt.Sprintf("%s is valid at most %d years", t.Name, t.MaxValidityYears)
+	}
 	if years <= 0 {
 		years, what = maxOpenEndedYears, fmt.Sprintf("an open-ended validUntil may lie at most %d years", maxOpenEndedYears)
 	}

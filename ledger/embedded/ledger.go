@@ -581,6 +581,11 @@ func (l *Ledger) SetStatus(ctx context.Context, c ledger.StatusChange) (ledger.R
 	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindLicenseStatus, Status: &c})
 }
 
+// AnchorType records a catalog type version by its digest.
+func (l *Ledger) AnchorType(ctx context.Context, t ledger.TypeVersion) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindCatalogType, CatalogType: &t})
+}
+
 // readable reports why reads cannot be served, or nil. l.mu must be held.
 func (l *Ledger) readable(ctx context.Context) error {
 	if l.closed {

@@ -379,6 +379,15 @@ func (l *Ledger) RevokeKey(ctx context.Context, r ledger.KeyRevocation) (ledger.
 	return l.writeOne(ctx, c, wire.FnRevokeKey, jsonArg(r))
 }
 
+// AnchorType records a catalog type version by its digest (platform org).
+func (l *Ledger) AnchorType(ctx context.Context, t ledger.TypeVersion) (ledger.Receipt, error) {
+	c, err := l.platformClient(wire.FnAnchorType)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return l.writeOne(ctx, c, wire.FnAnchorType, jsonArg(t))
+}
+
 // SetStatus records a status change through the client of the org of the
 // license's department.
 func (l *Ledger) SetStatus(ctx context.Context, c ledger.StatusChange) (ledger.Receipt, error) {

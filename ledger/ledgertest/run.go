@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"FinalStatuses", testFinalStatuses},
 		{"Versions", testVersions},
 		{"VersionRejects", testVersionRejects},
+		{"CatalogTypes", testCatalogTypes},
 		{"Proofs", testProofs},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},
@@ -789,5 +790,50 @@ func testVersionRejects(t *testing.T, l ledger.Ledger, w *World) {
 	}
 	if ls.Status != license.StatusActive || ls.SupersededBy != "" {
 		t.Fatalf("after refused versions the license is %s by %q, want active", ls.Status, ls.SupersededBy)
+	}
+}
+
+// testCatalogTypes anchors catalog type versions: version 1 then 2 of a
+// code, each once, by a 32-byte digest of a valid type code; a malformed
+// event changes nothing.
+func testCatalogTypes(t *testing.T, l ledger.Ledger, w *World) {
+	ctx := context.Background()
+	const code = "11100000000013338W001"
+	digest := func(b byte) []byte { return bytes.Repeat([]byte{b}, ledger.HashSize) }
+	r, err := l.AnchorType(ctx, ledger.TypeVersion{Code: code, Version: 1, Digest: digest(1)})
+	if err != nil {
+		t.Fatalf("AnchorType v1: %v", err)
+	}
+	e := CheckReceipt(t, r)
+	if e.Kind != ledger.KindCatalogType || e.CatalogType == nil || e.CatalogType.Code != code ||
+		e.CatalogType.Version != 1 || !bytes.Equal(e.CatalogType.Digest, digest(1)) {
+		t.Fatalf("receipt event = %+v, want catalog type %s version 1", e, code)
+	}
+	bad := []struct {
+		name string
+		tv   ledger.TypeVersion
+		want error
+	}{
+		{"version 1 again", ledger.TypeVersion{Code: code, Version: 1, Digest: digest(9)}, ledger.ErrDuplicate},
+		{"gap to version 3", ledger.TypeVersion{Code: code, Version: 3, Digest: digest(3)}, ledger.ErrInvalidEvent},
+		{"version 0", ledger.TypeVersion{Code: code, Version: 0, Digest: digest(3)}, ledger.ErrInvalidEvent},
+		{"short digest", ledger.TypeVersion{Code: code, Version: 2, Digest: digest(2)[:31]}, ledger.ErrInvalidEvent},
+		{"not a type code", ledger.TypeVersion{Code: "11100000000013338W01", Version: 1, Digest: digest(2)}, ledger.ErrInvalidEvent},
+		{"bad USCC in code", ledger.TypeVersion{Code: "11100000000013338X001", Version: 1, Digest: digest(2)}, ledger.ErrInvalidEvent},
+		{"new code starting at 2", ledger.TypeVersion{Code: "11100000000013338W002", Version: 2, Digest: digest(2)}, ledger.ErrInvalidEvent},
+	}
+	for _, b := range bad {
+		_, err := l.AnchorType(ctx, b.tv)
+		wantErr(t, b.name, err, b.want)
+	}
+	r2, err := l.AnchorType(ctx, ledger.TypeVersion{Code: code, Version: 2, Digest: digest(2)})
+	if err != nil {
+		t.Fatalf("AnchorType v2 after the refused events: %v", err)
+	}
+	if e2 := CheckReceipt(t, r2); e2.CatalogType == nil || e2.CatalogType.Version != 2 {
+		t.Fatalf("receipt event = %+v, want version 2", e2)
+	}
+	if r2.LogIndex != r.LogIndex+1 {
+		t.Fatalf("version 2 at log index %d, want %d: a refused event took a place in the log", r2.LogIndex, r.LogIndex+1)
 	}
 }

@@ -21,6 +21,7 @@
 //	AnchorBatch         []ledger.Anchor (1..MaxBatch)                 WriteResult
 //	AnchorBatchCompact  []ledger.Anchor (1..MaxBatch)                 WriteResult{Count, Root}
 //	SetStatus           ledger.StatusChange (reason: license.Reasons) WriteResult
+//	AnchorType          ledger.TypeVersion                           WriteResult
 //	SetLogKey           PEM or base64 DER of an SM2 key, origin       LogKey
 //	PutCheckpoint       signed note, consistency proof ([][]byte)     CheckpointRecord
 //	GetLicense          identifier                                    LicenseInfo

@@ -23,6 +23,8 @@ const (
 	FnAnchorBatchCompact = "AnchorBatchCompact"
 	// FnSetStatus records a status change of a license. The department's org only.
 	FnSetStatus = "SetStatus"
+	// FnAnchorType records a catalog type version (ledger.TypeVersion). Platform org only.
+	FnAnchorType = "AnchorType"
 	// FnSetLogKey records the registry log's checkpoint key, once. Platform org only.
 	FnSetLogKey = "SetLogKey"
 	// FnPutCheckpoint records a checkpoint consistent with the previous one. Platform org only.
@@ -39,7 +41,7 @@ const (
 
 // Functions lists every chaincode function, sorted.
 var Functions = []string{
-	FnAddKey, FnAnchorBatch, FnAnchorBatchCompact, FnGetCheckpoint, FnGetDepartment, FnGetLicense,
+	FnAddKey, FnAnchorBatch, FnAnchorBatchCompact, FnAnchorType, FnGetCheckpoint, FnGetDepartment, FnGetLicense,
 	FnGetLogKey, FnPutCheckpoint, FnRegisterDepartment, FnRevokeKey, FnSetLogKey, FnSetStatus,
 }
 
