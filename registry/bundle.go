@@ -183,6 +183,9 @@ func (s *Service) buildBundle(ctx context.Context) (*SignedBundle, error) {
 	if joined {
 		history, notes = append(history, head), append(notes, cp.Note)
 	}
+	if b.Types, err = s.bundleTypes(ctx); err != nil {
+		return nil, fmt.Errorf("registry: catalog for the bundle: %w", err)
+	}
 	depts, err := s.store.departments(ctx)
 	if err != nil {
 		return nil, err

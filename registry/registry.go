@@ -79,13 +79,14 @@ type Service struct {
 	// Directory holds the web accounts, sessions and API tokens.
 	*Directory
 
-	cfg     Config
-	store   *store
-	catalog *license.Catalog
-	ledger  ledger.Ledger
-	now     func() time.Time
-	log     *slog.Logger
-	render  *render.Renderer
+	cfg       Config
+	store     *store
+	catalog   atomic.Pointer[license.Catalog] // every type version; replaced whole by catalog edits
+	catalogMu sync.Mutex                      // serializes catalog edits
+	ledger    ledger.Ledger
+	now       func() time.Time
+	log       *slog.Logger
+	render    *render.Renderer
 
 	mu       sync.Mutex
 	signers  map[string]*deptSigner // USCC → active key
@@ -151,15 +152,16 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
+		cfg: cfg, store: st, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
 		signers: map[string]*deptSigner{}, serials: map[string]int{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
 	s.holders.seed = maphash.MakeSeed()
 	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
-	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
+	s.catalog.Store(cfg.Catalog)
+	if err := s.loadCatalog(ctx); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("registry: save catalog: %w", err)
+		return nil, fmt.Errorf("registry: catalog: %w", err)
 	}
 	if err := s.loadDepartments(ctx); err != nil {
 		st.Close()
@@ -175,8 +177,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 // Close closes the store. The ledger is the caller's to close.
 func (s *Service) Close() error { return s.store.Close() }
 
-// Catalog returns the license-type catalog.
-func (s *Service) Catalog() *license.Catalog { return s.catalog }
+// Catalog returns the license-type catalog: the built-in types and every
+// version the admin added.
+func (s *Service) Catalog() *license.Catalog { return s.catalog.Load() }
 
 // loadSigner pairs an active key with its certificate and seal. A
 // department from a store made before seals existed gets its seal now.
@@ -417,7 +420,7 @@ func (s *Service) record(dept *Department, typ license.Type, req IssueRequest) l
 		Holder: req.Holder, HolderCode: req.HolderCode, HolderCodeType: typ.HolderKind.CodeType(),
 		Issuer: dept.Name, IssuerCode: dept.USCC,
 		IssueDate: req.IssueDate, ValidFrom: req.ValidFrom, ValidUntil: req.ValidUntil,
-		Jurisdiction: req.Jurisdiction, Fields: req.Fields,
+		Jurisdiction: req.Jurisdiction, Fields: req.Fields, TypeVersion: typ.Version,
 	}
 	if rec.IssueDate == "" {
 		rec.IssueDate = today
@@ -450,7 +453,7 @@ func (s *Service) issuingDepartment(a Actor) (*Department, error) {
 }
 
 func (s *Service) typeFor(d *Department, code string) (license.Type, error) {
-	typ, ok := s.catalog.Type(code)
+	typ, ok := s.Catalog().Type(code)
 	if !ok {
 		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", code)}
 	}
@@ -526,7 +529,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "at least one license type"}
 	}
 	for _, t := range types {
-		if _, ok := s.catalog.Type(t); !ok {
+		if _, ok := s.Catalog().Type(t); !ok {
 			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", t)}
 		}
 	}

@@ -227,6 +227,7 @@ func (s *Service) currentVersion(ctx context.Context, lic *License) string {
 func (s *Service) nextRecord(typ license.Type, prev license.Record, req VersionRequest) (license.Record, error) {
 	rec := prev
 	rec.Identifier = ""
+	rec.TypeVersion = typ.Version // a new version follows the latest type version
 	rec.Fields = maps.Clone(prev.Fields)
 	if rec.Fields == nil {
 		rec.Fields = map[string]string{}

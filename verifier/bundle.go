@@ -81,6 +81,12 @@ type TrustBundle struct {
 	// the compromise, so that their QR codes and bare credentials still
 	// verify offline.
 	Compromised []CompromisedKey `json:"compromised,omitempty"`
+	// Types are every version of every license type of the platform's
+	// catalog, each with its definition and anchored digest. A bundle
+	// without types (made before it carried them) names types from the
+	// verifier's built-in catalog; with types, a credential of a type or
+	// type version not listed is reported.
+	Types []BundleType `json:"types,omitempty"`
 	// Signature is "z" + base58btc of the 64-byte SM2 r‖s by Roots[0]'s key
 	// over JCS of the bundle JSON without "signature".
 	Signature string `json:"signature"`

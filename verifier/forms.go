@@ -123,7 +123,7 @@ func (v *run) faceCheck(lp *licensePDF) {
 		return
 	}
 	rec := full.CredentialSubject
-	t, ok := license.DefaultCatalog().Type(rec.TypeCode)
+	t, ok := v.ix.licenseTypeOf(rec.TypeCode, rec.TypeVersion)
 	if !ok {
 		v.add(NameFace, fail("证照类型 %s 不在目录中，无法核对页面", rec.TypeCode))
 		return
@@ -639,7 +639,7 @@ func (v *run) verifyCompact(s string) {
 	}
 	v.compact = c
 	v.r.Identifier, v.r.TypeCode, v.r.TypeName = c.Identifier, c.TypeCode, c.TypeName
-	if name, ok := typeNames()[c.TypeCode]; ok {
+	if name := v.ix.typeName(c.TypeCode, 0); name != "" {
 		v.r.TypeName = name
 	}
 	v.id, v.idErr = license.ParseIdentifier(c.Identifier)

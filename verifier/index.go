@@ -41,6 +41,10 @@ type index struct {
 	// compromised holds, per compromised key id, the sorted digests of
 	// signatures anchored before the compromise.
 	compromised map[string][]byte
+	// types are the catalog's type versions the bundle carries; latest is
+	// the highest version of each code.
+	types  map[typeKey]*license.Type
+	latest map[string]int
 	// asOf is the offline status reason's tail: "截至 T（信任包第 S 版）".
 	asOf     string
 	problems []error // what makes the bundle unacceptable to ParseBundle
@@ -92,6 +96,7 @@ func newIndex(b *TrustBundle) *index {
 		ix.indexList(&b.StatusLists[i])
 	}
 	ix.indexCompromised(b.Compromised)
+	ix.indexTypes(b.Types)
 	return ix
 }
 

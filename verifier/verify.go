@@ -117,8 +117,9 @@ type run struct {
 	p   Policy
 	r   *Result
 
-	cred    *credential.Credential
-	receipt *ledger.Receipt
+	cred        *credential.Credential
+	typeVersion int // the credential's type version, 0 when it names none
+	receipt     *ledger.Receipt
 	id      license.Identifier
 	idErr   error
 
@@ -219,7 +220,8 @@ func (v *run) format(input []byte) outcome {
 	v.id, v.idErr = license.ParseIdentifier(c.Identifier())
 	v.r.Identifier = strings.Clone(c.Identifier())
 	v.r.TypeCode = strings.Clone(c.CredentialSubject.TypeCode)
-	if name, ok := typeNames()[c.CredentialSubject.TypeCode]; ok {
+	v.typeVersion = c.CredentialSubject.TypeVersion
+	if name := v.ix.typeName(c.CredentialSubject.TypeCode, v.typeVersion); name != "" {
 		v.r.TypeName = name
 	} else {
 		v.r.TypeName = strings.Clone(c.CredentialSubject.Name)
@@ -424,6 +426,12 @@ func (v *run) licenseType() outcome {
 	code := v.r.TypeCode
 	if v.dept == nil {
 		return skip(notInBundle)
+	}
+	if _, ok := v.ix.licenseTypeOf(code, v.typeVersion); !ok {
+		if v.typeVersion > 1 {
+			return fail("证照类型 %s 第 %d 版不在信任包的证照目录中（平台未定义或信任包过旧）", code, v.typeVersion)
+		}
+		return fail("证照类型 %s 不在信任包的证照目录中（平台未定义或信任包过旧）", code)
 	}
 	if !v.dept.types[code] {
 		return fail("%s 无权签发证照类型 %s", v.uscc, code)

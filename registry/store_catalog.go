@@ -1,0 +1,137 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"zhengzhao/license"
+)
+
+// catalogSchema keeps every version of every license type: the built-in
+// catalog seeds version 1 of its types, the admin adds types and versions.
+// A version is never changed once stored; its definition is exactly what
+// was digested and anchored.
+const catalogSchema = `
+CREATE TABLE IF NOT EXISTS catalog_types (
+	code       TEXT NOT NULL,
+	version    INTEGER NOT NULL,
+	name       TEXT NOT NULL,
+	definition TEXT NOT NULL,           -- license.Type.MarshalDefinition
+	digest     BLOB NOT NULL,           -- SM3 of the JCS form of definition
+	anchored   INTEGER NOT NULL DEFAULT 0, -- 1 once the catalog.type event is on the ledger
+	receipt    TEXT NOT NULL DEFAULT '', -- ledger.Receipt JSON of that event, when this store made it
+	actor      TEXT NOT NULL DEFAULT '',
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (code, version)
+);
+`
+
+// storedType is one row of catalog_types.
+type storedType struct {
+	Code       string
+	Version    int
+	Name       string
+	Definition []byte
+	Digest     []byte
+	Anchored   bool
+	Receipt    string
+	Actor      string
+	CreatedAt  time.Time
+}
+
+// catalogTypes returns every stored type version, by code and version.
+func (s *store) catalogTypes(ctx context.Context) ([]storedType, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT code, version, name, definition, digest, anchored, receipt, actor, created_at
+		FROM catalog_types ORDER BY code, version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storedType
+	for rows.Next() {
+		var t storedType
+		var def, created string
+		var anchored int
+		if err := rows.Scan(&t.Code, &t.Version, &t.Name, &def, &t.Digest, &anchored, &t.Receipt, &t.Actor, &created); err != nil {
+			return nil, err
+		}
+		t.Definition, t.Anchored, t.CreatedAt = []byte(def), anchored == 1, parseTime(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// insertCatalogType stores a new type version; one already stored under
+// the same code and version is ErrConflict.
+func (s *store) insertCatalogType(ctx context.Context, t storedType) error {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO catalog_types (code, version, name, definition, digest, anchored, receipt, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (code, version) DO NOTHING`,
+		t.Code, t.Version, t.Name, string(t.Definition), t.Digest, t.Actor, formatTime(t.CreatedAt))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: license type %s version %d already exists", ErrConflict, t.Code, t.Version)
+	}
+	return nil
+}
+
+// deleteCatalogType removes a type version that was never anchored (the
+// ledger refused it), so the edit changes nothing.
+func (s *store) deleteCatalogType(ctx context.Context, code string, version int) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM catalog_types WHERE code = ? AND version = ? AND anchored = 0`, code, version)
+	return err
+}
+
+// markCatalogTypeAnchored records that a type version is on the ledger,
+// with the receipt of its event when this store made it.
+func (s *store) markCatalogTypeAnchored(ctx context.Context, code string, version int, receipt string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE catalog_types SET anchored = 1, receipt = ? WHERE code = ? AND version = ?`, receipt, code, version)
+	return err
+}
+
+// typeUse counts, over the licenses of a type that are not superseded by a
+// newer version, how many there are and how many carry each field.
+func (s *store) typeUse(ctx context.Context, code string) (license.TypeUse, error) {
+	use := license.TypeUse{Fields: map[string]int{}}
+	rows, err := s.db.QueryContext(ctx, `SELECT record FROM licenses WHERE type_code = ? AND status <> ?`, code, string(license.StatusSuperseded))
+	if err != nil {
+		return use, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return use, err
+		}
+		var rec struct {
+			Fields map[string]string `json:"fields"`
+		}
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			return use, fmt.Errorf("record of a license of type %s: %w", code, err)
+		}
+		use.Licenses++
+		for k, v := range rec.Fields {
+			if v != "" {
+				use.Fields[k]++
+			}
+		}
+	}
+	return use, rows.Err()
+}
+
+// catalogTypeExists reports whether any version of code is stored.
+func (s *store) catalogTypeExists(ctx context.Context, code string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM catalog_types WHERE code = ? LIMIT 1`, code).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
