@@ -263,4 +263,6 @@ func (s *Service) bundleTypes(ctx context.Context) ([]verifier.BundleType, error
 }
 
 // Definition returns the type version's definition, as stored and digested.
-func (tv *TypeVersion) Definition() json.RawMessage { return json.RawMessage(strings.Clone(string(tv.definition))) }
+func (tv *TypeVersion) Definition() json.RawMessage {
+	return json.RawMessage(strings.Clone(string(tv.definition)))
+}

@@ -120,8 +120,8 @@ type run struct {
 	cred        *credential.Credential
 	typeVersion int // the credential's type version, 0 when it names none
 	receipt     *ledger.Receipt
-	id      license.Identifier
-	idErr   error
+	id          license.Identifier
+	idErr       error
 
 	// issuer and proof
 	uscc          string // issuer USCC
