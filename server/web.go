@@ -141,6 +141,8 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.POST("/admin/departments/:uscc/rotate", s.adminRotate, admin)
 	g.POST("/admin/departments/:uscc/keys/:keyid/revoke", s.adminRevokeKey, admin)
 	g.GET("/admin/catalog", s.adminCatalog, admin)
+	g.POST("/admin/catalog/types", s.adminAddType, admin)
+	g.POST("/admin/catalog/types/:code/versions", s.adminAddTypeVersion, admin)
 	g.GET("/admin/users", s.adminUsers, admin)
 	g.POST("/admin/users", s.adminCreateUser, admin)
 	g.POST("/admin/users/:id/disabled", s.adminDisableUser, admin)

@@ -125,9 +125,6 @@ func (s *Server) adminRegister(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin?registered=1")
 }
 
-func (s *Server) adminCatalog(c *echo.Context) error {
-	return s.page(c, http.StatusOK, "admin_catalog", "证照目录", struct{ Types []license.Type }{s.reg.Catalog().Types()})
-}
 
 type usersData struct {
 	Accounts    []*registry.Account
