@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -496,7 +497,7 @@ func buildField(at string, fd Field) (Field, error) {
 	if fd.Pattern != "" {
 		re, err := compilePattern(fd.Pattern)
 		if err != nil {
-			add("pattern", "pattern", fmt.Sprintf("正则表达式（pattern）%q 无法编译：%v", fd.Pattern, err))
+			add("pattern", "pattern", fmt.Sprintf("正则表达式（pattern）%q 无法编译：%s", fd.Pattern, regexpProblem(err)))
 		}
 		fd.re = re
 		if fd.Required && fd.Example == "" {
@@ -517,6 +518,37 @@ func buildField(at string, fd Field) (Field, error) {
 		return Field{}, errors.Join(errs...)
 	}
 	return fd, nil
+}
+
+// regexpProblems say in Chinese what a regexp/syntax error code means.
+var regexpProblems = map[syntax.ErrorCode]string{
+	syntax.ErrMissingBracket:        "缺少右方括号 ]",
+	syntax.ErrMissingParen:          "缺少右括号 )",
+	syntax.ErrUnexpectedParen:       "多了一个右括号 )",
+	syntax.ErrMissingRepeatArgument: "重复符号（* + ? {n}）前没有可重复的内容",
+	syntax.ErrInvalidRepeatOp:       "重复符号用法无效（如 ** 或 +*）",
+	syntax.ErrInvalidRepeatSize:     "重复次数 {n,m} 无效或超过 1000",
+	syntax.ErrInvalidEscape:         "无效的转义序列",
+	syntax.ErrInvalidCharRange:      "无效的字符范围（如 [z-a]）",
+	syntax.ErrInvalidCharClass:      "无效的字符类",
+	syntax.ErrTrailingBackslash:     "末尾多了一个反斜杠 \\",
+	syntax.ErrInvalidPerlOp:         "无效的 (? 语法",
+	syntax.ErrInvalidNamedCapture:   "无效的命名分组",
+	syntax.ErrInvalidUTF8:           "含有无效的 UTF-8 字符",
+	syntax.ErrNestingDepth:          "嵌套过深",
+	syntax.ErrLarge:                 "表达式过大",
+}
+
+// regexpProblem explains a pattern compile error in Chinese, quoting the
+// part of the pattern at fault.
+func regexpProblem(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		if m, ok := regexpProblems[se.Code]; ok {
+			return m + "（出错处：" + strings.TrimSuffix(se.Expr, ")$") + "）"
+		}
+	}
+	return err.Error()
 }
 
 // maxLen returns the effective length limit of the field's values.

@@ -125,7 +125,6 @@ func (s *Server) adminRegister(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin?registered=1")
 }
 
-
 type usersData struct {
 	Accounts    []*registry.Account
 	Departments []*registry.Department
