@@ -1,13 +1,19 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/piprate/json-gold/ld"
+
+	"zhengzhao/credential"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
@@ -328,3 +334,59 @@ func fieldError(err error, field string) *license.FieldError {
 	walk(err)
 	return found
 }
+
+// TestIssuedCredentialExpandsInJSONLDSafeMode expands a credential the
+// registry issued, of the admin's type, with a JSON-LD 1.1 processor in
+// safe mode; both contexts come from local documents (no network).
+func TestIssuedCredentialExpandsInJSONLDSafeMode(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.reg.AddType(ctx, w.admin, []byte(filingType)); err != nil {
+		t.Fatal(err)
+	}
+	lic := issueFiling(t, w, filingDept(t, w), map[string]string{"platformName": "麓山外卖", "filingNumber": "WC20240001", "serviceScope": "全国"})
+	var doc map[string]any
+	if err := json.Unmarshal(lic.Credential, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ctxs, _ := doc["@context"].([]any)
+	zz := "http://127.0.0.1:8080" + credential.ContextPath // Config.PublicURL's default
+	if len(ctxs) != 2 || ctxs[0] != credential.ContextV2 || ctxs[1] != zz {
+		t.Fatalf("@context = %v, want [%s %s]", ctxs, credential.ContextV2, zz)
+	}
+	v2, err := os.ReadFile("../credential/testdata/contexts/credentials-v2.jsonld")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string][]byte{credential.ContextV2: v2, zz: credential.ZhengzhaoContext()}
+	opts := ld.NewJsonLdOptions("")
+	opts.ProcessingMode = ld.JsonLd_1_1
+	opts.SafeMode = true
+	opts.DocumentLoader = loaderFunc(func(u string) (*ld.RemoteDocument, error) {
+		b, ok := docs[u]
+		if !ok {
+			return nil, fmt.Errorf("no local document for %s", u)
+		}
+		d, err := ld.DocumentFromReader(bytes.NewReader(b))
+		return &ld.RemoteDocument{DocumentURL: u, Document: d}, err
+	})
+	out, err := ld.NewJsonLdProcessor().Expand(doc, opts)
+	if err != nil {
+		t.Fatalf("safe-mode expansion of an issued credential: %v", err)
+	}
+	flat, _ := json.Marshal(out)
+	for _, iri := range []string{"urn:zhengzhao:vocab:v1#ElectronicLicense", "urn:zhengzhao:vocab:v1#holderCode", "urn:zhengzhao:vocab:v1#typeVersion", "麓山外卖", "WC20240001"} {
+		if !bytes.Contains(flat, []byte(iri)) {
+			t.Errorf("expanded credential lacks %s", iri)
+		}
+	}
+	// The signature still verifies: the context is part of what is signed.
+	res, err := verifier.Verify(ctx, docOf(t, lic), w.bundle(), verifier.Policy{At: time.Now()})
+	if err != nil || !res.Valid {
+		t.Fatalf("verify: %v %+v", err, res)
+	}
+}
+
+type loaderFunc func(string) (*ld.RemoteDocument, error)
+
+func (f loaderFunc) LoadDocument(u string) (*ld.RemoteDocument, error) { return f(u) }

@@ -333,6 +333,7 @@ func (s *Service) mint(ctx context.Context, m mintRequest) (*License, error) {
 	if err != nil {
 		return nil, err
 	}
+	cred.Context = append(cred.Context, s.cfg.PublicURL+credential.ContextPath) // Zhengzhao's terms (JSON-LD)
 	now := s.now()
 	if err := cred.Sign(key.signer, credential.VerificationMethod(dept.USCC, key.keyID), now); err != nil {
 		return nil, fmt.Errorf("registry: sign %s: %w", rec.Identifier, err)

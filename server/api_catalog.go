@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/credential"
 	"zhengzhao/registry"
 )
 
@@ -29,6 +30,16 @@ func (s *Server) catalogRoutes(api *echo.Group) {
 	api.GET("/catalog/types", s.listTypeVersions)
 	api.POST("/catalog/types", s.addType, s.require(registry.RoleAdmin))
 	api.POST("/catalog/types/:code/versions", s.addTypeVersion, s.require(registry.RoleAdmin))
+}
+
+// jsonLDContext serves the Zhengzhao JSON-LD context that every credential
+// lists after the VC 2.0 context: public and cacheable, like the schema it
+// is.
+func (s *Server) jsonLDContext(c *echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("Access-Control-Allow-Origin", "*")
+	return c.Blob(http.StatusOK, "application/ld+json", credential.ZhengzhaoContext())
 }
 
 // listTypeVersions answers every version of every type of the catalog.

@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"zhengzhao/credential"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -157,5 +159,22 @@ func TestCatalogAPI(t *testing.T) {
 	}
 	if len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
 		t.Fatalf("listed versions of the new type = %v, want [1 2]", versions)
+	}
+}
+
+func TestJSONLDContextServed(t *testing.T) {
+	e := newEnv(t)
+	resp, body := e.getWith(credential.ContextPath, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/ld+json" {
+		t.Fatalf("GET %s: %d %s", credential.ContextPath, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if !bytes.Equal(body, credential.ZhengzhaoContext()) {
+		t.Fatalf("served context differs from the embedded one")
+	}
+	var doc struct {
+		Context map[string]any `json:"@context"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Context["ElectronicLicense"] == nil {
+		t.Fatalf("served context does not define ElectronicLicense: %v", err)
 	}
 }

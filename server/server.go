@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"zhengzhao/credential"
 	"zhengzhao/internal/limits"
 	"zhengzhao/ledger"
 	"zhengzhao/registry"
@@ -107,6 +108,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/reasons", s.listReasons)
 	api.GET("/log/consistency", s.logConsistency)
 	e.GET("/status/:uscc/message/:n", s.statusList)
+	e.GET(credential.ContextPath, s.jsonLDContext)
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
