@@ -3,6 +3,7 @@ package credential_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -174,4 +175,25 @@ func keys(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestTypeVersionMember: the subject's typeVersion is read as a positive
+// integer and nothing else.
+func TestTypeVersionMember(t *testing.T) {
+	_, c := withContext(t, credential.ContextV2, testContextURL)
+	if c.CredentialSubject.TypeVersion != 2 {
+		t.Fatalf("TypeVersion = %d, want 2", c.CredentialSubject.TypeVersion)
+	}
+	raw, err := os.ReadFile("testdata/signed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`"2"`, `0`, `-1`, `2.5`, `true`} {
+		doc := strings.Replace(string(raw), `"typeCode":`, `"typeVersion":`+bad+`,"typeCode":`, 1)
+		_, err := credential.Parse([]byte(doc))
+		var fe *credential.FormatError
+		if !errors.As(err, &fe) || fe.Field != "credentialSubject.typeVersion" {
+			t.Errorf("typeVersion %s: err = %v, want a FormatError on credentialSubject.typeVersion", bad, err)
+		}
+	}
 }

@@ -467,6 +467,10 @@ func recordString(rec *license.Record, name string) *string {
 // license.Record.Fields.
 const recordFieldsMember = "fields"
 
+// recordTypeVersionMember is the credentialSubject member holding
+// license.Record.TypeVersion, a positive integer.
+const recordTypeVersionMember = "typeVersion"
+
 // decodeRecord copies a credentialSubject object into rec. Names match
 // exactly (encoding/json would also take "Name" for "name", which would let
 // two spellings of one field through). null leaves a field at its zero
@@ -488,6 +492,17 @@ func decodeRecord(t *tree, v *node, rec *license.Record, keepFields bool) *Forma
 				return formatErr(pathName(name), RuleType, "want a string, got "+m.kind.String())
 			}
 			*dst = t.str(m)
+			continue
+		}
+		if name == recordTypeVersionMember {
+			if m.kind != kindNumber {
+				return formatErr(pathName(name), RuleType, "want a number, got "+m.kind.String())
+			}
+			n, err := strconv.Atoi(t.str(m)) // the JCS text: "2", never "2.0"
+			if err != nil || n < 1 {
+				return formatErr(pathName(name), RuleValue, "want a positive integer")
+			}
+			rec.TypeVersion = n
 			continue
 		}
 		if name != recordFieldsMember {

@@ -210,6 +210,10 @@ func TestRecordMembers(t *testing.T) {
 			if name != recordFieldsMember {
 				t.Errorf("Record.%s has json name %q, decodeRecord reads %q", f.Name, name, recordFieldsMember)
 			}
+		case reflect.Int:
+			if name != recordTypeVersionMember {
+				t.Errorf("Record.%s has json name %q, decodeRecord reads %q", f.Name, name, recordTypeVersionMember)
+			}
 		default:
 			t.Errorf("Record.%s (%s): decodeRecord does not decode this kind", f.Name, f.Type)
 		}

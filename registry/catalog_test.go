@@ -182,6 +182,7 @@ func TestTypeVersionKeepsOldLicenses(t *testing.T) {
 
 	// Version 2: a new optional field and a relabelled one.
 	v2 := editType(t, func(m map[string]any) {
+		m["name"] = "网络餐饮服务平台备案凭证"
 		f := fieldsOf(m)
 		f[0].(map[string]any)["label"] = "平台名称（网站或应用）"
 		m["fields"] = append(f, map[string]any{"key": "icpNumber", "label": "ICP 备案号", "type": "string"})
@@ -214,14 +215,18 @@ func TestTypeVersionKeepsOldLicenses(t *testing.T) {
 	if v1, ok := w.reg.Catalog().TypeVersion(filingCode, 1); !ok || v1.Fields[0].Label != "平台名称" {
 		t.Fatalf("after reopening, version 1 = %+v, %v", v1, ok)
 	}
+	// Offline, each license is named by its own type version.
 	b := w.bundle()
-	for _, lic := range []*registry.License{got, cur} {
-		res, err := verifier.Verify(ctx, docOf(t, lic), b, verifier.Policy{At: time.Now()})
+	for _, c := range []struct {
+		lic  *registry.License
+		name string
+	}{{got, "网络餐饮服务第三方平台备案凭证"}, {cur, "网络餐饮服务平台备案凭证"}} {
+		res, err := verifier.Verify(ctx, docOf(t, c.lic), b, verifier.Policy{At: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Valid {
-			t.Fatalf("type version %d license: verdict %s, checks %+v", lic.Record.TypeVersion, res.Verdict, res.Checks)
+		if !res.Valid || res.TypeName != c.name {
+			t.Fatalf("type version %d license: verdict %s, type name %q, want %q; checks %+v", c.lic.Record.TypeVersion, res.Verdict, res.TypeName, c.name, res.Checks)
 		}
 	}
 }
