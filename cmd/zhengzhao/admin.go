@@ -46,6 +46,7 @@ type adminEnv struct {
 func adminCommands() []adminCommand {
 	return []adminCommand{
 		{"catalog", "list", "", "list the license types departments may issue (codes for --types)", adminCatalogList},
+		{"catalog", "add", "--file TYPE.json [--version-of CODE]", "add a license type, or the next version of one: checked, its digest on the ledger", adminCatalogAdd},
 		{"department", "list", "", "list departments with their keys and seals", adminDeptList},
 		{"department", "register", "--uscc USCC --name NAME --types CODE,CODE", "register a department: SM2 key, certificate, seal, on the ledger", adminDeptRegister},
 		{"department", "rotate-key", "--uscc USCC", "give a department a new key, certificate and seal", adminDeptRotate},
@@ -151,17 +152,28 @@ func (a *adminEnv) instance(ctx context.Context, passFile string) (*instance, er
 }
 
 func adminCatalogList(ctx context.Context, a *adminEnv, fs *flag.FlagSet, args []string) error {
+	passFile := fs.String("passphrase-file", "", "with --data: file holding the key passphrase (default: $"+passphraseEnv+")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// With --data, the instance's managed catalog (the admin's types and
+	// versions included); without, the built-in one.
 	types := license.DefaultCatalog().Types()
+	if *a.data != "" {
+		in, err := a.instance(ctx, *passFile)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		types = in.registry.Catalog().Types()
+	}
 	if *a.asJSON {
 		return a.printJSON(types)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CODE\tNAME\tHOLDER")
+	fmt.Fprintln(tw, "CODE\tNAME\tHOLDER\tVERSION")
 	for _, t := range types {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Code, t.Name, t.HolderKind)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", t.Code, t.Name, t.HolderKind, max(t.Version, 1))
 	}
 	return tw.Flush()
 }
