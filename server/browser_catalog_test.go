@@ -59,3 +59,12 @@ func TestBrowserAdminCatalog(t *testing.T) {
 	}
 	b.shot("catalog-2-new-version-form", 1280, 900)
 }
+
+// catalogDef is a valid definition of a made-up type 11100000000013338W<serial>
+// whose last field has the given label.
+func catalogDef(serial, label string) string {
+	return `{"code": "11100000000013338W` + serial + `", "name": "测试备案凭证` + serial + `", "authority": "国家市场监督管理总局",
+	  "authorityUSCC": "11100000000013338W", "authorityUSCCSource": "real", "holderKind": "organization", "validityYears": 3,
+	  "fields": [{"key": "filingNumber", "label": "备案编号", "type": "string", "required": true, "pattern": "WC[0-9]{8}", "example": "WC20240001"},
+	             {"key": "remark", "label": "` + label + `", "type": "string"}]}`
+}

@@ -203,6 +203,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		// Admin.
 		{"GET", "/admin", fixed("/admin"), get, only(admin, 200, 303)},
 		{"GET", "/admin/catalog", fixed("/admin/catalog"), get, only(admin, 200, 303)},
+		{"GET", "/contexts/zhengzhao/v1", fixed("/contexts/zhengzhao/v1"), get, all(200)},
+		{"GET", "/api/v1/catalog/types", fixed("/api/v1/catalog/types"), get, all(200)},
+		{"POST", "/api/v1/catalog/types", fixed("/api/v1/catalog/types"), postJSON([]byte(catalogDef("072", "备注"))), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
+		{"POST", "/api/v1/catalog/types/:code/versions", fixed("/api/v1/catalog/types/11100000000013338W072/versions"), postJSON([]byte(catalogDef("072", "备注说明"))), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
+		{"POST", "/admin/catalog/types", fixed("/admin/catalog/types"), post(url.Values{"definition": {catalogDef("073", "备注")}}), only(admin, 303, 401)},
+		{"POST", "/admin/catalog/types/:code/versions", fixed("/admin/catalog/types/11100000000013338W073/versions"), post(url.Values{"definition": {catalogDef("073", "备注说明")}}), only(admin, 303, 401)},
 		{"GET", "/admin/users", fixed("/admin/users"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports", fixed("/admin/reports"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
