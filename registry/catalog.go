@@ -266,3 +266,11 @@ func (s *Service) bundleTypes(ctx context.Context) ([]verifier.BundleType, error
 func (tv *TypeVersion) Definition() json.RawMessage {
 	return json.RawMessage(strings.Clone(string(tv.definition)))
 }
+
+// LicenseType returns the type version a license was issued under (a
+// record without a type version is of version 1): what its face, its
+// fields' labels and the fields a holder may share are read with. A new
+// version of a license follows the latest type version instead.
+func (s *Service) LicenseType(rec license.Record) (license.Type, bool) {
+	return s.Catalog().TypeVersion(rec.TypeCode, max(rec.TypeVersion, 1))
+}

@@ -228,6 +228,11 @@ func TestTypeVersionKeepsOldLicenses(t *testing.T) {
 		if !res.Valid || res.TypeName != c.name {
 			t.Fatalf("type version %d license: verdict %s, type name %q, want %q; checks %+v", c.lic.Record.TypeVersion, res.Verdict, res.TypeName, c.name, res.Checks)
 		}
+		// Its PDF is drawn with its own version's labels: the verifier
+		// reads the face back against that version.
+		if res := w.verifyPDF(c.lic.Identifier); !res.Valid || res.TypeName != c.name {
+			t.Fatalf("PDF of the type version %d license: verdict %s, type name %q; checks %+v", c.lic.Record.TypeVersion, res.Verdict, res.TypeName, res.Checks)
+		}
 	}
 }
 

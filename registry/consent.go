@@ -165,7 +165,7 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 	if req.Minutes < MinUseCodeMinutes || req.Minutes > MaxUseCodeMinutes {
 		add("minutes", "range", fmt.Sprintf("lifetime must be %d to %d minutes", MinUseCodeMinutes, MaxUseCodeMinutes))
 	}
-	typ, _ := s.Catalog().Type(lic.TypeCode)
+	typ, _ := s.LicenseType(lic.Record)
 	for _, f := range req.Fields {
 		if !slices.ContainsFunc(typ.Fields, func(tf license.Field) bool { return tf.Key == f }) {
 			add("fields", "unknown", fmt.Sprintf("license type %s has no field %q", typ.Name, f))

@@ -21,7 +21,7 @@ func (s *Service) PDF(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	typ, ok := s.Catalog().Type(lic.TypeCode)
+	typ, ok := s.LicenseType(lic.Record)
 	if !ok {
 		return nil, fmt.Errorf("registry: license %s has type %s, not in the catalog", id, lic.TypeCode)
 	}

@@ -216,7 +216,7 @@ func (s *Server) licenseView(l *registry.License, only map[string]string) licens
 	if only != nil {
 		fields = only
 	}
-	if t, ok := s.reg.Catalog().Type(l.TypeCode); ok {
+	if t, ok := s.reg.LicenseType(l.Record); ok {
 		for _, f := range t.Fields {
 			if val, ok := fields[f.Key]; ok {
 				v.Fields = append(v.Fields, labeled{f.Label, val})

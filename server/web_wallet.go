@@ -103,7 +103,7 @@ func (s *Server) walletLicenseData(c *echo.Context) (*walletLicenseData, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, _ := s.reg.Catalog().Type(l.TypeCode)
+	t, _ := s.reg.LicenseType(l.Record)
 	live, err := s.newLiveCode(c.Request().Context(), account(c).Actor(), l.Identifier)
 	if err != nil {
 		return nil, err
