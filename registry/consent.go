@@ -3,8 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -427,87 +425,4 @@ func (s *Service) HolderLicensesPage(ctx context.Context, a Actor, offset, limit
 		return nil, fmt.Errorf("registry: HolderLicensesPage(%d, %d): limit must be 1 to 1000, offset not negative", offset, limit)
 	}
 	return s.store.list(ctx, ListFilter{HolderCode: a.HolderCode, Limit: limit, Offset: offset})
-}
-
-// Store: use codes.
-
-func (s *store) insertUseCode(ctx context.Context, hash, holder string, u *UseCode) error {
-	fields, err := json.Marshal(u.Fields)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO use_codes (hash, id, identifier, holder_code, fields, purpose, service_item, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, hash, u.ID, u.Identifier, holder, string(fields), u.Purpose, u.ServiceItem,
-		sortableTime(u.CreatedAt), sortableTime(u.ExpiresAt))
-	return err
-}
-
-const useCodeColumns = `id, identifier, fields, purpose, service_item, created_at, expires_at, used_at, COALESCE(used_by, ''), revoked_at, holder_code`
-
-func scanUseCode(row interface{ Scan(...any) error }) (*UseCode, string, error) {
-	var u UseCode
-	var fields, created, expires, holder string
-	var used, revoked sql.NullString
-	if err := row.Scan(&u.ID, &u.Identifier, &fields, &u.Purpose, &u.ServiceItem, &created, &expires, &used, &u.UsedBy, &revoked, &holder); err != nil {
-		return nil, "", err
-	}
-	if err := json.Unmarshal([]byte(fields), &u.Fields); err != nil {
-		return nil, "", err
-	}
-	u.CreatedAt, u.ExpiresAt = parseTime(created), parseTime(expires)
-	if used.Valid {
-		t := parseTime(used.String)
-		u.UsedAt = &t
-	}
-	if revoked.Valid {
-		t := parseTime(revoked.String)
-		u.RevokedAt = &t
-	}
-	return &u, holder, nil
-}
-
-func (s *store) useCodeByHash(ctx context.Context, hash string) (*UseCode, string, error) {
-	u, holder, err := scanUseCode(s.db.QueryRowContext(ctx, `SELECT `+useCodeColumns+` FROM use_codes WHERE hash = ?`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", ErrNotFound
-	}
-	return u, holder, err
-}
-
-func (s *store) useCodes(ctx context.Context, holder string) ([]*UseCode, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+useCodeColumns+` FROM use_codes WHERE holder_code = ? ORDER BY created_at DESC LIMIT 200`, holder)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*UseCode
-	for rows.Next() {
-		u, _, err := scanUseCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
-// spendUseCode marks a code used if it still is usable; false when another
-// redemption got there first.
-func (s *store) spendUseCode(ctx context.Context, hash, by string, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE use_codes SET used_at = ?, used_by = ?
-		WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, sortableTime(at), by, hash, sortableTime(at))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-func (s *store) revokeUseCode(ctx context.Context, holder, id string, at time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE use_codes SET revoked_at = ? WHERE id = ? AND holder_code = ? AND used_at IS NULL AND revoked_at IS NULL`,
-		sortableTime(at), id, holder)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
