@@ -14,7 +14,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver (PostgreSQL)
+	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver
 
 	"zhengzhao/ledger"
 	"zhengzhao/license"
@@ -278,7 +279,8 @@ func addColumns(db *sql.DB, table string, cols map[string]string) error {
 func (s *store) Close() error {
 	close(s.pending)
 	<-s.done
-	return s.db.Close()
+	err := s.releaseBlocks(context.Background())
+	return errors.Join(err, s.db.Close())
 }
 
 // insertLicense stores a new license and returns once it is committed.

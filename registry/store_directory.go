@@ -26,17 +26,16 @@ func scanAccount(row interface{ Scan(...any) error }, extra ...any) (*Account, e
 }
 
 func (s *store) insertAccount(ctx context.Context, a *Account, hash string) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO accounts (username, password, role, uscc, hall, holder_code, holder_code_type, name, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING`,
-		a.Username, hash, string(a.Role), a.Department, a.Hall, a.HolderCode, a.HolderCodeType, a.Name, sortableTime(a.CreatedAt))
+	err := s.db.QueryRowContext(ctx, `INSERT INTO accounts (username, password, role, uscc, hall, holder_code, holder_code_type, name, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING RETURNING id`,
+		a.Username, hash, string(a.Role), a.Department, a.Hall, a.HolderCode, a.HolderCodeType, a.Name, sortableTime(a.CreatedAt)).Scan(&a.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &conflictField{field: "username", msg: fmt.Sprintf("user name %q is taken", a.Username)}
+	}
 	if err != nil {
 		return fmt.Errorf("registry: insert account: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &conflictField{field: "username", msg: fmt.Sprintf("user name %q is taken", a.Username)}
-	}
-	a.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // conflictField is a conflict that names the field at fault: it is both an
@@ -90,9 +89,13 @@ func (s *store) setDisabled(ctx context.Context, id int64, disabled bool) error 
 	defer tx.Rollback()
 	// The last enabled admin stays enabled, in the same statement, so two
 	// admins cannot disable each other at once.
+	flag := 0
+	if disabled {
+		flag = 1
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE accounts SET disabled = ? WHERE id = ?
-		AND NOT (? AND role = 'admin' AND (SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled = 0 AND id <> ?) = 0)`,
-		disabled, id, disabled, id)
+		AND NOT (? = 1 AND role = 'admin' AND (SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled = 0 AND id <> ?) = 0)`,
+		flag, id, flag, id)
 	if err != nil {
 		return err
 	}
@@ -176,7 +179,7 @@ func (s *store) takeAttempt(ctx context.Context, keys []throttleKey, now time.Ti
 // from this client) starts over, the others give back the one attempt.
 func (s *store) forgiveAttempt(ctx context.Context, keys []throttleKey) error {
 	for i, k := range keys {
-		q := `UPDATE login_throttle SET failures = MAX(failures - 1, 0) WHERE key = ?`
+		q := `UPDATE login_throttle SET failures = CASE WHEN failures > 1 THEN failures - 1 ELSE 0 END WHERE key = ?`
 		if i == 0 {
 			q = `DELETE FROM login_throttle WHERE key = ?`
 		}

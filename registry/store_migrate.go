@@ -221,11 +221,7 @@ CREATE TABLE IF NOT EXISTS login_throttle (
 // at once: each migration's transaction holds a lock on schema_migrations
 // and checks again that it is not applied.
 func migrate(ctx context.Context, db sqlDB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
+	if err := createMigrationsTable(ctx, db); err != nil {
 		return fmt.Errorf("registry: create schema_migrations: %w", err)
 	}
 	applied, err := appliedMigrations(ctx, db)
@@ -248,6 +244,42 @@ func migrate(ctx context.Context, db sqlDB) error {
 		}
 	}
 	return nil
+}
+
+// createMigrationsTable makes schema_migrations if it is missing. On
+// PostgreSQL, two instances creating it at once would collide: the
+// transaction holds migrationLock first.
+func createMigrationsTable(ctx context.Context, db sqlDB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := lockMigrations(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrationLock is the PostgreSQL advisory lock that migrations hold.
+const migrationLock = 0x7a686d69 // "zhmi"
+
+// lockMigrations serializes migrating transactions: SQLite's begin
+// IMMEDIATE already does; PostgreSQL takes an advisory lock until the
+// transaction ends.
+func lockMigrations(ctx context.Context, tx sqlTx) error {
+	if tx.d != dialectPostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, migrationLock)
+	return err
 }
 
 func appliedMigrations(ctx context.Context, db sqlDB) (map[int]bool, error) {
@@ -273,10 +305,8 @@ func runMigration(ctx context.Context, db sqlDB, m migration) error {
 		return err
 	}
 	defer tx.Rollback()
-	if db.d == dialectPostgres {
-		if _, err := tx.ExecContext(ctx, `LOCK TABLE schema_migrations IN EXCLUSIVE MODE`); err != nil {
-			return err
-		}
+	if err := lockMigrations(ctx, tx); err != nil {
+		return err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
