@@ -126,10 +126,10 @@ func OpenDirectory(dir string, now func() time.Time, logger *slog.Logger) (*Dire
 	return newDirectory(st, now, logger, true), nil
 }
 
-// NewDirectory is the accounts and tokens of a store opened by the caller
-// (OpenPostgres), who closes it.
+// NewDirectory is the accounts and tokens of a store (OpenPostgres); its
+// Close closes the store.
 func NewDirectory(st Store, now func() time.Time, logger *slog.Logger) *Directory {
-	return newDirectory(st, now, logger, false)
+	return newDirectory(st, now, logger, true)
 }
 
 func newDirectory(st directoryStore, now func() time.Time, logger *slog.Logger, owned bool) *Directory {
