@@ -286,6 +286,7 @@ func TestAPITokens(t *testing.T) {
 func TestOpenDirectoryMigratesOldTokens(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -227,7 +227,7 @@ func (s *Service) loadDepartments(ctx context.Context) error {
 			if !k.Active {
 				continue
 			}
-			signer, err := signing.OpenSigner(k.KeyURI, s.cfg.Passphrase)
+			signer, err := openDepartmentKey(&k, s.cfg.Passphrase)
 			if err != nil {
 				return fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
 			}
@@ -667,12 +667,12 @@ func (s *Service) newDepartmentKey(uscc, name string, now time.Time) (*sm2.Priva
 		return nil, nil, fmt.Errorf("registry: certificate for %s: %w", uscc, err)
 	}
 	keyID := signing.KeyID(cert.Raw)
-	path := filepath.Join(s.cfg.Dir, "keys", uscc+"-"+keyID+".key.pem")
-	if err := signing.WriteKeyFile(path, key, s.cfg.Passphrase); err != nil {
+	pemKey, err := signing.EncryptPrivateKey(key, s.cfg.Passphrase)
+	if err != nil {
 		return nil, nil, err
 	}
 	return key, &DepartmentKey{
-		KeyID: keyID, Department: uscc, KeyURI: "file:" + path, CertDER: cert.Raw,
+		KeyID: keyID, Department: uscc, KeyURI: storeKeyURI, KeyPEM: pemKey, CertDER: cert.Raw,
 		ValidFrom: cert.NotBefore, ValidUntil: cert.NotAfter,
 	}, nil
 }

@@ -595,8 +595,8 @@ func (s *store) insertSealOnly(ctx context.Context, sl *Seal) error {
 }
 
 func insertKey(tx sqlTx, k *DepartmentKey) error {
-	_, err := tx.Exec(`INSERT INTO department_keys (key_id, uscc, key_uri, cert_der, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-		k.KeyID, k.Department, k.KeyURI, k.CertDER, sortableTime(k.ValidFrom), sortableTime(k.ValidUntil))
+	_, err := tx.Exec(`INSERT INTO department_keys (key_id, uscc, key_uri, key_pem, cert_der, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+		k.KeyID, k.Department, k.KeyURI, k.KeyPEM, k.CertDER, sortableTime(k.ValidFrom), sortableTime(k.ValidUntil))
 	if err != nil {
 		return fmt.Errorf("registry: insert key %s: %w", k.KeyID, err)
 	}
@@ -636,7 +636,7 @@ func (s *store) departments(ctx context.Context) ([]*Department, error) {
 }
 
 func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, cert_der, valid_from, valid_until, active,
+	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, key_pem, cert_der, valid_from, valid_until, active,
 		COALESCE(revoked_from, ''), COALESCE(revoked_reason, '') FROM department_keys WHERE uscc = ? ORDER BY valid_from`, uscc)
 	if err != nil {
 		return nil, err
@@ -646,7 +646,7 @@ func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) 
 	for rows.Next() {
 		var k DepartmentKey
 		var from, until, revoked string
-		if err := rows.Scan(&k.KeyID, &k.Department, &k.KeyURI, &k.CertDER, &from, &until, &k.Active, &revoked, &k.RevocationReason); err != nil {
+		if err := rows.Scan(&k.KeyID, &k.Department, &k.KeyURI, &k.KeyPEM, &k.CertDER, &from, &until, &k.Active, &revoked, &k.RevocationReason); err != nil {
 			return nil, err
 		}
 		k.ValidFrom, k.ValidUntil = parseTime(from), parseTime(until)
