@@ -130,9 +130,13 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema); err != nil {
+	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema + itemsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
+	}
+	if err := seedServiceItems(db, license.DefaultCatalog(), time.Now()); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := migrateVersions(db); err != nil {
 		db.Close()
