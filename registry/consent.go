@@ -57,7 +57,7 @@ const (
 const UseCodeRefused = "use_code_refused"
 
 // useCodeRefusedMessage is what the clerk reads for every refused use code.
-const useCodeRefusedMessage = "用证码不存在、已失效或未授权用于所选办理事项，请持证人核对后重新授权"
+const useCodeRefusedMessage = "用证码不存在、已失效或未授权用于所选办理事项，请持证人核对后重新授权。"
 
 // UseCodeError is a refused use code. Its message and code are the same for
 // every reason; Reason is for the usage record and the log only and must

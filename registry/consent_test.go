@@ -198,8 +198,8 @@ func TestLookupByDutyAndReport(t *testing.T) {
 }
 
 // One single-use code redeemed by 20 clerks at once: exactly one gets the
-// license, every other gets "used" (a conflict), none an internal error, and
-// the holder's record shows one use.
+// license, every other the refusal (reason "used"), none an internal error,
+// and the holder's record shows one use and the nineteen refused attempts.
 func TestUseCodeConcurrentRedemption(t *testing.T) {
 	w := newWebWorld(t)
 	ctx := context.Background()
