@@ -387,11 +387,13 @@ func (s *Service) ClerkItem(ctx context.Context, a Actor, code string) (ServiceI
 	if err != nil {
 		return ServiceItem{}, err
 	}
-	items, err := s.HallItems(ctx, a)
-	if err != nil {
-		return ServiceItem{}, err
+	h := ServiceHall{}
+	if a.Hall != "" {
+		if h, err = s.store.serviceHall(ctx, a.Hall); err != nil && !errors.Is(err, ErrNotFound) {
+			return ServiceItem{}, err
+		}
 	}
-	if !slices.ContainsFunc(items, func(h ServiceItem) bool { return h.Code == it.Code }) {
+	if !slices.Contains(h.Items, it.Code) {
 		return ServiceItem{}, &license.FieldError{Field: "service_item", Rule: "hall",
 			Message: fmt.Sprintf("本窗口所在服务大厅不办理事项「%s」：请选择本大厅办理的事项，或请平台管理员为本大厅配置", it.Name)}
 	}

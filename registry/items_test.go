@@ -157,3 +157,34 @@ func TestDutyLookupThrottle(t *testing.T) {
 		t.Errorf("after the wait: %v", err)
 	}
 }
+
+// BenchmarkClerkItem is what every window action pays to enforce the
+// 用证清单: the item and the clerk's hall from the store, and the fields the
+// item lets the clerk see of a license.
+func BenchmarkClerkItem(b *testing.B) {
+	w := newWorld(b)
+	ctx := context.Background()
+	items, _ := w.reg.ListServiceItems(ctx)
+	var codes []string
+	for _, it := range items {
+		codes = append(codes, it.Code)
+	}
+	if _, err := w.reg.SetServiceHall(ctx, w.admin, "基准大厅", codes); err != nil {
+		b.Fatal(err)
+	}
+	lic, err := w.reg.Issue(ctx, w.issuer(0), w.request(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	clerk := registry.Actor{Role: registry.RoleVerifier, Name: "基准", Hall: "基准大厅"}
+	b.ReportAllocs()
+	for b.Loop() {
+		it, err := w.reg.ClerkItem(ctx, clerk, "310100-SC-0001")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := it.Visible(lic, nil); !ok {
+			b.Fatal("not visible")
+		}
+	}
+}
