@@ -30,6 +30,9 @@ func TestBrowserServiceItems(t *testing.T) {
 		t.Errorf("items table after adding: %s", row)
 	}
 	b.shot("items-01-admin-items", 1280, 1000)
+	// The halls page: each hall with its clerks and items.
+	b.do(chromedp.Navigate(b.base+"/admin/halls"), ready(".card.hall"))
+	b.shot("items-03-admin-halls", 1280, 900)
 
 	// A code the holder granted for 食品经营许可核发, typed for 药品零售企业开办.
 	code, _, err := e.reg.GrantUseCode(context.Background(), registry.Actor{Role: registry.RoleHolder, HolderCode: registry.DemoEnterpriseCode},
