@@ -46,6 +46,7 @@ ALTER TABLE department_keys ADD COLUMN key_pem BLOB;
 CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 `},
 	{version: 3, name: "one time format", fn: migrateTimes},
+	{version: 4, name: "service items and halls", sql: itemsSchema, fn: seedServiceItems},
 }
 
 // baseSchema is the schema as it stood when migrations began.
