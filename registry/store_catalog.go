@@ -2,19 +2,27 @@ package registry
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"zhengzhao/license"
 )
 
-// catalogSchema keeps every version of every license type: the built-in
-// catalog seeds version 1 of its types, the admin adds types and versions.
-// A version is never changed once stored; its definition is exactly what
-// was digested and anchored.
+// catalogStore keeps every version of every license type of the managed
+// catalog, and counts what issued licenses use of a type.
+type catalogStore interface {
+	catalogTypes(ctx context.Context) ([]storedType, error)
+	insertCatalogType(ctx context.Context, t storedType) error
+	deleteCatalogType(ctx context.Context, code string, version int) error
+	markCatalogTypeAnchored(ctx context.Context, code string, version int, receipt string) error
+	typeUse(ctx context.Context, code string) (license.TypeUse, error)
+}
+
+// catalogSchema (migration 5) keeps every version of every license type:
+// the built-in catalog seeds version 1 of its types at open, the admin adds
+// types and versions. A version is never changed once stored; its
+// definition is exactly what was digested and anchored.
 const catalogSchema = `
 CREATE TABLE IF NOT EXISTS catalog_types (
 	code       TEXT NOT NULL,
@@ -70,7 +78,7 @@ func (s *store) catalogTypes(ctx context.Context) ([]storedType, error) {
 func (s *store) insertCatalogType(ctx context.Context, t storedType) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO catalog_types (code, version, name, definition, digest, anchored, receipt, actor, created_at)
 		VALUES (?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (code, version) DO NOTHING`,
-		t.Code, t.Version, t.Name, string(t.Definition), t.Digest, t.Actor, formatTime(t.CreatedAt))
+		t.Code, t.Version, t.Name, string(t.Definition), t.Digest, t.Actor, sortableTime(t.CreatedAt))
 	if err != nil {
 		return err
 	}
@@ -124,14 +132,4 @@ func (s *store) typeUse(ctx context.Context, code string) (license.TypeUse, erro
 		}
 	}
 	return use, rows.Err()
-}
-
-// catalogTypeExists reports whether any version of code is stored.
-func (s *store) catalogTypeExists(ctx context.Context, code string) (bool, error) {
-	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM catalog_types WHERE code = ? LIMIT 1`, code).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }
