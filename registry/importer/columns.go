@@ -2,6 +2,7 @@ package importer
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -122,12 +123,23 @@ type HeaderError struct {
 	Rule    string
 	Column  string
 	Message string
+	// Header is the header as read.
+	Header []string
 }
 
 func (e *HeaderError) Error() string { return e.Message }
 
 // mapHeader maps each header cell to its column.
 func mapHeader(t license.Type, header []string) ([]Column, error) {
+	cols, err := mapColumns(t, header)
+	var he *HeaderError
+	if errors.As(err, &he) {
+		he.Header = header
+	}
+	return cols, err
+}
+
+func mapColumns(t license.Type, header []string) ([]Column, error) {
 	idx := newColumnIndex(t)
 	cols := make([]Column, len(header))
 	seen := map[string]int{}

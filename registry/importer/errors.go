@@ -1,9 +1,12 @@
 package importer
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -136,4 +139,40 @@ func cut(s string) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// ErrorWriter writes row errors as CSV for people with Excel: 行号, 列,
+// 错误, then the stable 字段 and 规则 for machines.
+type ErrorWriter struct{ w *csv.Writer }
+
+// ErrorHeader is the header row of an errors file.
+var ErrorHeader = []string{"行号", "列", "错误", "字段", "规则"}
+
+// NewErrorWriter starts an errors file on w: a UTF-8 byte-order mark and
+// ErrorHeader.
+func NewErrorWriter(w io.Writer) (*ErrorWriter, error) {
+	if _, err := io.WriteString(w, bom); err != nil {
+		return nil, err
+	}
+	ew := &ErrorWriter{w: csv.NewWriter(w)}
+	return ew, ew.w.Write(ErrorHeader)
+}
+
+// AppendErrorWriter goes on with an errors file NewErrorWriter started.
+func AppendErrorWriter(w io.Writer) *ErrorWriter { return &ErrorWriter{w: csv.NewWriter(w)} }
+
+// Write writes one row error; a Row of 0 (a note on the whole file) has an
+// empty 行号.
+func (w *ErrorWriter) Write(e RowError) error {
+	row := ""
+	if e.Row > 0 {
+		row = strconv.Itoa(e.Row)
+	}
+	return w.w.Write([]string{row, e.Column, e.Message, e.Field, e.Rule})
+}
+
+// Flush writes what is buffered.
+func (w *ErrorWriter) Flush() error {
+	w.w.Flush()
+	return w.w.Error()
 }
