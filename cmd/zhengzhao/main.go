@@ -53,6 +53,7 @@ func commands() []command {
 		{"admin", "manage departments, web accounts and API tokens (zhengzhao admin --help)", runAdmin},
 		{"serve", "serve the JSON API", runServe},
 		{"issue", "issue a license through a server", runIssue},
+		{"import", "import existing licenses from CSV or JSON Lines (through a server or into a data directory)", runImport},
 		{"bundle", "download the signed trust bundle from a server", runBundle},
 		{"verify", "verify licenses offline with a trust bundle", runVerify},
 		{"ledger", "ledger tools: ledger verify --data DIR", runLedger},
