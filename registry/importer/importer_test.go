@@ -420,3 +420,49 @@ func TestLongLine(t *testing.T) {
 		t.Errorf("long line: %v", err)
 	}
 }
+
+// BenchmarkReadGBK reads a GBK file of 营业执照 rows to requests with
+// their keys: the importer's own cost per row, without issuing.
+func BenchmarkReadGBK(b *testing.B) {
+	typ, _ := license.DefaultCatalog().Type("11100000000013338W001")
+	ex := typ.Example("11310000MB2F00011G", "上海市市场监督管理局")
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write(importer.Header(typ))
+	const rows = 10000
+	for i := range rows {
+		r := []string{fmt.Sprintf("迁移测试公司%06d", i), ex.HolderCode, ex.Jurisdiction, fmt.Sprintf("N%08d", i), "2019-03-15", "", ""}
+		for _, f := range typ.Fields {
+			r = append(r, ex.Fields[f.Key])
+		}
+		cw.Write(r)
+	}
+	cw.Flush()
+	file, err := simplifiedchinese.GBK.NewEncoder().Bytes(buf.Bytes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(file)))
+	b.ResetTimer()
+	for b.Loop() {
+		rd, err := importer.NewReader(bytes.NewReader(file), importer.Options{Department: "11310000MB2F00011G", Type: typ})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			r, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if len(r.Errs) > 0 {
+				b.Fatal(r.Errs)
+			}
+			n++
+		}
+		if n != rows {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
