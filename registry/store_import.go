@@ -9,7 +9,8 @@ import (
 )
 
 // importSchema holds the console's import jobs, so that a job's page and
-// its row errors survive a restart. Applied on every open; portable SQL.
+// its row errors survive a restart and every instance sees them. Portable
+// SQL (migration 5).
 const importSchema = `
 CREATE TABLE IF NOT EXISTS import_jobs (
 	id         TEXT PRIMARY KEY,
@@ -70,19 +71,55 @@ type ImportJobError struct {
 	Message string
 }
 
+// importStore keeps the console's import jobs and their first row errors.
+type importStore interface {
+	saveImportJob(ctx context.Context, j *ImportJob) error
+	addImportErrors(ctx context.Context, id string, from int, errs []ImportJobError) error
+	importJob(ctx context.Context, id string) (*ImportJob, error)
+	importErrorCounts(ctx context.Context, id string) (errs, rows int, err error)
+	importErrors(ctx context.Context, id string, offset, limit int) ([]ImportJobError, error)
+}
+
 // SaveImportJob stores a job's description and counts, adding it the
 // first time.
 func (s *Service) SaveImportJob(ctx context.Context, j *ImportJob) error {
+	return s.store.saveImportJob(ctx, j)
+}
+
+// AddImportErrors keeps row errors of job id after the first from ones
+// already kept (from is their count). The caller bounds how many it keeps.
+func (s *Service) AddImportErrors(ctx context.Context, id string, from int, errs []ImportJobError) error {
+	return s.store.addImportErrors(ctx, id, from, errs)
+}
+
+// ImportJob returns a job, ErrNotFound if there is none.
+func (s *Service) ImportJob(ctx context.Context, id string) (*ImportJob, error) {
+	return s.store.importJob(ctx, id)
+}
+
+// ImportErrorCounts says how many row errors of job id are kept, and on
+// how many rows (a note on the whole job, row 0, is not counted).
+func (s *Service) ImportErrorCounts(ctx context.Context, id string) (errs, rows int, err error) {
+	return s.store.importErrorCounts(ctx, id)
+}
+
+// ImportErrors returns up to limit kept row errors of job id, from offset,
+// in row order.
+func (s *Service) ImportErrors(ctx context.Context, id string, offset, limit int) ([]ImportJobError, error) {
+	return s.store.importErrors(ctx, id, offset, limit)
+}
+
+func (s *store) saveImportJob(ctx context.Context, j *ImportJob) error {
 	finished := ""
 	if !j.Finished.IsZero() {
-		finished = formatTime(j.Finished)
+		finished = sortableTime(j.Finished)
 	}
-	_, err := s.store.db.ExecContext(ctx, `INSERT INTO import_jobs
+	_, err := s.db.ExecContext(ctx, `INSERT INTO import_jobs
 		(id, department, type_code, type_name, file_name, actor, encoding, started, finished, total, done, issued, existing, failed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET finished = excluded.finished, total = excluded.total, done = excluded.done,
 			issued = excluded.issued, existing = excluded.existing, failed = excluded.failed`,
-		j.ID, j.Department, j.TypeCode, j.TypeName, j.FileName, j.Actor, j.Encoding, formatTime(j.Started), finished,
+		j.ID, j.Department, j.TypeCode, j.TypeName, j.FileName, j.Actor, j.Encoding, sortableTime(j.Started), finished,
 		j.Total, j.Done, j.Issued, j.Existing, j.Failed)
 	if err != nil {
 		return fmt.Errorf("registry: save import job %s: %w", j.ID, err)
@@ -90,13 +127,11 @@ func (s *Service) SaveImportJob(ctx context.Context, j *ImportJob) error {
 	return nil
 }
 
-// AddImportErrors keeps row errors of job id after the first from ones
-// already kept (from is their count). The caller bounds how many it keeps.
-func (s *Service) AddImportErrors(ctx context.Context, id string, from int, errs []ImportJobError) error {
+func (s *store) addImportErrors(ctx context.Context, id string, from int, errs []ImportJobError) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	tx, err := s.store.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -111,11 +146,10 @@ func (s *Service) AddImportErrors(ctx context.Context, id string, from int, errs
 	return tx.Commit()
 }
 
-// ImportJob returns a job, ErrNotFound if there is none.
-func (s *Service) ImportJob(ctx context.Context, id string) (*ImportJob, error) {
+func (s *store) importJob(ctx context.Context, id string) (*ImportJob, error) {
 	var j ImportJob
 	var started, finished string
-	err := s.store.db.QueryRowContext(ctx, `SELECT id, department, type_code, type_name, file_name, actor, encoding,
+	err := s.db.QueryRowContext(ctx, `SELECT id, department, type_code, type_name, file_name, actor, encoding,
 		started, finished, total, done, issued, existing, failed FROM import_jobs WHERE id = ?`, id).Scan(
 		&j.ID, &j.Department, &j.TypeCode, &j.TypeName, &j.FileName, &j.Actor, &j.Encoding,
 		&started, &finished, &j.Total, &j.Done, &j.Issued, &j.Existing, &j.Failed)
@@ -132,17 +166,13 @@ func (s *Service) ImportJob(ctx context.Context, id string) (*ImportJob, error) 
 	return &j, nil
 }
 
-// ImportErrorCounts says how many row errors of job id are kept, and on
-// how many rows.
-func (s *Service) ImportErrorCounts(ctx context.Context, id string) (errs, rows int, err error) {
-	err = s.store.db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT row_no) FROM import_job_errors WHERE job = ? AND row_no > 0`, id).Scan(&errs, &rows)
+func (s *store) importErrorCounts(ctx context.Context, id string) (errs, rows int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT row_no) FROM import_job_errors WHERE job = ? AND row_no > 0`, id).Scan(&errs, &rows)
 	return errs, rows, err
 }
 
-// ImportErrors returns up to limit kept row errors of job id, from offset,
-// in row order.
-func (s *Service) ImportErrors(ctx context.Context, id string, offset, limit int) ([]ImportJobError, error) {
-	rows, err := s.store.db.QueryContext(ctx, `SELECT row_no, field, col, rule, message FROM import_job_errors
+func (s *store) importErrors(ctx context.Context, id string, offset, limit int) ([]ImportJobError, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT row_no, field, col, rule, message FROM import_job_errors
 		WHERE job = ? ORDER BY row_no, seq LIMIT ? OFFSET ?`, id, limit, offset)
 	if err != nil {
 		return nil, err
