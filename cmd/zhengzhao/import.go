@@ -62,7 +62,7 @@ type importState struct {
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR) [--batch 500] [--errors FILE] [--json]", stderr)
+	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--errors FILE] [--json]", stderr)
 	file := fs.String("file", "", "CSV or JSON Lines file of existing licenses (required)")
 	typeCode := fs.String("type", "", "license type code of every row (required)")
 	dept := fs.String("department", "", "issuing department's USCC (required)")
@@ -70,6 +70,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	token := fs.String("token", os.Getenv("ZHENGZHAO_TOKEN"), "the department's issuer bearer token (default: $ZHENGZHAO_TOKEN)")
 	dir := fs.String("data", "", "import straight into this data directory (the server must not be running on it)")
 	passFile := fs.String("passphrase-file", "", "with --data: file holding the key passphrase (default: $"+passphraseEnv+")")
+	storeURI := storeFlag(fs)
 	format := fs.String("format", "", "csv or jsonl (default: from the file name: .jsonl/.ndjson/.json are JSON Lines)")
 	batch := fs.Int("batch", 500, "rows per batch (at most 1000)")
 	errFile := fs.String("errors", "", "where row errors go, CSV (default: FILE.errors.csv)")
@@ -127,7 +128,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		issue importer.IssueFunc
 	)
 	if *dir != "" {
-		in, err := openForImport(ctx, *dir, *passFile)
+		in, err := openForImport(ctx, *dir, *storeURI, *passFile)
 		if err != nil {
 			return err
 		}
@@ -286,7 +287,7 @@ func printImportSummary(w io.Writer, s importSummary, t license.Type) {
 }
 
 // openForImport opens a data directory the way the admin commands do.
-func openForImport(ctx context.Context, dir, passFile string) (*instance, error) {
+func openForImport(ctx context.Context, dir, storeURI, passFile string) (*instance, error) {
 	if !registry.Initialized(dir) {
 		return nil, usagef("%s is not a data directory (run zhengzhao init)", dir)
 	}
@@ -294,7 +295,7 @@ func openForImport(ctx context.Context, dir, passFile string) (*instance, error)
 	if err != nil {
 		return nil, err
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Store: storeURI})
 	if errors.Is(err, logfile.ErrLocked) {
 		return nil, fmt.Errorf("%w (is `zhengzhao serve` running on %s? stop it, or import through it with --server)", err, dir)
 	}
