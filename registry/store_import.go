@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS import_jobs (
 	encoding   TEXT NOT NULL,
 	started    TEXT NOT NULL,
 	finished   TEXT NOT NULL DEFAULT '',
+	updated    TEXT NOT NULL,           -- the last save: a running job saves after every batch
 	total      INTEGER NOT NULL,
 	done       INTEGER NOT NULL DEFAULT 0,
 	issued     INTEGER NOT NULL DEFAULT 0,
@@ -54,6 +55,7 @@ type ImportJob struct {
 	Encoding   string // the file's encoding as read
 	Started    time.Time
 	Finished   time.Time // zero while it runs (or if it was interrupted)
+	Updated    time.Time // when the job last saved its progress
 	Total      int
 	Done       int
 	Issued     int
@@ -80,8 +82,8 @@ type importStore interface {
 	importErrors(ctx context.Context, id string, offset, limit int) ([]ImportJobError, error)
 }
 
-// SaveImportJob stores a job's description and counts, adding it the
-// first time.
+// SaveImportJob stores a job's description, counts and Updated, adding it
+// the first time.
 func (s *Service) SaveImportJob(ctx context.Context, j *ImportJob) error {
 	return s.store.saveImportJob(ctx, j)
 }
@@ -115,11 +117,11 @@ func (s *store) saveImportJob(ctx context.Context, j *ImportJob) error {
 		finished = sortableTime(j.Finished)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO import_jobs
-		(id, department, type_code, type_name, file_name, actor, encoding, started, finished, total, done, issued, existing, failed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET finished = excluded.finished, total = excluded.total, done = excluded.done,
-			issued = excluded.issued, existing = excluded.existing, failed = excluded.failed`,
-		j.ID, j.Department, j.TypeCode, j.TypeName, j.FileName, j.Actor, j.Encoding, sortableTime(j.Started), finished,
+		(id, department, type_code, type_name, file_name, actor, encoding, started, finished, updated, total, done, issued, existing, failed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET finished = excluded.finished, updated = excluded.updated, total = excluded.total,
+			done = excluded.done, issued = excluded.issued, existing = excluded.existing, failed = excluded.failed`,
+		j.ID, j.Department, j.TypeCode, j.TypeName, j.FileName, j.Actor, j.Encoding, sortableTime(j.Started), finished, sortableTime(j.Updated),
 		j.Total, j.Done, j.Issued, j.Existing, j.Failed)
 	if err != nil {
 		return fmt.Errorf("registry: save import job %s: %w", j.ID, err)
@@ -148,18 +150,18 @@ func (s *store) addImportErrors(ctx context.Context, id string, from int, errs [
 
 func (s *store) importJob(ctx context.Context, id string) (*ImportJob, error) {
 	var j ImportJob
-	var started, finished string
+	var started, finished, updated string
 	err := s.db.QueryRowContext(ctx, `SELECT id, department, type_code, type_name, file_name, actor, encoding,
-		started, finished, total, done, issued, existing, failed FROM import_jobs WHERE id = ?`, id).Scan(
+		started, finished, updated, total, done, issued, existing, failed FROM import_jobs WHERE id = ?`, id).Scan(
 		&j.ID, &j.Department, &j.TypeCode, &j.TypeName, &j.FileName, &j.Actor, &j.Encoding,
-		&started, &finished, &j.Total, &j.Done, &j.Issued, &j.Existing, &j.Failed)
+		&started, &finished, &updated, &j.Total, &j.Done, &j.Issued, &j.Existing, &j.Failed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("import job %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	j.Started = parseTime(started)
+	j.Started, j.Updated = parseTime(started), parseTime(updated)
 	if finished != "" {
 		j.Finished = parseTime(finished)
 	}

@@ -18,7 +18,7 @@ func TestStoreImportJobs(t *testing.T) {
 		defer b.Close()
 		started := time.Date(2026, 12, 7, 9, 30, 0, 123456789, time.UTC)
 		j := &ImportJob{ID: "job1", Department: "11310000MB2F00011G", TypeCode: "11100000000013338W001", TypeName: "营业执照",
-			FileName: "存量.csv", Actor: "张三", Encoding: "gb18030", Started: started, Total: 250}
+			FileName: "存量.csv", Actor: "张三", Encoding: "gb18030", Started: started, Updated: started.Add(time.Second), Total: 250}
 		if err := a.saveImportJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +26,7 @@ func TestStoreImportJobs(t *testing.T) {
 			t.Errorf("unknown job: %v", err)
 		}
 		got, err := b.importJob(ctx, "job1")
-		if err != nil || !got.Started.Equal(started) || !got.Finished.IsZero() || got.FileName != "存量.csv" || got.Total != 250 {
+		if err != nil || !got.Started.Equal(started) || !got.Updated.Equal(started.Add(time.Second)) || !got.Finished.IsZero() || got.FileName != "存量.csv" || got.Total != 250 {
 			t.Fatalf("job as read: %+v %v", got, err)
 		}
 		var errs []ImportJobError
@@ -43,12 +43,12 @@ func TestStoreImportJobs(t *testing.T) {
 		if err := b.addImportErrors(ctx, "job1", 100, errs[100:]); err != nil { // a retried batch keeps nothing twice
 			t.Fatal(err)
 		}
-		j.Done, j.Issued, j.Existing, j.Failed, j.Finished = 250, 90, 10, 150, started.Add(time.Minute)
+		j.Done, j.Issued, j.Existing, j.Failed, j.Finished, j.Updated = 250, 90, 10, 150, started.Add(time.Minute), started.Add(time.Minute)
 		if err := b.saveImportJob(ctx, j); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = a.importJob(ctx, "job1")
-		if got.Done != 250 || got.Issued != 90 || got.Existing != 10 || got.Failed != 150 || !got.Finished.Equal(j.Finished) || got.TypeName != "营业执照" {
+		if got.Done != 250 || got.Issued != 90 || got.Existing != 10 || got.Failed != 150 || !got.Finished.Equal(j.Finished) || !got.Updated.Equal(j.Updated) || got.TypeName != "营业执照" {
 			t.Errorf("updated job: %+v", got)
 		}
 		n, rows, err := a.importErrorCounts(ctx, "job1")

@@ -38,13 +38,15 @@ const importBatchRows = 100
 func importHeader(t license.Type) []string { return importer.Header(t) }
 
 // importJobs are the jobs running in this process. A job in the store that
-// is not finished and not running here was interrupted (the server
-// stopped). With several instances this would need a heartbeat in the
-// store; one instance runs the console's imports today.
+// is not finished, not running here and not saved for importStale (a
+// running job saves after every batch, on whichever instance runs it) was
+// interrupted: its server stopped.
 type importJobs struct {
 	mu      sync.Mutex
 	running map[string]time.Time // job id → its last batch
 }
+
+const importStale = 2 * time.Minute
 
 func newImportJobs() *importJobs { return &importJobs{running: map[string]time.Time{}} }
 
@@ -90,8 +92,8 @@ func (s *Server) progressOf(ctx context.Context, j *registry.ImportJob) (importP
 		Unkept: max(0, j.Failed-keptRows), Finished: !j.Finished.IsZero()}
 	end := j.Finished
 	if end.IsZero() {
-		end = time.Now()
-		if !s.web.imports.isRunning(j.ID) {
+		end = s.now()
+		if !s.web.imports.isRunning(j.ID) && s.now().Sub(j.Updated) > importStale {
 			p.Interrupted, p.Finished = true, true
 		}
 	}
@@ -180,7 +182,8 @@ func (s *Server) importStart(c *echo.Context) error {
 	}
 	actor := account(c).Actor()
 	job := &registry.ImportJob{ID: newRequestKey()[4:], Department: d.USCC, TypeCode: t.Code, TypeName: t.Name, FileName: fh.Filename,
-		Actor: actor.Name, Encoding: string(rd.Encoding()), Started: time.Now(), Total: len(rows)}
+		Actor: actor.Name, Encoding: string(rd.Encoding()), Started: s.now(), Total: len(rows)}
+	job.Updated = job.Started
 	if err := s.reg.SaveImportJob(c.Request().Context(), job); err != nil {
 		return s.webError(c, err)
 	}
@@ -212,7 +215,7 @@ func (s *Server) runImport(job *registry.ImportJob, t license.Type, actor regist
 		},
 		OnBatch: func(p importer.Progress) error {
 			s.metrics.issued.Add(float64(p.Issued - job.Issued))
-			job.Done, job.Issued, job.Existing, job.Failed = p.Rows, p.Issued, p.Existing, p.Failed
+			job.Done, job.Issued, job.Existing, job.Failed, job.Updated = p.Rows, p.Issued, p.Existing, p.Failed, s.now()
 			s.web.imports.touch(job.ID, true)
 			return s.reg.SaveImportJob(ctx, job)
 		},
@@ -224,7 +227,8 @@ func (s *Server) runImport(job *registry.ImportJob, t license.Type, actor regist
 				Message: fmt.Sprintf("导入在第 %d 行之后中止（系统错误，已记录日志）；重新导入同一文件即可继续，已签发的证照不会重复签发", p.Rows)}})
 		}
 	}
-	job.Finished = time.Now()
+	job.Finished = s.now()
+	job.Updated = job.Finished
 	if err := s.reg.SaveImportJob(ctx, job); err != nil {
 		s.log.Error("import job not saved", "job", job.ID, "err", err)
 	}

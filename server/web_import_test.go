@@ -114,12 +114,21 @@ func TestImportGBKJobSurvivesRestart(t *testing.T) {
 
 	// A job the server stopped in the middle of says so.
 	stopped := &registry.ImportJob{ID: "stoppedjob", Department: e.depts[0].USCC, TypeCode: e.licA.TypeCode, TypeName: "营业执照",
-		FileName: "a.csv", Actor: "officer", Encoding: "utf-8", Started: time.Now().Add(-time.Hour), Total: 1000, Done: 300, Issued: 300}
+		FileName: "a.csv", Actor: "officer", Encoding: "utf-8", Started: time.Now().Add(-time.Hour), Updated: time.Now().Add(-50 * time.Minute), Total: 1000, Done: 300, Issued: 300}
 	if err := reg.SaveImportJob(ctx, stopped); err != nil {
 		t.Fatal(err)
 	}
 	if page := off.get("/console/import/stoppedjob").body; !strings.Contains(page, "导入在 300 / 1000 行处中断") {
 		t.Errorf("an interrupted job's page does not say so: %s", snippet(page))
+	}
+	// One that saved a moment ago runs on another instance: not interrupted.
+	elsewhere := *stopped
+	elsewhere.ID, elsewhere.Updated = "elsewhere", time.Now().Add(-10*time.Second)
+	if err := reg.SaveImportJob(ctx, &elsewhere); err != nil {
+		t.Fatal(err)
+	}
+	if page := off.get("/console/import/elsewhere").body; strings.Contains(page, "中断") || !strings.Contains(page, "导入进行中") {
+		t.Errorf("a job running on another instance reads as interrupted: %s", snippet(page))
 	}
 }
 
