@@ -357,10 +357,10 @@ func TestSecondActiveLicensePerRow(t *testing.T) {
 func TestBadRowsAndHeaders(t *testing.T) {
 	w := newWorld(t)
 	file := w.csvFile(w.row("甲科技有限公司", "B-1"))
-	file = append(file, "只有一列\n"...)
+	file = append(file, "  \n只有一列\n"...) // a line of blanks is skipped
 	file = append(file, w.csvFile(w.row("乙科技有限公司", "B-2"))[len(strings.Join(importer.Header(w.typ), ","))+1:]...)
 	p, errs, err := w.run(file, importer.CSV, 500, importer.Progress{}, nil)
-	if err != nil || p.Rows != 3 || p.Issued != 2 || p.Failed != 1 || len(errs) != 1 || errs[0].Row != 3 || errs[0].Rule != "columns" {
+	if err != nil || p.Rows != 3 || p.Issued != 2 || p.Failed != 1 || len(errs) != 1 || errs[0].Row != 4 || errs[0].Rule != "columns" {
 		t.Fatalf("%+v %+v %v", p, errs, err)
 	}
 

@@ -111,30 +111,37 @@ func (r *Reader) Next() (Row, error) {
 	if r.lines != nil {
 		return r.nextJSON()
 	}
-	rec, err := r.csv.Read()
-	if errors.Is(err, io.EOF) {
-		return Row{}, io.EOF
-	}
-	line, _ := r.csv.FieldPos(0)
-	if err != nil {
-		var pe *csv.ParseError
-		if !errors.As(err, &pe) {
-			return Row{}, err
+	for {
+		rec, err := r.csv.Read()
+		if errors.Is(err, io.EOF) {
+			return Row{}, io.EOF
 		}
-		return Row{Line: pe.StartLine, Errs: []RowError{{Row: pe.StartLine, Rule: "syntax", Message: "不是有效的 CSV：" + csvReason(err)}}}, nil
-	}
-	if len(rec) != len(r.cols) {
+		line, _ := r.csv.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return Row{}, err
+			}
+			return Row{Line: pe.StartLine, Errs: []RowError{{Row: pe.StartLine, Rule: "syntax", Message: "不是有效的 CSV：" + csvReason(err)}}}, nil
+		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			return r.Next() // a blank line
+			continue // a line of blanks
 		}
-		return Row{Line: line, Errs: []RowError{{Row: line, Rule: "columns",
-			Message: fmt.Sprintf("有 %d 列，表头有 %d 列：每行的列数应与表头一致", len(rec), len(r.cols))}}}, nil
+		if len(rec) != len(r.cols) {
+			return Row{Line: line, Errs: []RowError{{Row: line, Rule: "columns",
+				Message: fmt.Sprintf("有 %d 列，表头有 %d 列：每行的列数应与表头一致", len(rec), len(r.cols))}}}, nil
+		}
+		return r.cells(line, rec), nil
 	}
+}
+
+// cells makes a row from a CSV record under the header's columns.
+func (r *Reader) cells(line int, rec []string) Row {
 	vals := make([]value, len(rec))
 	for i, v := range rec {
 		vals[i] = value{col: r.cols[i], v: v}
 	}
-	return r.build(line, vals), nil
+	return r.build(line, vals)
 }
 
 // csvReason says why encoding/csv refused a line, in Chinese.
