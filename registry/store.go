@@ -40,6 +40,7 @@ type Store interface {
 	useStore
 	itemStore
 	catalogStore
+	importStore
 	// Close waits for queued writes and closes the database.
 	Close() error
 }
