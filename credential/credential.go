@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
