@@ -115,6 +115,17 @@ type deptSigner struct {
 	signer signing.Signer
 	cert   *smx509.Certificate
 	seal   *seal.Seal
+	// stamp stamps seal with signer, hashing the seal once.
+	stamp *seal.Stamper
+}
+
+// newSigner pairs a department key with its certificate and seal.
+func newSigner(keyID string, signer signing.Signer, cert *smx509.Certificate, sl *seal.Seal) (*deptSigner, error) {
+	stamp, err := seal.NewStamper(signer, cert, sl)
+	if err != nil {
+		return nil, fmt.Errorf("registry: seal %s with key %s: %w", sl.ID, keyID, err)
+	}
+	return &deptSigner{keyID: keyID, signer: signer, cert: cert, seal: sl, stamp: stamp}, nil
 }
 
 // Open opens the registry in cfg.Dir, creating its store if needed, and
@@ -199,7 +210,7 @@ func (s *Service) loadSigner(ctx context.Context, d *Department, k *DepartmentKe
 		}
 		sl = made.parsed
 	}
-	return &deptSigner{keyID: k.KeyID, signer: signer, cert: cert, seal: sl}, nil
+	return newSigner(k.KeyID, signer, cert, sl)
 }
 
 func (s *Service) loadDepartments(ctx context.Context) error {
@@ -463,7 +474,7 @@ func (s *Service) anchorAndStore(ctx context.Context, key *deptSigner, vs []*min
 // over SM3 of the credential's canonical bytes.
 func sealLicense(key *deptSigner, credentialJSON []byte, identifier string, at time.Time) ([]byte, error) {
 	digest := sm3.Sum(credentialJSON)
-	sig, err := seal.Sign(key.signer, key.cert, key.seal, digest[:], at, "license:"+identifier)
+	sig, err := key.stamp.Sign(digest[:], at, "license:"+identifier)
 	if err != nil {
 		return nil, fmt.Errorf("registry: seal %s: %w", identifier, err)
 	}
@@ -709,7 +720,7 @@ func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigne
 	if err != nil {
 		return nil, err
 	}
-	return &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key), cert: cert, seal: sl.parsed}, nil
+	return newSigner(dk.KeyID, signing.NewKeySigner(key), cert, sl.parsed)
 }
 
 func ledgerKey(k *DepartmentKey) ledger.Key {

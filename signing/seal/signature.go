@@ -86,6 +86,24 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
 		return nil, invalid("signing time is missing or out of range")
 	}
+	tbs, err := encodeTBS(seal, dataHash, at, propertyInfo)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := signer.Sign(tbs)
+	if err != nil {
+		return nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
+	}
+	sig, err := signing.RawToASN1(raw)
+	if err != nil {
+		return nil, fmt.Errorf("seal: signature: %w", err)
+	}
+	return marshalSignature(tbs, signerCert.Raw, sig)
+}
+
+// encodeTBS checks propertyInfo and returns the DER of a version 4
+// TBS_Sign.
+func encodeTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
 	if len(propertyInfo) > maxPropertyInfo || !isIA5(propertyInfo) {
 		return nil, invalid("propertyInfo must be at most %d ASCII characters", maxPropertyInfo)
 	}
@@ -101,15 +119,7 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	if err != nil {
 		return nil, fmt.Errorf("seal: encode TBS_Sign: %w", err)
 	}
-	raw, err := signer.Sign(tbs)
-	if err != nil {
-		return nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
-	}
-	sig, err := signing.RawToASN1(raw)
-	if err != nil {
-		return nil, fmt.Errorf("seal: signature: %w", err)
-	}
-	return marshalSignature(tbs, signerCert.Raw, sig)
+	return tbs, nil
 }
 
 func marshalSignature(tbs, certDER, sigDER []byte) ([]byte, error) {
