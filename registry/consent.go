@@ -335,7 +335,7 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	if lic.Record.HolderCode != holder {
 		return nil, fmt.Errorf("registry: use code %s names a license of another holder", u.ID)
 	}
-	if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, serviceItem, string(lic.Status)); err != nil {
+	if err := s.RecordUse(ctx, a, UseRequest{License: lic, Mode: UseByCode, Purpose: purpose, ServiceItem: serviceItem, Verdict: string(lic.Status)}); err != nil {
 		return nil, err
 	}
 	fields := map[string]string{}
@@ -378,7 +378,7 @@ func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, service
 	var out []*License
 	for _, l := range all {
 		if slices.Contains(item.Types, l.Record.Name) {
-			if err := s.RecordUse(ctx, a, l, UseByDuty, purpose, serviceItem, string(l.Status)); err != nil {
+			if err := s.RecordUse(ctx, a, UseRequest{License: l, Mode: UseByDuty, Purpose: purpose, ServiceItem: serviceItem, Verdict: string(l.Status)}); err != nil {
 				return nil, err
 			}
 			out = append(out, l)

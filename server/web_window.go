@@ -197,7 +197,7 @@ func (s *Server) windowVerify(c *echo.Context) error {
 	if proof, _ := res.Check(verifier.NameProof); proof.Status == verifier.CheckPass && res.Identifier != "" {
 		if l, err := s.reg.Get(c.Request().Context(), res.Identifier); err == nil {
 			reason = l.StatusReason
-			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, string(res.Verdict)); err != nil {
+			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), registry.UseRequest{License: l, Mode: registry.UseByVerify, Purpose: d.Purpose, ServiceItem: d.Item, Verdict: string(res.Verdict)}); err != nil {
 				return s.webError(c, err)
 			}
 			lv := s.licenseView(l, nil)
