@@ -42,8 +42,9 @@ type scaleResult struct {
 }
 
 // runScale issues n licenses into a fresh data directory, one tenth at a
-// time, and measures what grows with n.
-func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer) error {
+// time, from conc goroutines (each with IssueBatch calls of batch requests
+// when batch > 0, else one Issue at a time), and measures what grows with n.
+func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Writer) error {
 	dir, err := os.MkdirTemp("", "zhengzhao-scale-")
 	if err != nil {
 		return err
@@ -76,17 +77,40 @@ func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer) e
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				keep := func(lic *registry.License) {
+					idsMu.Lock()
+					if len(ids) < 100_000 { // a sample for the lookups
+						ids = append(ids, lic.Identifier)
+					}
+					idsMu.Unlock()
+				}
+				if batch > 0 {
+					for {
+						hi := next.Add(int64(batch))
+						lo := hi - int64(batch)
+						if lo >= int64(todo) {
+							return
+						}
+						reqs := make([]registry.IssueRequest, min(hi, int64(todo))-lo)
+						for i := range reqs {
+							reqs[i] = w.request()
+						}
+						for _, r := range in.registry.IssueBatch(ctx, w.issuer, reqs) {
+							if r.Err != nil {
+								once.Do(func() { firstErr = r.Err })
+								return
+							}
+							keep(r.License)
+						}
+					}
+				}
 				for next.Add(1) <= int64(todo) {
 					lic, err := in.registry.Issue(ctx, w.issuer, w.request())
 					if err != nil {
 						once.Do(func() { firstErr = err })
 						return
 					}
-					idsMu.Lock()
-					if len(ids) < 100_000 { // a sample for the lookups
-						ids = append(ids, lic.Identifier)
-					}
-					idsMu.Unlock()
+					keep(lic)
 				}
 			}()
 		}
