@@ -23,7 +23,12 @@ const parallelVerifyMin = 64
 // checked holds signatures verified ahead of the writer: the key is the
 // signed message followed by the signature, the value the public key that
 // verified it.
-type checked struct{ m sync.Map }
+type checked struct {
+	m sync.Map
+	// pubs holds the public keys preverify has looked up, by key id (a
+	// key id names one certificate, so its key never changes).
+	pubs sync.Map
+}
 
 func checkedKey(msg, sig []byte) string { return string(msg) + string(sig) }
 
@@ -43,13 +48,28 @@ func (c *checked) verify(pub *ecdsa.PublicKey, msg, sig []byte) error {
 // refuses it with the reason.
 func (l *Ledger) preverify(anchors []ledger.Anchor) []string {
 	pubs := make([]*ecdsa.PublicKey, len(anchors))
-	l.mu.RLock()
-	if l.state != nil {
-		for i, a := range anchors {
-			pubs[i], _ = l.state.KeyPublic(a.KeyID)
+	missing := false
+	for i, a := range anchors {
+		if v, ok := l.checked.pubs.Load(a.KeyID); ok {
+			pubs[i] = v.(*ecdsa.PublicKey)
+		} else {
+			missing = true
 		}
 	}
-	l.mu.RUnlock()
+	if missing {
+		// The writer holds l.mu through its fsync; a key's public key never
+		// changes, so it is read under l.mu once and kept.
+		l.mu.RLock()
+		for i, a := range anchors {
+			if pubs[i] == nil && l.state != nil {
+				if pub, ok := l.state.KeyPublic(a.KeyID); ok {
+					pubs[i] = pub
+					l.checked.pubs.Store(a.KeyID, pub)
+				}
+			}
+		}
+		l.mu.RUnlock()
+	}
 	keys := make([]string, len(anchors))
 	check := func(i int) {
 		a := &anchors[i]
