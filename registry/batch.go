@@ -70,18 +70,32 @@ func (s *Service) issueBatch(ctx context.Context, dept *Department, reqs []Issue
 	// Validate: each request on its own.
 	firstWithKey := map[string]int{} // request key → first request with it
 	sameKey := map[int]int{}         // request → the earlier one with its key
+	var keys []string
+	for i, req := range reqs {
+		if req.RequestKey == "" {
+			continue
+		}
+		if j, ok := firstWithKey[req.RequestKey]; ok {
+			sameKey[i] = j
+			continue
+		}
+		firstWithKey[req.RequestKey] = i
+		keys = append(keys, req.RequestKey)
+	}
+	issued, err := s.store.requestKeyIDs(ctx, dept.USCC, keys)
+	if err != nil {
+		for i := range out {
+			out[i].Err = err
+		}
+		return
+	}
 	var rows []*batchRow
 	for i, req := range reqs {
-		if req.RequestKey != "" {
-			if j, ok := firstWithKey[req.RequestKey]; ok {
-				sameKey[i] = j
-				continue
-			}
-			firstWithKey[req.RequestKey] = i
+		if _, ok := sameKey[i]; ok {
+			continue
 		}
-		prior, err := s.priorIssue(ctx, dept, req)
-		if prior != nil || err != nil {
-			out[i] = IssueResult{License: prior, Err: err}
+		if id, ok := issued[req.RequestKey]; ok && req.RequestKey != "" {
+			out[i] = s.priorResult(ctx, id, req)
 			continue
 		}
 		typ, rec, err := s.validIssue(dept, req)
@@ -112,6 +126,19 @@ func (s *Service) issueBatch(ctx context.Context, dept *Department, reqs []Issue
 			}
 		}
 	}
+}
+
+// priorResult is the answer to a request whose key already issued the
+// license id: that license, or a *KeyReuseError if the request differs.
+func (s *Service) priorResult(ctx context.Context, id string, req IssueRequest) IssueResult {
+	prior, err := s.store.license(ctx, id)
+	if err != nil {
+		return IssueResult{Err: err}
+	}
+	if err := sameRequest(prior, req); err != nil {
+		return IssueResult{Err: err}
+	}
+	return IssueResult{License: prior}
 }
 
 // mintBatch issues the validated rows: one-active holders checked, then

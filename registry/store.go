@@ -106,6 +106,7 @@ type store struct {
 	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
 
 	slots slotAllocator
+	stmts stmtCache // statements of the issue path, prepared once
 }
 
 type pendingInsert struct {
