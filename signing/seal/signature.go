@@ -107,7 +107,9 @@ func encodeTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) (
 	if len(propertyInfo) > maxPropertyInfo || !isIA5(propertyInfo) {
 		return nil, invalid("propertyInfo must be at most %d ASCII characters", maxPropertyInfo)
 	}
-	var tb cryptobyte.Builder
+	// Sized for it all: the seal is tens of kilobytes, growing by doubling
+	// copied it several times.
+	tb := cryptobyte.NewBuilder(make([]byte, 0, len(seal.Raw)+len(dataHash)+len(propertyInfo)+64))
 	tb.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // TBS_Sign
 		b.AddASN1Int64(Version4)
 		b.AddBytes(seal.Raw)
@@ -123,7 +125,7 @@ func encodeTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) (
 }
 
 func marshalSignature(tbs, certDER, sigDER []byte) ([]byte, error) {
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(certDER)+len(sigDER)+64))
 	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // SES_Signature
 		b.AddBytes(tbs)
 		b.AddASN1OctetString(certDER)
