@@ -154,21 +154,21 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
 	}
 	if lic.Status != license.StatusActive {
-		add("identifier", "status", "a use code can only be granted for an active license (this one is "+string(lic.Status)+")")
+		add("identifier", "status", "只有有效的证照才能授权用证（此证照"+lic.Status.Label()+"）")
 	}
 	if err := validPurpose(req.Purpose); err != nil {
 		errs = append(errs, err)
 	}
 	if _, ok := s.ServiceItem(req.ServiceItem); !ok {
-		add("service_item", "unknown", fmt.Sprintf("unknown service item %q", req.ServiceItem))
+		add("service_item", "unknown", fmt.Sprintf("办理事项 %s 不在用证清单中", req.ServiceItem))
 	}
 	if req.Minutes < MinUseCodeMinutes || req.Minutes > MaxUseCodeMinutes {
-		add("minutes", "range", fmt.Sprintf("lifetime must be %d to %d minutes", MinUseCodeMinutes, MaxUseCodeMinutes))
+		add("minutes", "range", fmt.Sprintf("用证码有效时长须为 %d 至 %d 分钟", MinUseCodeMinutes, MaxUseCodeMinutes))
 	}
 	typ, _ := s.catalog.Type(lic.TypeCode)
 	for _, f := range req.Fields {
 		if !slices.ContainsFunc(typ.Fields, func(tf license.Field) bool { return tf.Key == f }) {
-			add("fields", "unknown", fmt.Sprintf("license type %s has no field %q", typ.Name, f))
+			add("fields", "unknown", fmt.Sprintf("%s没有字段 %s", typ.Name, f))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -200,7 +200,7 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 
 func validPurpose(p string) error {
 	if n := utf8.RuneCountInString(strings.TrimSpace(p)); n < 2 || n > 200 {
-		return &license.FieldError{Field: "purpose", Rule: "required", Message: "purpose (用证事由) is required: 2 to 200 characters"}
+		return &license.FieldError{Field: "purpose", Rule: "required", Message: "请填写用证事由（2 至 200 个字）"}
 	}
 	if fe := license.CheckText("purpose", p, false); fe != nil {
 		return fe
@@ -284,11 +284,11 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 		errs = append(errs, err)
 	}
 	if _, ok := s.ServiceItem(serviceItem); !ok {
-		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "choose the service item (办理事项) first"})
+		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "请先选择办理事项"})
 	}
 	norm, ok := NormalizeUseCode(code)
 	if !ok {
-		errs = append(errs, &license.FieldError{Field: "code", Rule: "pattern", Message: "a use code is 8 characters such as 7K3M-Q9TX"})
+		errs = append(errs, &license.FieldError{Field: "code", Rule: "pattern", Message: "用证码为 8 位字母和数字，如 7K3M-Q9TX"})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -362,11 +362,11 @@ func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, service
 	}
 	item, ok := s.ServiceItem(serviceItem)
 	if !ok {
-		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "a service item code (事项编码) is required"})
+		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "请填写事项编码"})
 	}
 	holderCode = strings.ToUpper(strings.TrimSpace(holderCode))
 	if license.ValidateCitizenID(holderCode) != nil && license.ValidateUSCC(holderCode) != nil {
-		errs = append(errs, &license.FieldError{Field: "holder_code", Rule: "check", Message: "holder code must be a valid citizen ID number or USCC"})
+		errs = append(errs, &license.FieldError{Field: "holder_code", Rule: "check", Message: "持证主体代码须为有效的公民身份号码或统一社会信用代码"})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -183,7 +184,7 @@ func TestBrowserStory(t *testing.T) {
 	}
 	b.do(fill...)
 	b.do(chromedp.Click(chromedp.CSS("button.primary")), ready(".has-err .ferr"))
-	if msg := b.text(".has-err .ferr"); !strings.Contains(msg, "校验位错误") {
+	if msg := b.text(".has-err .ferr"); !strings.Contains(msg, "校验位") || zhtext.Check(msg) != nil {
 		t.Errorf("field error: %q", msg)
 	}
 	b.shot("03-console-form-error", 1280, 900)

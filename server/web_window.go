@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -32,11 +33,14 @@ type checkView struct {
 	Name, Status, Class, Reason string
 }
 
-// formatReasons put the verifier's reasons for unreadable input in Chinese
-// first: window staff act on these.
-var formatReasons = []struct{ contains, say string }{
-	{verifier.ErrNoQRCode.Error(), "未找到二维码：请重新拍摄，使二维码清晰、完整地位于画面中。"},
-	{verifier.ErrNotLicensePDF.Error(), "不是本平台的电子证照 PDF（未找到内嵌的证照凭证）。"},
+// formatReasons say what window staff should do about input that is not
+// a license at all; %s is the verifier's reason.
+var formatReasons = []struct {
+	err error
+	say string
+}{
+	{verifier.ErrNoQRCode, "未找到二维码：请重新拍摄，使二维码清晰、完整地位于画面中（%s）。"},
+	{verifier.ErrNotLicensePDF, "不是本平台的电子证照 PDF（%s）。"},
 }
 
 // verdictLabel names a verdict for window staff. A revocation whose reason
@@ -64,8 +68,9 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	for _, ch := range r.Checks {
 		cv := checkView{Name: verifier.CheckLabel(ch.Name), Reason: ch.Reason}
 		for _, fr := range formatReasons {
-			if ch.Name == verifier.NameFormat && strings.Contains(ch.Reason, fr.contains) {
-				cv.Reason = fr.say + "（" + ch.Reason + "）"
+			if ch.Name == verifier.NameFormat && errors.Is(r.InputErr, fr.err) {
+				_, detail, _ := strings.Cut(ch.Reason, "：")
+				cv.Reason = fmt.Sprintf(fr.say, detail)
 			}
 		}
 		if cv.Name == "" {
