@@ -43,8 +43,8 @@ func (s *Service) CreateDemoAccounts(ctx context.Context, admin Actor) ([]DemoLo
 		accts = append(accts, NewAccount{Username: fmt.Sprintf("officer%d", i+1), Name: d.Name + " 制证员", Role: RoleIssuer, Department: d.USCC})
 	}
 	accts = append(accts,
-		NewAccount{Username: "clerk1", Name: "张晓燕", Role: RoleVerifier, Hall: "浦东新区市民中心 综合受理窗口"},
-		NewAccount{Username: "clerk2", Name: "李俊", Role: RoleVerifier, Hall: "徐汇区行政服务中心 3号窗口"},
+		NewAccount{Username: "clerk1", Name: "张晓燕", Role: RoleVerifier, Hall: "长沙市政务服务中心 综合受理窗口"},
+		NewAccount{Username: "clerk2", Name: "李俊", Role: RoleVerifier, Hall: "岳麓区政务服务中心 3号窗口"},
 		NewAccount{Username: "citizen", Name: DemoCitizenName, Role: RoleHolder, HolderCode: DemoCitizenID, HolderCodeType: license.HolderCodeCitizenID},
 		NewAccount{Username: "enterprise", Name: DemoEnterpriseName, Role: RoleHolder, HolderCode: DemoEnterpriseCode, HolderCodeType: license.HolderCodeUSCC},
 	)

@@ -261,7 +261,7 @@ func TestBrowserStory(t *testing.T) {
 	b.login("enterprise", pw("enterprise"))
 	b.do(chromedp.Navigate(b.base+"/wallet#usage"), ready("#usage"))
 	usage := b.text("#usage + table")
-	if !strings.Contains(usage, "核验营业执照") || !strings.Contains(usage, "再次核验营业执照") || strings.Count(usage, "浦东新区市民中心") != 2 {
+	if !strings.Contains(usage, "核验营业执照") || !strings.Contains(usage, "再次核验营业执照") || strings.Count(usage, "长沙市政务服务中心") != 2 {
 		t.Errorf("usage record:\n%s", usage)
 	}
 	b.shot("12-wallet-usage-phone", 390, 844)

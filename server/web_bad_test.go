@@ -236,7 +236,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 		t.Errorf("verify after revoke: %d %s", v.status, snippet(v.body))
 	}
 	w := ent.get("/wallet").body
-	if strings.Count(w, "浦东新区市民中心") != 5 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
+	if strings.Count(w, "长沙市政务服务中心") != 5 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
 		t.Errorf("the usage record does not show both uses:\n%s", w)
 	}
 
