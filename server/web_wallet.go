@@ -24,7 +24,9 @@ import (
 // licenses whose holder code is the account's.
 
 type walletData struct {
-	Licenses  []licenseView
+	// Cards are the holder's licenses, one a license with its current
+	// version and earlier versions.
+	Cards     []walletCard
 	Truncated bool // the holder has more licenses than the page lists
 	Codes     []codeView
 	Usage     []usageView
@@ -57,9 +59,7 @@ func (s *Server) walletPage(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	d := walletData{Truncated: len(lics) == walletPageMax}
-	for _, l := range lics {
-		d.Licenses = append(d.Licenses, s.licenseView(l, nil))
-	}
+	d.Cards = s.walletCards(lics)
 	codes, err := s.reg.UseCodes(ctx, a)
 	if err != nil {
 		return s.webError(c, err)
@@ -94,6 +94,9 @@ type walletLicenseData struct {
 	Errors map[string]string
 	Err    string
 	Live   *liveCode // the live code (亮证码) current when the page was made
+	// Versions are the license's versions, newest first (one when it was
+	// never changed).
+	Versions []versionView
 }
 
 func (d walletLicenseData) flash() (string, string) { return "", d.Err }
@@ -108,8 +111,12 @@ func (s *Server) walletLicenseData(c *echo.Context) (*walletLicenseData, error) 
 	if err != nil {
 		return nil, err
 	}
+	lics, err := s.reg.HolderLicenses(c.Request().Context(), account(c).Actor())
+	if err != nil {
+		return nil, err
+	}
 	return &walletLicenseData{licenseView: s.licenseView(l, nil), Items: s.reg.ServiceItems(), Type: t,
-		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}, Live: live}, nil
+		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}, Live: live, Versions: versionsOf(l, lics)}, nil
 }
 
 func (s *Server) walletLicense(c *echo.Context) error {
