@@ -801,6 +801,9 @@ func faceItems(f license.Face, sealed bool) []*faceItem {
 	if f.Number != "" {
 		add(faceItem{field: "number", label: "编号", text: license.FaceNumberPrefix + f.Number})
 	}
+	if f.Version != "" {
+		add(faceItem{field: "version", label: "版本", text: license.FaceVersionPrefix + f.Version})
+	}
 	add(faceItem{field: "name", label: "证照名称", text: f.Title})
 	for _, r := range f.Rows {
 		add(faceItem{field: r.Field, label: flat(r.Label), text: flat(r.Value)})
