@@ -65,6 +65,13 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	if statusReason != "" && !r.Valid {
 		v.Why = license.ReasonLabel(statusReason)
 	}
+	if r.Verdict == verifier.VerdictSuperseded && r.SupersededBy != "" {
+		// The clerk asks for the version to use instead.
+		if v.Why == "" {
+			v.Why = license.ReasonLabel("changed")
+		}
+		v.Why += "，以 " + r.SupersededBy + " 为准"
+	}
 	for _, ch := range r.Checks {
 		cv := checkView{Name: verifier.CheckLabel(ch.Name), Reason: ch.Reason}
 		for _, fr := range formatReasons {
