@@ -61,6 +61,9 @@ func TestWalletShowsVersionsAndStatus(t *testing.T) {
 			t.Errorf("the old version's page lacks %q", want)
 		}
 	}
+	if strings.Contains(old.body, `id="live"`) {
+		t.Error("the old version's page offers a live code (亮证码) to show at a window")
+	}
 	cur := holder.get("/wallet/licenses/" + v2.Identifier)
 	if strings.Contains(cur.body, "此版本已变更") || !strings.Contains(cur.body, "第 002 版") || !strings.Contains(cur.body, "变更为第 002 版") {
 		t.Errorf("the current version's page:\n%s", snippet(cur.body))
