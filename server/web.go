@@ -375,19 +375,7 @@ func roleHome(r registry.Role) string {
 	return "/login"
 }
 
-func roleName(r registry.Role) string {
-	switch r {
-	case registry.RoleAdmin:
-		return "平台管理员"
-	case registry.RoleIssuer:
-		return "部门制证员"
-	case registry.RoleVerifier:
-		return "窗口核验员"
-	case registry.RoleHolder:
-		return "持证人"
-	}
-	return string(r)
-}
+func roleName(r registry.Role) string { return r.Label() }
 
 type loginData struct {
 	Username, Next, Err string
