@@ -43,14 +43,13 @@ var formatReasons = []struct {
 	{verifier.ErrNotLicensePDF, "不是本平台的电子证照 PDF（%s）。"},
 }
 
-// verdictLabel names a verdict for window staff. A revocation whose reason
-// starts with 注销 is shown as 已注销 (cancelled), any other as 已吊销.
 // verdictLabel is a verdict in Chinese and the page's colour class for it.
+// 已变更 is a warning, not a failure: the holder has a newer version to show.
 func verdictLabel(v verifier.Verdict) (string, string) {
 	switch v {
 	case verifier.VerdictValid:
 		return v.Label(), "ok"
-	case verifier.VerdictSuspended, verifier.VerdictNotYetValid, verifier.VerdictStatusUnknown:
+	case verifier.VerdictSuspended, verifier.VerdictNotYetValid, verifier.VerdictStatusUnknown, verifier.VerdictSuperseded:
 		return v.Label(), "warn"
 	}
 	return v.Label(), "bad"
