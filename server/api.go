@@ -409,11 +409,11 @@ func (s *Server) verify(c *echo.Context) error {
 	case errors.As(res.InputErr, &le):
 		return limitError(le, "file")
 	case errors.Is(res.InputErr, verifier.ErrTooLarge):
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: res.InputErr.Error()}
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: verifier.Describe(res.InputErr)}
 	case errors.Is(res.InputErr, verifier.ErrNotLicensePDF):
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: "not_license_pdf", Message: res.InputErr.Error(), Field: "file"}
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "not_license_pdf", Message: verifier.Describe(res.InputErr), Field: "file"}
 	case errors.Is(res.InputErr, verifier.ErrNoQRCode):
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: "no_qr_code", Message: res.InputErr.Error(), Field: "file"}
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "no_qr_code", Message: verifier.Describe(res.InputErr), Field: "file"}
 	}
 	return c.JSON(http.StatusOK, res)
 }

@@ -152,6 +152,10 @@ func TestPagesSpeakChinese(t *testing.T) {
 		t.Fatal(err)
 	}
 	officerAPI.token = tok
+	clerkAPI := e.client()
+	if clerkAPI.token, err = e.reg.CreateToken(context.Background(), registry.Actor{Role: registry.RoleVerifier, Name: "c1"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name   string
 		send   func() webAnswer
@@ -173,6 +177,10 @@ func TestPagesSpeakChinese(t *testing.T) {
 			return officerAPI.do("POST", "/api/v1/licenses/"+e.licB.Identifier+"/versions", "application/json", []byte(`{"kind":"change","fields":{"x":"y"}}`))
 		}, 0, ""},
 		{"body over the limit", func() webAnswer { return api.do("POST", "/api/v1/verify", "application/octet-stream", huge) }, 413, "too_large"},
+		{"verify a PDF that is not a license", func() webAnswer {
+			return clerkAPI.do("POST", "/api/v1/verify", "application/pdf", []byte("%PDF-1.4\n%%EOF\n"))
+		}, 422, "not_license_pdf"},
+		{"verify a picture without a QR code", func() webAnswer { return clerkAPI.do("POST", "/api/v1/verify", "image/png", blankPNG(t)) }, 422, "no_qr_code"},
 	} {
 		a := tt.send()
 		var body struct{ Code, Message string }
