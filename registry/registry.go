@@ -542,7 +542,7 @@ func (s *Service) issuingDepartment(a Actor) (*Department, error) {
 func (s *Service) typeFor(d *Department, code string) (license.Type, error) {
 	typ, ok := s.Catalog().Type(code)
 	if !ok {
-		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", code)}
+		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("证照类型 %s 不在证照目录中", code)}
 	}
 	if !slices.Contains(d.Types, code) {
 		return license.Type{}, fmt.Errorf("%w: department %s may not issue type %s (%s)", ErrForbidden, d.USCC, code, typ.Name)
@@ -591,17 +591,17 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 		return nil, &license.FieldError{Field: "uscc", Rule: "uscc", Message: err.Error()}
 	}
 	if name == "" || len([]rune(name)) > 100 {
-		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "name is required, at most 100 characters"}
+		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "请填写部门名称，最多 100 个字"}
 	}
 	if fe := license.CheckText("name", name, false); fe != nil {
 		return nil, fe
 	}
 	if len(types) == 0 {
-		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "at least one license type"}
+		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "请至少选择一种证照类型"}
 	}
 	for _, t := range types {
 		if _, ok := s.Catalog().Type(t); !ok {
-			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", t)}
+			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("证照类型 %s 不在证照目录中", t)}
 		}
 	}
 	s.mu.Lock()
