@@ -106,7 +106,7 @@ type Service struct {
 }
 
 // changed notes a change the trust bundle or a status list shows.
-func (s *Service) changed() { s.gen.Add(1) }
+func (s *Service) changed() { s.gen.Add(1); s.sharedChanged() }
 
 // deptSigner is what issuing needs of a department's active key: the key,
 // its certificate and the seal that lists it.
