@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -148,4 +150,24 @@ func (s *Service) sharedList(ctx context.Context, uscc string, n int, gen int64,
 
 func listFromRow(r *sharedListRow) *SignedList {
 	return &SignedList{JSON: r.Body, ETag: r.ETag, ValidUntil: r.ValidUntil}
+}
+
+// SharedKey returns the 32-byte secret named name that every instance on
+// this store shares (for example the key CSRF tokens are made with, so that
+// a form one instance served may be posted to another). The first instance
+// that asks makes it.
+func (s *Service) SharedKey(ctx context.Context, name string) ([]byte, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	v, err := s.store.metaOnce(ctx, "shared_key:"+name, hex.EncodeToString(fresh))
+	if err != nil {
+		return nil, fmt.Errorf("registry: shared key %s: %w", name, err)
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("registry: stored shared key %s is not 32 bytes of hex", name)
+	}
+	return key, nil
 }

@@ -183,3 +183,12 @@ func (s *store) swapSharedList(ctx context.Context, uscc string, n int, prev int
 	k, err := res.RowsAffected()
 	return k == 1, err
 }
+
+// metaOnce stores value under key unless a value is stored already, and
+// returns the stored one: the first instance's value wins.
+func (s *store) metaOnce(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+		return "", err
+	}
+	return s.meta(ctx, key)
+}
