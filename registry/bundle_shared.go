@@ -44,30 +44,32 @@ func (s *Service) sharedBundle(ctx context.Context) (*SignedBundle, error) {
 		return nil, err
 	}
 	b.changes = changes
-	var prev int64
-	if row != nil {
-		prev = row.Ver
-	}
-	stored, err := s.store.swapSharedBundle(ctx, prev, &sharedBundleRow{
+	mine := &sharedBundleRow{
 		Seq: b.Sequence, Changes: changes, TreeSize: b.Checkpoint.Size, Body: b.JSON, ETag: b.ETag, Note: b.Note,
 		History: b.notes, ValidUntil: b.ValidUntil, RefreshAt: b.refresh,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("registry: store the trust bundle: %w", err)
 	}
-	if stored {
-		return b, nil
+	// Store it unless another instance stored one with a sequence as high
+	// meanwhile; then serve that one. The stored sequence only grows, so no
+	// instance serves a bundle older than one any instance served.
+	for {
+		var prev int64
+		if row != nil {
+			prev = row.Ver
+		}
+		stored, err := s.store.swapSharedBundle(ctx, prev, mine)
+		if err != nil {
+			return nil, fmt.Errorf("registry: store the trust bundle: %w", err)
+		}
+		if stored {
+			return b, nil
+		}
+		if row, err = s.store.sharedBundle(ctx); err != nil {
+			return nil, err
+		}
+		if row != nil && row.Seq >= b.Sequence {
+			return s.bundleFromRow(row, gen, row.Changes)
+		}
 	}
-	// Another instance stored a bundle since we read: serve that one
-	// (its sequence is at least ours: sequences come from the store).
-	row, err = s.store.sharedBundle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if row == nil || row.Seq < b.Sequence {
-		return b, nil
-	}
-	return s.bundleFromRow(row, gen, row.Changes)
 }
 
 // bundleFromRow is the stored bundle as served.

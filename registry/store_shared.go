@@ -113,7 +113,7 @@ func (s *store) sharedBundleSeq(ctx context.Context) (uint64, error) {
 }
 
 // swapSharedBundle stores r if the stored bundle is still version prev (0:
-// none stored) and reports whether it did.
+// none stored) and has a lower sequence, and reports whether it did.
 func (s *store) swapSharedBundle(ctx context.Context, prev int64, r *sharedBundleRow) (bool, error) {
 	hist, err := json.Marshal(r.History)
 	if err != nil {
@@ -127,8 +127,8 @@ func (s *store) swapSharedBundle(ctx context.Context, prev int64, r *sharedBundl
 			bundleName, r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), formatTime(r.ValidUntil), formatTime(r.RefreshAt))
 	} else {
 		res, err = s.db.ExecContext(ctx, `UPDATE shared_bundle SET ver = ver + 1, seq = ?, changes = ?, tree_size = ?, body = ?,
-			etag = ?, note = ?, history = ?, valid_until = ?, refresh_at = ? WHERE name = ? AND ver = ?`,
-			r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), formatTime(r.ValidUntil), formatTime(r.RefreshAt), bundleName, prev)
+			etag = ?, note = ?, history = ?, valid_until = ?, refresh_at = ? WHERE name = ? AND ver = ? AND seq < ?`,
+			r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), formatTime(r.ValidUntil), formatTime(r.RefreshAt), bundleName, prev, r.Seq)
 	}
 	if err != nil {
 		return false, err
