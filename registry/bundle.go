@@ -120,7 +120,7 @@ func (s *Service) cachedBundle(ctx context.Context) *SignedBundle {
 		b.polled = now
 	}
 	s.bundle.mu.Unlock()
-	if stale {
+	if stale || s.newerStored(ctx, b) {
 		return nil
 	}
 	if poll {

@@ -94,12 +94,17 @@ func (s *Service) bundleFromRow(row *sharedBundleRow, gen uint64, changes int64)
 }
 
 // sharedStale reports whether another instance changed what the bundle
-// shows, or stored a newer bundle, since b.
+// shows since b (polled with the ledger: a change shows within ledgerPoll).
 func (s *Service) sharedStale(ctx context.Context, b *SignedBundle) bool {
 	changes, err := s.store.sharedChanges(ctx)
-	if err != nil || changes != b.changes {
-		return true
-	}
+	return err != nil || changes != b.changes
+}
+
+// newerStored reports whether another instance stored a bundle other than
+// b. It is asked on every request, not polled: once any instance served a
+// sequence, none may serve an older one, or a verifier going from one
+// instance to another would see a rollback.
+func (s *Service) newerStored(ctx context.Context, b *SignedBundle) bool {
 	seq, err := s.store.sharedBundleSeq(ctx)
 	return err != nil || seq != b.Sequence
 }
