@@ -45,6 +45,21 @@ CREATE TABLE IF NOT EXISTS shared_lists (
 );
 `
 
+// sharedStore keeps what several instances on one store share so that they
+// serve the same signed bytes (bundle_shared.go).
+type sharedStore interface {
+	sharedChanges(ctx context.Context) (int64, error)
+	bumpSharedChanges(ctx context.Context) error
+	sharedBundle(ctx context.Context) (*sharedBundleRow, error)
+	sharedBundleSeq(ctx context.Context) (uint64, error)
+	swapSharedBundle(ctx context.Context, prev int64, r *sharedBundleRow) (bool, error)
+	sharedList(ctx context.Context, uscc string, n int) (*sharedListRow, error)
+	swapSharedList(ctx context.Context, uscc string, n int, prev int64, r *sharedListRow) (bool, error)
+	// metaOnce stores value under key unless one is stored, and returns
+	// the stored one.
+	metaOnce(ctx context.Context, key, value string) (string, error)
+}
+
 // counterChanges counts the changes a trust bundle shows (departments,
 // keys, seals, statuses, lists opened), on every instance.
 const counterChanges = "bundle_changes"
@@ -124,11 +139,11 @@ func (s *store) swapSharedBundle(ctx context.Context, prev int64, r *sharedBundl
 		res, err = s.db.ExecContext(ctx, `INSERT INTO shared_bundle
 			(name, ver, seq, changes, tree_size, body, etag, note, history, valid_until, refresh_at)
 			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			bundleName, r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), formatTime(r.ValidUntil), formatTime(r.RefreshAt))
+			bundleName, r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), sortableTime(r.ValidUntil), sortableTime(r.RefreshAt))
 	} else {
 		res, err = s.db.ExecContext(ctx, `UPDATE shared_bundle SET ver = ver + 1, seq = ?, changes = ?, tree_size = ?, body = ?,
 			etag = ?, note = ?, history = ?, valid_until = ?, refresh_at = ? WHERE name = ? AND ver = ? AND seq < ?`,
-			r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), formatTime(r.ValidUntil), formatTime(r.RefreshAt), bundleName, prev, r.Seq)
+			r.Seq, r.Changes, r.TreeSize, r.Body, r.ETag, r.Note, string(hist), sortableTime(r.ValidUntil), sortableTime(r.RefreshAt), bundleName, prev, r.Seq)
 	}
 	if err != nil {
 		return false, err
@@ -171,11 +186,11 @@ func (s *store) swapSharedList(ctx context.Context, uscc string, n int, prev int
 	if prev == 0 {
 		res, err = s.db.ExecContext(ctx, `INSERT INTO shared_lists (uscc, list, ver, gen, body, etag, valid_until, refresh_at)
 			VALUES (?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (uscc, list) DO NOTHING`,
-			uscc, n, r.Gen, r.Body, r.ETag, formatTime(r.ValidUntil), formatTime(r.RefreshAt))
+			uscc, n, r.Gen, r.Body, r.ETag, sortableTime(r.ValidUntil), sortableTime(r.RefreshAt))
 	} else {
 		res, err = s.db.ExecContext(ctx, `UPDATE shared_lists SET ver = ver + 1, gen = ?, body = ?, etag = ?, valid_until = ?, refresh_at = ?
 			WHERE uscc = ? AND list = ? AND ver = ?`,
-			r.Gen, r.Body, r.ETag, formatTime(r.ValidUntil), formatTime(r.RefreshAt), uscc, n, prev)
+			r.Gen, r.Body, r.ETag, sortableTime(r.ValidUntil), sortableTime(r.RefreshAt), uscc, n, prev)
 	}
 	if err != nil {
 		return false, err
