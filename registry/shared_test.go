@@ -25,7 +25,14 @@ func TestSharedBundleAndLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: w.ledger, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
+	var st registry.Store // nil: the world's SQLite file in w.dir
+	if w.storeURI != "" {
+		if st, err = registry.OpenPostgres(ctx, w.storeURI); err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+	}
+	b, err := registry.Open(ctx, registry.Config{Dir: w.dir, Store: st, Platform: p, Ledger: w.ledger, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
