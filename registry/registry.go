@@ -108,6 +108,9 @@ type Service struct {
 
 	lists  listCache
 	bundle bundleCache
+
+	// stopSync stops following other instances' department changes.
+	stopSync func()
 }
 
 // changed notes a change the trust bundle or a status list shows.
@@ -177,12 +180,20 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.stopSync, err = s.startDeptSync(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the store the Service opened. The ledger, and a store given
 // in Config, are the caller's to close.
 func (s *Service) Close() error {
+	if s.stopSync != nil {
+		s.stopSync()
+		s.stopSync = nil
+	}
 	if !s.ownsStore {
 		return nil
 	}
@@ -560,7 +571,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.deptByID[uscc] = d
 	s.signers[uscc] = ds
 	s.mu.Unlock()
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
 	return d, nil
 }
@@ -618,7 +629,7 @@ func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error
 	if err := s.store.resignLists(ctx, uscc); err != nil {
 		return nil, err
 	}
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
 	return s.departmentWithKeys(ctx, d)
 }

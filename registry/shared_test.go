@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/ledger"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -85,5 +86,93 @@ func TestSharedBundleAndLists(t *testing.T) {
 	bundle2, list2 := same("after a revocation on the other instance")
 	if bundle2.Sequence <= bundle1.Sequence || bytes.Equal(list2.JSON, list1.JSON) {
 		t.Fatalf("after the revocation: bundle sequence %d (before %d), list changed %v", bundle2.Sequence, bundle1.Sequence, !bytes.Equal(list2.JSON, list1.JSON))
+	}
+}
+
+// A department registered on one instance issues through another within a
+// second or so, and after a key rotation on the first the other signs with
+// the new key (it would otherwise sign with a key the ledger has retired).
+func TestSharedDepartments(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	p, err := registry.LoadPlatform(w.dir, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st registry.Store // nil: the world's SQLite file in w.dir
+	if w.storeURI != "" {
+		if st, err = registry.OpenPostgres(ctx, w.storeURI); err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+	}
+	b, err := registry.Open(ctx, registry.Config{Dir: w.dir, Store: st, Platform: p, Ledger: w.ledger, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	uscc, err := license.CompleteUSCC("11310000MB2F09999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "上海市测试局"
+	if _, err := w.reg.RegisterDepartment(ctx, w.admin, uscc, name, w.depts[0].Types[:1]); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := w.reg.Catalog().Type(w.depts[0].Types[0])
+	rec := typ.Example(uscc, name)
+	officer := registry.Actor{Role: registry.RoleIssuer, Department: uscc, Name: "officer"}
+	issueOnB := func(wantKey string) {
+		t.Helper()
+		var lic *registry.License
+		var err error
+		var key string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			req := registry.IssueRequest{TypeCode: typ.Code, Holder: rec.Holder, HolderCode: rec.HolderCode, Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}
+			if typ.OneActive && typ.HolderKind == license.HolderOrganization {
+				req.HolderCode = newHolderUSCC(t, holderSeq.Add(1))
+			}
+			if lic, err = b.Issue(ctx, officer, req); err != nil {
+				continue
+			}
+			ev, perr := ledger.ParseEvent(lic.Receipt.Entry)
+			if perr != nil || ev.Anchor == nil {
+				t.Fatalf("receipt entry: %v", perr)
+			}
+			if key = ev.Anchor.KeyID; key == wantKey {
+				return
+			}
+		}
+		t.Fatalf("issue on the other instance for %s: %v, signed with key %q, want %s", uscc, err, key, wantKey)
+	}
+	activeKey := func(d *registry.Department) string {
+		for _, k := range d.Keys {
+			if k.Active {
+				return k.KeyID
+			}
+		}
+		t.Fatalf("department %s has no active key", d.USCC)
+		return ""
+	}
+	ds, err := w.reg.Departments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for _, d := range ds {
+		if d.USCC == uscc {
+			first = activeKey(d)
+		}
+	}
+	issueOnB(first)
+	rotated, err := w.reg.RotateKey(ctx, w.admin, uscc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second := activeKey(rotated); second != first {
+		issueOnB(second)
+	} else {
+		t.Fatalf("rotation kept key %s", first)
 	}
 }

@@ -58,6 +58,9 @@ type sharedStore interface {
 	// metaOnce stores value under key unless one is stored, and returns
 	// the stored one.
 	metaOnce(ctx context.Context, key, value string) (string, error)
+	// counter and bumpCounter read and add one to a named counter.
+	counter(ctx context.Context, name string) (int64, error)
+	bumpCounter(ctx context.Context, name string) error
 }
 
 // counterChanges counts the changes a trust bundle shows (departments,
@@ -69,18 +72,28 @@ const bundleName = "trust"
 
 // sharedChanges returns the count of changes the bundle shows.
 func (s *store) sharedChanges(ctx context.Context) (int64, error) {
+	return s.counter(ctx, counterChanges)
+}
+
+// bumpSharedChanges counts one more change the bundle shows.
+func (s *store) bumpSharedChanges(ctx context.Context) error {
+	return s.bumpCounter(ctx, counterChanges)
+}
+
+// counter returns the named counter (0 if never bumped).
+func (s *store) counter(ctx context.Context, name string) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT n FROM shared_counters WHERE name = ?`, counterChanges).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT n FROM shared_counters WHERE name = ?`, name).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	return n, err
 }
 
-// bumpSharedChanges counts one more change the bundle shows.
-func (s *store) bumpSharedChanges(ctx context.Context) error {
+// bumpCounter adds one to the named counter.
+func (s *store) bumpCounter(ctx context.Context, name string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO shared_counters (name, n) VALUES (?, 1)
-		ON CONFLICT (name) DO UPDATE SET n = shared_counters.n + 1`, counterChanges)
+		ON CONFLICT (name) DO UPDATE SET n = shared_counters.n + 1`, name)
 	return err
 }
 
