@@ -109,8 +109,10 @@ type Service struct {
 	lists  listCache
 	bundle bundleCache
 
-	// stopSync stops following other instances' department changes.
+	// stopSync stops following other instances' department changes;
+	// deptSeen is the store's count of them this instance holds.
 	stopSync func()
+	deptSeen atomic.Int64
 }
 
 // changed notes a change the trust bundle or a status list shows.

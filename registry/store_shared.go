@@ -58,9 +58,10 @@ type sharedStore interface {
 	// metaOnce stores value under key unless one is stored, and returns
 	// the stored one.
 	metaOnce(ctx context.Context, key, value string) (string, error)
-	// counter and bumpCounter read and add one to a named counter.
+	// counter reads a named counter; bumpCounter adds one to it and
+	// returns the new count.
 	counter(ctx context.Context, name string) (int64, error)
-	bumpCounter(ctx context.Context, name string) error
+	bumpCounter(ctx context.Context, name string) (int64, error)
 }
 
 // counterChanges counts the changes a trust bundle shows (departments,
@@ -77,7 +78,8 @@ func (s *store) sharedChanges(ctx context.Context) (int64, error) {
 
 // bumpSharedChanges counts one more change the bundle shows.
 func (s *store) bumpSharedChanges(ctx context.Context) error {
-	return s.bumpCounter(ctx, counterChanges)
+	_, err := s.bumpCounter(ctx, counterChanges)
+	return err
 }
 
 // counter returns the named counter (0 if never bumped).
@@ -90,11 +92,12 @@ func (s *store) counter(ctx context.Context, name string) (int64, error) {
 	return n, err
 }
 
-// bumpCounter adds one to the named counter.
-func (s *store) bumpCounter(ctx context.Context, name string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO shared_counters (name, n) VALUES (?, 1)
-		ON CONFLICT (name) DO UPDATE SET n = shared_counters.n + 1`, name)
-	return err
+// bumpCounter adds one to the named counter and returns the new count.
+func (s *store) bumpCounter(ctx context.Context, name string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO shared_counters (name, n) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET n = shared_counters.n + 1 RETURNING n`, name).Scan(&n)
+	return n, err
 }
 
 // sharedBundleRow is the stored signed trust bundle.

@@ -25,6 +25,11 @@ func TestStoreSharedSigned(t *testing.T) {
 		if n, err := b.sharedChanges(ctx); err != nil || n != 3 {
 			t.Fatalf("changes counted by two handles: %d %v, want 3", n, err)
 		}
+		for i, st := range []*store{a, b} {
+			if n, err := st.bumpCounter(ctx, "departments"); err != nil || n != int64(i+1) {
+				t.Fatalf("bump %d of another counter: %d %v, want %d", i+1, n, err, i+1)
+			}
+		}
 
 		until := time.Date(2026, 12, 8, 8, 0, 0, 123456789, time.UTC)
 		row := func(seq uint64, body string) *sharedBundleRow {

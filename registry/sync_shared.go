@@ -18,9 +18,14 @@ const deptSyncEvery = time.Second
 // it, and the other instances reload departments and active keys.
 func (s *Service) deptChanged() {
 	s.changed()
-	if err := s.store.bumpCounter(context.Background(), counterDepartments); err != nil {
+	n, err := s.store.bumpCounter(context.Background(), counterDepartments)
+	if err != nil {
 		s.log.Warn("count a department change in the store", "err", err)
+		return
 	}
+	// This instance holds its own change already; only if another
+	// instance's came in between is a reload due.
+	s.deptSeen.CompareAndSwap(n-1, n)
 }
 
 // startDeptSync starts following the departments and active keys other
@@ -30,6 +35,7 @@ func (s *Service) startDeptSync(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.deptSeen.Store(n)
 	done, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -41,28 +47,26 @@ func (s *Service) startDeptSync(ctx context.Context) (stop func(), err error) {
 				return
 			case <-t.C:
 			}
-			seen, err := s.syncDepartments(context.Background(), n)
-			if err != nil {
+			if err := s.syncDepartments(context.Background()); err != nil {
 				s.log.Warn("reload departments changed by another instance", "err", err)
-				continue
 			}
-			n = seen
 		}
 	}()
 	return func() { close(done); <-stopped }, nil
 }
 
 // syncDepartments reloads departments and active keys if the store's count
-// of department changes moved past seen, and returns the count it loaded.
-// Only a key this instance does not hold yet is decrypted.
-func (s *Service) syncDepartments(ctx context.Context, seen int64) (int64, error) {
+// of department changes moved past the one this instance holds. Only a key
+// this instance does not hold yet is decrypted.
+func (s *Service) syncDepartments(ctx context.Context) error {
+	seen := s.deptSeen.Load()
 	n, err := s.store.counter(ctx, counterDepartments)
 	if err != nil || n == seen {
-		return seen, err
+		return err
 	}
 	depts, err := s.store.departments(ctx)
 	if err != nil {
-		return seen, err
+		return err
 	}
 	for _, d := range depts {
 		s.mu.Lock()
@@ -75,10 +79,10 @@ func (s *Service) syncDepartments(ctx context.Context, seen int64) (int64, error
 			}
 			signer, err := openDepartmentKey(&k, s.cfg.Passphrase)
 			if err != nil {
-				return seen, fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
+				return fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
 			}
 			if ds, err = s.loadSigner(ctx, d, &k, signer); err != nil {
-				return seen, err
+				return err
 			}
 		}
 		s.mu.Lock()
@@ -89,6 +93,7 @@ func (s *Service) syncDepartments(ctx context.Context, seen int64) (int64, error
 		s.mu.Unlock()
 	}
 	s.gen.Add(1) // the bundle shows departments and keys
+	s.deptSeen.CompareAndSwap(seen, n)
 	s.log.Info("departments reloaded: another instance changed them", "departments", len(depts))
-	return n, nil
+	return nil
 }
