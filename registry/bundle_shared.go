@@ -39,6 +39,9 @@ func (s *Service) sharedBundle(ctx context.Context) (*SignedBundle, error) {
 	if row != nil && row.Changes == changes && row.TreeSize >= cp.Size && now.Before(row.RefreshAt) {
 		return s.bundleFromRow(row, gen, changes)
 	}
+	if err := s.syncDepartments(ctx); err != nil { // the departments and keys the store has now
+		return nil, err
+	}
 	b, err := s.buildBundle(ctx)
 	if err != nil {
 		return nil, err
@@ -129,6 +132,12 @@ func (s *Service) sharedList(ctx context.Context, uscc string, n int, gen int64,
 	}
 	if row != nil && row.Gen >= gen && now.Before(row.RefreshAt) {
 		return listFromRow(row), row.RefreshAt, nil
+	}
+	// Sign with the department's key as the store has it now, not as this
+	// instance last loaded it: a list signed with a key another instance
+	// just rotated out would be stored for every instance.
+	if err := s.syncDepartments(ctx); err != nil {
+		return nil, time.Time{}, err
 	}
 	l, err := s.signList(ctx, uscc, n)
 	if err != nil {

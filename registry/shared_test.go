@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,9 +171,19 @@ func TestSharedDepartments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second := activeKey(rotated); second != first {
-		issueOnB(second)
-	} else {
+	second := activeKey(rotated)
+	if second == first {
 		t.Fatalf("rotation kept key %s", first)
 	}
+	// Right away, before the other instance's poll: the list it signs (and
+	// stores for every instance) is signed with the new key.
+	l, err := b.StatusList(ctx, uscc, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(l.JSON), second) || strings.Contains(string(l.JSON), first) {
+		t.Fatalf("the list the other instance signed right after the rotation names key %s? %v, the old %s? %v",
+			second, strings.Contains(string(l.JSON), second), first, strings.Contains(string(l.JSON), first))
+	}
+	issueOnB(second)
 }
