@@ -39,6 +39,7 @@ type Store interface {
 	directoryStore
 	useStore
 	itemStore
+	importStore
 	sharedStore
 	// Close waits for queued writes and closes the database.
 	Close() error
