@@ -40,6 +40,7 @@ type Store interface {
 	useStore
 	itemStore
 	importStore
+	sharedStore
 	// Close waits for queued writes and closes the database.
 	Close() error
 }

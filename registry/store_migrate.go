@@ -48,6 +48,7 @@ CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 	{version: 3, name: "one time format", fn: migrateTimes},
 	{version: 4, name: "service items and halls", sql: itemsSchema, fn: seedServiceItems},
 	{version: 5, name: "import jobs", sql: importSchema},
+	{version: 6, name: "signed bundle and status lists shared by instances", sql: sharedSchema},
 }
 
 // baseSchema is the schema as it stood when migrations began.
