@@ -154,8 +154,9 @@ type store struct {
 }
 
 type pendingInsert struct {
-	lic  *License
-	errc chan error
+	lic             *License
+	errc            chan error
+	record, receipt string // the record and receipt columns (packLicense)
 	// the seal signature as stored: without the seal it carries
 	stripped   []byte
 	sealID     string
@@ -288,7 +289,11 @@ func (s *store) Close() error {
 // seal (sealDER, id sealID) that every SES_Signature carries whole: the
 // seal is ~35 KB, the rest ~1 KB, and the seal is in the seals table once.
 func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error {
-	p := &pendingInsert{lic: lic, errc: make(chan error, 1), stripped: lic.SealSignature}
+	rec, rcpt, err := packLicense(lic)
+	if err != nil {
+		return err
+	}
+	p := &pendingInsert{lic: lic, errc: make(chan error, 1), record: rec, receipt: rcpt, stripped: lic.SealSignature}
 	if i := bytes.Index(lic.SealSignature, sealDER); i >= 0 && len(sealDER) > 0 {
 		p.stripped = append(bytes.Clone(lic.SealSignature[:i]), lic.SealSignature[i+len(sealDER):]...)
 		p.sealID, p.sealOffset = sealID, i
@@ -349,20 +354,12 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	var size uint64 // the largest ledger size the batch shows
 	for _, p := range batch {
 		l := p.lic
-		rec, err := json.Marshal(l.Record)
-		if err != nil {
-			return err
-		}
-		rcpt, err := json.Marshal(l.Receipt)
-		if err != nil {
-			return err
-		}
 		var reqKey any
 		if l.RequestKey != "" {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
+			l.StatusIndex, p.record, l.Credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
 			int64(l.Receipt.LogIndex)); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
@@ -415,11 +412,8 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int,
 		return nil, "", 0, err
 	}
 	l.Status = license.Status(status)
-	if err := json.Unmarshal([]byte(rec), &l.Record); err != nil {
-		return nil, "", 0, fmt.Errorf("registry: stored record of %s: %w", l.Identifier, err)
-	}
-	if err := json.Unmarshal([]byte(rcpt), &l.Receipt); err != nil {
-		return nil, "", 0, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
+	if err := unpackLicense(&l, rec, rcpt); err != nil {
+		return nil, "", 0, err
 	}
 	l.IssuedAt = parseTime(issued)
 	if l.Status == license.StatusSuperseded {

@@ -26,6 +26,8 @@ type scaleRow struct {
 	IssuePerSec   float64 `json:"issue_per_sec"`
 	HeapInUseMiB  float64 `json:"heap_in_use_mib"`
 	BytesPerLicen float64 `json:"data_bytes_per_license"`
+	// StorePerLicen is the registry store's share (tables and indexes).
+	StorePerLicen float64 `json:"store_bytes_per_license"`
 }
 
 // scaleResult is what `zhengzhao bench --scale N` measures after the rows.
@@ -43,18 +45,18 @@ type scaleResult struct {
 
 // runScale issues n licenses into a fresh data directory, one tenth at a
 // time, and measures what grows with n.
-func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer) error {
+func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer, store string) error {
 	dir, err := os.MkdirTemp("", "zhengzhao-scale-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	pass := []byte("bench-only-passphrase")
-	res, err := initData(ctx, dir, pass, true, nil, nil)
+	res, err := initDataAdmin(ctx, dir, pass, true, nil, nil, nil, store)
 	if err != nil {
 		return err
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Store: store})
 	if err != nil {
 		return err
 	}
@@ -101,10 +103,20 @@ func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer) e
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		size := dirSize(dir)
-		row := scaleRow{Licenses: issued, IssuePerSec: float64(todo) / took.Seconds(), HeapInUseMiB: float64(ms.HeapInuse) / (1 << 20), BytesPerLicen: float64(size) / float64(issued)}
+		storeSize, err := registry.StoreBytes(ctx, in.store)
+		if err != nil {
+			in.Close()
+			return err
+		}
+		if store != "" {
+			size += storeSize // not in dir
+		}
+		row := scaleRow{Licenses: issued, IssuePerSec: float64(todo) / took.Seconds(), HeapInUseMiB: float64(ms.HeapInuse) / (1 << 20),
+			BytesPerLicen: float64(size) / float64(issued), StorePerLicen: float64(storeSize) / float64(issued)}
 		out.Rows = append(out.Rows, row)
 		if !asJSON {
-			fmt.Fprintf(stdout, "%9d licenses  %7.0f issued/s  heap %6.1f MiB  %6.0f data bytes a license\n", row.Licenses, row.IssuePerSec, row.HeapInUseMiB, row.BytesPerLicen)
+			fmt.Fprintf(stdout, "%9d licenses  %7.0f issued/s  heap %6.1f MiB  %6.0f data bytes a license (store %5.0f)\n",
+				row.Licenses, row.IssuePerSec, row.HeapInUseMiB, row.BytesPerLicen, row.StorePerLicen)
 		}
 	}
 	if err := in.Close(); err != nil {
@@ -114,7 +126,7 @@ func runScale(ctx context.Context, n, conc int, asJSON bool, stdout io.Writer) e
 	// Start-up: open the data directory again, as `serve` does.
 	runtime.GC()
 	start := time.Now()
-	in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
+	in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Store: store})
 	if err != nil {
 		return err
 	}
