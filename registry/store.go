@@ -154,9 +154,11 @@ type store struct {
 }
 
 type pendingInsert struct {
-	lic             *License
-	errc            chan error
-	record, receipt string // the record and receipt columns (packLicense)
+	lic  *License
+	errc chan error
+	// the record, receipt and credential columns (packLicense)
+	record, receipt string
+	credential      []byte
 	// the seal signature as stored: without the seal it carries
 	stripped   []byte
 	sealID     string
@@ -289,11 +291,11 @@ func (s *store) Close() error {
 // seal (sealDER, id sealID) that every SES_Signature carries whole: the
 // seal is ~35 KB, the rest ~1 KB, and the seal is in the seals table once.
 func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error {
-	rec, rcpt, err := packLicense(lic)
+	rec, rcpt, cred, err := packLicense(lic)
 	if err != nil {
 		return err
 	}
-	p := &pendingInsert{lic: lic, errc: make(chan error, 1), record: rec, receipt: rcpt, stripped: lic.SealSignature}
+	p := &pendingInsert{lic: lic, errc: make(chan error, 1), record: rec, receipt: rcpt, credential: cred, stripped: lic.SealSignature}
 	if i := bytes.Index(lic.SealSignature, sealDER); i >= 0 && len(sealDER) > 0 {
 		p.stripped = append(bytes.Clone(lic.SealSignature[:i]), lic.SealSignature[i+len(sealDER):]...)
 		p.sealID, p.sealOffset = sealID, i
@@ -359,7 +361,7 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, p.record, l.Credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
+			l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
 			int64(l.Receipt.LogIndex)); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}

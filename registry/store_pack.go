@@ -2,9 +2,12 @@ package registry
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
+	"sync"
 	"time"
 
 	"zhengzhao/credential"
@@ -15,9 +18,54 @@ import (
 // credential's subject, and the anchor receipt's entry is the canonical
 // ledger event made from the credential (anchorOf) and the anchoring time:
 // both are left out of the row when rebuilding them from the stored
-// credential gives them back exactly, which packLicense checks. That is
-// ~2 KB of a ~6 KB row. Rows written before, or whose record or entry do
-// not rebuild, keep them whole.
+// credential gives them back exactly, which packLicense checks. The
+// credential's exact bytes are kept DEFLATE-compressed (~2.2 KB to ~1.1
+// KB). Together that is ~3 KB of a ~7 KB row. Rows written before, or
+// whose record or entry do not rebuild, keep them whole.
+
+// packedCredential starts a compressed credential column; a credential
+// itself starts with "{".
+const packedCredential = "\x00z1"
+
+var (
+	flateWriters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, flate.DefaultCompression); return w }}
+	flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+)
+
+// packCredential is the credential column of a credential.
+func packCredential(cred []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(cred)/2 + 16)
+	b.WriteString(packedCredential)
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&b)
+	if _, err := w.Write(cred); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// unpackCredential gives back the credential's exact bytes from its column.
+func unpackCredential(col []byte) ([]byte, error) {
+	packed, ok := bytes.CutPrefix(col, []byte(packedCredential))
+	if !ok {
+		return col, nil // stored whole by an older version
+	}
+	r := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(packed), nil); err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(r, credential.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("registry: stored credential: %w", err)
+	}
+	return out, nil
+}
 
 // storedReceipt is an anchor receipt as the licenses table keeps it: with
 // AnchoredAt in place of Entry when the entry rebuilds.
@@ -26,8 +74,9 @@ type storedReceipt struct {
 	AnchoredAt *time.Time `json:"anchored_at,omitempty"`
 }
 
-// packLicense returns the record and receipt columns of a new license.
-func packLicense(l *License) (record, receipt string, err error) {
+// packLicense returns the record, receipt and credential columns of a new
+// license.
+func packLicense(l *License) (record, receipt string, cred []byte, err error) {
 	sr := storedReceipt{Receipt: l.Receipt}
 	c, perr := credential.Parse(l.Credential)
 	if perr == nil && reflect.DeepEqual(c.CredentialSubject, l.Record) {
@@ -35,7 +84,7 @@ func packLicense(l *License) (record, receipt string, err error) {
 	} else {
 		b, err := json.Marshal(l.Record)
 		if err != nil {
-			return "", "", err
+			return "", "", nil, err
 		}
 		record = string(b)
 	}
@@ -49,12 +98,20 @@ func packLicense(l *License) (record, receipt string, err error) {
 		}
 	}
 	b, err := json.Marshal(sr)
-	return record, string(b), err
+	if err != nil {
+		return "", "", nil, err
+	}
+	cred, err = packCredential(l.Credential)
+	return record, string(b), cred, err
 }
 
-// unpackLicense fills a scanned license's record and receipt from their
-// columns and, where those left them out, from its credential.
+// unpackLicense fills a scanned license's credential, record and receipt
+// from their columns and, where those left them out, from its credential.
 func unpackLicense(l *License, record, receipt string) error {
+	var err error
+	if l.Credential, err = unpackCredential(l.Credential); err != nil {
+		return fmt.Errorf("registry: stored credential of %s: %w", l.Identifier, err)
+	}
 	var sr storedReceipt
 	if err := json.Unmarshal([]byte(receipt), &sr); err != nil {
 		return fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
@@ -81,6 +138,28 @@ func unpackLicense(l *License, record, receipt string) error {
 		}
 	}
 	return nil
+}
+
+// unpackReceipt gives back an anchor receipt from the receipt and
+// credential columns of a license.
+func unpackReceipt(credCol []byte, receipt string) (ledger.Receipt, error) {
+	var sr storedReceipt
+	if err := json.Unmarshal([]byte(receipt), &sr); err != nil {
+		return ledger.Receipt{}, fmt.Errorf("registry: stored receipt: %w", err)
+	}
+	if sr.AnchoredAt == nil {
+		return sr.Receipt, nil
+	}
+	cred, err := unpackCredential(credCol)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	c, err := credential.Parse(cred)
+	if err != nil {
+		return ledger.Receipt{}, fmt.Errorf("registry: stored credential: %w", err)
+	}
+	sr.Entry, err = anchorEntry(c, *sr.AnchoredAt)
+	return sr.Receipt, err
 }
 
 // anchorEntry is the canonical ledger event that anchored a credential at.
