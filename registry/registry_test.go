@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -510,6 +511,9 @@ func TestStoredLicenseReadsBackWhole(t *testing.T) {
 	if !reflect.DeepEqual(got.Receipt, lic.Receipt) {
 		t.Errorf("receipt:\n got %+v\nwant %+v", got.Receipt, lic.Receipt)
 	}
+	if !bytes.Equal(got.SealSignature, lic.SealSignature) || !bytes.Equal(got.Credential, lic.Credential) {
+		t.Error("the seal signature or the credential did not come back byte for byte")
+	}
 	w.sqliteOnly()
 	w.close()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
@@ -518,10 +522,14 @@ func TestStoredLicenseReadsBackWhole(t *testing.T) {
 	}
 	defer db.Close()
 	var rec, rcpt string
-	if err := db.QueryRow(`SELECT record, receipt FROM licenses WHERE identifier = ?`, lic.Identifier).Scan(&rec, &rcpt); err != nil {
+	var cred, sealSig []byte
+	if err := db.QueryRow(`SELECT record, receipt, credential, seal_signature FROM licenses WHERE identifier = ?`, lic.Identifier).Scan(&rec, &rcpt, &cred, &sealSig); err != nil {
 		t.Fatal(err)
 	}
 	if rec != "" || strings.Contains(rcpt, `"entry":"`) || !strings.Contains(rcpt, `"anchored_at"`) {
 		t.Errorf("the row keeps what the credential gives back: record %d bytes, receipt %s", len(rec), rcpt)
+	}
+	if len(cred) >= len(lic.Credential)*2/3 || len(sealSig) > 400 {
+		t.Errorf("stored credential %d bytes (of %d), seal signature %d bytes (of %d): not packed", len(cred), len(lic.Credential), len(sealSig), len(lic.SealSignature))
 	}
 }

@@ -46,6 +46,11 @@ ALTER TABLE department_keys ADD COLUMN key_pem BLOB;
 CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 `},
 	{version: 3, name: "one time format", fn: migrateTimes},
+	{version: 4, name: "certificates cut out of seal signatures", sql: `
+-- Where the signer's certificate was cut out of seal_signature (after the
+-- seal was); NULL when it was not.
+ALTER TABLE licenses ADD COLUMN cert_offset INTEGER;
+`},
 }
 
 // baseSchema is the schema as it stood when migrations began.
