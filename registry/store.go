@@ -207,12 +207,15 @@ func openSQLite(path string) (*store, error) {
 // row is ~3 KB, and the default 4 KiB pages hold one such row each. (The
 // page size is fixed once the database is in WAL mode.)
 func createSQLite(path string) error {
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("registry: create store %s: %w", path, err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`PRAGMA page_size = 16384; VACUUM`); err != nil {
+	// The first write makes the file, with the page size set before it;
+	// a second process creating it at once waits, and its page size is
+	// then a no-op.
+	if _, err := db.Exec(`PRAGMA page_size = 16384; PRAGMA user_version = 0`); err != nil {
 		return fmt.Errorf("registry: create store %s: %w", path, err)
 	}
 	return db.Close()
