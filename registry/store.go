@@ -40,8 +40,25 @@ type Store interface {
 	statusStore
 	directoryStore
 	useStore
+	itemStore
+	importStore
 	// Close waits for queued writes and closes the database.
 	Close() error
+}
+
+// itemStore keeps the 用证清单 (service items, every version) and the items
+// each service hall handles.
+type itemStore interface {
+	insertServiceItem(ctx context.Context, it ServiceItem) (bool, error)
+	serviceItem(ctx context.Context, code string) (ServiceItem, error)
+	serviceItems(ctx context.Context) ([]ServiceItem, error)
+	serviceItemVersions(ctx context.Context, code string) ([]ServiceItem, error)
+	putServiceHall(ctx context.Context, h ServiceHall) error
+	serviceHall(ctx context.Context, name string) (ServiceHall, error)
+	serviceHalls(ctx context.Context) ([]ServiceHall, error)
+	// takeRate counts one more action under key, or answers a
+	// *ThrottledError when max were counted within window before now.
+	takeRate(ctx context.Context, key string, max int, window time.Duration, now time.Time) error
 }
 
 // licenseStore keeps licenses and hands out their serials and slots.

@@ -46,7 +46,9 @@ ALTER TABLE department_keys ADD COLUMN key_pem BLOB;
 CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 `},
 	{version: 3, name: "one time format", fn: migrateTimes},
-	{version: 4, name: "certificates cut out of seal signatures", sql: `
+	{version: 4, name: "service items and halls", sql: itemsSchema, fn: seedServiceItems},
+	{version: 5, name: "import jobs", sql: importSchema},
+	{version: 6, name: "certificates cut out of seal signatures", sql: `
 -- Where the signer's certificate was cut out of seal_signature (after the
 -- seal was); NULL when it was not.
 ALTER TABLE licenses ADD COLUMN cert_offset INTEGER;

@@ -72,6 +72,17 @@ func (d dialect) forUpdate() string {
 	return ""
 }
 
+// lockKey holds a lock named by key until the transaction ends, so a
+// count-then-insert under that key cannot interleave with another one.
+// SQLite's transactions begin IMMEDIATE and exclude each other already.
+func (d dialect) lockKey(ctx context.Context, tx sqlTx, key string) error {
+	if d != dialectPostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, key)
+	return err
+}
+
 // chinaDay is the SQL for the China-time day (YYYY-MM-DD) of a stored time
 // column.
 func (d dialect) chinaDay(col string) string {

@@ -108,6 +108,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/log/consistency", s.logConsistency)
 	e.GET("/status/:uscc/message/:n", s.statusList)
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
+	api.POST("/import", s.importBatch, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
 	api.POST("/licenses/:id/versions", s.newVersion, s.require(registry.RoleIssuer))
@@ -117,6 +118,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/departments/:uscc/keys", s.rotateKey, s.require(registry.RoleAdmin))
 	api.POST("/departments/:uscc/keys/:keyid/revoke", s.revokeKey, s.require(registry.RoleAdmin))
 	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
+	s.itemAPIRoutes(api)
 }
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully.
