@@ -109,10 +109,15 @@ type Service struct {
 
 	lists  listCache
 	bundle bundleCache
+
+	// stopSync stops following other instances' department changes;
+	// deptSeen is the store's count of them this instance holds.
+	stopSync func()
+	deptSeen atomic.Int64
 }
 
 // changed notes a change the trust bundle or a status list shows.
-func (s *Service) changed() { s.gen.Add(1) }
+func (s *Service) changed() { s.gen.Add(1); s.sharedChanged() }
 
 // deptSigner is what issuing needs of a department's active key: the key,
 // its certificate and the seal that lists it.
@@ -190,12 +195,20 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.stopSync, err = s.startDeptSync(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the store the Service opened. The ledger, and a store given
 // in Config, are the caller's to close.
 func (s *Service) Close() error {
+	if s.stopSync != nil {
+		s.stopSync()
+		s.stopSync = nil
+	}
 	if !s.ownsStore {
 		return nil
 	}
@@ -636,7 +649,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.deptByID[uscc] = d
 	s.signers[uscc] = ds
 	s.mu.Unlock()
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
 	return d, nil
 }
@@ -694,7 +707,7 @@ func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error
 	if err := s.store.resignLists(ctx, uscc); err != nil {
 		return nil, err
 	}
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
 	return s.departmentWithKeys(ctx, d)
 }

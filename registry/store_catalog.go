@@ -19,7 +19,7 @@ type catalogStore interface {
 	typeUse(ctx context.Context, code string) (license.TypeUse, error)
 }
 
-// catalogSchema (migration 6) keeps every version of every license type:
+// catalogSchema (migration 8) keeps every version of every license type:
 // the built-in catalog seeds version 1 of its types at open, the admin adds
 // types and versions. A version is never changed once stored; its
 // definition is exactly what was digested and anchored.

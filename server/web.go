@@ -75,6 +75,9 @@ func (s *Server) initWeb(e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
+	if len(s.csrfKey) > 0 {
+		w.csrfKey = s.csrfKey
+	}
 	s.web, s.metrics = w, newMetrics()
 	e.Use(s.observe)
 	if s.metricsToken != "" {

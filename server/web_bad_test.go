@@ -148,10 +148,10 @@ func TestImportRowsAndRerun(t *testing.T) {
 		t.Fatalf("first run %+v", p)
 	}
 	page := off.get(job).body
-	if !strings.Contains(page, "<td>3</td><td>持证主体代码</td><td>校验位错误") {
+	if !strings.Contains(page, "<td>3</td><td>持证主体代码</td><td>统一社会信用代码的校验位是") {
 		t.Errorf("error report does not name line 3, 持证主体代码 and the rule in Chinese:\n%s", page)
 	}
-	if csv := off.get(job + "/errors.csv").body; !strings.HasPrefix(csv, "\xef\xbb\xbf行号,列,错误,字段,规则\n") || !strings.Contains(csv, "\n3,持证主体代码,校验位错误,holderCode,check\n") {
+	if csv := off.get(job + "/errors.csv").body; !strings.HasPrefix(csv, "\xef\xbb\xbf行号,列,错误,字段,规则\n") || !strings.Contains(csv, "\n3,持证主体代码,统一社会信用代码的校验位是") {
 		t.Errorf("errors.csv: %s", csv)
 	}
 	size := e.treeSize()

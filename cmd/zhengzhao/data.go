@@ -341,7 +341,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer in.Close()
-	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken})
+	csrfKey, err := in.registry.SharedKey(ctx, "csrf")
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken, CSRFKey: csrfKey})
 	if err != nil {
 		return err
 	}
