@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"zhengzhao/credential"
 	"zhengzhao/license"
 )
 
@@ -105,27 +106,43 @@ func (s *store) markCatalogTypeAnchored(ctx context.Context, code string, versio
 }
 
 // typeUse counts, over the licenses of a type that are not superseded by a
-// newer version, how many there are and how many carry each field.
+// newer version, how many there are and how many carry each field. A row
+// whose record was left out (packLicense) is read from its credential.
 func (s *store) typeUse(ctx context.Context, code string) (license.TypeUse, error) {
 	use := license.TypeUse{Fields: map[string]int{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT record FROM licenses WHERE type_code = ? AND status <> ?`, code, string(license.StatusSuperseded))
+	rows, err := s.db.QueryContext(ctx, `SELECT identifier, record, credential FROM licenses WHERE type_code = ? AND status <> ?`, code, string(license.StatusSuperseded))
 	if err != nil {
 		return use, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var raw string
-		if err := rows.Scan(&raw); err != nil {
+		var id, raw string
+		var credCol []byte
+		if err := rows.Scan(&id, &raw, &credCol); err != nil {
 			return use, err
 		}
-		var rec struct {
-			Fields map[string]string `json:"fields"`
-		}
-		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-			return use, fmt.Errorf("record of a license of type %s: %w", code, err)
+		var fields map[string]string
+		if raw != "" {
+			var rec struct {
+				Fields map[string]string `json:"fields"`
+			}
+			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+				return use, fmt.Errorf("record of license %s: %w", id, err)
+			}
+			fields = rec.Fields
+		} else {
+			cred, err := unpackCredential(credCol)
+			if err != nil {
+				return use, fmt.Errorf("credential of license %s: %w", id, err)
+			}
+			c, err := credential.Parse(cred)
+			if err != nil {
+				return use, fmt.Errorf("credential of license %s: %w", id, err)
+			}
+			fields = c.CredentialSubject.Fields
 		}
 		use.Licenses++
-		for k, v := range rec.Fields {
+		for k, v := range fields {
 			if v != "" {
 				use.Fields[k]++
 			}
