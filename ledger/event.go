@@ -37,6 +37,9 @@ const (
 	KindLicenseAnchored Kind = "license.anchored"
 	// KindLicenseStatus carries Status.
 	KindLicenseStatus Kind = "license.status"
+	// KindRecordsHead carries RecordsHead: the head of the registry's
+	// hash-chained record log (docs/records.md).
+	KindRecordsHead Kind = "records.head"
 )
 
 // Event is one entry of the ledger's log. Exactly the payload fields its Kind
@@ -51,6 +54,8 @@ type Event struct {
 	Revocation *KeyRevocation `json:"revocation,omitempty"`
 	Anchor     *Anchor        `json:"anchor,omitempty"`
 	Status     *StatusChange  `json:"status,omitempty"`
+	// RecordsHead is the payload of KindRecordsHead.
+	RecordsHead *RecordsHead `json:"records_head,omitempty"`
 }
 
 // Canonical returns the event's canonical bytes: the RFC 8785 (JCS) form of
@@ -138,6 +143,7 @@ func (e Event) checkShape() error {
 		revocation
 		anchor
 		status
+		recordsHead
 	)
 	payloads := [...]struct {
 		name string
@@ -149,6 +155,7 @@ func (e Event) checkShape() error {
 		{"revocation", revocation, e.Revocation != nil},
 		{"anchor", anchor, e.Anchor != nil},
 		{"status", status, e.Status != nil},
+		{"records_head", recordsHead, e.RecordsHead != nil},
 	}
 	var want int
 	switch e.Kind {
@@ -162,6 +169,8 @@ func (e Event) checkShape() error {
 		want = anchor
 	case KindLicenseStatus:
 		want = status
+	case KindRecordsHead:
+		want = recordsHead
 	default:
 		return fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
 	}
@@ -208,6 +217,11 @@ func (e Event) normalized() Event {
 	if e.Status != nil {
 		s := *e.Status
 		e.Status = &s
+	}
+	if e.RecordsHead != nil {
+		h := *e.RecordsHead
+		h.Hash = bytes.Clone(h.Hash)
+		e.RecordsHead = &h
 	}
 	e.normalizeTimes()
 	return e

@@ -50,6 +50,9 @@ type Ledger interface {
 	Anchor(ctx context.Context, anchors []Anchor) ([]Receipt, error)
 	// SetStatus records a status change of an anchored license.
 	SetStatus(ctx context.Context, c StatusChange) (Receipt, error)
+	// AnchorRecordsHead records the head of a record chain (platform only).
+	// Its sequence must be higher than the chain's last anchored head.
+	AnchorRecordsHead(ctx context.Context, h RecordsHead) (Receipt, error)
 	// License returns a license's anchor, current status and history.
 	License(ctx context.Context, identifier string) (*LicenseState, error)
 	// Department returns a department's facts and keys.
@@ -129,6 +132,15 @@ type StatusChange struct {
 	Issuer     string         `json:"issuer"`
 	Status     license.Status `json:"status"`
 	Reason     string         `json:"reason"`
+}
+
+// RecordsHead is the head of one of the registry's hash-chained record logs
+// (docs/records.md): the chain's name, the sequence number of its last record
+// and that record's chain hash. It holds no personal data.
+type RecordsHead struct {
+	Chain string `json:"chain"`
+	Seq   uint64 `json:"seq"`
+	Hash  []byte `json:"hash"` // HashSize bytes (SM3)
 }
 
 // Receipt proves an event is in the log: its canonical entry bytes, its

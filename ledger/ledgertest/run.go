@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"FinalStatuses", testFinalStatuses},
 		{"Versions", testVersions},
 		{"VersionRejects", testVersionRejects},
+		{"RecordsHead", testRecordsHead},
 		{"Proofs", testProofs},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},
