@@ -275,7 +275,7 @@ type Redemption struct {
 // RedeemUseCode spends a use code. The clerk must give the purpose (用证事由)
 // and the service item; the code must be for that service item, unused,
 // not withdrawn and not expired. The use is recorded for the holder.
-func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, serviceItem string) (*Redemption, error) {
+func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, serviceItem string) (_ *Redemption, err error) {
 	if a.Role != RoleVerifier {
 		return nil, fmt.Errorf("%w: only window staff redeem use codes", ErrForbidden)
 	}
@@ -293,6 +293,7 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	defer func() { s.recordRedeemRefused(ctx, a, code, purpose, serviceItem, err) }()
 	now := s.now()
 	key := "redeem:" + a.Name
 	if err := s.throttled(ctx, key, MaxRedeemFailures, RedeemWindow, now); err != nil {

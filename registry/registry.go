@@ -103,6 +103,8 @@ type Service struct {
 
 	lists  listCache
 	bundle bundleCache
+
+	records *recordLog // the hash-chained record log (records.go)
 }
 
 // changed notes a change the trust bundle or a status list shows.
@@ -169,11 +171,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		st.Close()
 		return nil, err
 	}
+	s.records = newRecordLog(st, cfg.Ledger, cfg.Now, cfg.Logger)
 	return s, nil
 }
 
-// Close closes the store. The ledger is the caller's to close.
-func (s *Service) Close() error { return s.store.Close() }
+// Close anchors the record chain's head and closes the store. The ledger
+// is the caller's to close.
+func (s *Service) Close() error { s.records.stop(); return s.store.Close() }
 
 // Catalog returns the license-type catalog.
 func (s *Service) Catalog() *license.Catalog { return s.catalog }
@@ -283,7 +287,7 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 		if errors.Is(err, ledger.ErrDuplicate) && attempt < 16 {
 			continue
 		}
-		return lic, err
+		return s.recordLicense(ctx, a, ActionIssue, "")(lic, err)
 	}
 }
 
@@ -564,7 +568,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.mu.Unlock()
 	s.changed()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
-	return d, nil
+	return s.recordDepartment(ctx, a, ActionDepartment, "key "+dk.KeyID)(d, nil)
 }
 
 // RotateKey gives a department a new signing key and a new seal listing it.
@@ -581,7 +585,7 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 	if d == nil {
 		return nil, fmt.Errorf("department %s: %w", uscc, ErrNotFound)
 	}
-	return s.rotate(ctx, d)
+	return s.recordDepartment(ctx, a, ActionKeyRotate, "")(s.rotate(ctx, d))
 }
 
 // rotate makes d a new key and seal, then ends the old key's validity.

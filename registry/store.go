@@ -130,7 +130,7 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema); err != nil {
+	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema + recordsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("registry: create schema: %w", err)
 	}

@@ -78,7 +78,17 @@ func (s *Service) insertUse(ctx context.Context, a Actor, lic *License, mode, pu
 	if err != nil {
 		return fmt.Errorf("registry: record use: %w", err)
 	}
-	return nil
+	_, err = s.AppendRecord(ctx, a, Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
+		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict})
+	return err
+}
+
+// useActions maps the ways a license is used to record actions.
+var useActions = map[string]string{
+	UseByCode:   ActionUseRedeem,
+	UseByDuty:   ActionUseDuty,
+	UseByVerify: ActionUseWindow,
+	UseByLive:   ActionUseLive,
 }
 
 // UsageRecords returns every use of the holder's licenses, newest first.
