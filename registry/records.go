@@ -56,6 +56,8 @@ const (
 	ActionAccountOff   = "account.disable"
 	ActionAccountOn    = "account.enable"
 	ActionAccountReset = "account.password_reset"
+	ActionTokenNew     = "token.create"
+	ActionTokenRevoke  = "token.revoke"
 )
 
 // ActionLabels are the Chinese names of the record actions.
@@ -79,6 +81,8 @@ var ActionLabels = map[string]string{
 	ActionAccountOff:   "停用账号",
 	ActionAccountOn:    "启用账号",
 	ActionAccountReset: "重置密码",
+	ActionTokenNew:     "创建 API 令牌",
+	ActionTokenRevoke:  "吊销 API 令牌",
 }
 
 // ActionLabel returns the Chinese name of an action, or the code itself.

@@ -132,3 +132,29 @@ func accountWhat(a *Account) string {
 	}
 	return strings.Join([]string{"account", strconv.FormatInt(a.ID, 10), a.Username, string(a.Role)}, " ")
 }
+
+// AddToken makes an API token (Directory.AddToken) and records it (never
+// the secret).
+func (s *Service) AddToken(ctx context.Context, by Actor, n NewToken) (string, *Token, error) {
+	secret, t, err := s.Directory.AddToken(ctx, by, n)
+	if err == nil {
+		s.recordDone(ctx, by, ActionTokenNew, nil, "ok", tokenWhat(t))
+	}
+	return secret, t, err
+}
+
+// RevokeToken revokes an API token (Directory.RevokeToken) and records it.
+func (s *Service) RevokeToken(ctx context.Context, by Actor, id string) (*Token, error) {
+	t, err := s.Directory.RevokeToken(ctx, by, id)
+	if err == nil {
+		s.recordDone(ctx, by, ActionTokenRevoke, nil, "ok", tokenWhat(t))
+	}
+	return t, err
+}
+
+func tokenWhat(t *Token) string {
+	if t == nil {
+		return ""
+	}
+	return strings.Join([]string{"token", t.ID, t.Name, string(t.Role)}, " ")
+}
