@@ -62,6 +62,10 @@ type ExportSegment struct {
 type ExportLink struct {
 	Record []byte `json:"record,omitempty"`
 	Digest []byte `json:"digest,omitempty"`
+	// Hash is the chain hash the store holds for the holder's record. It
+	// proves nothing by itself (the anchored head does); it lets a check
+	// name the very record whose bytes were changed.
+	Hash []byte `json:"hash,omitempty"`
 }
 
 // HolderRecords returns the holder's records (their 用证记录: uses of their
@@ -127,7 +131,7 @@ func (s *Service) ExportRecords(ctx context.Context, a Actor) (*RecordsExport, [
 		seg := ExportSegment{FirstSeq: uint64(first.seq), PrevHash: first.prev, Head: h.Receipt}
 		err := s.store.recordRows(ctx, chain, uint64(first.seq), h.Seq, func(r *recordRow) error {
 			if r.holder == a.HolderCode {
-				seg.Links = append(seg.Links, ExportLink{Record: r.body})
+				seg.Links = append(seg.Links, ExportLink{Record: r.body, Hash: r.hash})
 			} else {
 				seg.Links = append(seg.Links, ExportLink{Digest: RecordDigest(r.body)})
 			}
@@ -248,6 +252,9 @@ func VerifyRecordsExport(exp *RecordsExport, origin string, logKey *ecdsa.Public
 				return nil, fail(seq, "a link must have either a record or a %d-byte digest", RecordHashSize)
 			}
 			hash = ChainHash(hash, digest)
+			if l.Hash != nil && !bytes.Equal(l.Hash, hash) {
+				return nil, fail(seq, "the record's bytes do not lead to its chain hash: the record was changed")
+			}
 			seq++
 		}
 		last := seq - 1
