@@ -17,15 +17,15 @@ import (
 // recordColumnsZH are the columns of the 用证记录 CSV and PDF.
 var recordColumnsZH = []render.Column{
 	{Header: "序号", Width: 12},
-	{Header: "时间", Width: 28},
-	{Header: "操作", Width: 18},
-	{Header: "证照标识", Width: 48},
-	{Header: "使用方", Width: 40},
-	{Header: "用证事由", Width: 38},
-	{Header: "办理事项", Width: 36},
-	{Header: "结果", Width: 16},
-	{Header: "说明", Width: 22},
-	{Header: "记录摘要", Width: 15},
+	{Header: "时间", Width: 29},
+	{Header: "操作", Width: 16},
+	{Header: "证照标识", Width: 62, Size: 6.5},
+	{Header: "使用方", Width: 37},
+	{Header: "用证事由", Width: 36},
+	{Header: "办理事项", Width: 34},
+	{Header: "结果", Width: 14},
+	{Header: "说明", Width: 18},
+	{Header: "记录摘要", Width: 15, Size: 6.5},
 }
 
 // ResultLabel is a record's result in Chinese: a verdict, a status, "ok"

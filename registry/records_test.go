@@ -25,7 +25,7 @@ type recordsWorld struct {
 	clerk  registry.Actor
 }
 
-func newRecordsWorld(t *testing.T) *recordsWorld {
+func newRecordsWorld(t testing.TB) *recordsWorld {
 	t.Helper()
 	w := &recordsWorld{world: newWorld(t)}
 	ctx := context.Background()

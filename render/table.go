@@ -24,10 +24,12 @@ type Table struct {
 	Attachments []Attachment
 }
 
-// Column is a table column: its header and width in mm.
+// Column is a table column: its header, width in mm and, if not zero, the
+// text size of its cells in pt (long codes fit better smaller).
 type Column struct {
 	Header string
 	Width  float64
+	Size   float64
 }
 
 // Table page geometry (mm, landscape A4) and text sizes (pt).
@@ -40,6 +42,17 @@ const (
 	tableCellPadX = 1.2
 	tableCellPadY = 1.2
 )
+
+// cellSize is the text size of a column's cells.
+func cellSize(c Column) float64 {
+	if c.Size > 0 {
+		return c.Size
+	}
+	return tableSize
+}
+
+// lineHeight is the height of one line of a column's cells.
+func lineHeight(c Column) float64 { return tableLineH * cellSize(c) / tableSize }
 
 // TablePDF renders t. Every character must be in the renderer's font
 // (*MissingGlyphError otherwise); the widths must fit the page.
@@ -130,20 +143,23 @@ func (r *Renderer) TablePDF(t Table) ([]byte, error) {
 	header()
 	for _, row := range t.Rows {
 		cells := make([][]string, len(row))
-		lines := 1
+		h := 0.0
 		for i, s := range row {
+			d.setFont(cellSize(t.Columns[i]))
 			cells[i] = wrap(s, t.Columns[i].Width-2*tableCellPadX, d.runeWidth)
-			lines = max(lines, len(cells[i]))
+			h = max(h, float64(len(cells[i]))*lineHeight(t.Columns[i]))
 		}
-		h := float64(lines)*tableLineH + 2*tableCellPadY
+		h += 2 * tableCellPadY
 		if y+h > tablePageH-tableMargin {
 			header()
 		}
 		x := tableMargin
 		for i, c := range t.Columns {
 			p.Rect(x, y, c.Width, h, "D")
+			d.setFont(cellSize(c))
+			lh := lineHeight(c)
 			for j, line := range cells[i] {
-				d.text(x+tableCellPadX, y+tableCellPadY+tableLineH*(float64(j)+0.8), line)
+				d.text(x+tableCellPadX, y+tableCellPadY+lh*(float64(j)+0.8), line)
 			}
 			x += c.Width
 		}
