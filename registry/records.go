@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -219,6 +220,9 @@ type recordReq struct {
 	rec  Record
 	errc chan error
 	out  *StoredRecord
+	// also, if set, writes what the record is about in the same
+	// transaction (a use's usage row): both are committed or neither.
+	also func(ctx context.Context, tx *sql.Tx) error
 }
 
 // maxRecordGroup bounds the records one store transaction appends.
@@ -271,19 +275,26 @@ func (l *recordLog) commit(group []*recordReq) {
 			break
 		}
 	}
+	if err != nil && !errors.Is(err, errSeqTaken) && len(group) > 1 {
+		// One bad request must not fail the others: each on its own.
+		for _, r := range group {
+			l.commit([]*recordReq{r})
+		}
+		return
+	}
 	for _, r := range group {
 		r.errc <- err
 	}
 }
 
 // append adds one record and returns it as stored once it is committed.
-func (l *recordLog) append(ctx context.Context, rec Record) (*StoredRecord, error) {
+func (l *recordLog) append(ctx context.Context, rec Record, also func(context.Context, *sql.Tx) error) (*StoredRecord, error) {
 	rec.V, rec.Chain = RecordVersion, l.chain
 	rec.Salt = make([]byte, recordSaltSize)
 	if _, err := rand.Read(rec.Salt); err != nil {
 		return nil, err
 	}
-	req := &recordReq{rec: rec, errc: make(chan error, 1), out: &StoredRecord{}}
+	req := &recordReq{rec: rec, errc: make(chan error, 1), out: &StoredRecord{}, also: also}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -365,12 +376,18 @@ func recordActor(a Actor) RecordActor {
 // AppendRecord appends a record of what a did; Seq, At, Chain, V and Salt
 // are set by the log. It returns once the record is durable.
 func (s *Service) AppendRecord(ctx context.Context, a Actor, rec Record) (*StoredRecord, error) {
+	return s.appendRecord(ctx, a, rec, nil)
+}
+
+// appendRecord is AppendRecord that also runs also in the record's
+// transaction.
+func (s *Service) appendRecord(ctx context.Context, a Actor, rec Record, also func(context.Context, *sql.Tx) error) (*StoredRecord, error) {
 	if _, ok := ActionLabels[rec.Action]; !ok {
 		return nil, fmt.Errorf("registry: record action %q is not one of the record actions", rec.Action)
 	}
 	rec.Actor = recordActor(a)
 	rec.Purpose = strings.TrimSpace(rec.Purpose)
-	return s.records.append(ctx, rec)
+	return s.records.append(ctx, rec, also)
 }
 
 // AnchorRecords anchors the record chain's head on the ledger if it moved

@@ -76,6 +76,11 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 	}
 	at := now()
 	for _, r := range group {
+		if r.also != nil {
+			if err := r.also(ctx, tx); err != nil {
+				return err
+			}
+		}
 		seq++
 		rec := r.rec
 		rec.Seq, rec.At = seq, at.UTC().Truncate(time.Microsecond)

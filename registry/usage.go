@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,15 +72,21 @@ func (s *Service) RecordLiveUse(ctx context.Context, a Actor, lic *License, purp
 	return s.insertUse(ctx, a, lic, UseByLive, purpose, serviceItem, verdict)
 }
 
+// insertUse writes the usage row (the reports count it) and the use's
+// record in one transaction of the record log.
 func (s *Service) insertUse(ctx context.Context, a Actor, lic *License, mode, purpose, serviceItem, verdict string) error {
-	_, err := s.store.db.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
+	at := sortableTime(s.now())
+	usageRow := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, lic.Identifier, lic.Record.HolderCode, lic.Department, lic.TypeCode,
-		mode, a.Name, a.Hall, strings.TrimSpace(purpose), serviceItem, verdict, sortableTime(s.now()))
-	if err != nil {
-		return fmt.Errorf("registry: record use: %w", err)
+			mode, a.Name, a.Hall, strings.TrimSpace(purpose), serviceItem, verdict, at)
+		if err != nil {
+			return fmt.Errorf("registry: record use: %w", err)
+		}
+		return nil
 	}
-	_, err = s.AppendRecord(ctx, a, Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
-		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict})
+	_, err := s.appendRecord(ctx, a, Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
+		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict}, usageRow)
 	return err
 }
 
