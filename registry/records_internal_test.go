@@ -1,0 +1,71 @@
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"zhengzhao/ledger/embedded"
+	"zhengzhao/signing"
+)
+
+// Two instances (two store handles, two record writers) append to the one
+// chain at once: every record gets its own sequence, chained to the one
+// before, and the check finds nothing wrong. Then the head is anchored and
+// checked against the ledger.
+func TestRecordsTwoWritersOneChain(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "registry.db")
+	k, err := signing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ledger"), Signer: signing.NewKeySigner(k), Origin: "test/ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	log := slog.New(slog.DiscardHandler)
+	var svcs [2]*Service
+	for i := range svcs {
+		st, err := openStore(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs[i] = &Service{store: st, ledger: led, log: log, now: time.Now, records: newRecordLog(st, led, time.Now, log)}
+		defer st.Close()
+		defer svcs[i].records.stop()
+	}
+	const per = 60
+	var wg sync.WaitGroup
+	for i := range 6 {
+		s := svcs[i%2]
+		wg.Go(func() {
+			for range per {
+				if _, err := s.AppendRecord(ctx, Actor{Role: RoleVerifier, Name: "clerk"}, Record{Action: ActionUseWindow, License: "L", Holder: "H", Result: "valid"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := svcs[1].AnchorRecords(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svcs[0].checkRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err() != nil || rep.Records != 6*per || rep.HeadSeq != 6*per || rep.Anchored != 1 || rep.AnchoredSeq != 6*per {
+		t.Fatalf("report %+v, err %v", rep, rep.Err())
+	}
+	// The other instance sees the head anchored and does not anchor again.
+	if h, err := svcs[0].AnchorRecords(ctx); err != nil || h.Seq != 6*per {
+		t.Fatalf("second anchoring: %+v %v", h, err)
+	}
+}
