@@ -205,9 +205,10 @@ type recordLog struct {
 	log   *slog.Logger
 	led   ledger.Ledger
 
-	reqs chan *recordReq
-	quit chan struct{}
-	done chan struct{}
+	reqs     chan *recordReq
+	quit     chan struct{}
+	done     chan struct{} // the writer stopped
+	anchored chan struct{} // the anchoring loop stopped
 
 	anchorMu sync.Mutex // one anchoring at a time
 	stopOnce sync.Once
@@ -230,16 +231,32 @@ const maxRecordGroup = 512
 
 func newRecordLog(st *store, led ledger.Ledger, now func() time.Time, log *slog.Logger) *recordLog {
 	l := &recordLog{st: st, chain: RecordChain, now: now, log: log, led: led,
-		reqs: make(chan *recordReq, 1024), quit: make(chan struct{}), done: make(chan struct{})}
+		reqs: make(chan *recordReq, 1024), quit: make(chan struct{}), done: make(chan struct{}), anchored: make(chan struct{})}
 	go l.run()
+	go l.anchorLoop()
 	return l
 }
 
-// run is the writer, and the anchoring loop.
-func (l *recordLog) run() {
-	defer close(l.done)
+// anchorLoop anchors the head every RecordsAnchorInterval when it moved.
+func (l *recordLog) anchorLoop() {
+	defer close(l.anchored)
 	tick := time.NewTicker(RecordsAnchorInterval)
 	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if _, err := l.anchor(context.Background()); err != nil {
+				l.log.Warn("anchoring the record chain head failed", "err", err)
+			}
+		case <-l.quit:
+			return
+		}
+	}
+}
+
+// run is the writer: it commits queued appends in groups.
+func (l *recordLog) run() {
+	defer close(l.done)
 	for {
 		select {
 		case r := <-l.reqs:
@@ -254,10 +271,6 @@ func (l *recordLog) run() {
 				}
 			}
 			l.commit(group)
-		case <-tick.C:
-			if _, err := l.anchor(context.Background()); err != nil {
-				l.log.Warn("anchoring the record chain head failed", "err", err)
-			}
 		case <-l.quit:
 			return
 		}
@@ -332,6 +345,11 @@ func (l *recordLog) anchor(ctx context.Context) (*AnchoredHead, error) {
 		return last, nil
 	}
 	rc, err := l.led.AnchorRecordsHead(ctx, ledger.RecordsHead{Chain: l.chain, Seq: seq, Hash: hash})
+	if errors.Is(err, ledger.ErrDuplicate) {
+		// Another instance anchored this head or a later one first; its
+		// head is in the store once it has kept it.
+		return last, nil
+	}
 	if err != nil {
 		return last, fmt.Errorf("registry: anchor records head %d: %w", seq, err)
 	}
@@ -351,6 +369,7 @@ func (l *recordLog) stop() {
 		l.mu.Unlock()
 		close(l.quit)
 		<-l.done
+		<-l.anchored
 		for {
 			select {
 			case r := <-l.reqs:
