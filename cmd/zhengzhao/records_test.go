@@ -3,18 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"zhengzhao/ledger/embedded"
 	"zhengzhao/registry"
-	"zhengzhao/render"
 )
+
+const recordsPass = "records-test"
 
 // recordsFixture opens a registry in-process, records uses of one holder's
 // license, and writes the trust bundle and the holder's PDF and JSON
@@ -28,25 +27,12 @@ func newRecordsFixture(t *testing.T) *recordsFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	pass := []byte("records-test")
-	p, err := registry.CreatePlatform(dir, pass, time.Now())
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: []byte(recordsPass), Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, registry.LedgerDir), Signer: p.Log, Origin: "test/ledger"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	font, err := render.FindFont()
-	if err != nil {
-		t.Skip("no CJK font:", err)
-	}
-	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: font})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
+	defer in.Close()
+	reg := in.registry
 	admin := registry.Actor{Role: registry.RoleAdmin, Name: "admin"}
 	depts := registry.DemoDepartments(reg.Catalog())
 	for _, d := range depts {
@@ -153,5 +139,37 @@ func TestRecordsVerify(t *testing.T) {
 	_, errOut, code := f.verify(t, "--root-fingerprint", strings.Repeat("ab", 32), f.json)
 	if code != exitUsage || !strings.Contains(errOut, "bundle") {
 		t.Fatalf("wrong root: exit %d %s", code, errOut)
+	}
+}
+
+// records check runs the service's chain check on a data directory: a
+// purpose edited with SQL is named with its record and both values.
+func TestRecordsCheck(t *testing.T) {
+	f := newRecordsFixture(t)
+	t.Setenv(passphraseEnv, recordsPass)
+	check := func() (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"records", "check", "--data", f.dir}, &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+	if out, code := check(); code != exitOK || !strings.Contains(out, "记录链校验：通过") {
+		t.Fatalf("untouched: exit %d\n%s", code, out)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(f.dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int
+	if err := db.QueryRow(`SELECT MAX(seq) FROM records WHERE action = 'use.window_verify'`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE records SET purpose = '随便看看' WHERE seq = ?`, seq); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, code := check()
+	want := fmt.Sprintf(`记录 #%d：字段 purpose 被改动（库中为 "随便看看"，链上为 "核验营业执照"）`, seq)
+	if code != exitInvalid || !strings.Contains(out, want) {
+		t.Fatalf("edited: exit %d\n%s\nwant %s", code, out, want)
 	}
 }
