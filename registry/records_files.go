@@ -31,6 +31,9 @@ var recordColumnsZH = []render.Column{
 // ResultLabel is a record's result in Chinese: a verdict, a status, "ok"
 // or "refused".
 func ResultLabel(result string) string {
+	if l, ok := liveResultLabels[result]; ok {
+		return l
+	}
 	switch result {
 	case "ok":
 		return "完成"
@@ -46,6 +49,16 @@ func ResultLabel(result string) string {
 		return v.Label()
 	}
 	return result
+}
+
+// liveResultLabels are the results of a refused live code (server/livecode.go
+// records "live_code_" + the reason).
+var liveResultLabels = map[string]string{
+	"live_code_" + LiveCodeMalformed: "亮证码无法识别",
+	"live_code_" + LiveCodeForged:    "亮证码签名无效",
+	"live_code_" + LiveCodeExpired:   "亮证码已过期",
+	"live_code_" + LiveCodeFuture:    "亮证码时间异常",
+	"live_code_" + LiveCodeUnknown:   "亮证码所指证照不存在",
 }
 
 // reasonLabels are the Chinese texts of refusal reasons.
