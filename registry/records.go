@@ -36,6 +36,9 @@ const recordSaltSize = 16
 // head on the ledger when it moved.
 const RecordsAnchorInterval = time.Minute
 
+// anchorEvery is the anchoring loop's interval (tests shorten it).
+var anchorEvery = RecordsAnchorInterval
+
 // Record actions: stable English codes. ActionLabels has the Chinese.
 const (
 	ActionUseWindow    = "use.window_verify" // window staff verified a license the holder showed
@@ -209,6 +212,7 @@ type recordLog struct {
 	quit     chan struct{}
 	done     chan struct{} // the writer stopped
 	anchored chan struct{} // the anchoring loop stopped
+	every    time.Duration // how often the loop anchors
 
 	anchorMu sync.Mutex // one anchoring at a time
 	stopOnce sync.Once
@@ -231,7 +235,7 @@ const maxRecordGroup = 512
 
 func newRecordLog(st *store, led ledger.Ledger, now func() time.Time, log *slog.Logger) *recordLog {
 	l := &recordLog{st: st, chain: RecordChain, now: now, log: log, led: led,
-		reqs: make(chan *recordReq, 1024), quit: make(chan struct{}), done: make(chan struct{}), anchored: make(chan struct{})}
+		reqs: make(chan *recordReq, 1024), quit: make(chan struct{}), done: make(chan struct{}), anchored: make(chan struct{}), every: anchorEvery}
 	go l.run()
 	go l.anchorLoop()
 	return l
@@ -240,7 +244,7 @@ func newRecordLog(st *store, led ledger.Ledger, now func() time.Time, log *slog.
 // anchorLoop anchors the head every RecordsAnchorInterval when it moved.
 func (l *recordLog) anchorLoop() {
 	defer close(l.anchored)
-	tick := time.NewTicker(RecordsAnchorInterval)
+	tick := time.NewTicker(l.every)
 	defer tick.Stop()
 	for {
 		select {

@@ -69,3 +69,63 @@ func TestRecordsTwoWritersOneChain(t *testing.T) {
 		t.Fatalf("second anchoring: %+v %v", h, err)
 	}
 }
+
+// The service's loop anchors a moved head by itself, and Close anchors what
+// came after the last tick.
+func TestRecordsAnchorLoopAndClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k, err := signing.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ledger"), Signer: signing.NewKeySigner(k), Origin: "test/ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	st, err := openStore(filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	old := anchorEvery
+	anchorEvery = 50 * time.Millisecond
+	log := slog.New(slog.DiscardHandler)
+	s := &Service{store: st, ledger: led, log: log, now: time.Now, records: newRecordLog(st, led, time.Now, log)}
+	anchorEvery = old
+	add := func(n int) {
+		for range n {
+			if _, err := s.AppendRecord(ctx, Actor{Role: RoleAdmin, Name: "admin"}, Record{Action: ActionAccountNew, Result: "ok"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add(3)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h, err := led.RecordsHead(ctx, RecordChain)
+		if err == nil && h.Seq == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop did not anchor the head of 3 records: %+v %v", h, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.records.stop() // what Close does before closing the store
+	add0 := func() error {
+		_, err := s.AppendRecord(ctx, Actor{Role: RoleAdmin, Name: "admin"}, Record{Action: ActionAccountNew, Result: "ok"})
+		return err
+	}
+	if err := add0(); err == nil {
+		t.Fatal("appended after close")
+	}
+	// A new writer (the next start) appends two more; closing anchors them.
+	s.records = newRecordLog(st, led, time.Now, log)
+	add(2)
+	s.records.stop()
+	if h, err := led.RecordsHead(ctx, RecordChain); err != nil || h.Seq != 5 {
+		t.Fatalf("after close the ledger head is %+v (%v), want seq 5", h, err)
+	}
+}
