@@ -332,6 +332,66 @@ func (l *recordLog) append(ctx context.Context, rec Record, also func(context.Co
 	return req.out, nil
 }
 
+// appendMany queues recs together (the writer commits them in as few
+// transactions as it can) and waits for all of them.
+func (l *recordLog) appendMany(ctx context.Context, recs []Record) error {
+	reqs := make([]*recordReq, len(recs))
+	for i, rec := range recs {
+		rec.V, rec.Chain = RecordVersion, l.chain
+		rec.Salt = make([]byte, recordSaltSize)
+		if _, err := rand.Read(rec.Salt); err != nil {
+			return err
+		}
+		reqs[i] = &recordReq{rec: rec, errc: make(chan error, 1), out: &StoredRecord{}}
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return errors.New("registry: record log is closed")
+	}
+	for i, r := range reqs {
+		select {
+		case l.reqs <- r:
+		case <-ctx.Done():
+			l.mu.RUnlock()
+			for _, q := range reqs[:i] { // the queued ones are written all the same
+				<-q.errc
+			}
+			return ctx.Err()
+		}
+	}
+	l.mu.RUnlock()
+	var errs []error
+	for _, r := range reqs {
+		if err := <-r.errc; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("registry: append records: %w", err)
+	}
+	return nil
+}
+
+// RecordLicenses records that a did action on each of lics (a batch issue:
+// one call, the records committed together). A failure is logged, the
+// licenses stand.
+func (s *Service) RecordLicenses(ctx context.Context, a Actor, action string, lics []*License) {
+	if _, ok := ActionLabels[action]; !ok {
+		s.log.Error("recording a batch failed: unknown action", "action", action)
+		return
+	}
+	recs := make([]Record, 0, len(lics))
+	for _, lic := range lics {
+		if lic != nil {
+			recs = append(recs, Record{Action: action, Actor: recordActor(a), License: lic.Identifier, Holder: lic.Record.HolderCode, Result: string(lic.Status)})
+		}
+	}
+	if err := s.records.appendMany(context.WithoutCancel(ctx), recs); err != nil {
+		s.log.Error("recording a batch failed", "action", action, "licenses", len(recs), "err", err)
+	}
+}
+
 // anchor puts the chain head on the ledger if it moved since the last
 // anchored head, and returns the latest anchored head (nil if none).
 func (l *recordLog) anchor(ctx context.Context) (*AnchoredHead, error) {

@@ -129,3 +129,36 @@ func TestRecordsAnchorLoopAndClose(t *testing.T) {
 		t.Fatalf("after close the ledger head is %+v (%v), want seq 5", h, err)
 	}
 }
+
+// A batch of records goes in together, in order, one chain.
+func TestRecordsAppendMany(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	k, _ := signing.GenerateKey()
+	led, err := embedded.New(ctx, embedded.Config{Dir: filepath.Join(dir, "ledger"), Signer: signing.NewKeySigner(k), Origin: "test/ledger"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	st, err := openStore(filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+	s := &Service{store: st, ledger: led, log: log, now: time.Now, records: newRecordLog(st, led, time.Now, log)}
+	defer s.records.stop()
+	lics := make([]*License, 1200)
+	for i := range lics {
+		lics[i] = &License{Identifier: "L" + string(rune('A'+i%26)), Status: "active"}
+		lics[i].Record.HolderCode = "H"
+	}
+	s.RecordLicenses(ctx, Actor{Role: RoleIssuer, Name: "officer"}, ActionIssue, lics)
+	rep, err := s.checkRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Err() != nil || rep.Records != 1200 {
+		t.Fatalf("report %+v %v", rep, rep.Err())
+	}
+}
