@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -25,73 +24,6 @@ import (
 // RoleHolder is a citizen or enterprise who holds licenses (持证). A holder
 // account is bound to one holder code and sees only the licenses issued to it.
 const RoleHolder Role = "holder"
-
-// webSchema adds accounts, sessions, login throttling, use codes and the
-// usage record. It is applied with the core schema on every open; every
-// statement is idempotent.
-const webSchema = `
-CREATE TABLE IF NOT EXISTS accounts (
-	id          INTEGER PRIMARY KEY AUTOINCREMENT,
-	username    TEXT NOT NULL UNIQUE,
-	password    TEXT NOT NULL,          -- argon2id in PHC string form, never the password
-	role        TEXT NOT NULL,
-	uscc        TEXT NOT NULL DEFAULT '', -- department, for officers
-	hall        TEXT NOT NULL DEFAULT '', -- service hall, for clerks
-	holder_code TEXT NOT NULL DEFAULT '', -- citizen ID or USCC, for holders
-	holder_code_type TEXT NOT NULL DEFAULT '',
-	name        TEXT NOT NULL,
-	created_at  TEXT NOT NULL,
-	disabled    INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS sessions (
-	hash       TEXT PRIMARY KEY,        -- hex SHA-256 of the session token
-	account_id INTEGER NOT NULL REFERENCES accounts(id),
-	created_at TEXT NOT NULL,
-	expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attempt_failures (
-	key TEXT NOT NULL,                  -- "login:<username>", "ip:<addr>", "redeem:<account>"
-	at  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS attempt_failures_key ON attempt_failures(key, at);
-CREATE TABLE IF NOT EXISTS use_codes (
-	hash         TEXT PRIMARY KEY,      -- hex SHA-256 of the code; the code itself is never stored
-	id           TEXT NOT NULL UNIQUE,  -- public id, for listing and withdrawing
-	identifier   TEXT NOT NULL REFERENCES licenses(identifier),
-	holder_code  TEXT NOT NULL,
-	fields       TEXT NOT NULL,         -- JSON array of field keys; empty = all
-	purpose      TEXT NOT NULL,
-	service_item TEXT NOT NULL,
-	created_at   TEXT NOT NULL,
-	expires_at   TEXT NOT NULL,
-	used_at      TEXT,
-	used_by      TEXT,
-	revoked_at   TEXT
-);
-CREATE INDEX IF NOT EXISTS use_codes_holder ON use_codes(holder_code, created_at);
-CREATE TABLE IF NOT EXISTS usage (
-	id           INTEGER PRIMARY KEY AUTOINCREMENT,
-	identifier   TEXT NOT NULL,
-	holder_code  TEXT NOT NULL,
-	uscc         TEXT NOT NULL,
-	type_code    TEXT NOT NULL,
-	mode         TEXT NOT NULL,
-	actor        TEXT NOT NULL,
-	hall         TEXT NOT NULL,
-	purpose      TEXT NOT NULL,
-	service_item TEXT NOT NULL,
-	verdict      TEXT NOT NULL,
-	at           TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS usage_holder ON usage(holder_code, at);
-CREATE INDEX IF NOT EXISTS usage_at ON usage(at);
-CREATE TABLE IF NOT EXISTS login_throttle (
-	key       TEXT PRIMARY KEY,         -- "pair:<user name>|<client>", "client:<client>", "change:<account id>"
-	failures  INTEGER NOT NULL,         -- attempts counted (before their check) and not forgiven
-	next_at   TEXT NOT NULL,            -- no attempt is checked before this time
-	last_at   TEXT NOT NULL
-);
-`
 
 // Account is a person who signs in to the web pages.
 type Account struct {
@@ -175,7 +107,7 @@ func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 // accounts and tokens can be managed while the server runs and without the
 // key passphrase.
 type Directory struct {
-	store *store
+	store directoryStore
 	now   func() time.Time
 	log   *slog.Logger
 	owned bool // Close closes the store
@@ -187,14 +119,20 @@ func OpenDirectory(dir string, now func() time.Time, logger *slog.Logger) (*Dire
 	if !Initialized(dir) {
 		return nil, ErrNotInitialized
 	}
-	st, err := openStore(filepath.Join(dir, storeFile))
+	st, err := OpenSQLite(filepath.Join(dir, storeFile))
 	if err != nil {
 		return nil, err
 	}
 	return newDirectory(st, now, logger, true), nil
 }
 
-func newDirectory(st *store, now func() time.Time, logger *slog.Logger, owned bool) *Directory {
+// NewDirectory is the accounts and tokens of a store (OpenPostgres); its
+// Close closes the store.
+func NewDirectory(st Store, now func() time.Time, logger *slog.Logger) *Directory {
+	return newDirectory(st, now, logger, true)
+}
+
+func newDirectory(st directoryStore, now func() time.Time, logger *slog.Logger, owned bool) *Directory {
 	if now == nil {
 		now = time.Now
 	}
@@ -622,242 +560,3 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
-
-// Store: accounts, sessions, failures.
-
-const accountColumns = `id, username, name, role, uscc, hall, holder_code, holder_code_type, created_at, disabled`
-
-func scanAccount(row interface{ Scan(...any) error }, extra ...any) (*Account, error) {
-	var a Account
-	var role, created string
-	dest := append([]any{&a.ID, &a.Username, &a.Name, &role, &a.Department, &a.Hall, &a.HolderCode, &a.HolderCodeType, &created, &a.Disabled}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	a.Role, a.CreatedAt = Role(role), parseTime(created)
-	return &a, nil
-}
-
-func (s *store) insertAccount(ctx context.Context, a *Account, hash string) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO accounts (username, password, role, uscc, hall, holder_code, holder_code_type, name, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING`,
-		a.Username, hash, string(a.Role), a.Department, a.Hall, a.HolderCode, a.HolderCodeType, a.Name, sortableTime(a.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("registry: insert account: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &conflictField{field: "username", msg: fmt.Sprintf("user name %q is taken", a.Username)}
-	}
-	a.ID, err = res.LastInsertId()
-	return err
-}
-
-// conflictField is a conflict that names the field at fault: it is both an
-// ErrConflict and a *license.FieldError.
-type conflictField struct{ field, msg string }
-
-func (e *conflictField) Error() string { return e.msg }
-func (e *conflictField) Unwrap() []error {
-	return []error{ErrConflict, &license.FieldError{Field: e.field, Rule: "unique", Message: e.msg}}
-}
-
-func (s *store) accounts(ctx context.Context) ([]*Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY role, username`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-func (s *store) accountByUsername(ctx context.Context, username string) (*Account, string, error) {
-	var hash string
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+`, password FROM accounts WHERE username = ?`, username), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", ErrNotFound
-	}
-	return a, hash, err
-}
-
-func (s *store) accountByID(ctx context.Context, id int64) (*Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("account %d: %w", id, ErrNotFound)
-	}
-	return a, err
-}
-
-func (s *store) setDisabled(ctx context.Context, id int64, disabled bool) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// The last enabled admin stays enabled, in the same statement, so two
-	// admins cannot disable each other at once.
-	res, err := tx.ExecContext(ctx, `UPDATE accounts SET disabled = ? WHERE id = ?
-		AND NOT (? AND role = 'admin' AND (SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled = 0 AND id <> ?) = 0)`,
-		disabled, id, disabled, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: the last enabled admin account cannot be disabled", ErrConflict)
-	}
-	if disabled {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// setPassword stores a new password hash for an account and ends its
-// sessions but the one whose hash is keep.
-func (s *store) setPassword(ctx context.Context, id int64, hash, keep string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password = ? WHERE id = ?`, hash, id); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND hash <> ?`, id, keep); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-func (s *store) departmentExists(ctx context.Context, uscc string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM departments WHERE uscc = ?`, uscc).Scan(&n)
-	return n > 0, err
-}
-
-// takeAttempt counts one attempt against every key in one transaction, or
-// none when any key asks the attempt to wait: then it answers a
-// *ThrottledError and the attempt must not be checked. Counting before
-// checking is what bounds parallel attempts: the n-th concurrent attempt
-// sees the n-1 before it.
-func (s *store) takeAttempt(ctx context.Context, keys []throttleKey, now time.Time) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	counts := make([]int, len(keys))
-	var wait time.Duration
-	for i, k := range keys {
-		var n int
-		var next, last string
-		err := tx.QueryRowContext(ctx, `SELECT failures, next_at, last_at FROM login_throttle WHERE key = ?`, k.key).Scan(&n, &next, &last)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("registry: read throttle: %w", err)
-		case parseTime(last).Before(now.Add(-LoginMemory)):
-			n = 0 // forgotten
-		default:
-			wait = max(wait, parseTime(next).Sub(now))
-		}
-		counts[i] = n
-	}
-	if wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
-	}
-	for i, k := range keys {
-		n := counts[i] + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, next_at, last_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, next_at = excluded.next_at, last_at = excluded.last_at`,
-			k.key, n, sortableTime(now.Add(loginDelay(n, k.free))), sortableTime(now)); err != nil {
-			return fmt.Errorf("registry: count attempt: %w", err)
-		}
-	}
-	return tx.Commit()
-}
-
-// forgiveAttempt undoes a successful attempt: the first key (the user name
-// from this client) starts over, the others give back the one attempt.
-func (s *store) forgiveAttempt(ctx context.Context, keys []throttleKey) error {
-	for i, k := range keys {
-		q := `UPDATE login_throttle SET failures = MAX(failures - 1, 0) WHERE key = ?`
-		if i == 0 {
-			q = `DELETE FROM login_throttle WHERE key = ?`
-		}
-		if _, err := s.db.ExecContext(ctx, q, k.key); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// forgetLoginFailures forgets the failed sign-ins of a user name from every
-// client.
-func (s *store) forgetLoginFailures(ctx context.Context, user string) error {
-	prefix := "pair:" + user + "|"
-	_, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE substr(key, 1, ?) = ?`, len(prefix), prefix)
-	return err
-}
-
-// prune deletes sessions expired by now and failures and throttles from
-// before before.
-func (s *store) prune(ctx context.Context, now, before time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, sortableTime(now)); err != nil {
-		return err
-	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE last_at < ?`, sortableTime(before)); err != nil {
-		return err
-	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM attempt_failures WHERE at < ?`, sortableTime(before))
-	return err
-}
-
-func (s *store) insertSession(ctx context.Context, hash string, account int64, created, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		hash, account, sortableTime(created), sortableTime(expires))
-	return err
-}
-
-func (s *store) session(ctx context.Context, hash string) (*Account, time.Time, error) {
-	var expires string
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT a.id, a.username, a.name, a.role, a.uscc, a.hall, a.holder_code, a.holder_code_type, a.created_at, a.disabled, s.expires_at
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`, hash), &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return a, parseTime(expires), nil
-}
-
-func (s *store) deleteSession(ctx context.Context, hash string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash)
-	return err
-}
-
-func (s *store) addFailure(ctx context.Context, key string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO attempt_failures (key, at) VALUES (?, ?)`, key, sortableTime(at))
-	return err
-}
-
-// failures counts key's failures since since and returns the oldest of them.
-func (s *store) failures(ctx context.Context, key string, since time.Time) (int, time.Time, error) {
-	var n int
-	var oldest sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM attempt_failures WHERE key = ? AND at > ?`, key, sortableTime(since)).Scan(&n, &oldest)
-	return n, parseTime(oldest.String), err
-}
-
-// sortableTime formats t in UTC with a fixed width, so that stored times
-// compare correctly as strings in SQL.
-func sortableTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00") }

@@ -3,8 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -15,41 +13,6 @@ import (
 
 	"zhengzhao/license"
 )
-
-// ServiceItem is a government service item (政务服务事项) a window handles.
-// A clerk names one for every use of a license; looking a license up by duty
-// (依职能用证) is limited to the license types the item needs.
-type ServiceItem struct {
-	Code  string   `json:"code"`  // 事项编码
-	Name  string   `json:"name"`  // 事项名称
-	Types []string `json:"types"` // license names (证照名称) the item may use
-}
-
-// serviceItems is the built-in list of service items. Codes follow the
-// shape of the national 事项编码 (basic code + business item).
-var serviceItems = []ServiceItem{
-	{Code: "310100-SC-0001", Name: "食品经营许可核发", Types: []string{"营业执照", "食品经营许可证"}},
-	{Code: "310100-SC-0002", Name: "药品零售企业开办", Types: []string{"营业执照", "药品经营许可证"}},
-	{Code: "310100-GT-0001", Name: "不动产抵押登记", Types: []string{"不动产权证书", "营业执照"}},
-	{Code: "310100-GT-0002", Name: "建设工程竣工规划核实", Types: []string{"建设工程规划许可证", "营业执照"}},
-	{Code: "310100-WJ-0001", Name: "新生儿户口登记", Types: []string{"出生医学证明"}},
-	{Code: "310100-WJ-0002", Name: "新生儿医保参保登记", Types: []string{"出生医学证明"}},
-	{Code: "310100-JT-0001", Name: "道路运输车辆营运证核发", Types: []string{"道路运输经营许可证", "营业执照"}},
-	{Code: "310100-SF-0001", Name: "律师事务所执业登记", Types: []string{"律师执业证"}},
-}
-
-// ServiceItems lists the service items a window may name.
-func (s *Service) ServiceItems() []ServiceItem { return slices.Clone(serviceItems) }
-
-// ServiceItem returns the service item with the given code.
-func (s *Service) ServiceItem(code string) (ServiceItem, bool) {
-	for _, it := range serviceItems {
-		if it.Code == code {
-			return it, true
-		}
-	}
-	return ServiceItem{}, false
-}
 
 // Use code rules.
 const (
@@ -70,38 +33,50 @@ const (
 	RedeemWindow = 10 * time.Minute
 )
 
-// ErrUseCode: a use code cannot be redeemed. The *UseCodeError says why.
+// ErrUseCode: a use code cannot be redeemed. The *UseCodeError says so,
+// the same way whatever the reason.
 var ErrUseCode = errors.New("registry: use code not usable")
 
-// Reasons a use code is refused.
+// Reasons a use code is refused. They go to the holder's usage record and
+// the log, never to the clerk: a refusal must not tell whether the code
+// exists, for which item it was granted or whose license it names.
 const (
 	UseCodeUnknown   = "unknown"
 	UseCodeExpired   = "expired"
 	UseCodeUsed      = "used"
 	UseCodeRevoked   = "revoked"
 	UseCodeWrongItem = "wrong_item"
+	// UseCodeTypeNotInItem: the code is for this item, but the item (as the
+	// admin changed it since) no longer uses the license's type.
+	UseCodeTypeNotInItem = "type_not_in_item"
 )
 
-// UseCodeError says why a use code was refused. It unwraps to ErrUseCode;
-// a code already used (by an earlier or a concurrent redemption) or for
-// another service item also matches ErrConflict, so the HTTP edge answers
-// 409 and never 500 to the losers of a race.
+// UseCodeRefused is the stable code of every refused use code.
+const UseCodeRefused = "use_code_refused"
+
+// useCodeRefusedMessage is what the clerk reads for every refused use code.
+const useCodeRefusedMessage = "用证码不存在、已失效或未授权用于所选办理事项，请持证人核对后重新授权。"
+
+// UseCodeError is a refused use code. Its message and code are the same for
+// every reason; Reason is for the usage record and the log only and must
+// never be shown to the clerk.
 type UseCodeError struct {
-	Reason  string // one of the UseCode… reasons
-	Message string // for the clerk, in Chinese
+	Reason  string // one of the UseCode… reasons; not for the clerk
+	Message string // for the clerk, in Chinese: the same for every reason
+}
+
+func refusedUseCode(reason string) *UseCodeError {
+	return &UseCodeError{Reason: reason, Message: useCodeRefusedMessage}
 }
 
 // Error returns the message for the clerk.
-func (e *UseCodeError) Error() string { return e.Message }
+func (e *UseCodeError) Error() string { return useCodeRefusedMessage }
 
-// Unwrap returns ErrUseCode, and ErrConflict for a used code or the wrong
-// service item.
-func (e *UseCodeError) Unwrap() []error {
-	if e.Reason == UseCodeUsed || e.Reason == UseCodeWrongItem {
-		return []error{ErrUseCode, ErrConflict}
-	}
-	return []error{ErrUseCode}
-}
+// Code returns UseCodeRefused, whatever the reason.
+func (e *UseCodeError) Code() string { return UseCodeRefused }
+
+// Unwrap returns ErrUseCode.
+func (e *UseCodeError) Unwrap() error { return ErrUseCode }
 
 // UseCodeRequest is what a holder fills in to grant a use code.
 type UseCodeRequest struct {
@@ -159,8 +134,12 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 	if err := validPurpose(req.Purpose); err != nil {
 		errs = append(errs, err)
 	}
-	if _, ok := s.ServiceItem(req.ServiceItem); !ok {
-		add("service_item", "unknown", fmt.Sprintf("unknown service item %q", req.ServiceItem))
+	if it, err := s.CurrentServiceItem(ctx, req.ServiceItem); errors.Is(err, ErrNotFound) {
+		add("service_item", "unknown", fmt.Sprintf("没有事项编码为“%s”的办理事项", req.ServiceItem))
+	} else if err != nil {
+		return "", nil, err
+	} else if _, ok := it.Allows(lic.TypeCode); !ok {
+		add("service_item", "type", fmt.Sprintf("办理事项「%s」不使用「%s」，不能为其授权用证码", it.Name, lic.Record.Name))
 	}
 	if req.Minutes < MinUseCodeMinutes || req.Minutes > MaxUseCodeMinutes {
 		add("minutes", "range", fmt.Sprintf("lifetime must be %d to %d minutes", MinUseCodeMinutes, MaxUseCodeMinutes))
@@ -263,19 +242,23 @@ func (s *Service) RevokeUseCode(ctx context.Context, a Actor, id string) error {
 }
 
 // Redemption is what a clerk gets for a use code: the license and the
-// fields the holder chose to disclose.
+// fields the clerk may see.
 type Redemption struct {
 	UseCode *UseCode
 	License *License
-	// Fields are the disclosed type-specific fields (all when the grant
-	// named none).
+	// Fields are the type-specific fields the service item lets the clerk
+	// see, further limited to those the holder chose to disclose.
 	Fields map[string]string
 }
 
 // RedeemUseCode spends a use code. The clerk must give the purpose (用证事由)
-// and the service item; the code must be for that service item, unused,
-// not withdrawn and not expired. The use is recorded for the holder.
-func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, serviceItem string) (_ *Redemption, err error) {
+// and a service item their hall handles; the code must be for that item,
+// unused, not withdrawn and not expired, and the item must use the
+// license's type. Every refusal is the same *UseCodeError, counts against
+// the clerk's allowance of failures, and (when the code names a license) is
+// recorded for the holder with its reason. Only the fields the item allows
+// are returned.
+func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, serviceItem string) (*Redemption, error) {
 	if a.Role != RoleVerifier {
 		return nil, fmt.Errorf("%w: only window staff redeem use codes", ErrForbidden)
 	}
@@ -283,52 +266,46 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	if err := validPurpose(purpose); err != nil {
 		errs = append(errs, err)
 	}
-	if _, ok := s.ServiceItem(serviceItem); !ok {
-		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "choose the service item (办理事项) first"})
+	item, err := s.ClerkItem(ctx, a, serviceItem)
+	if fe := (*license.FieldError)(nil); errors.As(err, &fe) {
+		errs = append(errs, fe)
+	} else if err != nil {
+		return nil, err
 	}
 	norm, ok := NormalizeUseCode(code)
 	if !ok {
-		errs = append(errs, &license.FieldError{Field: "code", Rule: "pattern", Message: "a use code is 8 characters such as 7K3M-Q9TX"})
+		errs = append(errs, &license.FieldError{Field: "code", Rule: "pattern", Message: "用证码为 8 位字母或数字，如 7K3M-Q9TX"})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	defer func() { s.recordRedeemRefused(ctx, a, code, purpose, serviceItem, err) }()
 	now := s.now()
 	key := "redeem:" + a.Name
 	if err := s.throttled(ctx, key, MaxRedeemFailures, RedeemWindow, now); err != nil {
 		return nil, err
 	}
+	// refuse answers the one refusal, counts it and records it for the
+	// holder when the code names a license.
+	refuse := func(reason string, lic *License) error {
+		if err := s.store.addFailure(ctx, key, now); err != nil {
+			return err
+		}
+		if lic != nil {
+			if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, item.Code, "refused:"+reason); err != nil {
+				return err
+			}
+		}
+		s.log.Info("use code refused", "reason", reason, "service_item", item.Code)
+		return refusedUseCode(reason)
+	}
 	hash := tokenHash(norm)
 	u, holder, err := s.store.useCodeByHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
-		if err := s.store.addFailure(ctx, key, now); err != nil {
-			return nil, err
-		}
-		return nil, &UseCodeError{Reason: UseCodeUnknown, Message: "用证码不存在，请核对后重新输入"}
+		return nil, refuse(UseCodeUnknown, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	switch u.State(now) {
-	case UseCodeUsed:
-		return nil, &UseCodeError{Reason: UseCodeUsed, Message: "用证码已于 " + u.UsedAt.In(license.ChinaTime).Format("2006-01-02 15:04") + " 使用过，每个用证码只能使用一次；请持证人重新授权"}
-	case UseCodeRevoked:
-		return nil, &UseCodeError{Reason: UseCodeRevoked, Message: "用证码已被持证人撤回，请持证人重新授权"}
-	case UseCodeExpired:
-		return nil, &UseCodeError{Reason: UseCodeExpired, Message: "用证码已于 " + u.ExpiresAt.In(license.ChinaTime).Format("2006-01-02 15:04") + " 过期，请持证人重新授权"}
-	}
-	if u.ServiceItem != serviceItem {
-		it, _ := s.ServiceItem(u.ServiceItem)
-		return nil, &UseCodeError{Reason: UseCodeWrongItem, Message: "该用证码仅授权用于事项「" + it.Name + "」，与所选办理事项不符"}
-	}
-	if ok, err := s.store.spendUseCode(ctx, hash, a.Name, now); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, &UseCodeError{Reason: UseCodeUsed, Message: "用证码刚刚已被使用，每个用证码只能使用一次"}
-	}
-	usedAt := now
-	u.UsedAt, u.UsedBy = &usedAt, a.Name
 	lic, err := s.store.license(ctx, u.Identifier)
 	if err != nil {
 		return nil, err
@@ -336,24 +313,44 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	if lic.Record.HolderCode != holder {
 		return nil, fmt.Errorf("registry: use code %s names a license of another holder", u.ID)
 	}
-	if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, serviceItem, string(lic.Status)); err != nil {
-		return nil, err
+	if st := u.State(now); st != "active" {
+		return nil, refuse(st, lic)
 	}
-	fields := map[string]string{}
-	for k, v := range lic.Record.Fields {
-		if len(u.Fields) == 0 || slices.Contains(u.Fields, k) {
-			fields[k] = v
-		}
+	if u.ServiceItem != item.Code {
+		return nil, refuse(UseCodeWrongItem, lic)
+	}
+	fields, ok := item.Visible(lic, u.Fields)
+	if !ok {
+		return nil, refuse(UseCodeTypeNotInItem, lic)
+	}
+	if ok, err := s.store.spendUseCode(ctx, hash, a.Name, now); err != nil {
+		return nil, err
+	} else if !ok { // a concurrent redemption got there first
+		return nil, refuse(UseCodeUsed, lic)
+	}
+	usedAt := now
+	u.UsedAt, u.UsedBy = &usedAt, a.Name
+	if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, item.Code, string(lic.Status)); err != nil {
+		return nil, err
 	}
 	s.log.Info("use code redeemed", "use_code", u.ID, "license", lic.Identifier)
 	return &Redemption{UseCode: u, License: lic, Fields: fields}, nil
 }
 
+// DutyResult is one license found by a lookup by duty, with the fields the
+// service item lets the clerk see.
+type DutyResult struct {
+	License *License
+	Fields  map[string]string
+}
+
 // LookupByDuty (依职能用证) lets window staff find a holder's licenses without
-// a use code, for a service item whose rules require it: only the license
-// types the item needs are returned, the purpose is mandatory, and every
-// license returned is recorded as used.
-func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, serviceItem, purpose string) ([]*License, error) {
+// a use code, for a service item their hall handles: only the license types
+// the item uses are returned, each with only the fields the item allows;
+// the purpose is mandatory, lookups are throttled per clerk
+// (MaxDutyLookups within DutyLookupWindow, then a *ThrottledError), and
+// every license returned is recorded as used.
+func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, serviceItem, purpose string) ([]DutyResult, error) {
 	if a.Role != RoleVerifier {
 		return nil, fmt.Errorf("%w: only window staff look licenses up by duty", ErrForbidden)
 	}
@@ -361,31 +358,38 @@ func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, service
 	if err := validPurpose(purpose); err != nil {
 		errs = append(errs, err)
 	}
-	item, ok := s.ServiceItem(serviceItem)
-	if !ok {
-		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "required", Message: "a service item code (事项编码) is required"})
+	item, err := s.ClerkItem(ctx, a, serviceItem)
+	if fe := (*license.FieldError)(nil); errors.As(err, &fe) {
+		errs = append(errs, fe)
+	} else if err != nil {
+		return nil, err
 	}
 	holderCode = strings.ToUpper(strings.TrimSpace(holderCode))
 	if license.ValidateCitizenID(holderCode) != nil && license.ValidateUSCC(holderCode) != nil {
-		errs = append(errs, &license.FieldError{Field: "holder_code", Rule: "check", Message: "holder code must be a valid citizen ID number or USCC"})
+		errs = append(errs, &license.FieldError{Field: "holder_code", Rule: "check", Message: "持证主体代码须为有效的公民身份号码或统一社会信用代码"})
 	}
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := s.takeDutyLookup(ctx, a); err != nil {
 		return nil, err
 	}
 	all, err := s.store.list(ctx, ListFilter{HolderCode: holderCode, Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
-	var out []*License
+	var out []DutyResult
 	for _, l := range all {
-		if slices.Contains(item.Types, l.Record.Name) {
-			if err := s.RecordUse(ctx, a, l, UseByDuty, purpose, serviceItem, string(l.Status)); err != nil {
-				return nil, err
-			}
-			out = append(out, l)
+		fields, ok := item.Visible(l, nil)
+		if !ok {
+			continue
 		}
+		if err := s.RecordUse(ctx, a, l, UseByDuty, purpose, item.Code, string(l.Status)); err != nil {
+			return nil, err
+		}
+		out = append(out, DutyResult{License: l, Fields: fields})
 	}
-	s.log.Info("lookup by duty", "service_item", serviceItem, "found", len(out))
+	s.log.Info("lookup by duty", "service_item", item.Code, "found", len(out))
 	return out, nil
 }
 
@@ -428,87 +432,4 @@ func (s *Service) HolderLicensesPage(ctx context.Context, a Actor, offset, limit
 		return nil, fmt.Errorf("registry: HolderLicensesPage(%d, %d): limit must be 1 to 1000, offset not negative", offset, limit)
 	}
 	return s.store.list(ctx, ListFilter{HolderCode: a.HolderCode, Limit: limit, Offset: offset})
-}
-
-// Store: use codes.
-
-func (s *store) insertUseCode(ctx context.Context, hash, holder string, u *UseCode) error {
-	fields, err := json.Marshal(u.Fields)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO use_codes (hash, id, identifier, holder_code, fields, purpose, service_item, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, hash, u.ID, u.Identifier, holder, string(fields), u.Purpose, u.ServiceItem,
-		sortableTime(u.CreatedAt), sortableTime(u.ExpiresAt))
-	return err
-}
-
-const useCodeColumns = `id, identifier, fields, purpose, service_item, created_at, expires_at, used_at, COALESCE(used_by, ''), revoked_at, holder_code`
-
-func scanUseCode(row interface{ Scan(...any) error }) (*UseCode, string, error) {
-	var u UseCode
-	var fields, created, expires, holder string
-	var used, revoked sql.NullString
-	if err := row.Scan(&u.ID, &u.Identifier, &fields, &u.Purpose, &u.ServiceItem, &created, &expires, &used, &u.UsedBy, &revoked, &holder); err != nil {
-		return nil, "", err
-	}
-	if err := json.Unmarshal([]byte(fields), &u.Fields); err != nil {
-		return nil, "", err
-	}
-	u.CreatedAt, u.ExpiresAt = parseTime(created), parseTime(expires)
-	if used.Valid {
-		t := parseTime(used.String)
-		u.UsedAt = &t
-	}
-	if revoked.Valid {
-		t := parseTime(revoked.String)
-		u.RevokedAt = &t
-	}
-	return &u, holder, nil
-}
-
-func (s *store) useCodeByHash(ctx context.Context, hash string) (*UseCode, string, error) {
-	u, holder, err := scanUseCode(s.db.QueryRowContext(ctx, `SELECT `+useCodeColumns+` FROM use_codes WHERE hash = ?`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", ErrNotFound
-	}
-	return u, holder, err
-}
-
-func (s *store) useCodes(ctx context.Context, holder string) ([]*UseCode, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+useCodeColumns+` FROM use_codes WHERE holder_code = ? ORDER BY created_at DESC LIMIT 200`, holder)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*UseCode
-	for rows.Next() {
-		u, _, err := scanUseCode(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
-// spendUseCode marks a code used if it still is usable; false when another
-// redemption got there first.
-func (s *store) spendUseCode(ctx context.Context, hash, by string, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE use_codes SET used_at = ?, used_by = ?
-		WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, sortableTime(at), by, hash, sortableTime(at))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-func (s *store) revokeUseCode(ctx context.Context, holder, id string, at time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE use_codes SET revoked_at = ? WHERE id = ? AND holder_code = ? AND used_at IS NULL AND revoked_at IS NULL`,
-		sortableTime(at), id, holder)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }

@@ -3,6 +3,9 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +76,7 @@ func TestUseCodeLifecycle(t *testing.T) {
 	if _, err := w.reg.RedeemUseCode(ctx, clerk, code, "核验", "310100-WJ-0001"); !errors.As(err, &ue) || ue.Reason != registry.UseCodeWrongItem {
 		t.Errorf("redeem for another item: %v", err)
 	}
+	refusal := ue.Error()
 	if _, err := w.reg.RedeemUseCode(ctx, holder, code, "核验", item); !errors.Is(err, registry.ErrForbidden) {
 		t.Errorf("holder redeeming: %v", err)
 	}
@@ -85,14 +89,14 @@ func TestUseCodeLifecycle(t *testing.T) {
 	if red.License.Identifier != lic.Identifier || len(red.Fields) != 1 || red.Fields["address"] == "" {
 		t.Errorf("redemption %s fields %v", red.License.Identifier, red.Fields)
 	}
-	if _, err := w.reg.RedeemUseCode(ctx, clerk, code, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeUsed {
+	if _, err := w.reg.RedeemUseCode(ctx, clerk, code, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeUsed || ue.Error() != refusal {
 		t.Errorf("second redemption: %v", err)
 	}
 
 	// Expired and withdrawn codes.
 	expiring, _ := grant(good)
 	w.clock.add(11 * time.Minute)
-	if _, err := w.reg.RedeemUseCode(ctx, clerk, expiring, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeExpired {
+	if _, err := w.reg.RedeemUseCode(ctx, clerk, expiring, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeExpired || ue.Error() != refusal {
 		t.Errorf("expired code: %v", err)
 	}
 	withdrawn, u, _ := w.reg.GrantUseCode(ctx, holder, good)
@@ -102,26 +106,45 @@ func TestUseCodeLifecycle(t *testing.T) {
 	if err := w.reg.RevokeUseCode(ctx, holder, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.reg.RedeemUseCode(ctx, clerk, withdrawn, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeRevoked {
+	if _, err := w.reg.RedeemUseCode(ctx, clerk, withdrawn, "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeRevoked || ue.Error() != refusal {
 		t.Errorf("withdrawn code: %v", err)
 	}
 
-	// Guessing is throttled.
-	for range registry.MaxRedeemFailures {
-		if _, err := w.reg.RedeemUseCode(ctx, clerk, "2222-2222", "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeUnknown {
+	// Guessing is throttled: every refusal counts (the expired and the
+	// withdrawn code above; the two before the clock moved 11 minutes are out
+	// of the window), unknown codes like the others, and all read the same.
+	for range registry.MaxRedeemFailures - 2 {
+		if _, err := w.reg.RedeemUseCode(ctx, clerk, "2222-2222", "核验", item); !errors.As(err, &ue) || ue.Reason != registry.UseCodeUnknown || ue.Error() != refusal {
 			t.Fatalf("unknown code: %v", err)
 		}
 	}
 	if _, err := w.reg.RedeemUseCode(ctx, clerk, "2222-2223", "核验", item); !errors.Is(err, registry.ErrThrottled) {
-		t.Errorf("after %d unknown codes: %v", registry.MaxRedeemFailures, err)
+		t.Errorf("after %d refused codes: %v", registry.MaxRedeemFailures, err)
 	}
 
-	// The holder sees the one use; the other holder sees none.
+	// The holder sees the one use and the refused attempts on their codes
+	// with the reason; the other holder sees none.
 	recs, err := w.reg.UsageRecords(ctx, holder)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("usage: %v %+v", err, recs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r := recs[0]; r.Mode != registry.UseByCode || r.Hall != clerk.Hall || r.Purpose != "核验营业执照" || r.ServiceItem != item || r.Identifier != lic.Identifier {
+	var used []registry.UsageRecord
+	var refused []string
+	for _, r := range recs {
+		if v, ok := strings.CutPrefix(r.Verdict, "refused:"); ok {
+			refused = append(refused, v)
+		} else {
+			used = append(used, r)
+		}
+	}
+	slices.Sort(refused)
+	if want := []string{registry.UseCodeExpired, registry.UseCodeRevoked, registry.UseCodeUsed, registry.UseCodeWrongItem}; !slices.Equal(refused, want) {
+		t.Errorf("refused attempts recorded %v, want %v", refused, want)
+	}
+	if len(used) != 1 {
+		t.Fatalf("uses %+v", used)
+	}
+	if r := used[0]; r.Mode != registry.UseByCode || r.Hall != clerk.Hall || r.Purpose != "核验营业执照" || r.ServiceItem != item || r.Identifier != lic.Identifier {
 		t.Errorf("usage record %+v", r)
 	}
 	if recs, _ := w.reg.UsageRecords(ctx, citizen); len(recs) != 0 {
@@ -148,7 +171,7 @@ func TestLookupByDutyAndReport(t *testing.T) {
 		t.Errorf("other item: %v %d", err, len(got))
 	}
 	got, err := w.reg.LookupByDuty(ctx, clerk, registry.DemoEnterpriseCode, item, "依职能核验")
-	if err != nil || len(got) != 1 || got[0].Identifier != lic.Identifier {
+	if err != nil || len(got) != 1 || got[0].License.Identifier != lic.Identifier {
 		t.Fatalf("lookup: %v %v", err, got)
 	}
 	if _, err := w.reg.SetStatus(ctx, w.actor(t, "officer1"), lic.Identifier, registry.StatusRequest{Status: license.StatusRevoked, Reason: "penalty"}); err != nil {
@@ -175,8 +198,8 @@ func TestLookupByDutyAndReport(t *testing.T) {
 }
 
 // One single-use code redeemed by 20 clerks at once: exactly one gets the
-// license, every other gets "used" (a conflict), none an internal error, and
-// the holder's record shows one use.
+// license, every other the refusal (reason "used"), none an internal error,
+// and the holder's record shows one use and the nineteen refused attempts.
 func TestUseCodeConcurrentRedemption(t *testing.T) {
 	w := newWebWorld(t)
 	ctx := context.Background()
@@ -189,10 +212,12 @@ func TestUseCodeConcurrentRedemption(t *testing.T) {
 	const n = 20
 	errs := make(chan error, n)
 	start := make(chan struct{})
-	for range n {
+	for i := range n {
+		c := clerk // 20 clerks of the same hall
+		c.Name = fmt.Sprintf("%s %d", clerk.Name, i)
 		go func() {
 			<-start
-			_, err := w.reg.RedeemUseCode(ctx, clerk, code, "核验营业执照", item)
+			_, err := w.reg.RedeemUseCode(ctx, c, code, "核验营业执照", item)
 			errs <- err
 		}()
 	}
@@ -204,7 +229,7 @@ func TestUseCodeConcurrentRedemption(t *testing.T) {
 		switch {
 		case err == nil:
 			wins++
-		case errors.As(err, &ue) && ue.Reason == registry.UseCodeUsed && errors.Is(err, registry.ErrConflict):
+		case errors.As(err, &ue) && ue.Reason == registry.UseCodeUsed && errors.Is(err, registry.ErrUseCode):
 			used++
 		default:
 			t.Errorf("redemption failed otherwise: %v", err)
@@ -213,7 +238,14 @@ func TestUseCodeConcurrentRedemption(t *testing.T) {
 	if wins != 1 || used != n-1 {
 		t.Errorf("%d redemptions succeeded and %d were refused as used, want 1 and %d", wins, used, n-1)
 	}
-	if recs, err := w.reg.UsageRecords(ctx, holder); err != nil || len(recs) != 1 {
-		t.Errorf("usage record after the race: %d uses (%v), want 1", len(recs), err)
+	recs, err := w.reg.UsageRecords(ctx, holder)
+	uses := 0
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Verdict, "refused:") {
+			uses++
+		}
+	}
+	if err != nil || uses != 1 || len(recs) != n {
+		t.Errorf("usage record after the race: %d uses of %d records (%v), want 1 of %d", uses, len(recs), err, n)
 	}
 }

@@ -60,6 +60,9 @@ func (s *Service) CreateDemoAccounts(ctx context.Context, admin Actor) ([]DemoLo
 		out = append(out, DemoLogin{Username: a.Username, Password: n.Password, Role: a.Role, Name: a.Name,
 			Department: a.Department, Hall: a.Hall, HolderCode: a.HolderCode})
 	}
+	if err := s.demoHalls(ctx, admin, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

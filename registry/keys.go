@@ -8,6 +8,7 @@ import (
 
 	"zhengzhao/ledger"
 	"zhengzhao/license"
+	"zhengzhao/signing"
 )
 
 // KeyRevocationRequest declares a department key compromised (or otherwise
@@ -92,4 +93,20 @@ func (s *Service) departmentWithKeys(ctx context.Context, d *Department) (*Depar
 	out := *d
 	out.Keys = keys
 	return &out, nil
+}
+
+// storeKeyURI is the KeyURI of a department key kept in the store.
+const storeKeyURI = "store:"
+
+// openDepartmentKey decrypts a department's private key: from the store,
+// or from where KeyURI points for keys made before keys lived there.
+func openDepartmentKey(k *DepartmentKey, passphrase []byte) (signing.Signer, error) {
+	if k.KeyURI != storeKeyURI {
+		return signing.OpenSigner(k.KeyURI, passphrase)
+	}
+	key, err := signing.DecryptPrivateKey(k.KeyPEM, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	return signing.NewKeySigner(key), nil
 }

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"zhengzhao/license"
@@ -25,19 +23,6 @@ func (e *OneActiveError) Error() string {
 }
 
 func (e *OneActiveError) Unwrap() error { return ErrConflict }
-
-// heldLicense returns the identifier and status of a license of the type
-// the holder holds that is not final (active or suspended), or "" if none.
-func (s *store) heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error) {
-	var id, st string
-	err := s.db.QueryRowContext(ctx, `SELECT identifier, status FROM licenses
-		WHERE type_code = ? AND holder_code = ? AND status IN ('active', 'suspended')
-		ORDER BY identifier LIMIT 1`, typeCode, holderCode).Scan(&id, &st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil
-	}
-	return id, license.Status(st), err
-}
 
 // holdOne serializes issues of a one-active type to one holder (in this
 // process) and refuses the issue when the holder already holds one. The

@@ -286,11 +286,16 @@ func TestAPITokens(t *testing.T) {
 func TestOpenDirectoryMigratesOldTokens(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An old token as the previous version stored it.
+	// Back to a store from before versioned migrations, with an old token
+	// as the version before stored it.
+	if _, err := db.Exec(`DELETE FROM schema_migrations; ALTER TABLE department_keys DROP COLUMN key_pem`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`INSERT INTO tokens (hash, role, uscc, name, created_at, expires_at) VALUES ('00ff', 'admin', '', 'old admin', '2026-01-01T00:00:00Z', '')`); err != nil {
 		t.Fatal(err)
 	}

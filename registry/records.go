@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,7 +201,7 @@ type AnchoredHead struct {
 // through one writer that commits them in groups, each group in one store
 // transaction that reads the head, checks it and inserts after it.
 type recordLog struct {
-	st    *store
+	st    recordStore
 	chain string
 	now   func() time.Time
 	log   *slog.Logger
@@ -225,15 +224,15 @@ type recordReq struct {
 	rec  Record
 	errc chan error
 	out  *StoredRecord
-	// also, if set, writes what the record is about in the same
-	// transaction (a use's usage row): both are committed or neither.
-	also func(ctx context.Context, tx *sql.Tx) error
+	// use, if set, is the usage row of the use the record is of: it is
+	// written in the same transaction, both are committed or neither.
+	use *usageRow
 }
 
 // maxRecordGroup bounds the records one store transaction appends.
 const maxRecordGroup = 512
 
-func newRecordLog(st *store, led ledger.Ledger, now func() time.Time, log *slog.Logger) *recordLog {
+func newRecordLog(st recordStore, led ledger.Ledger, now func() time.Time, log *slog.Logger) *recordLog {
 	l := &recordLog{st: st, chain: RecordChain, now: now, log: log, led: led,
 		reqs: make(chan *recordReq, 1024), quit: make(chan struct{}), done: make(chan struct{}), anchored: make(chan struct{}), every: anchorEvery}
 	go l.run()
@@ -305,13 +304,13 @@ func (l *recordLog) commit(group []*recordReq) {
 }
 
 // append adds one record and returns it as stored once it is committed.
-func (l *recordLog) append(ctx context.Context, rec Record, also func(context.Context, *sql.Tx) error) (*StoredRecord, error) {
+func (l *recordLog) append(ctx context.Context, rec Record, use *usageRow) (*StoredRecord, error) {
 	rec.V, rec.Chain = RecordVersion, l.chain
 	rec.Salt = make([]byte, recordSaltSize)
 	if _, err := rand.Read(rec.Salt); err != nil {
 		return nil, err
 	}
-	req := &recordReq{rec: rec, errc: make(chan error, 1), out: &StoredRecord{}, also: also}
+	req := &recordReq{rec: rec, errc: make(chan error, 1), out: &StoredRecord{}, use: use}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
@@ -462,15 +461,15 @@ func (s *Service) AppendRecord(ctx context.Context, a Actor, rec Record) (*Store
 	return s.appendRecord(ctx, a, rec, nil)
 }
 
-// appendRecord is AppendRecord that also runs also in the record's
-// transaction.
-func (s *Service) appendRecord(ctx context.Context, a Actor, rec Record, also func(context.Context, *sql.Tx) error) (*StoredRecord, error) {
+// appendRecord is AppendRecord that also writes a use's usage row in the
+// record's transaction.
+func (s *Service) appendRecord(ctx context.Context, a Actor, rec Record, use *usageRow) (*StoredRecord, error) {
 	if _, ok := ActionLabels[rec.Action]; !ok {
 		return nil, fmt.Errorf("registry: record action %q is not one of the record actions", rec.Action)
 	}
 	rec.Actor = recordActor(a)
 	rec.Purpose = strings.TrimSpace(rec.Purpose)
-	return s.records.append(ctx, rec, also)
+	return s.records.append(ctx, rec, use)
 }
 
 // AnchorRecords anchors the record chain's head on the ledger if it moved

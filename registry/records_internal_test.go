@@ -32,7 +32,7 @@ func TestRecordsTwoWritersOneChain(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	var svcs [2]*Service
 	for i := range svcs {
-		st, err := openStore(path)
+		st, err := openSQLite(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestRecordsAnchorLoopAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	st, err := openStore(filepath.Join(dir, "registry.db"))
+	st, err := openSQLite(filepath.Join(dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestRecordsAppendMany(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	st, err := openStore(filepath.Join(dir, "registry.db"))
+	st, err := openSQLite(filepath.Join(dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

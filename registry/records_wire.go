@@ -76,22 +76,6 @@ func (s *Service) RecordRefusedUse(ctx context.Context, a Actor, r RefusedUse) {
 	}
 }
 
-// recordRedeemRefused records a refused redemption: err is what
-// RedeemUseCode returns; only a refusal (*UseCodeError) is recorded.
-func (s *Service) recordRedeemRefused(ctx context.Context, a Actor, code, purpose, serviceItem string, err error) {
-	var ue *UseCodeError
-	if !errors.As(err, &ue) {
-		return
-	}
-	r := RefusedUse{Purpose: purpose, ServiceItem: serviceItem, Reason: ue.Reason}
-	if norm, ok := NormalizeUseCode(code); ok {
-		if u, _, err := s.store.useCodeByHash(ctx, tokenHash(norm)); err == nil {
-			r.License, _ = s.store.license(ctx, u.Identifier)
-		}
-	}
-	s.RecordRefusedUse(ctx, a, r)
-}
-
 // CreateAccount creates an account (Directory.CreateAccount) and records it.
 func (s *Service) CreateAccount(ctx context.Context, by Actor, n NewAccount) (*Account, error) {
 	acc, err := s.Directory.CreateAccount(ctx, by, n)

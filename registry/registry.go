@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +28,14 @@ import (
 
 // Config configures a Service. Dir, Platform, Ledger and Passphrase are required.
 type Config struct {
-	// Dir is the data directory: registry.db and the department keys.
+	// Dir is the data directory: registry.db (unless Store is set) and the
+	// department keys of stores from before keys lived in the store.
 	Dir string
+	// Store is where the registry keeps licenses, departments, accounts
+	// and the rest (OpenSQLite, OpenPostgres). Nil means the SQLite store
+	// registry.db in Dir, which Close closes; a Store given here is the
+	// caller's to close.
+	Store Store
 	// Platform is the platform root and log keys (LoadPlatform).
 	Platform *Platform
 	// Ledger anchors every issue and status change.
@@ -79,17 +84,17 @@ type Service struct {
 	// Directory holds the web accounts, sessions and API tokens.
 	*Directory
 
-	cfg     Config
-	store   *store
-	catalog *license.Catalog
-	ledger  ledger.Ledger
-	now     func() time.Time
-	log     *slog.Logger
-	render  *render.Renderer
+	cfg       Config
+	store     Store
+	ownsStore bool
+	catalog   *license.Catalog
+	ledger    ledger.Ledger
+	now       func() time.Time
+	log       *slog.Logger
+	render    *render.Renderer
 
 	mu       sync.Mutex
 	signers  map[string]*deptSigner // USCC → active key
-	serials  map[string]int         // uscc|type|year → last serial number handed out
 	deptByID map[string]*Department // USCC → department
 
 	// locks serializes status changes of one license.
@@ -148,36 +153,48 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(filepath.Join(cfg.Dir, storeFile))
-	if err != nil {
-		return nil, err
+	st, owns := cfg.Store, false
+	if st == nil {
+		if st, err = OpenSQLite(filepath.Join(cfg.Dir, storeFile)); err != nil {
+			return nil, err
+		}
+		owns = true
 	}
 	s := &Service{
-		cfg: cfg, store: st, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
-		signers: map[string]*deptSigner{}, serials: map[string]int{}, deptByID: map[string]*Department{},
+		cfg: cfg, store: st, ownsStore: owns, catalog: cfg.Catalog, ledger: cfg.Ledger, now: cfg.Now, log: cfg.Logger, render: renderer,
+		signers: map[string]*deptSigner{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
 	s.holders.seed = maphash.MakeSeed()
 	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
 	if err := st.saveCatalog(ctx, s.catalog.Types()); err != nil {
-		st.Close()
+		s.Close()
 		return nil, fmt.Errorf("registry: save catalog: %w", err)
 	}
 	if err := s.loadDepartments(ctx); err != nil {
-		st.Close()
+		s.Close()
 		return nil, err
 	}
 	if err := s.checkLedger(ctx); err != nil {
-		st.Close()
+		s.Close()
 		return nil, err
 	}
 	s.records = newRecordLog(st, cfg.Ledger, cfg.Now, cfg.Logger)
 	return s, nil
 }
 
-// Close anchors the record chain's head and closes the store. The ledger
-// is the caller's to close.
-func (s *Service) Close() error { s.records.stop(); return s.store.Close() }
+// Close anchors the record chain's head and closes the store the Service
+// opened. The ledger, and a store given in Config, are the caller's to
+// close.
+func (s *Service) Close() error {
+	if s.records != nil {
+		s.records.stop()
+	}
+	if !s.ownsStore {
+		return nil
+	}
+	return s.store.Close()
+}
 
 // Catalog returns the license-type catalog.
 func (s *Service) Catalog() *license.Catalog { return s.catalog }
@@ -217,7 +234,7 @@ func (s *Service) loadDepartments(ctx context.Context) error {
 			if !k.Active {
 				continue
 			}
-			signer, err := signing.OpenSigner(k.KeyURI, s.cfg.Passphrase)
+			signer, err := openDepartmentKey(&k, s.cfg.Passphrase)
 			if err != nil {
 				return fmt.Errorf("registry: key %s of department %s: %w", k.KeyID, d.USCC, err)
 			}
@@ -478,26 +495,10 @@ func (s *Service) activeKey(uscc string) (*deptSigner, error) {
 // the year followed by a 7-digit sequence, like 20230000403.
 func (s *Service) nextSerial(ctx context.Context, uscc, typeCode, issueDate string) (string, error) {
 	year := issueDate[:4]
-	k := uscc + "|" + typeCode + "|" + year
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, ok := s.serials[k]
-	if !ok {
-		max, err := s.store.maxSerial(ctx, uscc, typeCode, year)
-		if err != nil {
-			return "", err
-		}
-		if max != "" {
-			if n, err = strconv.Atoi(max[4:]); err != nil {
-				return "", fmt.Errorf("registry: stored serial %q: %w", max, err)
-			}
-		}
+	n, err := s.store.nextSerial(ctx, uscc, typeCode, year)
+	if err != nil {
+		return "", err
 	}
-	n++
-	if n > 9_999_999 {
-		return "", fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, year)
-	}
-	s.serials[k] = n
 	return fmt.Sprintf("%s%07d", year, n), nil
 }
 
@@ -673,12 +674,12 @@ func (s *Service) newDepartmentKey(uscc, name string, now time.Time) (*sm2.Priva
 		return nil, nil, fmt.Errorf("registry: certificate for %s: %w", uscc, err)
 	}
 	keyID := signing.KeyID(cert.Raw)
-	path := filepath.Join(s.cfg.Dir, "keys", uscc+"-"+keyID+".key.pem")
-	if err := signing.WriteKeyFile(path, key, s.cfg.Passphrase); err != nil {
+	pemKey, err := signing.EncryptPrivateKey(key, s.cfg.Passphrase)
+	if err != nil {
 		return nil, nil, err
 	}
 	return key, &DepartmentKey{
-		KeyID: keyID, Department: uscc, KeyURI: "file:" + path, CertDER: cert.Raw,
+		KeyID: keyID, Department: uscc, KeyURI: storeKeyURI, KeyPEM: pemKey, CertDER: cert.Raw,
 		ValidFrom: cert.NotBefore, ValidUntil: cert.NotAfter,
 	}, nil
 }

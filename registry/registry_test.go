@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,6 +27,18 @@ type world struct {
 	reg    *registry.Service
 	depts  []registry.DemoDepartment
 	admin  registry.Actor
+	// storeURI is the PostgreSQL store the world runs on when
+	// ZZ_REGISTRY_STORE=postgres; empty means SQLite in dir.
+	storeURI string
+	store    registry.Store
+}
+
+// sqliteOnly skips a test that reads or changes the SQLite file itself.
+func (w *world) sqliteOnly() {
+	w.t.Helper()
+	if w.storeURI != "" {
+		w.t.Skip("reads the SQLite store file itself")
+	}
 }
 
 func newWorld(t testing.TB) *world {
@@ -35,6 +48,11 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, dir: dir, admin: registry.Actor{Role: registry.RoleAdmin, Name: "admin"}}
+	if os.Getenv("ZZ_REGISTRY_STORE") == "postgres" {
+		if w.storeURI = registry.PostgresForTest(t); w.storeURI == "" {
+			t.Fatal("ZZ_REGISTRY_STORE=postgres needs ZZ_POSTGRES")
+		}
+	}
 	w.open()
 	w.depts = registry.DemoDepartments(w.reg.Catalog())
 	for _, d := range w.depts {
@@ -53,9 +71,19 @@ func (w *world) open() {
 		w.t.Fatal(err)
 	}
 	l := openLedger(w.t, w.dir, p)
-	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(w.t)})
+	w.store = nil
+	if w.storeURI != "" {
+		if w.store, err = registry.OpenPostgres(ctx, w.storeURI); err != nil {
+			l.Close()
+			w.t.Fatal(err)
+		}
+	}
+	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Store: w.store, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(w.t)})
 	if err != nil {
 		l.Close()
+		if w.store != nil {
+			w.store.Close()
+		}
 		w.t.Fatal(err)
 	}
 	w.ledger, w.reg = l, reg
@@ -75,8 +103,11 @@ func openLedger(t testing.TB, dir string, p *registry.Platform) *embedded.Ledger
 func (w *world) close() {
 	if w.reg != nil {
 		w.reg.Close()
+		if w.store != nil {
+			w.store.Close()
+		}
 		w.ledger.Close()
-		w.reg, w.ledger = nil, nil
+		w.reg, w.ledger, w.store = nil, nil, nil
 	}
 }
 
@@ -368,6 +399,7 @@ func TestOrphanAnchorIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.close()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -429,6 +461,7 @@ func TestTokens(t *testing.T) {
 		t.Errorf("wrong token: err = %v", err)
 	}
 	// Only the hash is stored.
+	w.sqliteOnly()
 	db, _ := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	defer db.Close()
 	var n int

@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -80,50 +78,4 @@ func (s *Service) SealPicture(ctx context.Context, uscc string) ([]byte, error) 
 		}
 	}
 	return nil, fmt.Errorf("seal of department %s: %w", uscc, ErrNotFound)
-}
-
-// Store.
-
-func insertSeal(tx *sql.Tx, sl *Seal) error {
-	if _, err := tx.Exec(`UPDATE seals SET active = 0 WHERE uscc = ?`, sl.Department); err != nil {
-		return fmt.Errorf("registry: retire seals of %s: %w", sl.Department, err)
-	}
-	_, err := tx.Exec(`INSERT INTO seals (id, uscc, key_id, der, valid_start, valid_end, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-		sl.ID, sl.Department, sl.KeyID, sl.DER, formatTime(sl.ValidStart), formatTime(sl.ValidEnd))
-	if err != nil {
-		return fmt.Errorf("registry: insert seal %s: %w", sl.ID, err)
-	}
-	return nil
-}
-
-func (s *store) seals(ctx context.Context, uscc string) ([]Seal, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, uscc, key_id, der, valid_start, valid_end, active FROM seals WHERE uscc = ? ORDER BY rowid`, uscc)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Seal
-	for rows.Next() {
-		var sl Seal
-		var start, end string
-		if err := rows.Scan(&sl.ID, &sl.Department, &sl.KeyID, &sl.DER, &start, &end, &sl.Active); err != nil {
-			return nil, err
-		}
-		sl.ValidStart, sl.ValidEnd = parseTime(start), parseTime(end)
-		out = append(out, sl)
-	}
-	return out, rows.Err()
-}
-
-// activeSeal is the department's current seal, parsed.
-func (s *store) activeSeal(ctx context.Context, uscc string) (*seal.Seal, error) {
-	var der []byte
-	err := s.db.QueryRowContext(ctx, `SELECT der FROM seals WHERE uscc = ? AND active = 1`, uscc).Scan(&der)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return seal.ParseSeal(der)
 }

@@ -135,6 +135,7 @@ func TestStoredSealSignatureIsSmall(t *testing.T) {
 	if !bytes.Equal(got.SealSignature, lic.SealSignature) {
 		t.Fatalf("stored seal signature differs from the issued one (%d vs %d bytes)", len(got.SealSignature), len(lic.SealSignature))
 	}
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)

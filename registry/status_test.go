@@ -151,6 +151,7 @@ func TestOpenRepairsTheStoreFromTheLedger(t *testing.T) {
 		}
 	}
 	w.close()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -340,6 +341,7 @@ func TestStatusListsRollOver(t *testing.T) {
 	}
 	// Fill list 0 to the threshold (as 65,535 more issues would).
 	w.close()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)

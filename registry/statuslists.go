@@ -182,7 +182,7 @@ func (s *Service) checkLedger(ctx context.Context) error {
 		return fmt.Errorf("%w: the ledger has %d entries, but the registry store has seen %d: restore the ledger's newer copy",
 			ledger.ErrRollback, cp.Size, seen)
 	}
-	if err := sawLedgerSize(ctx, s.store.db, cp.Size); err != nil {
+	if err := s.store.sawLedgerSize(ctx, cp.Size); err != nil {
 		return err
 	}
 	if err := s.recoverVersions(ctx); err != nil {

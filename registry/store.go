@@ -14,98 +14,160 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver (PostgreSQL)
+	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver
 
+	"zhengzhao/ledger"
 	"zhengzhao/license"
+	"zhengzhao/signing/seal"
 )
 
-// schema is applied on every open; every statement is idempotent.
-const schema = `
-CREATE TABLE IF NOT EXISTS departments (
-	uscc       TEXT PRIMARY KEY,
-	name       TEXT NOT NULL,
-	types      TEXT NOT NULL,           -- JSON array of type codes
-	created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS department_keys (
-	key_id       TEXT PRIMARY KEY,
-	uscc         TEXT NOT NULL REFERENCES departments(uscc),
-	key_uri      TEXT NOT NULL,         -- where the encrypted private key lives (file:...)
-	cert_der     BLOB NOT NULL,
-	valid_from   TEXT NOT NULL,
-	valid_until  TEXT NOT NULL,
-	active       INTEGER NOT NULL,      -- 1 for the key new licenses are signed with
-	revoked_from TEXT,
-	revoked_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS catalog (
-	code TEXT PRIMARY KEY,
-	name TEXT NOT NULL,
-	body TEXT NOT NULL                  -- the catalog entry as JSON
-);
-CREATE TABLE IF NOT EXISTS licenses (
-	identifier   TEXT PRIMARY KEY,
-	uscc         TEXT NOT NULL,
-	type_code    TEXT NOT NULL,
-	serial       TEXT NOT NULL,
-	version      TEXT NOT NULL DEFAULT '001', -- the identifier's version segment
-	holder_code  TEXT NOT NULL,         -- personal data: lives only in this store
-	status       TEXT NOT NULL,
-	status_reason TEXT NOT NULL DEFAULT '',
-	status_index INTEGER NOT NULL,
-	record       TEXT NOT NULL,         -- license.Record JSON
-	credential   BLOB NOT NULL,         -- the signed credential, exact bytes
-	receipt      TEXT NOT NULL,         -- ledger.Receipt JSON of the anchor
-	issued_at    TEXT NOT NULL,
-	request_key  TEXT,                  -- idempotency key of the issue request, if any
-	compact      TEXT NOT NULL DEFAULT '', -- the ZZ1: compact form printed as the QR code
-	seal_signature BLOB,                -- the SES_Signature sealing the credential bytes, its seal cut out
-	seal_id      TEXT,                  -- the seal cut out of seal_signature (seals.id)
-	seal_offset  INTEGER,               -- where in seal_signature the seal's DER goes back
-	UNIQUE (uscc, type_code, serial, version),
-	UNIQUE (uscc, status_index)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS licenses_request_key ON licenses(uscc, request_key) WHERE request_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS licenses_holder ON licenses(holder_code);
-CREATE TABLE IF NOT EXISTS status_events (
-	id         INTEGER PRIMARY KEY AUTOINCREMENT,
-	identifier TEXT NOT NULL REFERENCES licenses(identifier),
-	status     TEXT NOT NULL,
-	reason     TEXT NOT NULL,
-	actor      TEXT NOT NULL,
-	at         TEXT NOT NULL,
-	receipt    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS seals (
-	id          TEXT PRIMARY KEY,       -- esID
-	uscc        TEXT NOT NULL REFERENCES departments(uscc),
-	key_id      TEXT NOT NULL REFERENCES department_keys(key_id),
-	der         BLOB NOT NULL,          -- the SESeal made by the platform
-	valid_start TEXT NOT NULL,
-	valid_end   TEXT NOT NULL,
-	active      INTEGER NOT NULL        -- 1 for the seal new licenses are sealed with
-);
-CREATE TABLE IF NOT EXISTS tokens (
-	hash       TEXT PRIMARY KEY,        -- hex SHA-256 of the token; the token itself is never stored
-	role       TEXT NOT NULL,
-	uscc       TEXT NOT NULL DEFAULT '',
-	name       TEXT NOT NULL,
-	created_at TEXT NOT NULL
-);
-`
+// Store is where the registry keeps what is not on the ledger: departments
+// and their (encrypted) keys, licenses with the personal data they carry,
+// statuses, accounts, sessions, sign-in throttles, tokens, use codes and
+// the usage record. Everything several instances must share lives here,
+// serial numbers and status-list slots included: they are allocated in the
+// database, never in process memory.
+//
+// OpenSQLite and OpenPostgres return the two implementations; both run the
+// same SQL (see dialect) and pass the same conformance suite
+// (store_conformance_test.go). Only cmd/zhengzhao chooses between them.
+type Store interface {
+	licenseStore
+	departmentStore
+	statusStore
+	directoryStore
+	useStore
+	itemStore
+	recordStore
+	// Close waits for queued writes and closes the database.
+	Close() error
+}
 
-// store is the registry's SQLite database. Personal data lives only here.
+// itemStore keeps the 用证清单 (service items, every version) and the items
+// each service hall handles.
+type itemStore interface {
+	insertServiceItem(ctx context.Context, it ServiceItem) (bool, error)
+	serviceItem(ctx context.Context, code string) (ServiceItem, error)
+	serviceItems(ctx context.Context) ([]ServiceItem, error)
+	serviceItemVersions(ctx context.Context, code string) ([]ServiceItem, error)
+	putServiceHall(ctx context.Context, h ServiceHall) error
+	serviceHall(ctx context.Context, name string) (ServiceHall, error)
+	serviceHalls(ctx context.Context) ([]ServiceHall, error)
+	// takeRate counts one more action under key, or answers a
+	// *ThrottledError when max were counted within window before now.
+	takeRate(ctx context.Context, key string, max int, window time.Duration, now time.Time) error
+}
+
+// licenseStore keeps licenses and hands out their serials and slots.
+type licenseStore interface {
+	// insertLicense stores a new license and returns once it is committed.
+	insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error
+	license(ctx context.Context, id string) (*License, error)
+	// licenseByRequestKey is nil, nil when no license has the key.
+	licenseByRequestKey(ctx context.Context, uscc, key string) (*License, error)
+	list(ctx context.Context, f ListFilter) ([]*License, error)
+	// nextSerial hands out the next number of a department's type in a
+	// year, one that no caller on any store handle got before.
+	nextSerial(ctx context.Context, uscc, typeCode, year string) (int, error)
+	// allocateSlot hands out a free status-list slot of a department;
+	// opened reports that a new list was opened for it.
+	allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error)
+	heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error)
+	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
+	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
+	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error
+	dropPendingVersion(ctx context.Context, id string) error
+	pendingVersions(ctx context.Context) ([]pendingVersion, error)
+}
+
+// departmentStore keeps departments, their keys and seals, and the catalog.
+type departmentStore interface {
+	insertDepartment(ctx context.Context, d *Department, k *DepartmentKey, sl *Seal) error
+	insertRotatedKey(ctx context.Context, k *DepartmentKey, sl *Seal) error
+	insertSealOnly(ctx context.Context, sl *Seal) error
+	departments(ctx context.Context) ([]*Department, error)
+	departmentExists(ctx context.Context, uscc string) (bool, error)
+	keys(ctx context.Context, uscc string) ([]DepartmentKey, error)
+	setKeyRevoked(ctx context.Context, keyID string, from time.Time, reason string) error
+	seals(ctx context.Context, uscc string) ([]Seal, error)
+	activeSeal(ctx context.Context, uscc string) (*seal.Seal, error)
+	// sealDER returns the DER of the seal with the id.
+	sealDER(sealID string) ([]byte, error)
+	saveCatalog(ctx context.Context, types []license.Type) error
+}
+
+// statusStore keeps statuses in the ledger's order, status lists and the
+// store's own bookkeeping.
+type statusStore interface {
+	meta(ctx context.Context, key string) (string, error)
+	setMeta(ctx context.Context, key, value string) error
+	// sawLedgerSize records that the ledger reached size (it never goes down).
+	sawLedgerSize(ctx context.Context, size uint64) error
+	ledgerSizeSeen(ctx context.Context) (uint64, error)
+	statusLists(ctx context.Context) ([]statusListRow, error)
+	statusListGen(ctx context.Context, uscc string, list int) (int64, error)
+	listStatuses(ctx context.Context, uscc string, list int) (map[int]license.Status, error)
+	resignLists(ctx context.Context, uscc string) error
+	markIntent(ctx context.Context, id string, at time.Time) error
+	clearIntent(ctx context.Context, id string) error
+	intents(ctx context.Context) ([]string, error)
+	writeStatus(ctx context.Context, w statusWrite) (bool, error)
+	statusOf(ctx context.Context, id string) (license.Status, string, int64, error)
+}
+
+// directoryStore keeps accounts, sessions, sign-in throttles and tokens.
+type directoryStore interface {
+	insertAccount(ctx context.Context, a *Account, hash string) error
+	accounts(ctx context.Context) ([]*Account, error)
+	accountByUsername(ctx context.Context, username string) (*Account, string, error)
+	accountByID(ctx context.Context, id int64) (*Account, error)
+	setDisabled(ctx context.Context, id int64, disabled bool) error
+	setPassword(ctx context.Context, id int64, hash, keep string) error
+	departmentExists(ctx context.Context, uscc string) (bool, error)
+	takeAttempt(ctx context.Context, keys []throttleKey, now time.Time) error
+	forgiveAttempt(ctx context.Context, keys []throttleKey) error
+	forgetLoginFailures(ctx context.Context, user string) error
+	prune(ctx context.Context, now, before time.Time) error
+	insertSession(ctx context.Context, hash string, account int64, created, expires time.Time) error
+	session(ctx context.Context, hash string) (*Account, time.Time, error)
+	deleteSession(ctx context.Context, hash string) error
+	addFailure(ctx context.Context, key string, at time.Time) error
+	failures(ctx context.Context, key string, since time.Time) (int, time.Time, error)
+	insertToken(ctx context.Context, hash string, t *Token) error
+	tokenByHash(ctx context.Context, hash string) (*Token, error)
+	tokenByID(ctx context.Context, id string) (*Token, error)
+	tokens(ctx context.Context) ([]*Token, error)
+	revokeToken(ctx context.Context, id string, at time.Time) (int64, error)
+	Close() error
+}
+
+// useStore keeps use codes and the usage record.
+type useStore interface {
+	insertUseCode(ctx context.Context, hash, holder string, u *UseCode) error
+	useCodeByHash(ctx context.Context, hash string) (*UseCode, string, error)
+	useCodes(ctx context.Context, holder string) ([]*UseCode, error)
+	spendUseCode(ctx context.Context, hash, by string, at time.Time) (bool, error)
+	revokeUseCode(ctx context.Context, holder, id string, at time.Time) (int64, error)
+	insertUse(ctx context.Context, u usageRow) error
+	usageRecords(ctx context.Context, holder string) ([]UsageRecord, error)
+	report(ctx context.Context, lo, hi time.Time, dept string) ([]ReportRow, error)
+}
+
+var _ Store = (*store)(nil)
+
+// store implements Store on database/sql, for SQLite and PostgreSQL.
 // Writes of new licenses go through a group committer so that concurrent
 // issues share one transaction (and one fsync).
 type store struct {
-	db      *sql.DB
+	db      sqlDB
 	pending chan *pendingInsert
 	done    chan struct{}
 
 	sealMu   sync.Mutex
 	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
 
-	slots slotAllocator
+	alloc allocator
 }
 
 type pendingInsert struct {
@@ -117,7 +179,11 @@ type pendingInsert struct {
 	sealOffset int
 }
 
-func openStore(path string) (*store, error) {
+// OpenSQLite opens (creating if need be) the SQLite store at path and
+// brings its schema up to date.
+func OpenSQLite(path string) (Store, error) { return openSQLite(path) }
+
+func openSQLite(path string) (*store, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -130,40 +196,42 @@ func openStore(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema + webSchema + statusSchema + versionSchema + recordsSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("registry: create schema: %w", err)
+	return openDB(sqlDB{db, dialectSQLite})
+}
+
+// OpenPostgres opens the PostgreSQL store at uri (postgres://user@host/db…)
+// and brings its schema up to date.
+func OpenPostgres(ctx context.Context, uri string) (Store, error) { return openPostgres(ctx, uri) }
+
+func openPostgres(ctx context.Context, uri string) (*store, error) {
+	db, err := sql.Open("pgx", uri)
+	if err != nil {
+		return nil, fmt.Errorf("registry: open store: %w", err)
 	}
-	if err := migrateVersions(db); err != nil {
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("registry: open store %s: %w", redactURI(uri), err)
 	}
-	if err := addColumns(db, "licenses", map[string]string{
-		"compact":        `TEXT NOT NULL DEFAULT ''`,
-		"seal_signature": `BLOB`,
-		"seal_id":        `TEXT`,
-		"seal_offset":    `INTEGER`,
-	}); err != nil {
-		db.Close()
-		return nil, err
+	return openDB(sqlDB{db, dialectPostgres})
+}
+
+// redactURI hides a password a store URI may carry.
+func redactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "(unparsable URI)"
 	}
-	if err := addColumns(db, "licenses", statusColumns); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := addColumns(db, "status_events", map[string]string{"note": `TEXT NOT NULL DEFAULT ''`}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := migrateOperators(db, time.Now()); err != nil {
+	return u.Redacted()
+}
+
+func openDB(db sqlDB) (*store, error) {
+	if err := migrate(context.Background(), db); err != nil {
 		db.Close()
 		return nil, err
 	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
-	if err := s.migrateLists(context.Background()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("registry: status slots: %w", err)
-	}
 	go s.commitLoop()
 	return s, nil
 }
@@ -228,7 +296,8 @@ func addColumns(db *sql.DB, table string, cols map[string]string) error {
 func (s *store) Close() error {
 	close(s.pending)
 	<-s.done
-	return s.db.Close()
+	err := s.releaseBlocks(context.Background())
+	return errors.Join(err, s.db.Close())
 }
 
 // insertLicense stores a new license and returns once it is committed.
@@ -295,7 +364,6 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	}
 	defer stmt.Close()
 	var size uint64 // the largest ledger size the batch shows
-	used := map[listKey]int{}
 	for _, p := range batch {
 		l := p.lic
 		rec, err := json.Marshal(l.Record)
@@ -311,17 +379,11 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 			reqKey = l.RequestKey
 		}
 		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), formatTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
+			l.StatusIndex, string(rec), l.Credential, string(rcpt), sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
 			int64(l.Receipt.LogIndex)); err != nil {
 			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
 		}
 		size = max(size, l.Receipt.TreeSize)
-		used[listKey{l.Department, l.StatusIndex / StatusListSize}]++
-	}
-	for k, n := range used {
-		if _, err := tx.Exec(`UPDATE status_lists SET used = used + ? WHERE uscc = ? AND list = ?`, n, k.uscc, k.n); err != nil {
-			return fmt.Errorf("registry: count status list %s/%d: %w", k.uscc, k.n, err)
-		}
 	}
 	if err := sawLedgerSize(context.Background(), tx, size); err != nil {
 		return err
@@ -494,13 +556,6 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 	return out, nil
 }
 
-func (s *store) maxSerial(ctx context.Context, uscc, typeCode, prefix string) (string, error) {
-	var serial sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,
-		uscc, typeCode, prefix+"%").Scan(&serial)
-	return serial.String, err
-}
-
 // Departments.
 
 func (s *store) insertDepartment(ctx context.Context, d *Department, k *DepartmentKey, sl *Seal) error {
@@ -511,7 +566,7 @@ func (s *store) insertDepartment(ctx context.Context, d *Department, k *Departme
 	}
 	defer tx.Rollback()
 	if _, err := tx.Exec(`INSERT INTO departments (uscc, name, types, created_at) VALUES (?, ?, ?, ?)`,
-		d.USCC, d.Name, string(types), formatTime(d.CreatedAt)); err != nil {
+		d.USCC, d.Name, string(types), sortableTime(d.CreatedAt)); err != nil {
 		return fmt.Errorf("registry: insert department %s: %w", d.USCC, err)
 	}
 	if err := insertKey(tx, k); err != nil {
@@ -556,9 +611,9 @@ func (s *store) insertSealOnly(ctx context.Context, sl *Seal) error {
 	return tx.Commit()
 }
 
-func insertKey(tx *sql.Tx, k *DepartmentKey) error {
-	_, err := tx.Exec(`INSERT INTO department_keys (key_id, uscc, key_uri, cert_der, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-		k.KeyID, k.Department, k.KeyURI, k.CertDER, formatTime(k.ValidFrom), formatTime(k.ValidUntil))
+func insertKey(tx sqlTx, k *DepartmentKey) error {
+	_, err := tx.Exec(`INSERT INTO department_keys (key_id, uscc, key_uri, key_pem, cert_der, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?, ?, 1)`,
+		k.KeyID, k.Department, k.KeyURI, k.KeyPEM, k.CertDER, sortableTime(k.ValidFrom), sortableTime(k.ValidUntil))
 	if err != nil {
 		return fmt.Errorf("registry: insert key %s: %w", k.KeyID, err)
 	}
@@ -598,7 +653,7 @@ func (s *store) departments(ctx context.Context) ([]*Department, error) {
 }
 
 func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, cert_der, valid_from, valid_until, active,
+	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, key_pem, cert_der, valid_from, valid_until, active,
 		COALESCE(revoked_from, ''), COALESCE(revoked_reason, '') FROM department_keys WHERE uscc = ? ORDER BY valid_from`, uscc)
 	if err != nil {
 		return nil, err
@@ -608,7 +663,7 @@ func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) 
 	for rows.Next() {
 		var k DepartmentKey
 		var from, until, revoked string
-		if err := rows.Scan(&k.KeyID, &k.Department, &k.KeyURI, &k.CertDER, &from, &until, &k.Active, &revoked, &k.RevocationReason); err != nil {
+		if err := rows.Scan(&k.KeyID, &k.Department, &k.KeyURI, &k.KeyPEM, &k.CertDER, &from, &until, &k.Active, &revoked, &k.RevocationReason); err != nil {
 			return nil, err
 		}
 		k.ValidFrom, k.ValidUntil = parseTime(from), parseTime(until)
@@ -642,8 +697,8 @@ func (s *store) saveCatalog(ctx context.Context, types []license.Type) error {
 	return tx.Commit()
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
+// parseTime reads a stored time: sortableTime's form, or the RFC 3339 of
+// stores from before migration 3.
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t

@@ -10,8 +10,22 @@ import (
 	"time"
 )
 
+// recordStore keeps the record log (records.go) and its anchored heads.
+type recordStore interface {
+	// appendRecords appends the group's records (and the usage rows they
+	// carry) after the chain's head in one transaction.
+	appendRecords(ctx context.Context, chain string, group []*recordReq, now func() time.Time) error
+	recordHead(ctx context.Context, chain string) (uint64, []byte, error)
+	queryRecords(ctx context.Context, chain string, f RecordFilter) ([]*StoredRecord, int, error)
+	holderRecordRows(ctx context.Context, chain, holder string, limit int) ([]*recordRow, error)
+	recordRows(ctx context.Context, chain string, from, to uint64, fn func(*recordRow) error) error
+	insertRecordHead(ctx context.Context, h *AnchoredHead) error
+	recordHeads(ctx context.Context, chain string, from uint64) ([]*AnchoredHead, error)
+	lastRecordHead(ctx context.Context, chain string) (*AnchoredHead, error)
+}
+
 // recordsSchema holds the record log (docs/records.md) and the heads of it
-// that were anchored on the ledger. Portable SQL; applied on every open.
+// that were anchored on the ledger: store migration 5, portable SQL.
 //
 // The columns other than body, prev_hash and hash repeat what body says so
 // that the audit page and the holder's view can select on them; the chain
@@ -70,14 +84,19 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 			tx.Rollback()
 		}
 	}()
+	// On PostgreSQL appends of one chain from several instances queue here
+	// instead of colliding on the sequence.
+	if err := s.db.d.lockKey(ctx, tx, "records:"+chain); err != nil {
+		return err
+	}
 	seq, prev, err := recordHeadTx(ctx, tx, chain)
 	if err != nil {
 		return err
 	}
 	at := now()
 	for _, r := range group {
-		if r.also != nil {
-			if err := r.also(ctx, tx); err != nil {
+		if r.use != nil {
+			if err := insertUsageRow(ctx, tx, *r.use); err != nil {
 				return err
 			}
 		}
@@ -349,4 +368,12 @@ func (s *store) lastRecordHead(ctx context.Context, chain string) (*AnchoredHead
 		return nil, err
 	}
 	return hs[0], nil
+}
+
+// insertUsageRow writes one row of the usage table (the reports count it).
+func insertUsageRow(ctx context.Context, ex execer, u usageRow) error {
+	_, err := ex.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.Identifier, u.HolderCode, u.Department, u.TypeCode,
+		u.Mode, u.Actor, u.Hall, u.Purpose, u.ServiceItem, u.Verdict, sortableTime(u.At))
+	return err
 }

@@ -7,42 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"zhengzhao/ledger"
 	"zhengzhao/license"
 )
-
-// statusSchema holds what status changes, status lists and reconciliation
-// need. Applied on every open; every statement is idempotent.
-const statusSchema = `
-CREATE TABLE IF NOT EXISTS meta (
-	key   TEXT PRIMARY KEY,
-	value TEXT NOT NULL
-);
--- One row per status list of a department: how many of its 131,072 entries
--- are handed out, and a generation that grows with every bit that changes.
-CREATE TABLE IF NOT EXISTS status_lists (
-	uscc TEXT NOT NULL,
-	list INTEGER NOT NULL,
-	used INTEGER NOT NULL,
-	gen  INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (uscc, list)
-);
--- Status changes written to the ledger whose store update has not yet
--- committed. Open repairs every one left by a crash from the ledger's state.
-CREATE TABLE IF NOT EXISTS status_intents (
-	identifier TEXT PRIMARY KEY,
-	at         TEXT NOT NULL
-);
-`
-
-// statusColumns are added to licenses made by an older version.
-var statusColumns = map[string]string{
-	"status_note":      `TEXT NOT NULL DEFAULT ''`,
-	"status_log_index": `INTEGER NOT NULL DEFAULT -1`,
-}
 
 // Meta keys.
 const (
@@ -66,15 +35,14 @@ func (s *store) setMeta(ctx context.Context, key, value string) error {
 	return err
 }
 
-// execer is what a transaction and the database share.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// sawLedgerSize records that the ledger has reached size (it never goes down).
+func (s *store) sawLedgerSize(ctx context.Context, size uint64) error {
+	return sawLedgerSize(ctx, s.db, size)
 }
 
-// sawLedgerSize records that the ledger has reached size (it never goes down).
 func sawLedgerSize(ctx context.Context, x execer, size uint64) error {
 	_, err := x.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER) THEN excluded.value ELSE meta.value END`,
+		ON CONFLICT (key) DO UPDATE SET value = CASE WHEN CAST(excluded.value AS BIGINT) > CAST(meta.value AS BIGINT) THEN excluded.value ELSE meta.value END`,
 		metaLedgerSize, strconv.FormatUint(size, 10))
 	return err
 }
@@ -86,114 +54,6 @@ func (s *store) ledgerSizeSeen(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	return strconv.ParseUint(v, 10, 64)
-}
-
-// slotAllocator hands out status-list slots (list × StatusListSize + index)
-// from a bitmap of the open list of each department, in memory: 16 KiB a
-// department, whatever the number of licenses. A list is filled to half,
-// then the next one opens; within a list the index is random, so no index
-// tells when a license was issued. The licenses table's UNIQUE (uscc,
-// status_index) stays the guard: a slot is taken for good only when its
-// license is stored.
-type slotAllocator struct {
-	mu    sync.Mutex
-	depts map[string]*openList
-}
-
-// openList is a department's list that new licenses go to.
-type openList struct {
-	n    int
-	used [StatusListSize / 64]uint64
-	size int // bits set
-}
-
-func (l *openList) take(i int) bool {
-	w, b := i/64, uint64(1)<<(i%64)
-	if l.used[w]&b != 0 {
-		return false
-	}
-	l.used[w] |= b
-	l.size++
-	return true
-}
-
-// allocateSlot hands out a free slot of a department; opened reports that
-// a new list was opened for it (the bundle then carries one more list).
-// pick returns a random index below StatusListSize.
-func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error) {
-	s.slots.mu.Lock()
-	defer s.slots.mu.Unlock()
-	l := s.slots.depts[uscc]
-	if l == nil {
-		if l, err = s.loadOpenList(ctx, uscc); err != nil {
-			return 0, false, err
-		}
-		if s.slots.depts == nil {
-			s.slots.depts = map[string]*openList{}
-		}
-		s.slots.depts[uscc] = l
-		opened = l.size == 0
-	}
-	if l.size >= StatusListSize/2 {
-		l = &openList{n: l.n + 1}
-		s.slots.depts[uscc] = l
-		opened = true
-	}
-	if opened {
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used) VALUES (?, ?, 0) ON CONFLICT DO NOTHING`, uscc, l.n); err != nil {
-			return 0, false, err
-		}
-	}
-	for {
-		i, err := pick()
-		if err != nil {
-			return 0, false, err
-		}
-		if l.take(i) { // at most half the list is taken, so this ends soon
-			return l.n*StatusListSize + i, opened, nil
-		}
-	}
-}
-
-// loadOpenList reads a department's newest list and the indexes of it its
-// stored licenses hold; a list used to half is full for new licenses.
-func (s *store) loadOpenList(ctx context.Context, uscc string) (*openList, error) {
-	l := &openList{}
-	var top sql.NullInt64
-	var used sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT list, used FROM status_lists WHERE uscc = ? ORDER BY list DESC LIMIT 1`, uscc).Scan(&top, &used); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	l.n = int(top.Int64)
-	lo := l.n * StatusListSize
-	rows, err := s.db.QueryContext(ctx, `SELECT status_index FROM licenses WHERE uscc = ? AND status_index >= ? AND status_index < ?`, uscc, lo, lo+StatusListSize)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i int
-		if err := rows.Scan(&i); err != nil {
-			return nil, err
-		}
-		l.take(i - lo)
-	}
-	if int(used.Int64) > l.size {
-		l.size = int(used.Int64) // counted by an older version, or set by hand
-	}
-	return l, rows.Err()
-}
-
-// migrateLists gives the lists of licenses stored before status_lists
-// existed their rows, once.
-func (s *store) migrateLists(ctx context.Context) error {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM status_lists`).Scan(&n); err != nil || n > 0 {
-		return err
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO status_lists (uscc, list, used, gen)
-		SELECT uscc, status_index / ?, COUNT(*), 1 FROM licenses GROUP BY uscc, status_index / ?`, StatusListSize, StatusListSize)
-	return err
 }
 
 // statusLists returns every department's list numbers with their generations.
@@ -256,7 +116,7 @@ func (s *store) listStatuses(ctx context.Context, uscc string, list int) (map[in
 // id is under way.
 func (s *store) markIntent(ctx context.Context, id string, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO status_intents (identifier, at) VALUES (?, ?)
-		ON CONFLICT (identifier) DO UPDATE SET at = excluded.at`, id, formatTime(at))
+		ON CONFLICT (identifier) DO UPDATE SET at = excluded.at`, id, sortableTime(at))
 	return err
 }
 
@@ -330,7 +190,7 @@ func (s *store) writeStatus(ctx context.Context, w statusWrite) (bool, error) {
 	changed, _ := res.RowsAffected()
 	if changed > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO status_events (identifier, status, reason, note, actor, at, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			w.ID, string(w.Status), w.Reason, w.Note, w.Actor, formatTime(w.At), rcpt); err != nil {
+			w.ID, string(w.Status), w.Reason, w.Note, w.Actor, sortableTime(w.At), rcpt); err != nil {
 			return false, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET gen = gen + 1
@@ -405,7 +265,7 @@ func (s *store) eachAnchor(ctx context.Context, uscc string, f func(ledger.Recei
 
 // setKeyRevoked records that a key's signing validity ended at from.
 func (s *store) setKeyRevoked(ctx context.Context, keyID string, from time.Time, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE department_keys SET revoked_from = ?, revoked_reason = ? WHERE key_id = ?`, formatTime(from), reason, keyID)
+	_, err := s.db.ExecContext(ctx, `UPDATE department_keys SET revoked_from = ?, revoked_reason = ? WHERE key_id = ?`, sortableTime(from), reason, keyID)
 	return err
 }
 

@@ -12,10 +12,10 @@ import (
 // a second version of a serial fits while a duplicate version does not.
 func TestMigrateVersions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "registry.db")
-	old := strings.Replace(schema, "\tversion      TEXT NOT NULL DEFAULT '001', -- the identifier's version segment\n", "", 1)
+	old := strings.Replace(baseSchema, "\tversion      TEXT NOT NULL DEFAULT '001', -- the identifier's version segment\n", "", 1)
 	old = strings.Replace(old, "UNIQUE (uscc, type_code, serial, version),", "UNIQUE (uscc, type_code, serial),", 1)
-	if old == schema || strings.Contains(old, "version ") {
-		t.Fatal("could not rebuild the old schema from the current one")
+	if old == baseSchema || strings.Contains(old, "version ") {
+		t.Fatal("could not rebuild the old baseSchema from the current one")
 	}
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
@@ -36,7 +36,7 @@ func TestMigrateVersions(t *testing.T) {
 	}
 	db.Close()
 
-	st, err := openStore(path)
+	st, err := openSQLite(path)
 	if err != nil {
 		t.Fatalf("open old store: %v", err)
 	}

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -167,100 +166,4 @@ func (d *Directory) Authenticate(ctx context.Context, secret string) (Actor, err
 func tokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
-}
-
-// Store: tokens.
-
-// migrateOperators brings a store made before tokens expired up to date:
-// tokens get a public id, a creator and an expiry (DefaultTokenLifetime
-// from now for those that had none).
-func migrateOperators(db *sql.DB, now time.Time) error {
-	if err := addColumns(db, "tokens", map[string]string{
-		"id":         `TEXT`,
-		"expires_at": `TEXT NOT NULL DEFAULT ''`,
-		"revoked_at": `TEXT`,
-		"created_by": `TEXT NOT NULL DEFAULT ''`,
-	}); err != nil {
-		return err
-	}
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`UPDATE tokens SET id = substr(hash, 1, 16) WHERE id IS NULL`, nil},
-		{`UPDATE tokens SET expires_at = ? WHERE expires_at = ''`, []any{sortableTime(now.Add(DefaultTokenLifetime))}},
-		{`CREATE UNIQUE INDEX IF NOT EXISTS tokens_id ON tokens(id)`, nil},
-	} {
-		if _, err := db.Exec(q.sql, q.args...); err != nil {
-			return fmt.Errorf("registry: migrate tokens: %w", err)
-		}
-	}
-	return nil
-}
-
-const tokenColumns = `id, name, role, uscc, created_at, expires_at, COALESCE(revoked_at, ''), created_by`
-
-func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
-	var t Token
-	var role, created, expires, revoked string
-	if err := row.Scan(&t.ID, &t.Name, &role, &t.Department, &created, &expires, &revoked, &t.CreatedBy); err != nil {
-		return nil, err
-	}
-	t.Role, t.CreatedAt, t.ExpiresAt = Role(role), parseTime(created), parseTime(expires)
-	if revoked != "" {
-		t.RevokedAt = parseTime(revoked)
-	}
-	return &t, nil
-}
-
-func (s *store) insertToken(ctx context.Context, hash string, t *Token) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, id, role, uscc, name, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		hash, t.ID, string(t.Role), t.Department, t.Name, sortableTime(t.CreatedAt), sortableTime(t.ExpiresAt), t.CreatedBy)
-	if err != nil {
-		return fmt.Errorf("registry: insert token: %w", err)
-	}
-	return nil
-}
-
-func (s *store) tokenByHash(ctx context.Context, hash string) (*Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrUnauthenticated
-	}
-	return t, err
-}
-
-func (s *store) tokenByID(ctx context.Context, id string) (*Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("token %q: %w", id, ErrNotFound)
-	}
-	return t, err
-}
-
-func (s *store) tokens(ctx context.Context) ([]*Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at DESC, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-// revokeToken marks a token revoked and says how many it marked (0 when it
-// was revoked already).
-func (s *store) revokeToken(ctx context.Context, id string, at time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, sortableTime(at), id)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }

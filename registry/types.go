@@ -59,11 +59,15 @@ type Department struct {
 }
 
 // DepartmentKey is one of a department's signing keys. The private key stays
-// encrypted where KeyURI points; only the certificate travels.
+// encrypted, in the store (KeyPEM) or, for keys made before, where KeyURI
+// points; only the certificate travels.
 type DepartmentKey struct {
-	KeyID            string     `json:"key_id"`
-	Department       string     `json:"department"`
-	KeyURI           string     `json:"-"`
+	KeyID      string `json:"key_id"`
+	Department string `json:"department"`
+	KeyURI     string `json:"-"`
+	// KeyPEM is the private key encrypted with the key passphrase
+	// (signing.EncryptPrivateKey), so every instance on the store has it.
+	KeyPEM           []byte     `json:"-"`
 	CertDER          []byte     `json:"certificate"`
 	ValidFrom        time.Time  `json:"valid_from"`
 	ValidUntil       time.Time  `json:"valid_until"`

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -72,22 +71,22 @@ func (s *Service) RecordLiveUse(ctx context.Context, a Actor, lic *License, purp
 	return s.insertUse(ctx, a, lic, UseByLive, purpose, serviceItem, verdict)
 }
 
-// insertUse writes the usage row (the reports count it) and the use's
-// record in one transaction of the record log.
 func (s *Service) insertUse(ctx context.Context, a Actor, lic *License, mode, purpose, serviceItem, verdict string) error {
-	at := sortableTime(s.now())
-	usageRow := func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, lic.Identifier, lic.Record.HolderCode, lic.Department, lic.TypeCode,
-			mode, a.Name, a.Hall, strings.TrimSpace(purpose), serviceItem, verdict, at)
-		if err != nil {
-			return fmt.Errorf("registry: record use: %w", err)
-		}
-		return nil
+	row := &usageRow{HolderCode: lic.Record.HolderCode, UsageRecord: UsageRecord{
+		Identifier: lic.Identifier, Department: lic.Department, TypeCode: lic.TypeCode, Mode: mode, Actor: a.Name, Hall: a.Hall,
+		Purpose: strings.TrimSpace(purpose), ServiceItem: serviceItem, Verdict: verdict, At: s.now(),
+	}}
+	// The usage row (the reports count it) and the use's record are
+	// written in one transaction of the record log.
+	rec := Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
+		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict}
+	if reason, ok := strings.CutPrefix(verdict, "refused:"); ok {
+		rec.Action, rec.Result, rec.Reason = ActionUseRefused, "refused", reason
 	}
-	_, err := s.appendRecord(ctx, a, Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
-		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict}, usageRow)
-	return err
+	if _, err := s.appendRecord(ctx, a, rec, row); err != nil {
+		return fmt.Errorf("registry: record use: %w", err)
+	}
+	return nil
 }
 
 // useActions maps the ways a license is used to record actions.
@@ -103,23 +102,7 @@ func (s *Service) UsageRecords(ctx context.Context, a Actor) ([]UsageRecord, err
 	if a.Role != RoleHolder || a.HolderCode == "" {
 		return nil, fmt.Errorf("%w: only a holder reads their usage record", ErrForbidden)
 	}
-	rows, err := s.store.db.QueryContext(ctx, `SELECT id, identifier, type_code, uscc, mode, actor, hall, purpose, service_item, verdict, at
-		FROM usage WHERE holder_code = ? ORDER BY at DESC, id DESC LIMIT 1000`, a.HolderCode)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []UsageRecord
-	for rows.Next() {
-		var u UsageRecord
-		var at string
-		if err := rows.Scan(&u.ID, &u.Identifier, &u.TypeCode, &u.Department, &u.Mode, &u.Actor, &u.Hall, &u.Purpose, &u.ServiceItem, &u.Verdict, &at); err != nil {
-			return nil, err
-		}
-		u.At = parseTime(at)
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return s.store.usageRecords(ctx, a.HolderCode)
 }
 
 // ReportRow is one line of the 台账: what happened to one department's
@@ -148,30 +131,5 @@ func (s *Service) Report(ctx context.Context, a Actor, from, to time.Time) ([]Re
 	}
 	lo := time.Date(from.In(license.ChinaTime).Year(), from.In(license.ChinaTime).Month(), from.In(license.ChinaTime).Day(), 0, 0, 0, 0, license.ChinaTime)
 	hi := time.Date(to.In(license.ChinaTime).Year(), to.In(license.ChinaTime).Month(), to.In(license.ChinaTime).Day(), 0, 0, 0, 0, license.ChinaTime).AddDate(0, 0, 1)
-	// Times are stored in UTC; a day is China time (+8h).
-	q := `SELECT day, uscc, type_code, SUM(issued), SUM(changed), SUM(revoked), SUM(verified) FROM (
-		SELECT date(issued_at, '+8 hours') AS day, uscc, type_code, 1 AS issued, 0 AS changed, 0 AS revoked, 0 AS verified
-			FROM licenses WHERE julianday(issued_at) >= julianday(?1) AND julianday(issued_at) < julianday(?2)
-		UNION ALL
-		SELECT date(e.at, '+8 hours'), l.uscc, l.type_code, 0, CASE WHEN e.status = 'revoked' THEN 0 ELSE 1 END, CASE WHEN e.status = 'revoked' THEN 1 ELSE 0 END, 0
-			FROM status_events e JOIN licenses l ON l.identifier = e.identifier
-			WHERE julianday(e.at) >= julianday(?1) AND julianday(e.at) < julianday(?2)
-		UNION ALL
-		SELECT date(at, '+8 hours'), uscc, type_code, 0, 0, 0, 1
-			FROM usage WHERE julianday(at) >= julianday(?1) AND julianday(at) < julianday(?2)
-	) WHERE (?3 = '' OR uscc = ?3) GROUP BY day, uscc, type_code ORDER BY day, uscc, type_code`
-	rows, err := s.store.db.QueryContext(ctx, q, sortableTime(lo), sortableTime(hi), dept)
-	if err != nil {
-		return nil, fmt.Errorf("registry: report: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportRow
-	for rows.Next() {
-		var r ReportRow
-		if err := rows.Scan(&r.Day, &r.Department, &r.TypeCode, &r.Issued, &r.Changed, &r.Revoked, &r.Verified); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return s.store.report(ctx, lo, hi, dept)
 }

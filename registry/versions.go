@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -283,14 +282,6 @@ func (s *Service) documentHash(ctx context.Context, lic *License) ([]byte, error
 	return e.Anchor.DocumentHash, nil
 }
 
-// versionSchema holds the versions written ahead of their anchor.
-const versionSchema = `
-CREATE TABLE IF NOT EXISTS pending_versions (
-	identifier TEXT PRIMARY KEY,
-	body       BLOB NOT NULL              -- pendingVersion JSON
-);
-`
-
 // pendingVersion is a new version as minted, kept until it is stored: if
 // the registry stops between anchoring it and storing it, the next open
 // stores it from here with a receipt from the ledger.
@@ -301,56 +292,6 @@ type pendingVersion struct {
 	SealID        string   `json:"seal_id"`
 	// DocumentHash is the anchor's, to recognise it on the ledger.
 	DocumentHash []byte `json:"document_hash"`
-}
-
-// savePendingVersion writes a version ahead of its anchor, and the status
-// intent of the predecessor it supersedes, in one transaction.
-func (s *store) savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO pending_versions (identifier, body) VALUES (?, ?)
-		ON CONFLICT (identifier) DO UPDATE SET body = excluded.body`, p.License.Identifier, b); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO status_intents (identifier, at) VALUES (?, ?)
-		ON CONFLICT (identifier) DO UPDATE SET at = excluded.at`, predecessor, formatTime(at)); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-func (s *store) dropPendingVersion(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM pending_versions WHERE identifier = ?`, id)
-	return err
-}
-
-func (s *store) pendingVersions(ctx context.Context) ([]pendingVersion, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT body FROM pending_versions ORDER BY identifier`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []pendingVersion
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		var p pendingVersion
-		if err := json.Unmarshal(b, &p); err != nil {
-			return nil, fmt.Errorf("registry: pending version: %w", err)
-		}
-		p.License.Credential, p.License.SealSignature = p.Credential, p.SealSignature
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // recoverVersions stores every version written ahead whose anchor is on

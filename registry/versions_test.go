@@ -330,6 +330,7 @@ func TestOpenRepairsASupersession(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.close()
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -367,6 +368,7 @@ func TestOpenStoresAVersionTheStoreMissed(t *testing.T) {
 	next, _ := pid.Next()
 	// Make the store refuse the insert after the anchor: a row already
 	// holds the new version's identifier.
+	w.sqliteOnly()
 	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func (s *Server) toAPIError(err error) *apiError {
 	var ue *registry.UseCodeError
 	switch {
 	case errors.As(err, &ue):
-		return &apiError{Status: useCodeStatus(ue), Code: "use_code_" + ue.Reason, Message: ue.Message, Field: "code"}
+		return &apiError{Status: useCodeStatus(ue), Code: ue.Code(), Message: ue.Error(), Field: "code"}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
 		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "the client closed the connection before the answer"}
 	case errors.As(err, &kr):
@@ -96,18 +96,9 @@ func (s *Server) toAPIError(err error) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 }
 
-// useCodeStatus is the status of a refused use code: unknown 404; used
-// (before, or a moment ago by a concurrent redemption) or for another
-// service item 409, like every other conflict; expired or withdrawn 410.
-func useCodeStatus(ue *registry.UseCodeError) int {
-	switch {
-	case ue.Reason == registry.UseCodeUnknown:
-		return http.StatusNotFound
-	case errors.Is(ue, registry.ErrConflict):
-		return http.StatusConflict
-	}
-	return http.StatusGone
-}
+// useCodeStatus is the status of a refused use code: 404 whatever the
+// reason, so that the answer tells nothing of the code or its grant.
+func useCodeStatus(*registry.UseCodeError) int { return http.StatusNotFound }
 
 // limitError answers an input over one of the limits of internal/limits:
 // 413, the limit's stable code and its Chinese message naming the limit.

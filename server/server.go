@@ -117,6 +117,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.POST("/departments/:uscc/keys", s.rotateKey, s.require(registry.RoleAdmin))
 	api.POST("/departments/:uscc/keys/:keyid/revoke", s.revokeKey, s.require(registry.RoleAdmin))
 	api.POST("/verify", s.verify, s.require(registry.RoleVerifier, registry.RoleIssuer, registry.RoleAdmin))
+	s.itemAPIRoutes(api)
 }
 
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully.

@@ -153,6 +153,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.POST("/account/password", s.passwordChange, anyone)
 	g.GET("/admin/reports", s.adminReports, admin)
 	g.GET("/admin/reports.csv", s.adminReportsCSV, admin)
+	s.itemPageRoutes(g)
 	s.recordsRoutes(g)
 }
 

@@ -200,7 +200,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 	if !strings.Contains(r.body, "<dt>住所</dt>") || strings.Contains(r.body, "<dt>法定代表人</dt>") {
 		t.Error("the redeemed page does not show exactly the granted field")
 	}
-	if again := clerk.form("/window/redeem", redeem); again.status != http.StatusConflict || !strings.Contains(again.body, "只能使用一次") {
+	if again := clerk.form("/window/redeem", redeem); again.status != http.StatusNotFound || !strings.Contains(again.body, "用证码不存在、已失效") {
 		t.Errorf("second redemption: %d", again.status)
 	}
 	pdf := ent.get("/wallet/licenses/" + id + "/pdf")
@@ -236,7 +236,8 @@ func TestConsentFlowOnPages(t *testing.T) {
 		t.Errorf("verify after revoke: %d %s", v.status, snippet(v.body))
 	}
 	w := ent.get("/wallet").body
-	if strings.Count(w, "浦东新区市民中心") != 5 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
+	// Five uses and the refused second redemption.
+	if strings.Count(w, "浦东新区市民中心") != 6 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
 		t.Errorf("the usage record does not show both uses:\n%s", w)
 	}
 

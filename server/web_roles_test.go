@@ -225,6 +225,23 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		}, post(nil), only(admin, 303, 401)},
 		{"GET", "/account/password", fixed("/account/password"), get, func() [nRoles]int { w := all(200); w[anon] = 303; return w }()},
 		{"POST", "/account/password", fixed("/account/password"), post(url.Values{"old_password": {"not the password"}, "password": {"a new passphrase"}, "password_again": {"a new passphrase"}}), func() [nRoles]int { w := all(400); w[anon] = 401; return w }()},
+		// The 用证清单: items readable with any token, written by the admin only.
+		{"GET", "/api/v1/service-items", fixed("/api/v1/service-items"), get, [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
+		{"GET", "/api/v1/service-items/:code", fixed("/api/v1/service-items/310100-SC-0001"), get, [nRoles]int{401, 200, 200, 200, 200, 401, 401}},
+		{"POST", "/api/v1/service-items", fixed("/api/v1/service-items"), postJSON([]byte(`{"code":"310100-RT-0001","name":"角色测试事项","licenses":[{"type":"` + typeA + `","fields":["address"]}]}`)), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},
+		{"PUT", "/api/v1/service-items/:code", fixed("/api/v1/service-items/310100-RT-0001"), func(w *webClient, p string) webAnswer {
+			return w.do("PUT", p, "application/json", []byte(`{"name":"角色测试事项","licenses":[{"type":"`+typeA+`","fields":["address"]}]}`))
+		}, [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
+		{"GET", "/api/v1/service-halls", fixed("/api/v1/service-halls"), get, [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
+		{"PUT", "/api/v1/service-halls/:name", fixed("/api/v1/service-halls/" + url.PathEscape("角色测试大厅")), func(w *webClient, p string) webAnswer {
+			return w.do("PUT", p, "application/json", []byte(`{"items":["310100-RT-0001"]}`))
+		}, [nRoles]int{401, 200, 403, 403, 403, 401, 401}},
+		{"GET", "/admin/items", fixed("/admin/items"), get, only(admin, 200, 303)},
+		{"GET", "/admin/items/:code", fixed("/admin/items/310100-SC-0001"), get, only(admin, 200, 303)},
+		{"POST", "/admin/items", fixed("/admin/items"), post(url.Values{"code": {"310100-RT-0002"}, "name": {"页面角色测试"}, "f." + typeA: {"address"}}), only(admin, 303, 401)},
+		{"POST", "/admin/items/:code", fixed("/admin/items/310100-RT-0002"), post(url.Values{"name": {"页面角色测试"}, "f." + typeA: {"address", "businessScope"}}), only(admin, 303, 401)},
+		{"GET", "/admin/halls", fixed("/admin/halls"), get, only(admin, 200, 303)},
+		{"POST", "/admin/halls", fixed("/admin/halls"), post(url.Values{"hall": {"角色测试大厅"}, "items": {"310100-RT-0002"}}), only(admin, 303, 401)},
 		{"POST", "/admin/departments", fixed("/admin/departments"), post(url.Values{"uscc": {withCheck("11310000MB2F00099")}, "name": {"上海市数据局"}, "types": {e.reg.Catalog().Types()[len(e.reg.Catalog().Types())-1].Code}}), only(admin, 303, 401)},
 
 		{"POST", "/api/v1/departments/:uscc/keys", fixed("/api/v1/departments/" + e.depts[1].USCC + "/keys"), postJSON(nil), [nRoles]int{401, 201, 403, 403, 403, 401, 401}},

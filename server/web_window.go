@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -85,7 +86,7 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 }
 
 type windowData struct {
-	Items       []registry.ServiceItem
+	Items       []registry.ServiceItem // the items the clerk's hall handles
 	Item        string
 	Purpose     string
 	Tab         string
@@ -99,6 +100,8 @@ type windowData struct {
 	HolderCode  string
 	ItemName    string
 	FromUseCode bool
+	Hall        string
+	item        registry.ServiceItem
 }
 
 type dutyResult struct {
@@ -108,16 +111,29 @@ type dutyResult struct {
 
 func (d windowData) flash() (string, string) { return "", d.Err }
 
-func (s *Server) windowData(c *echo.Context) windowData {
-	d := windowData{Items: s.reg.ServiceItems(), Item: c.FormValue("service_item"), Purpose: strings.TrimSpace(c.FormValue("purpose")), Errors: map[string]string{}, Tab: c.FormValue("tab")}
-	if it, ok := s.reg.ServiceItem(d.Item); ok {
-		d.ItemName = it.Name
+// windowData reads the service item and purpose of a window form. Only the
+// items of the clerk's hall are offered and accepted.
+func (s *Server) windowData(c *echo.Context) (windowData, error) {
+	a := account(c)
+	d := windowData{Item: c.FormValue("service_item"), Purpose: strings.TrimSpace(c.FormValue("purpose")), Errors: map[string]string{}, Tab: c.FormValue("tab"), Hall: a.Hall}
+	items, err := s.reg.HallItems(c.Request().Context(), a.Actor())
+	if err != nil {
+		return d, err
 	}
-	return d
+	d.Items = items
+	for _, it := range items {
+		if it.Code == d.Item {
+			d.item, d.ItemName = it, it.Name
+		}
+	}
+	return d, nil
 }
 
 func (s *Server) windowPage(c *echo.Context) error {
-	d := s.windowData(c)
+	d, err := s.windowData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
 	if d.Tab == "" {
 		d.Tab = "show"
 	}
@@ -126,17 +142,36 @@ func (s *Server) windowPage(c *echo.Context) error {
 
 // needPurpose checks the service item and purpose every window action needs.
 func (d *windowData) needPurpose() bool {
-	if d.ItemName == "" {
+	switch {
+	case len(d.Items) == 0:
+		d.Errors["service_item"] = "本窗口所在服务大厅尚未配置办理事项，请联系平台管理员。"
+	case d.ItemName == "" && d.Item != "":
+		d.Errors["service_item"] = "本窗口所在服务大厅不办理所选事项，请选择本大厅办理的事项。"
+	case d.ItemName == "":
 		d.Errors["service_item"] = "请先选择办理事项。"
 	}
 	if n := len([]rune(d.Purpose)); n < 2 || n > 200 {
 		d.Errors["purpose"] = "请填写用证事由（2 至 200 字）。"
 	}
 	if len(d.Errors) > 0 {
-		d.Err = "请先选择办理事项并填写用证事由。"
+		d.Err = "请先选择本大厅办理的事项并填写用证事由。"
+		if m, ok := d.Errors["service_item"]; ok && len(d.Items) == 0 {
+			d.Err = m
+		}
 		return false
 	}
 	return true
+}
+
+// refuseType is the answer when the license shown is of a type the service
+// item does not use: nothing of the license is shown, and the refusal is
+// recorded for its holder.
+func (s *Server) refuseType(c *echo.Context, d windowData, l *registry.License) error {
+	if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, "refused:"+registry.UseCodeTypeNotInItem); err != nil {
+		return s.webError(c, err)
+	}
+	d.Err = "所出示的证照不在办理事项「" + d.ItemName + "」的用证清单内，不能用于本事项。"
+	return s.page(c, http.StatusForbidden, "window", "不能用于本事项", d)
 }
 
 // verifyOnline verifies input against the current trust bundle and the
@@ -161,7 +196,10 @@ func (s *Server) verifyUncounted(ctx context.Context, input []byte) (*verifier.R
 }
 
 func (s *Server) windowVerify(c *echo.Context) error {
-	d := s.windowData(c)
+	d, err := s.windowData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
 	d.Tab = "show"
 	if !d.needPurpose() {
 		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
@@ -193,14 +231,19 @@ func (s *Server) windowVerify(c *echo.Context) error {
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
 	reason := ""
 	// A license the registry knows, shown with a genuine signature, is a
-	// use of that license: record it for its holder.
+	// use of that license: record it for its holder, and show only what the
+	// service item may see.
 	if proof, _ := res.Check(verifier.NameProof); proof.Status == verifier.CheckPass && res.Identifier != "" {
 		if l, err := s.reg.Get(c.Request().Context(), res.Identifier); err == nil {
+			fields, ok := d.item.Visible(l, nil)
+			if !ok {
+				return s.refuseType(c, d, l)
+			}
 			reason = l.StatusReason
 			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, string(res.Verdict)); err != nil {
 				return s.webError(c, err)
 			}
-			lv := s.licenseView(l, nil)
+			lv := s.licenseView(l, fields)
 			d.License = &lv
 		}
 	}
@@ -217,8 +260,12 @@ func (s *Server) windowLive(c *echo.Context, d windowData, code string) error {
 	}
 	reason := ""
 	if lic != nil {
+		fields, ok := d.item.Visible(lic, nil)
+		if !ok {
+			return s.refuseType(c, d, lic)
+		}
 		reason = lic.StatusReason
-		lv := s.licenseView(lic, nil)
+		lv := s.licenseView(lic, fields)
 		d.License = &lv
 	}
 	d.Verdict = newVerdictView(res, reason)
@@ -226,7 +273,10 @@ func (s *Server) windowLive(c *echo.Context, d windowData, code string) error {
 }
 
 func (s *Server) windowRedeem(c *echo.Context) error {
-	d := s.windowData(c)
+	d, err := s.windowData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
 	d.Tab = "code"
 	if !d.needPurpose() {
 		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
@@ -236,10 +286,13 @@ func (s *Server) windowRedeem(c *echo.Context) error {
 	var te *registry.ThrottledError
 	switch {
 	case errors.As(err, &ue):
-		d.Errors["code"], d.Err = ue.Message, ue.Message
+		// The same answer whatever the reason: nothing of the code, the
+		// license or the item it was granted for.
+		d.Errors["code"], d.Err = ue.Error(), ue.Error()
 		return s.page(c, useCodeStatus(ue), "window", "用证码无效", d)
 	case errors.As(err, &te):
-		d.Err = "输错用证码次数过多，请稍后再试。"
+		d.Err = fmt.Sprintf("用证码核验失败次数过多，请 %s后再试。", waitText(te.RetryAfter))
+		c.Response().Header().Set("Retry-After", fmt.Sprint(int(te.RetryAfter.Seconds())+1))
 		return s.page(c, http.StatusTooManyRequests, "window", "窗口核验", d)
 	case len(fieldErrors(err)) > 0:
 		d.Errors = formErrors(err)
@@ -259,26 +312,40 @@ func (s *Server) windowRedeem(c *echo.Context) error {
 }
 
 func (s *Server) windowDuty(c *echo.Context) error {
-	d := s.windowData(c)
+	d, err := s.windowData(c)
+	if err != nil {
+		return s.webError(c, err)
+	}
 	d.Tab, d.DutySearch = "duty", true
 	d.HolderCode = strings.ToUpper(strings.TrimSpace(c.FormValue("holder_code")))
 	if !d.needPurpose() {
 		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
 	}
-	lics, err := s.reg.LookupByDuty(c.Request().Context(), account(c).Actor(), d.HolderCode, d.Item, d.Purpose)
-	if err != nil {
-		if fes := fieldErrors(err); len(fes) > 0 {
-			d.Errors, d.Err = formErrors(err), "持证主体代码无效："+fes[0].Message
-			return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	found, err := s.reg.LookupByDuty(c.Request().Context(), account(c).Actor(), d.HolderCode, d.Item, d.Purpose)
+	var te *registry.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		d.Err = fmt.Sprintf("依职能查询过于频繁：每位核验员每 %d 分钟最多查询 %d 次，请 %s后再试。",
+			int(registry.DutyLookupWindow.Minutes()), registry.MaxDutyLookups, waitText(te.RetryAfter))
+		c.Response().Header().Set("Retry-After", fmt.Sprint(int(te.RetryAfter.Seconds())+1))
+		return s.page(c, http.StatusTooManyRequests, "window", "查询过于频繁", d)
+	case len(fieldErrors(err)) > 0:
+		fes := fieldErrors(err)
+		d.Errors = formErrors(err)
+		d.Err = fieldMessage(fes[0])
+		if fes[0].Field == "holder_code" {
+			d.Err = "持证主体代码无效：" + d.Err
 		}
+		return s.page(c, http.StatusBadRequest, "window", "窗口核验", d)
+	case err != nil:
 		return s.webError(c, err)
 	}
-	for _, l := range lics {
-		res, err := s.verifyOnline(c.Request().Context(), l.Credential)
+	for _, f := range found {
+		res, err := s.verifyOnline(c.Request().Context(), f.License.Credential)
 		if err != nil {
 			return s.webError(c, err)
 		}
-		d.Duty = append(d.Duty, dutyResult{License: s.licenseView(l, nil), Verdict: newVerdictView(res, l.StatusReason)})
+		d.Duty = append(d.Duty, dutyResult{License: s.licenseView(f.License, f.Fields), Verdict: newVerdictView(res, f.License.StatusReason)})
 	}
 	return s.page(c, http.StatusOK, "window", "依职能用证", d)
 }

@@ -40,6 +40,7 @@ type adminEnv struct {
 	stdout, stderr io.Writer
 	actor          registry.Actor
 	data           *string
+	store          *string // --store URI; empty: SQLite in data
 	asJSON         *bool
 }
 
@@ -91,6 +92,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs := newFlags("admin "+c.group+" "+c.verb, "admin "+c.group+" "+c.verb+" --data DIR "+c.usage, stderr)
 		env := &adminEnv{stdout: stdout, stderr: stderr, actor: cliActor()}
 		env.data = fs.String("data", "", "data directory (required)")
+		env.store = storeFlag(fs)
 		env.asJSON = fs.Bool("json", false, "print JSON")
 		return c.run(ctx, env, fs, args[2:])
 	}
@@ -125,7 +127,14 @@ func (a *adminEnv) parse(fs *flag.FlagSet, args []string) error {
 
 // directory opens the accounts and tokens of the data directory.
 func (a *adminEnv) directory() (*registry.Directory, error) {
-	return registry.OpenDirectory(*a.data, nil, slog.New(slog.DiscardHandler))
+	if *a.store == "" {
+		return registry.OpenDirectory(*a.data, nil, slog.New(slog.DiscardHandler))
+	}
+	st, err := openStore(context.Background(), *a.store, *a.data)
+	if err != nil {
+		return nil, err
+	}
+	return registry.NewDirectory(st, nil, slog.New(slog.DiscardHandler)), nil
 }
 
 // printJSON writes v as indented JSON.
@@ -143,7 +152,7 @@ func (a *adminEnv) instance(ctx context.Context, passFile string) (*instance, er
 	if err != nil {
 		return nil, err
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: *a.data, Passphrase: pass})
+	in, err := openInstance(ctx, instanceConfig{Dir: *a.data, Passphrase: pass, Store: *a.store})
 	if errors.Is(err, logfile.ErrLocked) {
 		return nil, fmt.Errorf("%w (is `zhengzhao serve` running on %s? stop it first, or use the admin page)", err, *a.data)
 	}

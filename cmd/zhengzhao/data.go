@@ -30,11 +30,12 @@ const logOrigin = "zhengzhao.local/ledger"
 type instance struct {
 	platform *registry.Platform
 	ledger   ledger.Ledger
+	store    registry.Store
 	registry *registry.Service
 }
 
 func (in *instance) Close() error {
-	return errors.Join(in.registry.Close(), in.ledger.Close())
+	return errors.Join(in.registry.Close(), in.store.Close(), in.ledger.Close())
 }
 
 // instanceConfig is what openInstance needs; zero values are the defaults.
@@ -44,6 +45,8 @@ type instanceConfig struct {
 	Logger     *slog.Logger // nil: discard
 	Create     bool         // create the platform (init) rather than load it
 	Ledger     *ledgerChoice
+	// Store is the --store URI; empty means SQLite in Dir.
+	Store string
 	// PublicURL is where verifiers reach the platform (status list URLs in
 	// credentials); StatusValidity how long lists and bundles are valid.
 	PublicURL      string
@@ -75,15 +78,21 @@ func openInstance(ctx context.Context, c instanceConfig) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := registry.Open(ctx, registry.Config{
-		Dir: dir, Platform: p, Ledger: l, LogOrigin: origin, Passphrase: passphrase, Font: font, Logger: logger,
-		PublicURL: c.PublicURL, StatusListValidity: c.StatusValidity,
-	})
+	st, err := openStore(ctx, c.Store, dir)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
-	return &instance{platform: p, ledger: l, registry: reg}, nil
+	reg, err := registry.Open(ctx, registry.Config{
+		Dir: dir, Store: st, Platform: p, Ledger: l, LogOrigin: origin, Passphrase: passphrase, Font: font, Logger: logger,
+		PublicURL: c.PublicURL, StatusListValidity: c.StatusValidity,
+	})
+	if err != nil {
+		st.Close()
+		l.Close()
+		return nil, err
+	}
+	return &instance{platform: p, ledger: l, store: st, registry: reg}, nil
 }
 
 // fontEnv names the environment variable that may point at the CJK
@@ -148,6 +157,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	adminUser := fs.String("admin-user", "admin", "user name of the first admin web account")
 	adminName := fs.String("admin-name", "平台管理员", "the first admin's name, shown on the pages")
 	adminPW := fs.String("admin-password-file", "", "file holding the first admin's password (\"-\" reads standard input; default: asked on the terminal)")
+	store := storeFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -177,7 +187,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return domainError(err)
 		}
 	}
-	res, err := initDataAdmin(ctx, *dir, pass, *demo, first, slog.New(slog.DiscardHandler), nil)
+	res, err := initDataAdmin(ctx, *dir, pass, *demo, first, slog.New(slog.DiscardHandler), nil, *store)
 	if err != nil {
 		return err
 	}
@@ -186,16 +196,16 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // initData makes a data directory, with the demo data if demo.
 func initData(ctx context.Context, dir string, pass []byte, demo bool, logger *slog.Logger, lc *ledgerChoice) (*initResult, error) {
-	return initDataAdmin(ctx, dir, pass, demo, nil, logger, lc)
+	return initDataAdmin(ctx, dir, pass, demo, nil, logger, lc, "")
 }
 
 // initDataAdmin makes a data directory: the platform, and then either the
 // demo data or the first admin web account (when first is not nil).
-func initDataAdmin(ctx context.Context, dir string, pass []byte, demo bool, first *registry.NewAccount, logger *slog.Logger, lc *ledgerChoice) (*initResult, error) {
+func initDataAdmin(ctx context.Context, dir string, pass []byte, demo bool, first *registry.NewAccount, logger *slog.Logger, lc *ledgerChoice, store string) (*initResult, error) {
 	if registry.Initialized(dir) {
 		return nil, usagef("%s is already initialized", dir)
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Logger: logger, Create: true, Ledger: lc})
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Logger: logger, Create: true, Ledger: lc, Store: store})
 	if err != nil {
 		return nil, err
 	}
@@ -274,13 +284,14 @@ func printDemoAccounts(w io.Writer, res *initResult, file string, took time.Dura
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "serve --data DIR [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--metrics-listen ADDR] [--metrics-token-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("serve", "serve --data DIR [--store URI] [--addr 127.0.0.1:8080] [--demo] [--passphrase-file FILE] [--metrics-listen ADDR] [--metrics-token-file FILE] [--ledger fabric --fabric-config FILE]", stderr)
 	dir := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "initialize DIR with demo departments first if it is empty; tokens go to DIR/demo-tokens.json")
 	passFile := fs.String("passphrase-file", "", "file holding the key passphrase (default: $"+passphraseEnv+")")
 	publicURL := fs.String("public-url", "", "where verifiers reach this platform; status list URLs in credentials start with it (default http://ADDR)")
 	validity := fs.Duration("status-validity", 24*time.Hour, "how long a signed status list and trust bundle are valid")
+	store := storeFlag(fs)
 	lc := ledgerFlags(fs)
 	mc := metricsFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -308,7 +319,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "First start: creating demo data in %s (platform root key, 5 departments with SM2 keys,\n"+
 			"certificates and seals, demo web accounts and licenses); this takes a few seconds …\n", *dir)
 		started := time.Now()
-		res, err := initData(ctx, *dir, pass, true, logger, lc)
+		res, err := initDataAdmin(ctx, *dir, pass, true, nil, logger, lc, *store)
 		if err != nil {
 			return err
 		}
@@ -325,7 +336,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if public == "" {
 		public = "http://" + *addr
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: *dir, Passphrase: pass, Logger: logger, Ledger: lc, PublicURL: public, StatusValidity: *validity})
+	in, err := openInstance(ctx, instanceConfig{Dir: *dir, Passphrase: pass, Logger: logger, Ledger: lc, Store: *store, PublicURL: public, StatusValidity: *validity})
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ func commands() []command {
 		{"init", "create a data directory: platform root key, ledger, store, first admin (--demo: demo data)", runInit},
 		{"admin", "manage departments, web accounts and API tokens (zhengzhao admin --help)", runAdmin},
 		{"serve", "serve the JSON API", runServe},
+		{"migrate", "bring a registry store's schema up to date (migrate --store URI)", runMigrate},
 		{"issue", "issue a license through a server", runIssue},
 		{"bundle", "download the signed trust bundle from a server", runBundle},
 		{"verify", "verify licenses offline with a trust bundle", runVerify},
