@@ -13,13 +13,26 @@ import (
 )
 
 // Two instances (two store handles, two record writers) append to the one
-// chain at once: every record gets its own sequence, chained to the one
-// before, and the check finds nothing wrong. Then the head is anchored and
-// checked against the ledger.
+// chain at once, on SQLite and (with ZZ_POSTGRES) PostgreSQL: every record
+// gets its own sequence, chained to the one before, and the check finds
+// nothing wrong. Then the head is anchored and checked against the ledger.
 func TestRecordsTwoWritersOneChain(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "registry.db")
+		testTwoWriters(t, func() (*store, error) { return openSQLite(path) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		uri := postgresForTest(t)
+		if uri == "" {
+			t.Skip("ZZ_POSTGRES unset")
+		}
+		testTwoWriters(t, func() (*store, error) { return openPostgres(context.Background(), uri) })
+	})
+}
+
+func testTwoWriters(t *testing.T, open func() (*store, error)) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "registry.db")
 	k, err := signing.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +45,7 @@ func TestRecordsTwoWritersOneChain(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	var svcs [2]*Service
 	for i := range svcs {
-		st, err := openSQLite(path)
+		st, err := open()
 		if err != nil {
 			t.Fatal(err)
 		}

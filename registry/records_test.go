@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,14 +65,48 @@ func (w *recordsWorld) check(t *testing.T) *registry.ChainReport {
 	return rep
 }
 
-func (w *recordsWorld) db(t *testing.T) *sql.DB {
+// rawDB is the registry's database opened beside the service, as someone
+// with database access has it; queries use `?` on either database.
+type rawDB struct {
+	*sql.DB
+	pg bool
+}
+
+func (db rawDB) bind(q string) string {
+	if !db.pg {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (db rawDB) Exec(q string, args ...any) (sql.Result, error) { return db.DB.Exec(db.bind(q), args...) }
+
+func (db rawDB) Query(q string, args ...any) (*sql.Rows, error) {
+	return db.DB.Query(db.bind(q), args...)
+}
+
+func (w *recordsWorld) db(t *testing.T) rawDB {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(w.dir, "registry.db")+"?_pragma=busy_timeout(10000)")
+	driver, dsn := "sqlite", filepath.Join(w.dir, "registry.db")+"?_pragma=busy_timeout(10000)"
+	if w.storeURI != "" {
+		driver, dsn = "pgx", w.storeURI
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return rawDB{db, w.storeURI != ""}
 }
 
 // Someone with the database edits a record's purpose: the chain check
