@@ -89,7 +89,9 @@ func (db rawDB) bind(q string) string {
 	return b.String()
 }
 
-func (db rawDB) Exec(q string, args ...any) (sql.Result, error) { return db.DB.Exec(db.bind(q), args...) }
+func (db rawDB) Exec(q string, args ...any) (sql.Result, error) {
+	return db.DB.Exec(db.bind(q), args...)
+}
 
 func (db rawDB) Query(q string, args ...any) (*sql.Rows, error) {
 	return db.DB.Query(db.bind(q), args...)
