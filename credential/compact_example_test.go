@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"zhengzhao/credential"
+	"zhengzhao/license"
 	"zhengzhao/signing"
 )
 
@@ -49,7 +50,7 @@ func ExampleParseCompact() {
 	}
 	fmt.Println(c.TypeName, c.Holder, c.HolderCodeMasked)
 	fmt.Println(c.Issuer, c.IssuerName, c.KeyID)
-	fmt.Println(c.Expires.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), c.StatusList, c.StatusIndex)
+	fmt.Println(c.Expires.In(license.ChinaTime).Format(time.DateOnly), c.StatusList, c.StatusIndex)
 	// Output:
 	// 营业执照 湖南麓山软件科技有限公司 **************345A
 	// 11430000006122244L 湖南省市场监督管理局 5f2a9c07e1d3b468

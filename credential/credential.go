@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowebpki/jcs"
-
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
@@ -163,50 +161,109 @@ func isDecimal(s string) bool {
 	return true
 }
 
+// Signed is what signing a credential made, in the forms issuing needs,
+// so that nothing is serialized or parsed again: the canonical bytes to
+// store, seal and hand out, and what the ledger anchors.
+type Signed struct {
+	// Canonical is the signed credential's RFC 8785 JCS bytes (what
+	// Marshal returns).
+	Canonical []byte
+	// ProofHash and DocumentHash are the two SM3 digests the proof signs
+	// (see Hashes).
+	ProofHash, DocumentHash []byte
+	// Signature is the SM2 signature r‖s, 64 bytes.
+	Signature []byte
+	// Created is proof.created; ValidFrom and ValidUntil are validFrom and
+	// validUntil, all in UTC. ValidUntil is zero for a credential without
+	// an end (长期).
+	Created, ValidFrom, ValidUntil time.Time
+}
+
 // Sign adds the sm2-jcs-2026 proof: it sets Proof to
 // {type, cryptosuite, verificationMethod, created, proofPurpose}, signs
 // SM3(JCS(that proof)) ‖ SM3(JCS(credential without proof)) with s, and
 // stores the signature in Proof.ProofValue. created is written in UTC with
 // whole seconds. On error c is unchanged.
 func (c *Credential) Sign(s signing.Signer, verificationMethod string, created time.Time) error {
+	_, err := c.SignCanonical(s, verificationMethod, created)
+	return err
+}
+
+// SignCanonical is Sign that also returns what it made: the canonical bytes,
+// the two digests, the signature and the times. Issuing reads these instead
+// of marshalling and parsing the credential again.
+func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, created time.Time) (*Signed, error) {
 	if s == nil {
-		return fmt.Errorf("credential: sign: no signer")
+		return nil, fmt.Errorf("credential: sign: no signer")
 	}
 	if verificationMethod == "" {
-		return formatErr("proof.verificationMethod", RuleRequired, "")
+		return nil, formatErr("proof.verificationMethod", RuleRequired, "")
 	}
 	if created.IsZero() {
-		return formatErr("proof.created", RuleRequired, "")
+		return nil, formatErr("proof.created", RuleRequired, "")
 	}
+	out := &Signed{Created: created.UTC().Truncate(time.Second)}
 	signed := *c
+	signed.doc = nil
 	signed.Proof = &Proof{
 		Type:               ProofType,
 		Cryptosuite:        Cryptosuite,
 		VerificationMethod: verificationMethod,
-		Created:            created.UTC().Format(timeLayout),
+		Created:            out.Created.Format(timeLayout),
 		ProofPurpose:       ProofPurpose,
 	}
-	// Hash exactly what a verifier will hash: the canonical bytes, parsed.
+	// Hash exactly what a verifier will hash: the document, parsed by the
+	// rules Parse enforces.
 	unsigned, err := signed.marshalDocument()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hashData := unsigned.hashData()
+	unsigned.release()
+	// Parse checked both times' form.
+	if out.ValidFrom, err = time.Parse(timeLayout, c.ValidFrom); err != nil {
+		return nil, &FormatError{Field: "validFrom", Rule: RuleDate, Err: err}
+	}
+	if c.ValidUntil != "" {
+		if out.ValidUntil, err = time.Parse(timeLayout, c.ValidUntil); err != nil {
+			return nil, &FormatError{Field: "validUntil", Rule: RuleDate, Err: err}
+		}
+	}
 	sig, err := s.Sign(hashData[:])
 	if err != nil {
-		return fmt.Errorf("credential: sign: %w", err)
+		return nil, fmt.Errorf("credential: sign: %w", err)
 	}
 	if len(sig) != signatureSize {
-		return fmt.Errorf("credential: sign: signer returned %d bytes, want %d", len(sig), signatureSize)
+		return nil, fmt.Errorf("credential: sign: signer returned %d bytes, want %d", len(sig), signatureSize)
 	}
 	signed.Proof.ProofValue = encodeProofValue(sig)
 	d, err := signed.marshalDocument()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	out.Canonical = d.appendJCS(nil, &d.cred)
+	if len(out.Canonical) > MaxSize {
+		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out.Canonical), MaxSize))
+	}
+	// The digests leave out proofValue, so they are the unsigned
+	// document's.
+	d.once.Do(func() { d.proofHash, d.docHash = unsigned.proofHash, unsigned.docHash })
+	out.ProofHash, out.DocumentHash = bytes.Clone(hashData[:32]), bytes.Clone(hashData[32:])
+	out.Signature = sig
 	signed.doc = d
 	*c = signed
-	return nil
+	return out, nil
+}
+
+// encode is the JSON of c as encoding/json writes it: not canonical.
+func (c *Credential) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("credential: marshal: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // Marshal returns the credential's canonical bytes: RFC 8785 JCS of its
@@ -214,31 +271,39 @@ func (c *Credential) Sign(s signing.Signer, verificationMethod string, created t
 // Members that Parse accepted but the Credential type does not model are
 // not kept, so a proof over them no longer verifies.
 func (c *Credential) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("credential: marshal: %w", err)
-	}
-	out, err := jcs.Transform(buf.Bytes())
+	buf, err := c.encode()
 	if err != nil {
-		return nil, fmt.Errorf("credential: marshal: %w", err)
+		return nil, err
 	}
+	t, ferr := parseShared(buf)
+	if ferr != nil {
+		return nil, fmt.Errorf("credential: marshal: %w", ferr)
+	}
+	out := t.appendJCS(nil, &t.root)
+	t.release()
 	if len(out) > MaxSize {
 		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out), MaxSize))
 	}
 	return out, nil
 }
 
-// marshalDocument marshals c and parses the result back, so that it passes
+// marshalDocument marshals c and parses the result, so that it passes
 // every rule Parse enforces and hashes exactly as a verifier will.
 func (c *Credential) marshalDocument() (*document, error) {
-	raw, err := c.Marshal()
+	buf, err := c.encode()
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := Parse(raw)
+	if len(buf) > 2*MaxSize {
+		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(buf), MaxSize))
+	}
+	t, ferr := parseShared(buf)
+	if ferr != nil {
+		return nil, ferr
+	}
+	parsed, err := fromTree(t, t.root, true)
 	if err != nil {
+		t.release()
 		return nil, err
 	}
 	return parsed.doc, nil

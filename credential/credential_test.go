@@ -253,7 +253,7 @@ func TestSignMarshalParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		created := time.Date(2025, 1, 1, 9, 30, 0, 999, time.FixedZone("CST", 8*3600))
+		created := time.Date(2025, 1, 1, 9, 30, 0, 999, license.ChinaTime)
 		if err := c.Sign(signing.NewKeySigner(key), in.VerificationMethod, created); err != nil {
 			t.Fatal(err)
 		}

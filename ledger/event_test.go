@@ -25,7 +25,7 @@ func mustJSON(t testing.TB, v any) string {
 func TestEventRoundTrip(t *testing.T) {
 	w := ledgertest.NewWorld(t, t0)
 	d := w.NewDepartment("某市市场监督管理局")
-	cst := time.FixedZone("CST", 8*3600)
+	cst := license.ChinaTime
 	a := d.Anchor()
 	a.ValidFrom = a.ValidFrom.In(cst)
 	events := []ledger.Event{
@@ -80,7 +80,7 @@ func TestEventVector(t *testing.T) {
 	e := ledger.Event{
 		V:    1,
 		Kind: ledger.KindLicenseStatus,
-		At:   time.Date(2026, 11, 23, 17, 30, 0, 123456789, time.FixedZone("CST", 8*3600)),
+		At:   time.Date(2026, 11, 23, 17, 30, 0, 123456789, license.ChinaTime),
 		Status: &ledger.StatusChange{
 			Identifier: "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U",
 			Issuer:     "11430000006122244L",

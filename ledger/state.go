@@ -27,6 +27,25 @@ type State struct {
 	keys        map[string]*keyEntry
 	licenses    LicenseStore
 	heads       map[string]RecordsHead // record chain → last anchored head
+	// verify checks an anchor's signature; nil means signing.Verify.
+	verify func(pub *ecdsa.PublicKey, msg, sig []byte) error
+}
+
+// SetVerify replaces the SM2 check of anchor signatures with f, which gets
+// the anchoring key's public key, the signed message (proof hash ‖ document
+// hash) and the signature. A ledger that checks signatures before they reach
+// the state (in its callers' goroutines, in parallel) passes a function
+// that accepts what it checked and calls signing.Verify for anything else.
+func (s *State) SetVerify(f func(pub *ecdsa.PublicKey, msg, sig []byte) error) { s.verify = f }
+
+// KeyPublic returns the public key of the key keyID, whatever its validity,
+// or false if the state has no such key.
+func (s *State) KeyPublic(keyID string) (*ecdsa.PublicKey, bool) {
+	k, ok := s.keys[keyID]
+	if !ok {
+		return nil, false
+	}
+	return k.pub, true
 }
 
 // LicenseStore holds the per-license part of a State: one LicenseState per
@@ -345,7 +364,11 @@ func (s *State) anchor(a Anchor, at time.Time, index uint64) (func(), error) {
 	}
 	msg := make([]byte, 0, 2*HashSize)
 	msg = append(append(msg, a.ProofHash...), a.DocumentHash...)
-	if err := signing.Verify(ke.pub, msg, a.Signature); err != nil {
+	verify := signing.Verify
+	if s.verify != nil {
+		verify = s.verify
+	}
+	if err := verify(ke.pub, msg, a.Signature); err != nil {
 		return nil, fmt.Errorf("%w: license %s: field signature: key %s: %w", ErrBadSignature, id, a.KeyID, err)
 	}
 	undoPred, err := s.supersede(a, parsed, at, index)

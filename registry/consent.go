@@ -291,7 +291,7 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 			return err
 		}
 		if lic != nil {
-			if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, item.Code, "refused:"+reason); err != nil {
+			if err := s.RecordUse(ctx, a, UseRequest{License: lic, Mode: UseByCode, Purpose: purpose, ServiceItem: item.Code, Verdict: "refused:" + reason}); err != nil {
 				return err
 			}
 		}
@@ -330,7 +330,7 @@ func (s *Service) RedeemUseCode(ctx context.Context, a Actor, code, purpose, ser
 	}
 	usedAt := now
 	u.UsedAt, u.UsedBy = &usedAt, a.Name
-	if err := s.RecordUse(ctx, a, lic, UseByCode, purpose, item.Code, string(lic.Status)); err != nil {
+	if err := s.RecordUse(ctx, a, UseRequest{License: lic, Mode: UseByCode, Purpose: purpose, ServiceItem: item.Code, Verdict: string(lic.Status)}); err != nil {
 		return nil, err
 	}
 	s.log.Info("use code redeemed", "use_code", u.ID, "license", lic.Identifier)
@@ -384,7 +384,7 @@ func (s *Service) LookupByDuty(ctx context.Context, a Actor, holderCode, service
 		if !ok {
 			continue
 		}
-		if err := s.RecordUse(ctx, a, l, UseByDuty, purpose, item.Code, string(l.Status)); err != nil {
+		if err := s.RecordUse(ctx, a, UseRequest{License: l, Mode: UseByDuty, Purpose: purpose, ServiceItem: item.Code, Verdict: string(l.Status)}); err != nil {
 			return nil, err
 		}
 		out = append(out, DutyResult{License: l, Fields: fields})

@@ -184,7 +184,7 @@ func TestLookupByDutyAndReport(t *testing.T) {
 	if len(rows) != 1 {
 		t.Fatalf("report rows %+v", rows)
 	}
-	want := registry.ReportRow{Day: w.clock.now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly), Department: w.depts[0].USCC, TypeCode: lic.TypeCode, Issued: 1, Revoked: 1, Verified: 1}
+	want := registry.ReportRow{Day: w.clock.now().In(license.ChinaTime).Format(time.DateOnly), Department: w.depts[0].USCC, TypeCode: lic.TypeCode, Issued: 1, Revoked: 1, Verified: 1}
 	if rows[0] != want {
 		t.Errorf("report %+v, want %+v", rows[0], want)
 	}

@@ -26,7 +26,7 @@ func BenchmarkRecordsAppend(b *testing.B) {
 			return err
 		}},
 		{"RecordUse", func(w *recordsWorld) error {
-			return w.reg.RecordUse(context.Background(), w.clerk, w.lics[0], registry.UseByVerify, "核验营业执照", item, "valid")
+			return w.reg.RecordUse(context.Background(), w.clerk, registry.UseRequest{License: w.lics[0], Mode: registry.UseByVerify, Purpose: "核验营业执照", ServiceItem: item, Verdict: "valid"})
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

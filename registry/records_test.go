@@ -50,7 +50,7 @@ func newRecordsWorld(t testing.TB) *recordsWorld {
 func (w *recordsWorld) use(t testing.TB, i, n int, purpose string) {
 	t.Helper()
 	for range n {
-		if err := w.reg.RecordUse(context.Background(), w.clerk, w.lics[i], registry.UseByVerify, purpose, item, "valid"); err != nil {
+		if err := w.reg.RecordUse(context.Background(), w.clerk, registry.UseRequest{License: w.lics[i], Mode: registry.UseByVerify, Purpose: purpose, ServiceItem: item, Verdict: "valid"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -470,5 +470,42 @@ func TestRecordsRefusedRedemption(t *testing.T) {
 	r := recs[0]
 	if r.Action != registry.ActionUseRefused || r.Reason != registry.UseCodeWrongItem || r.License != lic.Identifier || r.Actor.Account == 0 || r.ServiceItem != other {
 		t.Fatalf("newest record %+v", r.Record)
+	}
+}
+
+// A batch issue records one license.issue per license it issued, none for a
+// refused request.
+func TestRecordsIssueBatch(t *testing.T) {
+	w := newRecordsWorld(t)
+	ctx := context.Background()
+	bad := w.requestOf(0, 0)
+	bad.IssueDate = "2025-02-30"
+	officer := w.issuer(0)
+	officer.Account = 11
+	res := w.reg.IssueBatch(ctx, officer, []registry.IssueRequest{w.requestOf(0, 0), bad, w.requestOf(0, 0)})
+	var want []string
+	for _, r := range res {
+		if r.Err == nil {
+			want = append(want, r.License.Identifier)
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("%d issued, want 2: %+v", len(want), res)
+	}
+	recs, _, err := w.reg.AuditRecords(ctx, w.admin, registry.RecordFilter{Action: registry.ActionIssue, Actor: officer.Name, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range recs {
+		if r.Actor.Account == 11 {
+			got[r.License] = true
+		}
+	}
+	if len(got) != 2 || !got[want[0]] || !got[want[1]] {
+		t.Fatalf("batch records %v, want %v", got, want)
+	}
+	if rep := w.check(t); rep.Err() != nil {
+		t.Fatal(rep.Err())
 	}
 }

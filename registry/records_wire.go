@@ -142,3 +142,17 @@ func tokenWhat(t *Token) string {
 	}
 	return strings.Join([]string{"token", t.ID, t.Name, string(t.Role)}, " ")
 }
+
+// recordMinted records the licenses a batch issued (its rows without an
+// error) together.
+func (s *Service) recordMinted(ctx context.Context, a Actor, rows []*batchRow) {
+	lics := make([]*License, 0, len(rows))
+	for _, r := range rows {
+		if r.err == nil && r.m != nil && r.m.lic != nil {
+			lics = append(lics, r.m.lic)
+		}
+	}
+	if len(lics) > 0 {
+		s.RecordLicenses(ctx, a, ActionIssue, lics)
+	}
+}

@@ -122,6 +122,17 @@ type deptSigner struct {
 	signer signing.Signer
 	cert   *smx509.Certificate
 	seal   *seal.Seal
+	// stamp stamps seal with signer, hashing the seal once.
+	stamp *seal.Stamper
+}
+
+// newSigner pairs a department key with its certificate and seal.
+func newSigner(keyID string, signer signing.Signer, cert *smx509.Certificate, sl *seal.Seal) (*deptSigner, error) {
+	stamp, err := seal.NewStamper(signer, cert, sl)
+	if err != nil {
+		return nil, fmt.Errorf("registry: seal %s with key %s: %w", sl.ID, keyID, err)
+	}
+	return &deptSigner{keyID: keyID, signer: signer, cert: cert, seal: sl, stamp: stamp}, nil
 }
 
 // Open opens the registry in cfg.Dir, creating its store if needed, and
@@ -220,7 +231,7 @@ func (s *Service) loadSigner(ctx context.Context, d *Department, k *DepartmentKe
 		}
 		sl = made.parsed
 	}
-	return &deptSigner{keyID: k.KeyID, signer: signer, cert: cert, seal: sl}, nil
+	return newSigner(k.KeyID, signer, cert, sl)
 }
 
 func (s *Service) loadDepartments(ctx context.Context) error {
@@ -249,31 +260,20 @@ func (s *Service) loadDepartments(ctx context.Context) error {
 }
 
 // Issue validates the request, gives the license its identifier, builds and
-// signs the credential, anchors it on the ledger and stores it. It answers
-// only once the license is durable in both the ledger and the store.
+// signs the credential, seals it, anchors it on the ledger and stores it. It
+// answers only once the license is durable in both the ledger and the
+// store. Concurrent calls share their ledger commit and their store
+// transaction; IssueBatch issues many requests with one of each.
 func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*License, error) {
 	dept, err := s.issuingDepartment(a)
 	if err != nil {
 		return nil, err
 	}
-	if req.RequestKey != "" {
-		prior, err := s.store.licenseByRequestKey(ctx, dept.USCC, req.RequestKey)
-		if err != nil {
-			return nil, err
-		}
-		if prior != nil {
-			if err := sameRequest(prior, req); err != nil {
-				return nil, err
-			}
-			return prior, nil
-		}
+	if prior, err := s.priorIssue(ctx, dept, req); prior != nil || err != nil {
+		return prior, err
 	}
-	typ, err := s.typeFor(dept, req.TypeCode)
+	typ, rec, err := s.validIssue(dept, req)
 	if err != nil {
-		return nil, err
-	}
-	rec := s.record(dept, typ, req)
-	if err := typ.ValidateAt(rec, s.now()); err != nil {
 		return nil, err
 	}
 	unlock, err := s.holdOne(ctx, typ, rec.HolderCode)
@@ -285,12 +285,9 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 	if err != nil {
 		return nil, err
 	}
-	statusIndex, opened, err := s.store.allocateSlot(ctx, dept.USCC, randomListIndex)
+	statusIndex, err := s.allocateSlot(ctx, dept.USCC)
 	if err != nil {
 		return nil, err
-	}
-	if opened {
-		s.changed() // the bundle carries the new list
 	}
 	// A crash between anchoring and storing leaves an orphan anchor whose
 	// identifier the store never saw; the ledger refuses it again as a
@@ -300,18 +297,63 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 		if err != nil {
 			return nil, err
 		}
-		lic, err := s.issueAs(ctx, dept, key, rec, serial, statusIndex, req.RequestKey)
-		if errors.Is(err, ledger.ErrDuplicate) && attempt < 16 {
+		lic, err := s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: serial, version: firstVersion, statusIndex: statusIndex, requestKey: req.RequestKey})
+		if errors.Is(err, ledger.ErrDuplicate) && attempt < maxSerialRetries {
 			continue
 		}
 		return s.recordLicense(ctx, a, ActionIssue, "")(lic, err)
 	}
 }
 
-// issueAs is the second half of Issue once the serial is chosen: a first
-// version.
-func (s *Service) issueAs(ctx context.Context, dept *Department, key *deptSigner, rec license.Record, serial string, statusIndex int, requestKey string) (*License, error) {
-	return s.mint(ctx, mintRequest{dept: dept, key: key, rec: rec, serial: serial, version: "001", statusIndex: statusIndex, requestKey: requestKey})
+// firstVersion is the identifier's version segment of a first issue.
+const firstVersion = "001"
+
+// maxSerialRetries bounds how many serials an issue tries past ones the
+// ledger already holds (orphan anchors of a crash).
+const maxSerialRetries = 16
+
+// priorIssue returns the license an earlier request with the same
+// RequestKey issued, or nil; a key reused for another request is a
+// *KeyReuseError.
+func (s *Service) priorIssue(ctx context.Context, dept *Department, req IssueRequest) (*License, error) {
+	if req.RequestKey == "" {
+		return nil, nil
+	}
+	prior, err := s.store.licenseByRequestKey(ctx, dept.USCC, req.RequestKey)
+	if err != nil || prior == nil {
+		return nil, err
+	}
+	if err := sameRequest(prior, req); err != nil {
+		return nil, err
+	}
+	return prior, nil
+}
+
+// validIssue checks that the department may issue the request's type and
+// builds the record, defaults filled, that the type's rules accept.
+func (s *Service) validIssue(dept *Department, req IssueRequest) (license.Type, license.Record, error) {
+	typ, err := s.typeFor(dept, req.TypeCode)
+	if err != nil {
+		return license.Type{}, license.Record{}, err
+	}
+	rec := s.record(dept, typ, req)
+	if err := typ.ValidateAt(rec, s.now()); err != nil {
+		return license.Type{}, license.Record{}, err
+	}
+	return typ, rec, nil
+}
+
+// allocateSlot takes a status-list slot of the department for a new
+// license version.
+func (s *Service) allocateSlot(ctx context.Context, uscc string) (int, error) {
+	slot, opened, err := s.store.allocateSlot(ctx, uscc, randomListIndex)
+	if err != nil {
+		return 0, err
+	}
+	if opened {
+		s.changed() // the bundle carries the new list
+	}
+	return slot, nil
 }
 
 // mintRequest is what mint needs once a license's record is validated and
@@ -331,103 +373,133 @@ type mintRequest struct {
 	beforeAnchor func(lic *License, sealID string, anchor ledger.Anchor) error
 }
 
+// minted is a license version signed and sealed, not yet anchored: the
+// license as it will be stored (without its receipt) and its anchor.
+type minted struct {
+	lic    *License
+	anchor ledger.Anchor
+	// err is the store's refusal of this version, once anchored.
+	err error
+}
+
 // mint is the pipeline every license version goes through, first issue or
-// new version: identifier → credential → sign → seal → anchor → store.
+// new version: sign (identifier → credential → proof → seal → QR form),
+// anchor, store.
 func (s *Service) mint(ctx context.Context, m mintRequest) (*License, error) {
-	dept, key, rec, serial, statusIndex := m.dept, m.key, m.rec, m.serial, m.statusIndex
-	id, err := license.NewIdentifier(rec.TypeCode, dept.USCC, serial, m.version)
+	v, err := s.sign(m)
+	if err != nil {
+		return nil, err
+	}
+	if m.beforeAnchor != nil {
+		if err := m.beforeAnchor(v.lic, m.key.seal.ID, v.anchor); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.anchorAndStore(ctx, m.key, []*minted{v}); err != nil {
+		return nil, err
+	}
+	if v.err != nil {
+		return nil, v.err
+	}
+	return v.lic, nil
+}
+
+// sign makes a license version: its identifier, the credential signed
+// once (canonical bytes, digests and signature from that one signing), the
+// department's seal over those bytes, the compact QR form, and the anchor
+// the ledger gets — no personal data in it.
+func (s *Service) sign(m mintRequest) (*minted, error) {
+	rec := m.rec
+	id, err := license.NewIdentifier(rec.TypeCode, m.dept.USCC, m.serial, m.version)
 	if err != nil {
 		return nil, err
 	}
 	rec.Identifier = id.String()
 	if rec.Number == "" {
-		rec.Number = serial
+		rec.Number = m.serial
 	}
-	status, err := s.statusEntries(dept.USCC, statusIndex)
+	status, err := s.statusEntries(m.dept.USCC, m.statusIndex)
 	if err != nil {
 		return nil, err
 	}
-	cred, err := credential.New(rec, dept.Name, status)
+	cred, err := credential.New(rec, m.dept.Name, status)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	if err := cred.Sign(key.signer, credential.VerificationMethod(dept.USCC, key.keyID), now); err != nil {
+	signed, err := cred.SignCanonical(m.key.signer, credential.VerificationMethod(m.dept.USCC, m.key.keyID), now)
+	if err != nil {
 		return nil, fmt.Errorf("registry: sign %s: %w", rec.Identifier, err)
 	}
-	raw, err := cred.Marshal()
+	sealSig, err := sealLicense(m.key, signed.Canonical, rec.Identifier, now)
 	if err != nil {
 		return nil, err
 	}
-	sealSig, err := sealLicense(key, raw, rec.Identifier, now)
-	if err != nil {
-		return nil, err
-	}
-	compact, err := credential.EncodeCompact(cred, key.signer, key.keyID, now)
+	compact, err := credential.EncodeCompact(cred, m.key.signer, m.key.keyID, now)
 	if err != nil {
 		return nil, fmt.Errorf("registry: compact form of %s: %w", rec.Identifier, err)
 	}
-	anchor, err := anchorOf(cred, dept.USCC, rec, key.keyID)
+	return &minted{
+		lic: &License{
+			Identifier: rec.Identifier, Department: m.dept.USCC, TypeCode: rec.TypeCode, Serial: m.serial, Version: m.version,
+			Status: license.StatusActive, StatusIndex: m.statusIndex, Record: rec, Credential: signed.Canonical,
+			IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
+		},
+		anchor: ledger.Anchor{
+			Identifier: rec.Identifier, Issuer: m.dept.USCC, TypeCode: rec.TypeCode, KeyID: m.key.keyID,
+			ProofHash: signed.ProofHash, DocumentHash: signed.DocumentHash, Signature: signed.Signature,
+			ValidFrom: signed.ValidFrom, ValidUntil: signed.ValidUntil, Predecessor: m.predecessor,
+		},
+	}, nil
+}
+
+// anchorAndStore anchors the versions on the ledger in one append, then
+// stores them in one transaction, and returns once both are durable. The
+// versions are signed with key (its seal is stored apart from each seal
+// signature). An error is the ledger's, for all of them; a version the
+// store refused has its err set.
+func (s *Service) anchorAndStore(ctx context.Context, key *deptSigner, vs []*minted) error {
+	anchors := make([]ledger.Anchor, len(vs))
+	for i, v := range vs {
+		anchors[i] = v.anchor
+	}
+	receipts, err := s.ledger.Anchor(ctx, anchors)
 	if err != nil {
-		return nil, err
+		if len(vs) == 1 {
+			return fmt.Errorf("registry: anchor %s: %w", vs[0].lic.Identifier, err)
+		}
+		return fmt.Errorf("registry: anchor %d licenses: %w", len(vs), err)
 	}
-	anchor.Predecessor = m.predecessor
-	lic := &License{
-		Identifier: rec.Identifier, Department: dept.USCC, TypeCode: rec.TypeCode, Serial: serial, Version: m.version,
-		Status: license.StatusActive, StatusIndex: statusIndex, Record: rec, Credential: raw,
-		IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
+	lics := make([]*License, len(vs))
+	for i, v := range vs {
+		v.lic.Receipt = receipts[i]
+		lics[i] = v.lic
 	}
-	if m.beforeAnchor != nil {
-		if err := m.beforeAnchor(lic, key.seal.ID, anchor); err != nil {
-			return nil, err
+	if len(vs) == 1 {
+		// Concurrent single issues share the store's group commit.
+		vs[0].err = s.store.insertLicense(ctx, lics[0], key.seal.ID, key.seal.Raw)
+	} else {
+		for i, err := range s.store.insertLicenses(lics, key.seal.ID, key.seal.Raw) {
+			vs[i].err = err
 		}
 	}
-	receipts, err := s.ledger.Anchor(ctx, []ledger.Anchor{anchor})
-	if err != nil {
-		return nil, fmt.Errorf("registry: anchor %s: %w", rec.Identifier, err)
+	for _, v := range vs {
+		if v.err == nil {
+			s.log.Info("license issued", "id", v.lic.Identifier, "department", v.lic.Department, "type", v.lic.TypeCode, "version", v.lic.Version, "log_index", v.lic.Receipt.LogIndex)
+		}
 	}
-	lic.Receipt = receipts[0]
-	if err := s.store.insertLicense(ctx, lic, key.seal.ID, key.seal.Raw); err != nil {
-		return nil, err
-	}
-	s.log.Info("license issued", "id", lic.Identifier, "department", dept.USCC, "type", rec.TypeCode, "log_index", lic.Receipt.LogIndex)
-	return lic, nil
+	return nil
 }
 
 // sealLicense stamps the department's seal on a license: an SES_Signature
 // over SM3 of the credential's canonical bytes.
 func sealLicense(key *deptSigner, credentialJSON []byte, identifier string, at time.Time) ([]byte, error) {
 	digest := sm3.Sum(credentialJSON)
-	sig, err := seal.Sign(key.signer, key.cert, key.seal, digest[:], at, "license:"+identifier)
+	sig, err := key.stamp.Sign(digest[:], at, "license:"+identifier)
 	if err != nil {
 		return nil, fmt.Errorf("registry: seal %s: %w", identifier, err)
 	}
 	return sig, nil
-}
-
-// anchorOf is what the ledger keeps of a license: no personal data.
-func anchorOf(cred *credential.Credential, uscc string, rec license.Record, keyID string) (ledger.Anchor, error) {
-	proofHash, docHash, err := cred.Hashes()
-	if err != nil {
-		return ledger.Anchor{}, err
-	}
-	sig, err := cred.Signature()
-	if err != nil {
-		return ledger.Anchor{}, err
-	}
-	a := ledger.Anchor{
-		Identifier: rec.Identifier, Issuer: uscc, TypeCode: rec.TypeCode, KeyID: keyID,
-		ProofHash: proofHash, DocumentHash: docHash, Signature: sig,
-	}
-	if a.ValidFrom, err = time.Parse(time.RFC3339, cred.ValidFrom); err != nil {
-		return ledger.Anchor{}, fmt.Errorf("registry: validFrom: %w", err)
-	}
-	if cred.ValidUntil != "" {
-		if a.ValidUntil, err = time.Parse(time.RFC3339, cred.ValidUntil); err != nil {
-			return ledger.Anchor{}, fmt.Errorf("registry: validUntil: %w", err)
-		}
-	}
-	return a, nil
 }
 
 // record builds the license record from a request, filling the defaults.
@@ -653,7 +725,7 @@ func newDeptSigner(key *sm2.PrivateKey, dk *DepartmentKey, sl *Seal) (*deptSigne
 	if err != nil {
 		return nil, err
 	}
-	return &deptSigner{keyID: dk.KeyID, signer: signing.NewKeySigner(key), cert: cert, seal: sl.parsed}, nil
+	return newSigner(dk.KeyID, signing.NewKeySigner(key), cert, sl.parsed)
 }
 
 func ledgerKey(k *DepartmentKey) ledger.Key {

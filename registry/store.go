@@ -39,6 +39,7 @@ type Store interface {
 	directoryStore
 	useStore
 	itemStore
+	importStore
 	recordStore
 	// Close waits for queued writes and closes the database.
 	Close() error
@@ -63,6 +64,13 @@ type itemStore interface {
 type licenseStore interface {
 	// insertLicense stores a new license and returns once it is committed.
 	insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error
+	// insertLicenses stores licenses issued together in one transaction,
+	// one error per license (a row that breaks a constraint is retried
+	// alone, so it takes no other down with it).
+	insertLicenses(lics []*License, sealID string, sealDER []byte) []error
+	// requestKeyIDs maps the department's request keys that name a license
+	// to its identifier.
+	requestKeyIDs(ctx context.Context, uscc string, keys []string) (map[string]string, error)
 	license(ctx context.Context, id string) (*License, error)
 	// licenseByRequestKey is nil, nil when no license has the key.
 	licenseByRequestKey(ctx context.Context, uscc, key string) (*License, error)
@@ -168,6 +176,7 @@ type store struct {
 	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
 
 	alloc allocator
+	stmts stmtCache // statements of the issue path, prepared once
 }
 
 type pendingInsert struct {

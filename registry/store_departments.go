@@ -61,10 +61,14 @@ func (s *store) activeSeal(ctx context.Context, uscc string) (*seal.Seal, error)
 // heldLicense returns the identifier and status of a license of the type
 // the holder holds that is not final (active or suspended), or "" if none.
 func (s *store) heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error) {
-	var id, st string
-	err := s.db.QueryRowContext(ctx, `SELECT identifier, status FROM licenses
+	stmt, err := s.prepared(ctx, `SELECT identifier, status FROM licenses
 		WHERE type_code = ? AND holder_code = ? AND status IN ('active', 'suspended')
-		ORDER BY identifier LIMIT 1`, typeCode, holderCode).Scan(&id, &st)
+		ORDER BY identifier LIMIT 1`)
+	if err != nil {
+		return "", "", err
+	}
+	var id, st string
+	err = stmt.QueryRowContext(ctx, typeCode, holderCode).Scan(&id, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}

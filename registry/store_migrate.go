@@ -47,7 +47,8 @@ CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 `},
 	{version: 3, name: "one time format", fn: migrateTimes},
 	{version: 4, name: "service items and halls", sql: itemsSchema, fn: seedServiceItems},
-	{version: 5, name: "record log", sql: recordsSchema},
+	{version: 5, name: "import jobs", sql: importSchema},
+	{version: 6, name: "record log", sql: recordsSchema},
 }
 
 // baseSchema is the schema as it stood when migrations began.

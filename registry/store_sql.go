@@ -111,6 +111,10 @@ func (db sqlDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql
 	return db.DB.QueryRowContext(ctx, db.d.rebind(q), args...)
 }
 
+func (db sqlDB) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return db.DB.PrepareContext(ctx, db.d.rebind(q))
+}
+
 func (db sqlDB) Exec(q string, args ...any) (sql.Result, error) {
 	return db.ExecContext(context.Background(), q, args...)
 }

@@ -34,17 +34,29 @@ type UsageRecord struct {
 	At          time.Time `json:"at"`           // when
 }
 
+// UseRequest is one use of a license that window staff record.
+type UseRequest struct {
+	// License is the license used.
+	License *License
+	// Mode is how: UseByCode, UseByDuty or UseByVerify.
+	Mode string
+	// Purpose is the 用证事由 (required); ServiceItem the service item code.
+	Purpose, ServiceItem string
+	// Verdict is the license's status or the verification verdict then.
+	Verdict string
+}
+
 // RecordUse records that window staff used a license. Redeeming a use code
 // and looking up by duty record their uses themselves; the window verify
 // page calls it for a license the holder showed.
-func (s *Service) RecordUse(ctx context.Context, a Actor, lic *License, mode, purpose, serviceItem, verdict string) error {
+func (s *Service) RecordUse(ctx context.Context, a Actor, u UseRequest) error {
 	if a.Role != RoleVerifier {
 		return fmt.Errorf("%w: only window staff record uses", ErrForbidden)
 	}
-	if err := validPurpose(purpose); err != nil {
+	if err := validPurpose(u.Purpose); err != nil {
 		return err
 	}
-	return s.insertUse(ctx, a, lic, mode, purpose, serviceItem, verdict)
+	return s.insertUse(ctx, a, u.License, u.Mode, u.Purpose, u.ServiceItem, u.Verdict)
 }
 
 // RecordLiveUse records the verification of a live code (亮证码) of lic,

@@ -152,12 +152,9 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 	if err != nil {
 		return nil, err
 	}
-	statusIndex, opened, err := s.store.allocateSlot(ctx, dept.USCC, randomListIndex)
+	statusIndex, err := s.allocateSlot(ctx, dept.USCC)
 	if err != nil {
 		return nil, err
-	}
-	if opened {
-		s.changed()
 	}
 	now := s.now()
 	pred := &ledger.Predecessor{Identifier: id, DocumentHash: predHash, Reason: req.reason()}

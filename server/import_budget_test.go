@@ -34,7 +34,7 @@ func TestImportManyBadRows(t *testing.T) {
 	}
 	job := a.header.Get("Location")
 	p := e.waitImport(off, job)
-	if p.Total != rows || p.Issued != 0 || p.Failed < rows || p.Kept != limits.ImportErrorsKept {
+	if p.Total != rows || p.Issued != 0 || p.Failed != rows || p.Kept != limits.ImportErrorsKept || p.Unkept == 0 {
 		t.Fatalf("progress %+v", p)
 	}
 
@@ -44,7 +44,7 @@ func TestImportManyBadRows(t *testing.T) {
 	if n := strings.Count(page.body, "<tr><td>"); n != limits.ImportErrorsPage {
 		t.Errorf("job page shows %d errors, want one page of %d", n, limits.ImportErrorsPage)
 	}
-	if want := fmt.Sprintf("另有 %d 条未保存", p.Failed-p.Kept); !strings.Contains(page.body, want) {
+	if want := fmt.Sprintf("共 %d 行有错误；每个导入任务只保存前 %d 条错误，另有 %d 行的错误未保存", rows, limits.ImportErrorsKept, p.Unkept); !strings.Contains(page.body, want) {
 		t.Errorf("job page does not say %q", want)
 	}
 	last := off.get(job + fmt.Sprintf("?page=%d", limits.ImportErrorsKept/limits.ImportErrorsPage))
@@ -56,7 +56,7 @@ func TestImportManyBadRows(t *testing.T) {
 	if n := strings.Count(csv.body, "\n"); n != limits.ImportErrorsKept+2 {
 		t.Errorf("errors.csv has %d lines, want header + %d + a closing note", n, limits.ImportErrorsKept)
 	}
-	if want := fmt.Sprintf("另有 %d 条错误未保存", p.Failed-p.Kept); !strings.Contains(csv.body, want) {
+	if want := fmt.Sprintf("另有 %d 行的错误未保存", p.Unkept); !strings.Contains(csv.body, want) {
 		t.Errorf("errors.csv does not say %q", want)
 	}
 	if len(page.body) > 1<<20 || len(csv.body) > 1<<20 {

@@ -108,6 +108,7 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/log/consistency", s.logConsistency)
 	e.GET("/status/:uscc/message/:n", s.statusList)
 	api.POST("/licenses", s.issue, s.require(registry.RoleIssuer))
+	api.POST("/import", s.importBatch, s.require(registry.RoleIssuer))
 	api.GET("/licenses/:id", s.getLicense, s.require(registry.RoleIssuer, registry.RoleAdmin))
 	api.POST("/licenses/:id/status", s.setStatus, s.require(registry.RoleIssuer))
 	api.POST("/licenses/:id/versions", s.newVersion, s.require(registry.RoleIssuer))

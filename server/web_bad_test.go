@@ -45,7 +45,7 @@ func TestWebBadInput(t *testing.T) {
 		}, 413, []string{"10 MiB"}},
 		{"CSV with a wrong header", func() webAnswer {
 			return off.upload("/console/import", map[string]string{"type": typeA}, "file", "x.csv", []byte("name,code\n甲,1\n"))
-		}, 400, []string{"表头", "holder,holderCode,jurisdiction,number,issueDate,validFrom,validUntil,"}},
+		}, 400, []string{"表头", "表头第 1 列「name」不是「营业执照」的字段", "持证主体,持证主体代码,管辖属地编码,证照编号,颁发日期,有效期起,有效期止,"}},
 		{"field error shown next to the field", func() webAnswer {
 			return off.form("/console/issue/"+typeA, with(e.issueForm("甲"), "holderCode", "91430104MA4L3B5K27"))
 		}, 400, []string{`class="has-err"`, "持证主体代码", `<span class="ferr" role="alert">校验位错误：unified social credit code check character`}},
@@ -148,10 +148,10 @@ func TestImportRowsAndRerun(t *testing.T) {
 		t.Fatalf("first run %+v", p)
 	}
 	page := off.get(job).body
-	if !strings.Contains(page, "<td>3</td><td class=\"mono\">holderCode</td>") {
-		t.Errorf("error report does not name line 3 and holderCode:\n%s", page)
+	if !strings.Contains(page, "<td>3</td><td>持证主体代码</td><td>校验位错误") {
+		t.Errorf("error report does not name line 3, 持证主体代码 and the rule in Chinese:\n%s", page)
 	}
-	if csv := off.get(job + "/errors.csv").body; !strings.Contains(csv, "3,holderCode,") {
+	if csv := off.get(job + "/errors.csv").body; !strings.HasPrefix(csv, "\xef\xbb\xbf行号,列,错误,字段,规则\n") || !strings.Contains(csv, "\n3,持证主体代码,校验位错误,holderCode,check\n") {
 		t.Errorf("errors.csv: %s", csv)
 	}
 	size := e.treeSize()

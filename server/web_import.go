@@ -3,148 +3,102 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
 	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/registry"
+	"zhengzhao/registry/importer"
 )
 
-// Batch import of existing licenses from CSV. A job runs in the background;
-// the page polls its progress. Every row carries a request key derived from
-// its content, so running the same file again issues nothing twice; a bad
-// row is reported and never stops the good ones.
+// Batch import of existing licenses on the console. The file is read by
+// registry/importer, the same code `zhengzhao import` and POST
+// /api/v1/import use: CSV or JSON Lines, Chinese or English headers,
+// UTF-8 or GB18030. A job runs in the background in batches; its counts
+// and its first limits.ImportErrorsKept row errors are kept in the store
+// after each batch, so its page survives a restart. Every row carries a
+// stable request key, so running the same file again issues nothing
+// twice; a bad row is reported and never stops the good ones.
 
-// importCore are the CSV columns before the type's own field keys.
-var importCore = []string{"holder", "holderCode", "jurisdiction", "number", "issueDate", "validFrom", "validUntil"}
+// importBatchRows is the console's batch: small enough that the page's
+// counts move often.
+const importBatchRows = 100
 
-// importHeader is the header a CSV for type t must have.
-func importHeader(t license.Type) []string {
-	h := append([]string{}, importCore...)
-	for _, f := range t.Fields {
-		h = append(h, f.Key)
+// importHeader is the header of the template for type t: its Chinese
+// column labels.
+func importHeader(t license.Type) []string { return importer.Header(t) }
+
+// importJobs are the jobs running in this process. A job in the store that
+// is not finished, not running here and not saved for importStale (a
+// running job saves after every batch, on whichever instance runs it) was
+// interrupted: its server stopped.
+type importJobs struct {
+	mu      sync.Mutex
+	running map[string]time.Time // job id → its last batch
+}
+
+const importStale = 2 * time.Minute
+
+func newImportJobs() *importJobs { return &importJobs{running: map[string]time.Time{}} }
+
+func (js *importJobs) touch(id string, alive bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if alive {
+		js.running[id] = time.Now()
+	} else {
+		delete(js.running, id)
 	}
-	return h
 }
 
-// importWorkers issue rows concurrently so the store's group commit and the
-// ledger batch them.
-const importWorkers = 64
-
-type rowError struct {
-	Row     int    `json:"row"` // 1-based line number in the file, header = 1
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-type importJob struct {
-	ID         string
-	Department string
-	TypeCode   string
-	TypeName   string
-	FileName   string
-	Started    time.Time
-
-	mu       sync.Mutex
-	total    int
-	done     int
-	issued   int
-	existing int
-	errors   []rowError // the first limits.ImportErrorsKept, by row once finished
-	failed   int        // every row error, kept or not
-	finished time.Time
-}
-
-// addErrors records row errors: all are counted, the first
-// limits.ImportErrorsKept are kept, each message cut to
-// limits.ImportMessage bytes, so a file of bad rows cannot fill memory. The
-// caller holds j.mu.
-func (j *importJob) addErrors(errs ...rowError) {
-	j.failed += len(errs)
-	for _, e := range errs {
-		if len(j.errors) >= limits.ImportErrorsKept {
-			return
-		}
-		if len(e.Message) > limits.ImportMessage {
-			cut := limits.ImportMessage
-			for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
-				cut--
-			}
-			e.Message = e.Message[:cut] + "…"
-		}
-		j.errors = append(j.errors, e)
-	}
+func (js *importJobs) isRunning(id string) bool {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	_, ok := js.running[id]
+	return ok
 }
 
 // importProgress is what the progress endpoint answers.
 type importProgress struct {
-	Total    int        `json:"total"`
-	Done     int        `json:"done"`
-	Issued   int        `json:"issued"`
-	Existing int        `json:"existing"`
-	Failed   int        `json:"failed"`
-	Kept     int        `json:"kept"` // row errors kept; Failed - Kept were counted only
-	Finished bool       `json:"finished"`
-	Seconds  float64    `json:"seconds"`
-	Errors   []rowError `json:"errors,omitempty"`
+	Total    int     `json:"total"`
+	Done     int     `json:"done"`
+	Issued   int     `json:"issued"`
+	Existing int     `json:"existing"`
+	Failed   int     `json:"failed"`
+	Kept     int     `json:"kept"`   // row errors kept (a row may have several)
+	Unkept   int     `json:"unkept"` // failed rows whose errors were not kept
+	Finished bool    `json:"finished"`
+	Seconds  float64 `json:"seconds"`
+	// Interrupted: the job stopped before its end (the server stopped);
+	// importing the file again finishes it, issuing nothing twice.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-func (j *importJob) progress(withErrors bool) importProgress {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	p := importProgress{Total: j.total, Done: j.done, Issued: j.issued, Existing: j.existing, Failed: j.failed, Kept: len(j.errors), Finished: !j.finished.IsZero()}
-	end := j.finished
+func (s *Server) progressOf(ctx context.Context, j *registry.ImportJob) (importProgress, error) {
+	kept, keptRows, err := s.reg.ImportErrorCounts(ctx, j.ID)
+	if err != nil {
+		return importProgress{}, err
+	}
+	p := importProgress{Total: j.Total, Done: j.Done, Issued: j.Issued, Existing: j.Existing, Failed: j.Failed, Kept: kept,
+		Unkept: max(0, j.Failed-keptRows), Finished: !j.Finished.IsZero()}
+	end := j.Finished
 	if end.IsZero() {
-		end = time.Now()
+		end = s.now()
+		if !s.web.imports.isRunning(j.ID) && s.now().Sub(j.Updated) > importStale {
+			p.Interrupted, p.Finished = true, true
+		}
 	}
 	p.Seconds = end.Sub(j.Started).Seconds()
-	if withErrors {
-		p.Errors = append([]rowError{}, j.errors...)
-	}
-	return p
-}
-
-type importJobs struct {
-	mu   sync.Mutex
-	jobs map[string]*importJob
-}
-
-func newImportJobs() *importJobs { return &importJobs{jobs: map[string]*importJob{}} }
-
-func (js *importJobs) add(j *importJob) {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	// Keep the latest 100 jobs.
-	if len(js.jobs) >= 100 {
-		var oldest *importJob
-		for _, o := range js.jobs {
-			if oldest == nil || o.Started.Before(oldest.Started) {
-				oldest = o
-			}
-		}
-		delete(js.jobs, oldest.ID)
-	}
-	js.jobs[j.ID] = j
-}
-
-func (js *importJobs) get(id string) *importJob {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	return js.jobs[id]
+	return p, nil
 }
 
 type importPageData struct {
@@ -164,22 +118,17 @@ func (s *Server) importPage(c *echo.Context) error {
 	return s.page(c, http.StatusOK, "console_import", "批量导入", importPageData{Types: s.deptTypes(d)})
 }
 
-// importTemplate answers a CSV with the header and one example row.
+// importTemplate answers the CSV template: a UTF-8 byte-order mark (Excel
+// then reads it as UTF-8), the Chinese header and one example row.
 func (s *Server) importTemplate(c *echo.Context) error {
 	d, t, err := s.formType(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	ex := t.Example(d.USCC, d.Name)
-	row := []string{ex.Holder, ex.HolderCode, ex.Jurisdiction, "", "", "", ""}
-	for _, f := range t.Fields {
-		row = append(row, ex.Fields[f.Key])
-	}
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(importHeader(t))
-	_ = w.Write(row)
-	w.Flush()
+	if err := importer.WriteTemplate(&buf, t, t.Example(d.USCC, d.Name)); err != nil {
+		return s.webError(c, err)
+	}
 	setFilename(c, "attachment", "import-"+t.Code+".csv")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
@@ -205,147 +154,101 @@ func (s *Server) importStart(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(f)
-	if err != nil {
+	rd, err := importer.NewReader(io.LimitReader(f, MaxUpload), importer.Options{Department: d.USCC, Type: t, Format: importer.FormatOf(fh.Filename)})
+	var he *importer.HeaderError
+	var le *limits.ExceededError
+	switch {
+	case errors.As(err, &he):
+		data.Err = he.Message + "。未导入任何一行。第一行应为下面的表头（列的顺序不限，可选列可省略）。"
+		data.Expected, data.Got = importer.Header(t), he.Header
+		return s.page(c, http.StatusBadRequest, "console_import", "批量导入", data)
+	case err != nil:
 		return s.webError(c, err)
 	}
-	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a BOM from Excel
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	want := importHeader(t)
-	if err != nil || strings.Join(header, ",") != strings.Join(want, ",") {
-		data.Err = "CSV 表头不符合「" + t.Name + "」的格式，未导入任何一行。第一行应为下面的表头。"
-		data.Expected, data.Got = want, header
-		return s.page(c, http.StatusBadRequest, "console_import", "批量导入", data)
-	}
-	job := &importJob{ID: newRequestKey()[4:], Department: d.USCC, TypeCode: t.Code, TypeName: t.Name, FileName: fh.Filename, Started: time.Now()}
-	rows := make(chan []string, 256)
-	var rowsRead [][]string
-	line := 1
+	var rows importer.Rows
 	for {
-		rec, err := r.Read()
+		row, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line++
+		if errors.As(err, &le) {
+			data.Err = le.Message + "，未导入任何一行。"
+			return s.page(c, http.StatusRequestEntityTooLarge, "console_import", "批量导入", data)
+		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && pe.Err == csv.ErrFieldCount {
-				rec = nil
-			} else {
-				job.addErrors(rowError{Row: line, Field: "", Message: "CSV 格式错误：" + err.Error()})
-				continue
-			}
+			return s.webError(c, err)
 		}
-		rowsRead = append(rowsRead, append([]string{fmt.Sprint(line)}, rec...))
+		rows = append(rows, row)
 	}
-	job.total = len(rowsRead) + job.failed
-	job.done = job.failed
-	s.web.imports.add(job)
 	actor := account(c).Actor()
-	s.log.Info("import started", "job", job.ID, "department", d.USCC, "type", t.Code, "rows", job.total)
-	go func() {
-		for _, rec := range rowsRead {
-			rows <- rec
-		}
-		close(rows)
-	}()
+	job := &registry.ImportJob{ID: newRequestKey()[4:], Department: d.USCC, TypeCode: t.Code, TypeName: t.Name, FileName: fh.Filename,
+		Actor: actor.Name, Encoding: string(rd.Encoding()), Started: s.now(), Total: len(rows)}
+	job.Updated = job.Started
+	if err := s.reg.SaveImportJob(c.Request().Context(), job); err != nil {
+		return s.webError(c, err)
+	}
+	s.web.imports.touch(job.ID, true)
+	s.log.Info("import started", "job", job.ID, "department", d.USCC, "type", t.Code, "rows", job.Total, "encoding", job.Encoding)
 	go s.runImport(job, t, actor, rows)
 	return c.Redirect(http.StatusSeeOther, "/console/import/"+job.ID)
 }
 
-func (s *Server) runImport(job *importJob, t license.Type, actor registry.Actor, rows <-chan []string) {
+// runImport issues the rows of job in batches, keeping its counts and its
+// first row errors in the store after each batch.
+func (s *Server) runImport(job *registry.ImportJob, t license.Type, actor registry.Actor, rows importer.Rows) {
 	ctx := context.Background()
-	header := importHeader(t)
-	var wg sync.WaitGroup
-	for range importWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for rec := range rows {
-				var line int
-				fmt.Sscan(rec[0], &line)
-				errs, existed := s.importRow(ctx, job, t, actor, header, rec[1:])
-				job.mu.Lock()
-				job.done++
-				switch {
-				case len(errs) > 0:
-					for i := range errs {
-						errs[i].Row = line
-					}
-					job.addErrors(errs...)
-				case existed:
-					job.existing++
-				default:
-					job.issued++
-				}
-				job.mu.Unlock()
+	defer s.web.imports.touch(job.ID, false)
+	kept := 0
+	p, err := importer.Run(ctx, &rows, importer.Config{
+		BatchSize: importBatchRows,
+		Issue:     importer.Local(s.reg, actor, t),
+		RowErrors: func(errs []importer.RowError) error {
+			n := min(len(errs), limits.ImportErrorsKept-kept)
+			if n <= 0 {
+				return nil
 			}
-		}()
-	}
-	wg.Wait()
-	job.mu.Lock()
-	job.finished = time.Now()
-	slices.SortStableFunc(job.errors, func(a, b rowError) int { return a.Row - b.Row })
-	job.mu.Unlock()
-	p := job.progress(false)
-	s.log.Info("import finished", "job", job.ID, "issued", p.Issued, "existing", p.Existing, "failed", p.Failed, "seconds", p.Seconds)
-}
-
-// importRow issues one row; existed is true when its request key had
-// already issued a license (a re-run).
-func (s *Server) importRow(ctx context.Context, job *importJob, t license.Type, actor registry.Actor, header, rec []string) ([]rowError, bool) {
-	if len(rec) != len(header) {
-		return []rowError{{Message: fmt.Sprintf("列数为 %d，应为 %d（与表头一致）", len(rec), len(header))}}, false
-	}
-	sum := sha256.Sum256([]byte(t.Code + "\x00" + strings.Join(rec, "\x1f")))
-	req := registry.IssueRequest{TypeCode: t.Code, Fields: map[string]string{}, RequestKey: "csv-" + hex.EncodeToString(sum[:20])}
-	for i, col := range header {
-		v := strings.TrimSpace(rec[i])
-		switch col {
-		case "holder":
-			req.Holder = v
-		case "holderCode":
-			req.HolderCode = strings.ToUpper(v)
-		case "jurisdiction":
-			req.Jurisdiction = v
-		case "number":
-			req.Number = v
-		case "issueDate":
-			req.IssueDate = v
-		case "validFrom":
-			req.ValidFrom = v
-		case "validUntil":
-			req.ValidUntil = v
-		default:
-			if v != "" {
-				req.Fields[col] = v
+			if err := s.reg.AddImportErrors(ctx, job.ID, kept, jobErrors(errs[:n])); err != nil {
+				return err
 			}
-		}
-	}
-	lic, err := s.reg.Issue(ctx, actor, req)
+			kept += n
+			return nil
+		},
+		OnBatch: func(p importer.Progress) error {
+			s.metrics.issued.Add(float64(p.Issued - job.Issued))
+			job.Done, job.Issued, job.Existing, job.Failed, job.Updated = p.Rows, p.Issued, p.Existing, p.Failed, s.now()
+			s.web.imports.touch(job.ID, true)
+			return s.reg.SaveImportJob(ctx, job)
+		},
+	})
 	if err != nil {
-		fes := fieldErrors(err)
-		if len(fes) == 0 {
-			return []rowError{{Message: err.Error()}}, false
+		s.log.Error("import stopped", "job", job.ID, "rows_done", p.Rows, "err", err)
+		if kept < limits.ImportErrorsKept {
+			_ = s.reg.AddImportErrors(ctx, job.ID, kept, []registry.ImportJobError{{Row: 0, Rule: "stopped",
+				Message: fmt.Sprintf("导入在第 %d 行之后中止（系统错误，已记录日志）；重新导入同一文件即可继续，已签发的证照不会重复签发", p.Rows)}})
 		}
-		out := make([]rowError, len(fes))
-		for i, fe := range fes {
-			out[i] = rowError{Field: strings.TrimPrefix(fe.Field, "fields."), Message: fe.Message}
-		}
-		return out, false
 	}
-	if lic.IssuedAt.Before(job.Started) {
-		return nil, true
+	job.Finished = s.now()
+	job.Updated = job.Finished
+	if err := s.reg.SaveImportJob(ctx, job); err != nil {
+		s.log.Error("import job not saved", "job", job.ID, "err", err)
 	}
-	s.metrics.issued.Inc()
-	return nil, false
+	s.log.Info("import finished", "job", job.ID, "issued", p.Issued, "existing", p.Existing, "failed", p.Failed, "seconds", job.Finished.Sub(job.Started).Seconds())
 }
 
-func (s *Server) officerJob(c *echo.Context) (*importJob, error) {
-	j := s.web.imports.get(c.Param("job"))
-	if j == nil || j.Department != account(c).Department {
+func jobErrors(errs []importer.RowError) []registry.ImportJobError {
+	out := make([]registry.ImportJobError, len(errs))
+	for i, e := range errs {
+		out[i] = registry.ImportJobError{Row: e.Row, Field: e.Field, Column: e.Column, Rule: e.Rule, Message: e.Message}
+	}
+	return out
+}
+
+func (s *Server) officerJob(c *echo.Context) (*registry.ImportJob, error) {
+	j, err := s.reg.ImportJob(c.Request().Context(), c.Param("job"))
+	if err != nil {
+		return nil, err
+	}
+	if j.Department != account(c).Department {
 		return nil, fmt.Errorf("import job %s: %w", c.Param("job"), registry.ErrNotFound)
 	}
 	return j, nil
@@ -354,31 +257,36 @@ func (s *Server) officerJob(c *echo.Context) (*importJob, error) {
 // importJobData is the job page: its progress and one page of its kept
 // row errors (limits.ImportErrorsPage a page).
 type importJobData struct {
-	Job        *importJob
+	Job        *registry.ImportJob
+	Encoding   string
 	P          importProgress
-	Errors     []rowError
+	Errors     []registry.ImportJobError
 	Page       int // 1-based
 	Pages      int
 	Prev, Next int // neighbouring pages, 0 for none
-	Unkept     int // row errors counted but not kept
+	Unkept     int // failed rows whose errors were not kept
 	ErrorsKept int
 }
 
 func (s *Server) importJobPage(c *echo.Context) error {
+	ctx := c.Request().Context()
 	j, err := s.officerJob(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	d := importJobData{Job: j, P: j.progress(false), Page: 1, ErrorsKept: limits.ImportErrorsKept}
-	j.mu.Lock()
-	d.Pages = max(1, (len(j.errors)+limits.ImportErrorsPage-1)/limits.ImportErrorsPage)
+	p, err := s.progressOf(ctx, j)
+	if err != nil {
+		return s.webError(c, err)
+	}
+	d := importJobData{Job: j, Encoding: importer.Encoding(j.Encoding).Label(), P: p, Page: 1, ErrorsKept: limits.ImportErrorsKept}
+	d.Pages = max(1, (p.Kept+limits.ImportErrorsPage-1)/limits.ImportErrorsPage)
 	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n >= 1 && n <= d.Pages {
 		d.Page = n
 	}
-	from := (d.Page - 1) * limits.ImportErrorsPage
-	d.Errors = slices.Clone(j.errors[min(from, len(j.errors)):min(from+limits.ImportErrorsPage, len(j.errors))])
-	d.Unkept = j.failed - len(j.errors)
-	j.mu.Unlock()
+	if d.Errors, err = s.reg.ImportErrors(ctx, j.ID, (d.Page-1)*limits.ImportErrorsPage, limits.ImportErrorsPage); err != nil {
+		return s.webError(c, err)
+	}
+	d.Unkept = p.Unkept
 	if d.Page > 1 {
 		d.Prev = d.Page - 1
 	}
@@ -393,33 +301,50 @@ func (s *Server) importProgress(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, j.progress(false))
+	p, err := s.progressOf(c.Request().Context(), j)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
 }
 
-// importErrorsCSV streams the kept row errors as CSV, written row by row
-// to the response (at most limits.ImportErrorsKept rows), with a last line
-// saying how many more were counted but not kept.
+// importErrorsCSV streams the kept row errors as CSV (importer's error
+// file: a UTF-8 BOM, then 行号, 列, 错误, 字段, 规则), read from the store
+// a page at a time, with a last line saying how many more were counted
+// but not kept.
 func (s *Server) importErrorsCSV(c *echo.Context) error {
+	ctx := c.Request().Context()
 	j, err := s.officerJob(c)
 	if err != nil {
 		return s.webError(c, err)
 	}
-	j.mu.Lock()
-	errs, unkept := slices.Clone(j.errors), j.failed-len(j.errors)
-	j.mu.Unlock()
+	p, err := s.progressOf(ctx, j)
+	if err != nil {
+		return s.webError(c, err)
+	}
 	h := c.Response().Header()
 	setFilename(c, "attachment", "import-errors-"+j.ID+".csv")
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	c.Response().WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(c.Response(), "\xef\xbb\xbf")
-	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{"行号", "字段", "错误"})
-	for _, e := range errs {
-		_ = w.Write([]string{strconv.Itoa(e.Row), e.Field, e.Message})
+	w, err := importer.NewErrorWriter(c.Response())
+	if err != nil {
+		return err
 	}
-	if unkept > 0 {
-		_ = w.Write([]string{"", "", fmt.Sprintf("另有 %d 条错误未保存：每个导入任务只保存前 %d 条（上限 %d）。请修正以上各行后重新导入。", unkept, limits.ImportErrorsKept, limits.ImportErrorsKept)})
+	for off := 0; off < p.Kept; off += limits.ImportErrorsPage {
+		errs, err := s.reg.ImportErrors(ctx, j.ID, off, limits.ImportErrorsPage)
+		if err != nil {
+			return err
+		}
+		for _, e := range errs {
+			if err := w.Write(importer.RowError{Row: e.Row, Field: e.Field, Column: e.Column, Rule: e.Rule, Message: e.Message}); err != nil {
+				return err
+			}
+		}
 	}
-	w.Flush()
-	return w.Error()
+	if p.Unkept > 0 {
+		if err := w.Write(importer.RowError{Rule: "unkept", Message: fmt.Sprintf("另有 %d 行的错误未保存：每个导入任务只保存前 %d 条错误。请修正以上各行后重新导入。", p.Unkept, limits.ImportErrorsKept)}); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }

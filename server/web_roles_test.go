@@ -152,6 +152,12 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			body, _ := json.Marshal(registry.IssueRequest{TypeCode: typeA, Holder: rec.Holder, HolderCode: freshUSCC(t), Jurisdiction: rec.Jurisdiction, Fields: rec.Fields})
 			return w.do("POST", p, "application/json", body)
 		}, [nRoles]int{401, 403, 403, 201, 403, 401, 401}},
+		{"POST", "/api/v1/import", fixed("/api/v1/import"), func(w *webClient, p string) webAnswer {
+			typ, _ := e.s.reg.Catalog().Type(typeA)
+			rec := typ.Example(e.depts[0].USCC, e.depts[0].Name)
+			body, _ := json.Marshal(importBatchRequest{Type: typeA, Rows: []importBatchRow{{Row: 2, Request: registry.IssueRequest{Holder: rec.Holder, HolderCode: freshUSCC(t), Jurisdiction: rec.Jurisdiction, Fields: rec.Fields}}}})
+			return w.do("POST", p, "application/json", body)
+		}, [nRoles]int{401, 403, 403, 200, 403, 401, 401}},
 
 		// Department console.
 		{"GET", "/console", fixed("/console"), get, officers(200, 200, 303)},

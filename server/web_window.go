@@ -167,7 +167,7 @@ func (d *windowData) needPurpose() bool {
 // item does not use: nothing of the license is shown, and the refusal is
 // recorded for its holder.
 func (s *Server) refuseType(c *echo.Context, d windowData, l *registry.License) error {
-	if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, "refused:"+registry.UseCodeTypeNotInItem); err != nil {
+	if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), registry.UseRequest{License: l, Mode: registry.UseByVerify, Purpose: d.Purpose, ServiceItem: d.Item, Verdict: "refused:" + registry.UseCodeTypeNotInItem}); err != nil {
 		return s.webError(c, err)
 	}
 	d.Err = "所出示的证照不在办理事项「" + d.ItemName + "」的用证清单内，不能用于本事项。"
@@ -240,7 +240,7 @@ func (s *Server) windowVerify(c *echo.Context) error {
 				return s.refuseType(c, d, l)
 			}
 			reason = l.StatusReason
-			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), l, registry.UseByVerify, d.Purpose, d.Item, string(res.Verdict)); err != nil {
+			if err := s.reg.RecordUse(c.Request().Context(), account(c).Actor(), registry.UseRequest{License: l, Mode: registry.UseByVerify, Purpose: d.Purpose, ServiceItem: d.Item, Verdict: string(res.Verdict)}); err != nil {
 				return s.webError(c, err)
 			}
 			lv := s.licenseView(l, fields)

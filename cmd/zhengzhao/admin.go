@@ -575,7 +575,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return now.Add(d), nil
 	}
-	day, err := time.ParseInLocation(time.DateOnly, s, time.FixedZone("CST", 8*3600))
+	day, err := time.ParseInLocation(time.DateOnly, s, license.ChinaTime)
 	if err != nil {
 		return time.Time{}, usagef("--expires %q: give a lifetime (90d, 720h) or a last day (2027-06-30)", s)
 	}

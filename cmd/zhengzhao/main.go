@@ -54,6 +54,7 @@ func commands() []command {
 		{"serve", "serve the JSON API", runServe},
 		{"migrate", "bring a registry store's schema up to date (migrate --store URI)", runMigrate},
 		{"issue", "issue a license through a server", runIssue},
+		{"import", "import existing licenses from CSV or JSON Lines (through a server or into a data directory)", runImport},
 		{"bundle", "download the signed trust bundle from a server", runBundle},
 		{"verify", "verify licenses offline with a trust bundle", runVerify},
 		{"ledger", "ledger tools: ledger verify --data DIR", runLedger},

@@ -49,7 +49,7 @@ func newRecordsFixture(t *testing.T) *recordsFixture {
 	}
 	clerk := registry.Actor{Account: 5, Role: registry.RoleVerifier, Name: "张晓燕 (clerk1)", Hall: "浦东新区市民中心"}
 	for range 3 {
-		if err := reg.RecordUse(ctx, clerk, lic, registry.UseByVerify, "核验营业执照", "310100-SC-0001", "valid"); err != nil {
+		if err := reg.RecordUse(ctx, clerk, registry.UseRequest{License: lic, Mode: registry.UseByVerify, Purpose: "核验营业执照", ServiceItem: "310100-SC-0001", Verdict: "valid"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,7 +48,8 @@ const (
 	CompactInflated = 64 << 10
 )
 
-// CSV import (the officer's console).
+// Import of existing licenses: the officer's console, POST /api/v1/import
+// and `zhengzhao import` (registry/importer).
 const (
 	// ImportErrorsKept is the most row errors an import job keeps; past
 	// it the job counts failed rows but keeps no more messages.
@@ -58,6 +59,14 @@ const (
 	ImportErrorsPage = 100
 	// ImportMessage is the longest row error message kept, in bytes.
 	ImportMessage = 300
+	// ImportRecord is the longest row of an import file (CSV record or
+	// JSON line), in bytes; a license row is well under 4 KiB.
+	ImportRecord = 64 << 10
+	// ImportBatchRows is the most rows one POST /api/v1/import takes.
+	ImportBatchRows = 1000
+	// ImportBatchBody is the largest POST /api/v1/import body, in bytes:
+	// ImportBatchRows rows of a few KiB each.
+	ImportBatchBody = 8 << 20
 )
 
 // Wallet download.

@@ -76,6 +76,9 @@ type Ledger struct {
 	closed    bool
 
 	syncs atomic.Int64 // number of log fsyncs (for tests)
+
+	// checked holds anchor signatures verified in the callers' goroutines.
+	checked checked
 }
 
 var _ ledger.Ledger = (*Ledger)(nil)
@@ -147,6 +150,7 @@ func New(ctx context.Context, cfg Config) (*Ledger, error) {
 		unlockDir(lock)
 		return nil, err
 	}
+	l.state.SetVerify(l.checked.verify)
 	go l.writer()
 	return l, nil
 }
@@ -353,6 +357,7 @@ func (l *Ledger) writer() {
 	defer close(l.done)
 	tick := time.NewTicker(indexAfter)
 	defer tick.Stop()
+	prev := 0 // requests in the last commit
 	for {
 		var batch []*request
 		select {
@@ -381,8 +386,40 @@ func (l *Ledger) writer() {
 				break drain
 			}
 		}
+		if prev > 1 && len(batch) < prev {
+			// The last commit served several callers at once: more are on
+			// their way. Wait a little for them, so that one checkpoint
+			// signature and one pair of fsyncs serve them all.
+			batch, n = l.gather(batch, n, prev)
+		}
+		prev = len(batch)
 		l.commit(batch)
 	}
+}
+
+// groupWait is how long the writer waits for more requests to join a commit
+// when the last commit served several callers (concurrent callers arrive
+// spread out, each after its own signing work). One caller at a time never
+// waits.
+const groupWait = time.Millisecond
+
+// gather adds requests to batch for at most groupWait, until it holds want
+// requests or maxBatchEvents events.
+func (l *Ledger) gather(batch []*request, n, want int) ([]*request, int) {
+	t := time.NewTimer(groupWait)
+	defer t.Stop()
+	for len(batch) < want && n < maxBatchEvents {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+			n += len(r.events)
+		case <-t.C:
+			return batch, n
+		case <-l.stop:
+			return batch, n
+		}
+	}
+	return batch, n
 }
 
 // accepted is a request whose events passed the rules in this commit.
@@ -573,6 +610,7 @@ func (l *Ledger) Anchor(ctx context.Context, anchors []ledger.Anchor) ([]ledger.
 		a := anchors[i]
 		events[i] = ledger.Event{Kind: ledger.KindLicenseAnchored, Anchor: &a}
 	}
+	defer l.forget(l.preverify(anchors))
 	return l.submit(ctx, events)
 }
 

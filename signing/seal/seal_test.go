@@ -14,6 +14,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 
+	"zhengzhao/license"
 	"zhengzhao/signing"
 )
 
@@ -282,7 +283,7 @@ func TestMakeRoundTrip(t *testing.T) {
 		{name: "two signers", edit: func(p *Properties) { p.Signers = append(p.Signers, w.other) }},
 		{name: "digests", edit: func(p *Properties) { p.ListDigests = true }, digest: true},
 		{name: "local times and nanoseconds", edit: func(p *Properties) {
-			cst := time.FixedZone("CST", 8*3600)
+			cst := license.ChinaTime
 			p.CreateDate = t0.In(cst).Add(999 * time.Millisecond)
 			p.ValidStart = sealStart.In(cst)
 			p.ValidEnd = sealEnd.In(cst)

@@ -86,20 +86,9 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
 		return nil, invalid("signing time is missing or out of range")
 	}
-	if len(propertyInfo) > maxPropertyInfo || !isIA5(propertyInfo) {
-		return nil, invalid("propertyInfo must be at most %d ASCII characters", maxPropertyInfo)
-	}
-	var tb cryptobyte.Builder
-	tb.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // TBS_Sign
-		b.AddASN1Int64(Version4)
-		b.AddBytes(seal.Raw)
-		addGeneralizedTime(b, at)
-		b.AddASN1BitString(dataHash)
-		addIA5(b, propertyInfo)
-	})
-	tbs, err := tb.Bytes()
+	tbs, err := encodeTBS(seal, dataHash, at, propertyInfo)
 	if err != nil {
-		return nil, fmt.Errorf("seal: encode TBS_Sign: %w", err)
+		return nil, err
 	}
 	raw, err := signer.Sign(tbs)
 	if err != nil {
@@ -112,8 +101,31 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	return marshalSignature(tbs, signerCert.Raw, sig)
 }
 
+// encodeTBS checks propertyInfo and returns the DER of a version 4
+// TBS_Sign.
+func encodeTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
+	if len(propertyInfo) > maxPropertyInfo || !isIA5(propertyInfo) {
+		return nil, invalid("propertyInfo must be at most %d ASCII characters", maxPropertyInfo)
+	}
+	// Sized for it all: the seal is tens of kilobytes, growing by doubling
+	// copied it several times.
+	tb := cryptobyte.NewBuilder(make([]byte, 0, len(seal.Raw)+len(dataHash)+len(propertyInfo)+64))
+	tb.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // TBS_Sign
+		b.AddASN1Int64(Version4)
+		b.AddBytes(seal.Raw)
+		addGeneralizedTime(b, at)
+		b.AddASN1BitString(dataHash)
+		addIA5(b, propertyInfo)
+	})
+	tbs, err := tb.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("seal: encode TBS_Sign: %w", err)
+	}
+	return tbs, nil
+}
+
 func marshalSignature(tbs, certDER, sigDER []byte) ([]byte, error) {
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(certDER)+len(sigDER)+64))
 	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // SES_Signature
 		b.AddBytes(tbs)
 		b.AddASN1OctetString(certDER)

@@ -1,0 +1,100 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+)
+
+// stmtCache keeps the statements every issue runs, prepared once: preparing
+// (parsing the SQL) cost more than running them.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns the statement for query, preparing it on first use.
+func (s *store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	c := &s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+// maxInParams bounds the values of one IN list.
+const maxInParams = 500
+
+// requestKeyIDs returns the identifiers the department's licenses with the
+// given request keys have, by key; keys without a license are absent.
+func (s *store) requestKeyIDs(ctx context.Context, uscc string, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	for lo := 0; lo < len(keys); lo += maxInParams {
+		part := keys[lo:min(lo+maxInParams, len(keys))]
+		args := make([]any, 0, 1+len(part))
+		args = append(args, uscc)
+		for _, k := range part {
+			args = append(args, k)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT request_key, identifier FROM licenses WHERE uscc = ? AND request_key IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[k] = id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// pendingOf is the insert of a license whose seal signature carries the
+// seal, as insertLicense makes it (for the batch path, which does not queue):
+// the signature is stored without the seal sealDER (id sealID).
+func pendingOf(lic *License, sealID string, sealDER []byte) *pendingInsert {
+	p := &pendingInsert{lic: lic, stripped: lic.SealSignature}
+	if i := bytes.Index(lic.SealSignature, sealDER); i >= 0 && len(sealDER) > 0 {
+		p.stripped = append(bytes.Clone(lic.SealSignature[:i]), lic.SealSignature[i+len(sealDER):]...)
+		p.sealID, p.sealOffset = sealID, i
+	}
+	return p
+}
+
+// insertLicenses stores licenses issued together in one transaction and
+// returns one error per license: if the transaction fails, each license is
+// inserted alone, so a row that breaks a constraint takes no other down
+// with it.
+func (s *store) insertLicenses(lics []*License, sealID string, sealDER []byte) []error {
+	batch := make([]*pendingInsert, len(lics))
+	for i, l := range lics {
+		batch[i] = pendingOf(l, sealID, sealDER)
+	}
+	errs := make([]error, len(lics))
+	if s.insertBatch(batch) == nil {
+		return errs
+	}
+	for i, p := range batch {
+		errs[i] = s.insertBatch([]*pendingInsert{p})
+	}
+	return errs
+}

@@ -1,0 +1,136 @@
+package seal
+
+import (
+	"bytes"
+	"encoding"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
+
+	"zhengzhao/signing"
+)
+
+// maxStamperStates bounds the hash states a Stamper keeps: one per length
+// of TBS_Sign, which varies only with propertyInfo's length.
+const maxStamperStates = 64
+
+// Stamper stamps one seal with one signer again and again, as a registry
+// does for every license it issues. The seal is most of every TBS_Sign
+// (tens of kilobytes beside some hundred bytes of time, digest and
+// propertyInfo); when the signer can sign a digest (signing.DigestSigner),
+// the Stamper hashes Z_A and the seal once and each signature hashes only
+// what follows. Its signatures are exactly Sign's. It is safe for
+// concurrent use.
+type Stamper struct {
+	signer signing.Signer
+	digest signing.DigestSigner // nil: each TBS_Sign is hashed whole
+	cert   *smx509.Certificate
+	seal   *Seal
+	za     []byte
+
+	mu     sync.Mutex
+	states map[string][]byte // TBS_Sign's header → SM3 state after Z_A ‖ header ‖ version ‖ seal
+}
+
+// NewStamper checks what Sign checks of signer, signerCert and seal once
+// and returns a Stamper for them.
+func NewStamper(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal) (*Stamper, error) {
+	if signer == nil || signer.Public() == nil || signerCert == nil || seal == nil {
+		return nil, invalid("nil signer, signer certificate or seal")
+	}
+	if !seal.lists(signerCert.Raw) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, ErrSignerNotListed)
+	}
+	if !signer.Public().Equal(signerCert.PublicKey) {
+		return nil, invalid("signer key does not match the signer certificate")
+	}
+	if seal.Version != Version4 || len(seal.Raw) == 0 {
+		return nil, fmt.Errorf("%w: signing with a version %d seal; only version 4 is written", ErrUnsupported, seal.Version)
+	}
+	st := &Stamper{signer: signer, cert: signerCert, seal: seal, states: map[string][]byte{}}
+	if ds, ok := signer.(signing.DigestSigner); ok {
+		za, err := signing.ZA(signer.Public())
+		if err != nil {
+			return nil, err
+		}
+		st.digest, st.za = ds, za
+	}
+	return st, nil
+}
+
+// Seal returns the seal the Stamper stamps.
+func (st *Stamper) Seal() *Seal { return st.seal }
+
+// Sign is Sign(signer, signerCert, seal, dataHash, at, propertyInfo) of the
+// Stamper's signer, certificate and seal.
+func (st *Stamper) Sign(dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
+	if st.digest == nil {
+		return Sign(st.signer, st.cert, st.seal, dataHash, at, propertyInfo)
+	}
+	s := st.seal
+	if at.Before(s.ValidStart) || at.After(s.ValidEnd) {
+		return nil, fmt.Errorf("%w: %w: %s not within %s to %s", ErrInvalidInput, ErrSealValidity,
+			at.UTC().Format(time.RFC3339), s.ValidStart.Format(time.RFC3339), s.ValidEnd.Format(time.RFC3339))
+	}
+	if len(dataHash) != sm3.Size {
+		return nil, invalid("dataHash is %d bytes, want %d (SM3)", len(dataHash), sm3.Size)
+	}
+	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
+		return nil, invalid("signing time is missing or out of range")
+	}
+	tbs, err := encodeTBS(s, dataHash, at, propertyInfo)
+	if err != nil {
+		return nil, err
+	}
+	e, err := st.hash(tbs)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := st.digest.SignDigest(e)
+	if err != nil {
+		return nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
+	}
+	sig, err := signing.RawToASN1(raw)
+	if err != nil {
+		return nil, fmt.Errorf("seal: signature: %w", err)
+	}
+	return marshalSignature(tbs, st.cert.Raw, sig)
+}
+
+// hash returns SM3(Z_A ‖ tbs), starting from the kept state after the seal.
+func (st *Stamper) hash(tbs []byte) ([]byte, error) {
+	hdr := 2
+	if tbs[1]&0x80 != 0 {
+		hdr += int(tbs[1] & 0x7f)
+	}
+	version := []byte{0x02, 0x01, Version4} // INTEGER 4
+	prefix := hdr + len(version) + len(st.seal.Raw)
+	if len(tbs) < prefix || !bytes.Equal(tbs[hdr:hdr+len(version)], version) || !bytes.Equal(tbs[hdr+len(version):prefix], st.seal.Raw) {
+		return nil, fmt.Errorf("seal: TBS_Sign does not start with the seal") // cannot happen: encodeTBS wrote it
+	}
+	key := string(tbs[:hdr])
+	st.mu.Lock()
+	state := st.states[key]
+	st.mu.Unlock()
+	h := sm3.New()
+	if state == nil {
+		h.Write(st.za)
+		h.Write(tbs[:prefix])
+		var err error
+		if state, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("seal: keep SM3 state: %w", err)
+		}
+		st.mu.Lock()
+		if len(st.states) < maxStamperStates {
+			st.states[key] = state
+		}
+		st.mu.Unlock()
+	} else if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("seal: restore SM3 state: %w", err)
+	}
+	h.Write(tbs[prefix:])
+	return h.Sum(nil), nil
+}
