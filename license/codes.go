@@ -30,15 +30,15 @@ var usccWeights = func() [17]int {
 func ValidateUSCC(s string) error {
 	const field = "uscc"
 	if len(s) != 18 {
-		return fieldErr(field, "length", fmt.Sprintf("unified social credit code must be 18 characters, got %d bytes", len(s)))
+		return fieldErr(field, "length", fmt.Sprintf("统一社会信用代码须为 18 位，输入的是 %d 位", len(s)))
 	}
 	for i := 0; i < 18; i++ {
 		if usccValues[s[i]] < 0 {
-			return fieldErr(field, "charset", fmt.Sprintf("unified social credit code character %d is not one of 0-9 and A-Y without I, O, S, V", i+1))
+			return fieldErr(field, "charset", fmt.Sprintf("统一社会信用代码第 %d 位不是数字或大写字母（不含 I、O、S、V、Z）", i+1))
 		}
 	}
 	if want := usccCheck(s[:17]); s[17] != want {
-		return fieldErr(field, "check", fmt.Sprintf("unified social credit code check character is %c, the GB 32100 check gives %c", s[17], want))
+		return fieldErr(field, "check", fmt.Sprintf("统一社会信用代码的校验位是 %c，按 GB 32100 计算应为 %c，请核对代码", s[17], want))
 	}
 	return nil
 }
@@ -84,28 +84,28 @@ const citizenIDChecks = "10X98765432"
 func ValidateCitizenID(s string) error {
 	const field = "citizenID"
 	if len(s) != 18 {
-		return fieldErr(field, "length", fmt.Sprintf("citizen ID number must be 18 characters, got %d bytes", len(s)))
+		return fieldErr(field, "length", fmt.Sprintf("公民身份号码须为 18 位，输入的是 %d 位", len(s)))
 	}
 	for i := 0; i < 17; i++ {
 		if !isDigit(s[i]) {
-			return fieldErr(field, "charset", fmt.Sprintf("citizen ID number character %d must be a digit", i+1))
+			return fieldErr(field, "charset", fmt.Sprintf("公民身份号码第 %d 位须为数字", i+1))
 		}
 	}
 	if !isDigit(s[17]) && s[17] != 'X' {
-		return fieldErr(field, "charset", "citizen ID number check character must be a digit or capital X")
+		return fieldErr(field, "charset", "公民身份号码最后一位（校验位）须为数字或大写 X")
 	}
 	if s[0] == '0' {
-		return fieldErr(field, "area", "citizen ID number address code must not start with 0")
+		return fieldErr(field, "area", "公民身份号码的地址码不能以 0 开头")
 	}
 	if !realDate(s[6:10], s[10:12], s[12:14]) {
-		return fieldErr(field, "date", "citizen ID number birth date (characters 7-14) must be a real date YYYYMMDD in or after 1900")
+		return fieldErr(field, "date", "公民身份号码第 7–14 位（出生日期）须为 1900 年以后的真实日期")
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		sum += int(s[i]-'0') * citizenIDWeights[i]
 	}
 	if s[17] != citizenIDChecks[sum%11] {
-		return fieldErr(field, "check", "citizen ID number check character does not match the GB 11643 MOD 11-2 check")
+		return fieldErr(field, "check", "公民身份号码校验位不符（GB 11643 MOD 11-2），请核对号码")
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func ValidateCitizenIDAt(s string, now time.Time) error {
 		return err
 	}
 	if birth, today := s[6:14], now.In(ChinaTime).Format("20060102"); birth > today {
-		return fieldErr("citizenID", "date", "citizen ID number birth date (characters 7-14) is in the future")
+		return fieldErr("citizenID", "date", "公民身份号码第 7–14 位的出生日期晚于今天")
 	}
 	return nil
 }
@@ -185,12 +185,12 @@ func parseDate(s string) (string, bool) {
 // first 17 digits of a citizen identity number.
 func CompleteCitizenID(body17 string) (string, error) {
 	if len(body17) != 17 {
-		return "", fieldErr("citizenID", "length", fmt.Sprintf("a citizen ID number without its check character is 17 digits, got %d bytes", len(body17)))
+		return "", fieldErr("citizenID", "length", fmt.Sprintf("不含校验位的公民身份号码须为 17 位，输入的是 %d 位", len(body17)))
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		if !isDigit(body17[i]) {
-			return "", fieldErr("citizenID", "charset", fmt.Sprintf("citizen ID number character %d must be a digit", i+1))
+			return "", fieldErr("citizenID", "charset", fmt.Sprintf("公民身份号码第 %d 位须为数字", i+1))
 		}
 		sum += int(body17[i]-'0') * citizenIDWeights[i]
 	}
@@ -201,11 +201,11 @@ func CompleteCitizenID(body17 string) (string, error) {
 // characters of a unified social credit code.
 func CompleteUSCC(body17 string) (string, error) {
 	if len(body17) != 17 {
-		return "", fieldErr("uscc", "length", fmt.Sprintf("a USCC without its check character is 17 characters, got %d bytes", len(body17)))
+		return "", fieldErr("uscc", "length", fmt.Sprintf("不含校验位的统一社会信用代码须为 17 位，输入的是 %d 位", len(body17)))
 	}
 	for i := 0; i < 17; i++ {
 		if usccValues[body17[i]] < 0 {
-			return "", fieldErr("uscc", "charset", fmt.Sprintf("unified social credit code character %d is not one of 0-9 and A-Y without I, O, S, V", i+1))
+			return "", fieldErr("uscc", "charset", fmt.Sprintf("统一社会信用代码第 %d 位不是数字或大写字母（不含 I、O、S、V、Z）", i+1))
 		}
 	}
 	return body17 + string(usccCheck(body17)), nil

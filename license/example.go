@@ -15,9 +15,9 @@ const (
 // Example returns a realistic record of type t issued by the given department,
 // for demos, documentation and tests. Identifier and Number are left empty:
 // they are assigned at issuance. The holder and field values come from the
-// catalog entry's examples; enum, date and number fields without an example
-// get their first value, the issue date and 1. The record passes t.Validate
-// when issuerUSCC is a valid USCC and issuerName is not empty.
+// catalog entry's examples; enum, required date and number fields without
+// an example get their first value, the issue date and 1. The record passes
+// t.Validate when issuerUSCC is a valid USCC and issuerName is not empty.
 func (t Type) Example(issuerUSCC, issuerName string) Record {
 	r := Record{
 		Name:           t.Name,
@@ -52,7 +52,10 @@ func (t Type) Example(issuerUSCC, issuerName string) Record {
 			switch {
 			case f.Type == FieldEnum && len(f.Enum) > 0:
 				v = f.Enum[0]
-			case f.Type == FieldDate:
+			case f.Type == FieldDate && f.Required:
+				// An optional date without an example stays empty: an
+				// invented end of a business term (营业期限至) would
+				// contradict an open-ended validity.
 				v = exampleIssueDate
 			case f.Type == FieldNumber:
 				v = "1"

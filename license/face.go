@@ -9,6 +9,7 @@ import (
 // them, the verifier reads them back.
 const (
 	FaceNumberPrefix    = "编号："
+	FaceVersionPrefix   = "版本 "
 	FaceScanHint        = "扫码核验"
 	FaceIdentifierLabel = "电子证照标识："
 	FaceFooter          = "本电子证照由证照平台签发，可离线核验"
@@ -36,6 +37,7 @@ type Face struct {
 	Title       string  // the license name, large, letter-spaced
 	TopCode     FaceRow // 营业执照 only: 统一社会信用代码 printed above the title
 	Number      string  // 证照编号, printed as FaceNumberPrefix + Number
+	Version     string  // the identifier's version ("002"), printed as FaceVersionPrefix + Version
 	Rows        []FaceRow
 	IssuerLabel string // 发证机关, or 登记机关 on a 营业执照
 	Issuer      string
@@ -67,6 +69,9 @@ func NewFace(t Type, rec Record) Face {
 	}
 	if fc.Title == "" {
 		fc.Title = t.Name
+	}
+	if id, err := ParseIdentifier(rec.Identifier); err == nil {
+		fc.Version = id.Version
 	}
 	holder := holderLabels[t.Name]
 	if holder == "" {

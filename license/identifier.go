@@ -69,11 +69,11 @@ func NewIdentifier(typeCode, issuerUSCC, serial, version string) (Identifier, er
 // version, check.
 func ParseIdentifier(s string) (Identifier, error) {
 	if len(s) > maxIdentifierLen {
-		return Identifier{}, fieldErr("identifier", "length", fmt.Sprintf("identifier is %d bytes, at most %d allowed", len(s), maxIdentifierLen))
+		return Identifier{}, fieldErr("identifier", "length", fmt.Sprintf("电子证照标识有 %d 个字符，最多 %d 个", len(s), maxIdentifierLen))
 	}
 	rest, ok := strings.CutPrefix(s, IdentifierPrefix)
 	if !ok {
-		return Identifier{}, fieldErr("identifier.prefix", "prefix", "identifier must start with "+IdentifierPrefix)
+		return Identifier{}, fieldErr("identifier.prefix", "prefix", "电子证照标识须以 "+IdentifierPrefix+" 开头")
 	}
 	// Five segments: four cut off by a dot, and the rest holding none.
 	var parts [5]string
@@ -84,18 +84,18 @@ func ParseIdentifier(s string) (Identifier, error) {
 	}
 	if n != 5 || more {
 		got := strings.Count(s[len(IdentifierPrefix):], ".") + 1
-		return Identifier{}, fieldErr("identifier", "format", fmt.Sprintf("identifier must have 5 dot-separated segments after the prefix (type code, issuer, serial, version, check), got %d", got))
+		return Identifier{}, fieldErr("identifier", "format", fmt.Sprintf("电子证照标识前缀之后须有 5 段（类型代码、签发机构、序号、版本、校验位），以点分隔，实有 %d 段", got))
 	}
 	if err := validateIdentifierParts(parts[0], parts[1], parts[2], parts[3]); err != nil {
 		return Identifier{}, err
 	}
 	check := parts[4]
 	if len(check) != 1 || mod3736Values[check[0]] < 0 {
-		return Identifier{}, fieldErr("identifier.check", "charset", "check segment must be one character from 0-9 or A-Z")
+		return Identifier{}, fieldErr("identifier.check", "charset", "校验位须为一个数字或大写字母")
 	}
 	want := mod3736Check(parts[0], parts[1], parts[2], parts[3])
 	if check[0] != want {
-		return Identifier{}, fieldErr("identifier.check", "check", fmt.Sprintf("check character is %c, ISO/IEC 7064 MOD 37,36 gives %c", check[0], want))
+		return Identifier{}, fieldErr("identifier.check", "check", fmt.Sprintf("电子证照标识的校验位是 %c，按 ISO/IEC 7064 MOD 37,36 计算应为 %c", check[0], want))
 	}
 	return Identifier{TypeCode: parts[0], IssuerUSCC: parts[1], Serial: parts[2], Version: parts[3], Check: check[0]}, nil
 }
@@ -114,16 +114,16 @@ func validateIdentifierParts(typeCode, issuerUSCC, serial, version string) error
 		return renamed(err, "identifier.issuer")
 	}
 	if len(serial) < 1 || len(serial) > MaxSerialLen {
-		return fieldErr("identifier.serial", "length", fmt.Sprintf("serial must be 1 to %d characters, got %d bytes", MaxSerialLen, len(serial)))
+		return fieldErr("identifier.serial", "length", fmt.Sprintf("序号须为 1 至 %d 位，实有 %d 位", MaxSerialLen, len(serial)))
 	}
 	for i := 0; i < len(serial); i++ {
 		c := serial[i]
 		if !isDigit(c) && (c < 'A' || c > 'Z') {
-			return fieldErr("identifier.serial", "charset", fmt.Sprintf("serial character %d must be a digit or a capital letter", i+1))
+			return fieldErr("identifier.serial", "charset", fmt.Sprintf("序号第 %d 位须为数字或大写字母", i+1))
 		}
 	}
 	if len(version) != 3 || !allDigits(version) {
-		return fieldErr("identifier.version", "pattern", "version must be 3 digits, such as 001")
+		return fieldErr("identifier.version", "pattern", "版本须为 3 位数字，如 001")
 	}
 	return nil
 }
@@ -132,17 +132,17 @@ func validateIdentifierParts(typeCode, issuerUSCC, serial, version string) error
 // the defining authority followed by 3 digits. Errors have Field "typeCode".
 func validateTypeCode(code string) error {
 	if len(code) != 21 {
-		return fieldErr("typeCode", "length", fmt.Sprintf("license type code must be 21 characters (authority USCC and 3-digit serial), got %d bytes", len(code)))
+		return fieldErr("typeCode", "length", fmt.Sprintf("证照类型代码须为 21 位（定义机关统一社会信用代码加 3 位序号），实有 %d 位", len(code)))
 	}
 	if err := ValidateUSCC(code[:18]); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
-			return fieldErr("typeCode", fe.Rule, "authority part: "+fe.Message)
+			return fieldErr("typeCode", fe.Rule, "定义机关部分："+fe.Message)
 		}
 		return err
 	}
 	if !allDigits(code[18:]) {
-		return fieldErr("typeCode", "charset", "license type code must end with a 3-digit serial")
+		return fieldErr("typeCode", "charset", "证照类型代码须以 3 位数字序号结尾")
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ var mod3736Values = charValues(mod3736Alphabet)
 func (id Identifier) Next() (Identifier, error) {
 	v, err := strconv.Atoi(id.Version)
 	if err != nil || len(id.Version) != 3 {
-		return Identifier{}, fieldErr("identifier.version", "pattern", "version must be 3 digits, such as 001")
+		return Identifier{}, fieldErr("identifier.version", "pattern", "版本须为 3 位数字，如 001")
 	}
 	if v >= 999 {
 		return Identifier{}, fieldErr("identifier.version", "range", "版本号已达 999，不能再制作新版本")

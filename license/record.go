@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -66,8 +67,8 @@ func (t Type) Validate(r Record) error {
 		}
 	}
 
-	add(mustEqual("name", r.Name, t.Name, "license name"))
-	add(mustEqual("typeCode", r.TypeCode, t.Code, "license type code"))
+	add(mustEqual("name", r.Name, t.Name, "证照名称"))
+	add(mustEqual("typeCode", r.TypeCode, t.Code, "证照类型代码"))
 	add(optionalText("number", r.Number, maxNumberLen))
 	if r.Identifier != "" {
 		id, err := ParseIdentifier(r.Identifier)
@@ -75,16 +76,16 @@ func (t Type) Validate(r Record) error {
 		case err != nil:
 			add(renamed(err, "identifier"))
 		case id.TypeCode != t.Code:
-			add(fieldErr("identifier", "mismatch", "identifier names type code "+id.TypeCode+", the record is of type "+t.Code))
+			add(fieldErr("identifier", "mismatch", "电子证照标识中的类型代码是 "+id.TypeCode+"，证照类型却是 "+t.Code))
 		case id.IssuerUSCC != r.IssuerCode:
-			add(fieldErr("identifier", "mismatch", "identifier names issuer "+id.IssuerUSCC+", the record's issuerCode differs"))
+			add(fieldErr("identifier", "mismatch", "电子证照标识中的签发机构是 "+id.IssuerUSCC+"，与证照颁发机构代码不一致"))
 		}
 	}
 	add(requiredText("holder", r.Holder, maxNameLen))
 	add(t.validateHolder(r))
 	add(requiredText("issuer", r.Issuer, maxNameLen))
 	if r.IssuerCode == "" {
-		add(fieldErr("issuerCode", "required", "issuer code (USCC) is required"))
+		add(fieldErr("issuerCode", "required", "请填写证照颁发机构代码（统一社会信用代码）"))
 	} else {
 		add(renamed(ValidateUSCC(r.IssuerCode), "issuerCode"))
 	}
@@ -94,21 +95,21 @@ func (t Type) Validate(r Record) error {
 	until, untilErr := dateValue("validUntil", r.ValidUntil, t.ValidityYears > 0)
 	add(untilErr)
 	if from != "" && until != "" && from > until {
-		add(fieldErr("validUntil", "range", "validUntil must not be before validFrom"))
+		add(fieldErr("validUntil", "range", "有效期截止不能早于有效期起始"))
 	}
 	add(t.checkDateRanges(r, from, until))
 	switch {
 	case r.Jurisdiction == "":
-		add(fieldErr("jurisdiction", "required", "jurisdiction (GB/T 2260 code) is required"))
+		add(fieldErr("jurisdiction", "required", "请填写管辖属地编码（GB/T 2260 行政区划代码）"))
 	case !jurisdictionRE.MatchString(r.Jurisdiction):
-		add(fieldErr("jurisdiction", "pattern", "jurisdiction must be a 6-digit GB/T 2260 administrative division code"))
+		add(fieldErr("jurisdiction", "pattern", "管辖属地编码须为 6 位 GB/T 2260 行政区划代码"))
 	}
 
 	for _, f := range t.Fields {
 		v, ok := r.Fields[f.Key]
 		if !ok || v == "" {
 			if f.Required {
-				add(fieldErr("fields."+f.Key, "required", f.Label+"（"+f.Key+"）is required"))
+				add(fieldErr("fields."+f.Key, "required", "请填写"+f.Label))
 			}
 			continue
 		}
@@ -122,7 +123,7 @@ func (t Type) Validate(r Record) error {
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
-		add(fieldErr("fields."+k, "unknown", fmt.Sprintf("%s does not define field %q", t.Name, k)))
+		add(fieldErr("fields."+k, "unknown", fmt.Sprintf("%s没有字段 %s", t.Name, k)))
 	}
 	return errors.Join(errs...)
 }
@@ -134,15 +135,15 @@ func (t Type) validateHolder(r Record) error {
 	switch {
 	case r.HolderCodeType == "":
 		return errors.Join(
-			fieldErr("holderCodeType", "required", "holder code type is required"),
+			fieldErr("holderCodeType", "required", "请填写持证主体代码类型"),
 			requiredCode(r.HolderCode))
 	case r.HolderCodeType != HolderCodeCitizenID && r.HolderCodeType != HolderCodeUSCC:
 		return errors.Join(
-			fieldErr("holderCodeType", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`),
+			fieldErr("holderCodeType", "enum", "持证主体代码类型须为 111（公民身份号码）或 001（统一社会信用代码）"),
 			requiredCode(r.HolderCode))
 	case r.HolderCodeType != want:
 		return errors.Join(
-			fieldErr("holderCodeType", "mismatch", fmt.Sprintf("%s is held by a %s, so the holder code type must be %q", t.Name, t.HolderKind, want)),
+			fieldErr("holderCodeType", "mismatch", fmt.Sprintf("%s的持证主体是%s，持证主体代码类型须为 %s", t.Name, t.HolderKind.label(), want)),
 			requiredCode(r.HolderCode))
 	}
 	if err := requiredCode(r.HolderCode); err != nil {
@@ -153,7 +154,7 @@ func (t Type) validateHolder(r Record) error {
 
 func requiredCode(code string) error {
 	if code == "" {
-		return fieldErr("holderCode", "required", "holder code is required")
+		return fieldErr("holderCode", "required", "请填写持证主体代码")
 	}
 	return nil
 }
@@ -166,7 +167,7 @@ func validateHolderCode(codeType, code string) error {
 	case HolderCodeUSCC:
 		return ValidateUSCC(code)
 	}
-	return fieldErr("holderCodeType", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`)
+	return fieldErr("holderCodeType", "enum", "持证主体代码类型须为 111（公民身份号码）或 001（统一社会信用代码）")
 }
 
 // check validates a present, non-empty value of field f, reporting under name.
@@ -177,15 +178,15 @@ func (f Field) check(name, v string) error {
 	switch f.Type {
 	case FieldDate:
 		if _, ok := parseDate(v); !ok {
-			return fieldErr(name, "date", f.Label+" must be a real date YYYY-MM-DD")
+			return fieldErr(name, "date", f.Label+"须为真实日期，格式 YYYY-MM-DD")
 		}
 	case FieldNumber:
 		if !numberRE.MatchString(v) {
-			return fieldErr(name, "number", f.Label+" must be a non-negative decimal number such as 12.5")
+			return fieldErr(name, "number", f.Label+"须为非负数，如 12.5")
 		}
 	case FieldEnum:
 		if !slices.Contains(f.Enum, v) {
-			return fieldErr(name, "enum", fmt.Sprintf("%s must be one of %q", f.Label, f.Enum))
+			return fieldErr(name, "enum", fmt.Sprintf("%s须为以下之一：%s", f.Label, strings.Join(f.Enum, "、")))
 		}
 	}
 	if f.Pattern != "" {
@@ -193,11 +194,11 @@ func (f Field) check(name, v string) error {
 		if re == nil { // a Type built in code rather than by ParseCatalog
 			var err error
 			if re, err = compilePattern(f.Pattern); err != nil {
-				return fieldErr(name, "pattern", f.Label+" has a pattern that does not compile")
+				return fieldErr(name, "pattern", f.Label+"的格式规则无法编译（证照目录有误）")
 			}
 		}
 		if !re.MatchString(v) {
-			return fieldErr(name, "pattern", f.Label+" does not match the pattern "+f.Pattern)
+			return fieldErr(name, "pattern", f.Label+"格式不符，应符合 "+f.Pattern)
 		}
 	}
 	return nil
@@ -206,16 +207,16 @@ func (f Field) check(name, v string) error {
 func mustEqual(name, got, want, what string) error {
 	switch {
 	case got == "":
-		return fieldErr(name, "required", what+" is required")
+		return fieldErr(name, "required", "请填写"+what)
 	case got != want:
-		return fieldErr(name, "mismatch", fmt.Sprintf("%s must be %q for this type", what, want))
+		return fieldErr(name, "mismatch", fmt.Sprintf("此类证照的%s须为 %s", what, want))
 	}
 	return nil
 }
 
 func requiredText(name, v string, maxLen int) error {
 	if v == "" {
-		return fieldErr(name, "required", name+" is required")
+		return fieldErr(name, "required", "请填写"+RecordFieldLabel(name))
 	}
 	return text(name, v, maxLen, false)
 }
@@ -233,7 +234,7 @@ func text(name, v string, maxLen int, multiline bool) error {
 		return err
 	}
 	if n := utf8.RuneCountInString(v); n > maxLen {
-		return fieldErr(name, "length", fmt.Sprintf("value is %d characters, at most %d allowed", n, maxLen))
+		return fieldErr(name, "length", fmt.Sprintf("共 %d 个字，最多 %d 个字", n, maxLen))
 	}
 	return nil
 }
@@ -255,10 +256,10 @@ const maxOpenEndedYears = 100
 func (t Type) checkDateRanges(r Record, from, until string) error {
 	var errs []error
 	if _, ok := parseDate(r.IssueDate); ok && r.IssueDate < FoundingDate {
-		errs = append(errs, fieldErr("issueDate", "range", "issueDate must not be before "+FoundingDate))
+		errs = append(errs, fieldErr("issueDate", "range", "颁发日期不能早于 "+FoundingDate))
 	}
 	if from != "" && r.ValidFrom < FoundingDate {
-		errs = append(errs, fieldErr("validFrom", "range", "validFrom must not be before "+FoundingDate))
+		errs = append(errs, fieldErr("validFrom", "range", "有效期起始不能早于 "+FoundingDate))
 	}
 	if from == "" || until == "" {
 		return errors.Join(errs...)
@@ -267,12 +268,12 @@ func (t Type) checkDateRanges(r Record, from, until string) error {
 	if err != nil {
 		return errors.Join(errs...)
 	}
-	years, what := t.ValidityYears, fmt.Sprintf("%s is valid at most %d years", t.Name, t.ValidityYears)
+	years, what := t.ValidityYears, fmt.Sprintf("%s有效期最长 %d 年", t.Name, t.ValidityYears)
 	if years <= 0 {
-		years, what = maxOpenEndedYears, fmt.Sprintf("an open-ended validUntil may lie at most %d years", maxOpenEndedYears)
+		years, what = maxOpenEndedYears, fmt.Sprintf("长期有效的证照若填有效期截止，最多 %d 年", maxOpenEndedYears)
 	}
 	if last := start.AddDate(years, 0, -1).Format(time.DateOnly); r.ValidUntil > last {
-		errs = append(errs, fieldErr("validUntil", "range", fmt.Sprintf("%s after validFrom: validUntil must be %s or earlier", what, last)))
+		errs = append(errs, fieldErr("validUntil", "range", fmt.Sprintf("%s：有效期截止须不晚于 %s", what, last)))
 	}
 	return errors.Join(errs...)
 }
@@ -284,7 +285,7 @@ func (t Type) ValidateAt(r Record, now time.Time) error {
 	errs := []error{t.Validate(r)}
 	today := now.In(ChinaTime).Format(time.DateOnly)
 	if _, ok := parseDate(r.IssueDate); ok && r.IssueDate > today {
-		errs = append(errs, fieldErr("issueDate", "range", "issueDate must not be in the future (today is "+today+")"))
+		errs = append(errs, fieldErr("issueDate", "range", "颁发日期不能晚于今天（"+today+"）"))
 	}
 	if r.HolderCodeType == HolderCodeCitizenID && ValidateCitizenID(r.HolderCode) == nil {
 		errs = append(errs, renamed(ValidateCitizenIDAt(r.HolderCode, now), "holderCode"))
@@ -302,13 +303,13 @@ func requiredDate(name, v string) error {
 func dateValue(name, v string, required bool) (string, error) {
 	if v == "" {
 		if required {
-			return "", fieldErr(name, "required", name+" is required")
+			return "", fieldErr(name, "required", "请填写"+RecordFieldLabel(name))
 		}
 		return "", nil
 	}
 	d, ok := parseDate(v)
 	if !ok {
-		return "", fieldErr(name, "date", name+" must be a real date YYYY-MM-DD in or after 1900")
+		return "", fieldErr(name, "date", RecordFieldLabel(name)+"须为 1900 年以后的真实日期，格式 YYYY-MM-DD")
 	}
 	return d, nil
 }

@@ -32,7 +32,7 @@ const (
 // position of the first offending character and never repeats the value.
 func CheckText(field, value string, multiline bool) *FieldError {
 	if !utf8.ValidString(value) {
-		return fieldErr(field, RuleUTF8, "value is not valid UTF-8")
+		return fieldErr(field, RuleUTF8, "不是有效的 UTF-8 文本")
 	}
 	pos := 0
 	for _, c := range value {
@@ -40,11 +40,11 @@ func CheckText(field, value string, multiline bool) *FieldError {
 		switch {
 		case c == '\n' && multiline:
 		case unicode.IsControl(c):
-			return fieldErr(field, RuleControl, fmt.Sprintf("character %d is a control character (U+%04X)", pos, c))
+			return fieldErr(field, RuleControl, fmt.Sprintf("第 %d 个字是控制字符（U+%04X）", pos, c))
 		case c >= 0x202A && c <= 0x202E, c >= 0x2066 && c <= 0x2069:
-			return fieldErr(field, RuleBidi, fmt.Sprintf("character %d is a bidirectional text control (U+%04X)", pos, c))
+			return fieldErr(field, RuleBidi, fmt.Sprintf("第 %d 个字是改变文字方向的控制符（U+%04X）", pos, c))
 		case c >= 0x200B && c <= 0x200D, c == 0x2060, c == 0xFEFF:
-			return fieldErr(field, RuleInvisible, fmt.Sprintf("character %d is an invisible zero-width character (U+%04X)", pos, c))
+			return fieldErr(field, RuleInvisible, fmt.Sprintf("第 %d 个字是看不见的零宽字符（U+%04X）", pos, c))
 		}
 	}
 	return nil

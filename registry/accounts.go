@@ -95,7 +95,7 @@ type ThrottledError struct {
 
 // Error says how long to wait, in seconds.
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed attempts; try again in %d seconds", int(e.RetryAfter.Seconds())+1)
+	return fmt.Sprintf("失败次数过多，请 %d 秒后再试", int(e.RetryAfter.Seconds())+1)
 }
 
 // Unwrap returns ErrThrottled.
@@ -190,13 +190,13 @@ func (d *Directory) validateAccount(ctx context.Context, n *NewAccount) error {
 		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
 	}
 	if !validUsername(n.Username) {
-		add("username", "pattern", "user name: 3 to 40 letters, digits, '.', '-' or '_'")
+		add("username", "pattern", "用户名须为 3 至 40 个字母、数字或 .、-、_")
 	}
 	if err := CheckPassword(n.Username, n.Password); err != nil {
 		errs = append(errs, err)
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 {
-		add("name", "length", "name is required, at most 100 characters")
+		add("name", "length", "请填写姓名或名称，最多 100 个字")
 	} else if fe := license.CheckText("name", n.Name, false); fe != nil {
 		errs = append(errs, fe)
 	}
@@ -211,11 +211,11 @@ func (d *Directory) validateAccount(ctx context.Context, n *NewAccount) error {
 			return err
 		}
 		if !ok {
-			add("department", "unknown", "an officer needs a registered department (USCC)")
+			add("department", "unknown", "制证员须属于已登记的部门（填写部门的统一社会信用代码）")
 		}
 	case RoleVerifier:
 		if h := strings.TrimSpace(n.Hall); h == "" || utf8.RuneCountInString(h) > 100 {
-			add("hall", "required", "a clerk needs a service hall, at most 100 characters")
+			add("hall", "required", "窗口人员须填写所在服务大厅，最多 100 个字")
 		}
 		n.Hall = strings.TrimSpace(n.Hall)
 	case RoleHolder:
@@ -229,10 +229,10 @@ func (d *Directory) validateAccount(ctx context.Context, n *NewAccount) error {
 				add("holder_code", "check", err.Error())
 			}
 		default:
-			add("holder_code_type", "enum", `holder code type must be "111" (citizen ID) or "001" (USCC)`)
+			add("holder_code_type", "enum", "持证主体代码类型须为 111（公民身份号码）或 001（统一社会信用代码）")
 		}
 	default:
-		add("role", "enum", "role must be admin, issuer, verifier or holder")
+		add("role", "enum", "角色须为平台管理员、制证员、窗口核验人员或持证人之一")
 	}
 	if n.Role != RoleIssuer {
 		n.Department = ""
@@ -331,7 +331,7 @@ func (d *Directory) ResetPassword(ctx context.Context, by Actor, username, passw
 
 // ErrWrongPassword: the current password given to ChangePassword is wrong.
 // It is also a *license.FieldError on "old_password".
-var ErrWrongPassword = &license.FieldError{Field: "old_password", Rule: "mismatch", Message: "the current password is wrong"}
+var ErrWrongPassword = &license.FieldError{Field: "old_password", Rule: "mismatch", Message: "当前密码不正确"}
 
 // ChangePassword sets a new password for the account signed in with the
 // session token, after checking its current password (wrong guesses are
@@ -359,7 +359,7 @@ func (d *Directory) ChangePassword(ctx context.Context, session, old, password s
 		return err
 	}
 	if old == password {
-		return &license.FieldError{Field: "password", Rule: "mismatch", Message: "password: the new password is the current one"}
+		return &license.FieldError{Field: "password", Rule: "mismatch", Message: "新密码不能与当前密码相同"}
 	}
 	if err := CheckPassword(acct.Username, password); err != nil {
 		return err

@@ -50,6 +50,7 @@ type SignedBundle struct {
 	Note string
 
 	gen     uint64
+	changes int64     // the store's count of changes when built (sharedChanges)
 	refresh time.Time // rebuild after this even if nothing changed
 	// history are the checkpoints later bundles will prove, oldest first
 	// (the bundle's own when it joined them).
@@ -79,7 +80,8 @@ type compromisedSet struct {
 // Bundle returns the signed trust bundle. It is built and signed only when
 // something it shows changed (a department, key, seal, status or the log),
 // or halfway through its validity; otherwise the same bytes are served from
-// memory. Concurrent callers share one build.
+// memory. Concurrent callers share one build, and instances sharing a store
+// serve the bundle one of them signed (bundle_shared.go).
 func (s *Service) Bundle(ctx context.Context) (*SignedBundle, error) {
 	if b := s.cachedBundle(ctx); b != nil {
 		return b, nil
@@ -89,7 +91,7 @@ func (s *Service) Bundle(ctx context.Context) (*SignedBundle, error) {
 	if b := s.cachedBundle(ctx); b != nil {
 		return b, nil
 	}
-	b, err := s.buildBundle(ctx)
+	b, err := s.sharedBundle(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +120,11 @@ func (s *Service) cachedBundle(ctx context.Context) *SignedBundle {
 		b.polled = now
 	}
 	s.bundle.mu.Unlock()
-	if stale {
+	if stale || s.newerStored(ctx, b) {
 		return nil
 	}
 	if poll {
-		if cp, err := s.ledger.Checkpoint(ctx); err != nil || cp.Size != b.Checkpoint.Size {
+		if cp, err := s.ledger.Checkpoint(ctx); err != nil || cp.Size > b.Checkpoint.Size || s.sharedStale(ctx, b) {
 			s.bundle.mu.Lock()
 			b.stale = true
 			s.bundle.mu.Unlock()

@@ -129,7 +129,7 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
 	}
 	if lic.Status != license.StatusActive {
-		add("identifier", "status", "a use code can only be granted for an active license (this one is "+string(lic.Status)+")")
+		add("identifier", "status", "只有有效的证照才能授权用证（此证照"+lic.Status.Label()+"）")
 	}
 	if err := validPurpose(req.Purpose); err != nil {
 		errs = append(errs, err)
@@ -142,12 +142,12 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 		add("service_item", "type", fmt.Sprintf("办理事项「%s」不使用「%s」，不能为其授权用证码", it.Name, lic.Record.Name))
 	}
 	if req.Minutes < MinUseCodeMinutes || req.Minutes > MaxUseCodeMinutes {
-		add("minutes", "range", fmt.Sprintf("lifetime must be %d to %d minutes", MinUseCodeMinutes, MaxUseCodeMinutes))
+		add("minutes", "range", fmt.Sprintf("用证码有效时长须为 %d 至 %d 分钟", MinUseCodeMinutes, MaxUseCodeMinutes))
 	}
 	typ, _ := s.catalog.Type(lic.TypeCode)
 	for _, f := range req.Fields {
 		if !slices.ContainsFunc(typ.Fields, func(tf license.Field) bool { return tf.Key == f }) {
-			add("fields", "unknown", fmt.Sprintf("license type %s has no field %q", typ.Name, f))
+			add("fields", "unknown", fmt.Sprintf("%s没有字段 %s", typ.Name, f))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -179,7 +179,7 @@ func (s *Service) GrantUseCode(ctx context.Context, a Actor, req UseCodeRequest)
 
 func validPurpose(p string) error {
 	if n := utf8.RuneCountInString(strings.TrimSpace(p)); n < 2 || n > 200 {
-		return &license.FieldError{Field: "purpose", Rule: "required", Message: "purpose (用证事由) is required: 2 to 200 characters"}
+		return &license.FieldError{Field: "purpose", Rule: "required", Message: "请填写用证事由（2 至 200 个字）"}
 	}
 	if fe := license.CheckText("purpose", p, false); fe != nil {
 		return fe

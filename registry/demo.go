@@ -9,9 +9,12 @@ type DemoDepartment struct {
 	Types []string // type codes from the catalog
 }
 
-// DemoDepartments are five Shanghai departments covering the catalog types
-// they really issue. Their USCCs are made up (organs of state start with 11)
-// but carry valid GB 32100 check characters.
+// DemoDepartments are five Hunan departments, in Changsha where the demo
+// holders are, covering the catalog types they really issue: the city's
+// market regulator issues 营业执照 and the food and (retail) drug permits,
+// the province's justice department the lawyer's licence. Their USCCs are
+// made up (organs of state start with 11, then the GB/T 2260 code of the
+// area they serve) but carry valid GB 32100 check characters.
 func DemoDepartments(c *license.Catalog) []DemoDepartment {
 	byName := func(names ...string) []string {
 		var codes []string
@@ -25,11 +28,11 @@ func DemoDepartments(c *license.Catalog) []DemoDepartment {
 		return codes
 	}
 	return []DemoDepartment{
-		{USCC: withUSCCCheck("11310000MB2F00011"), Name: "上海市市场监督管理局", Types: byName("营业执照", "食品经营许可证", "药品经营许可证")},
-		{USCC: withUSCCCheck("11310000MB2F00022"), Name: "上海市规划和自然资源局", Types: byName("不动产权证书", "建设工程规划许可证")},
-		{USCC: withUSCCCheck("11310000MB2F00033"), Name: "上海市卫生健康委员会", Types: byName("出生医学证明")},
-		{USCC: withUSCCCheck("11310000MB2F00044"), Name: "上海市交通委员会", Types: byName("道路运输经营许可证")},
-		{USCC: withUSCCCheck("11310000MB2F00055"), Name: "上海市司法局", Types: byName("律师执业证")},
+		{USCC: withUSCCCheck("11430100MB1C00011"), Name: "长沙市市场监督管理局", Types: byName("营业执照", "食品经营许可证", "药品经营许可证")},
+		{USCC: withUSCCCheck("11430100MB1C00022"), Name: "长沙市自然资源和规划局", Types: byName("不动产权证书", "建设工程规划许可证")},
+		{USCC: withUSCCCheck("11430100MB1C00033"), Name: "长沙市卫生健康委员会", Types: byName("出生医学证明")},
+		{USCC: withUSCCCheck("11430100MB1C00044"), Name: "长沙市交通运输局", Types: byName("道路运输经营许可证")},
+		{USCC: withUSCCCheck("11430000MB1C00055"), Name: "湖南省司法厅", Types: byName("律师执业证")},
 	}
 }
 

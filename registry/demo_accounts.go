@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"zhengzhao/license"
 )
@@ -38,13 +39,29 @@ func (s *Service) CreateDemoAccounts(ctx context.Context, admin Actor) ([]DemoLo
 	if err != nil {
 		return nil, err
 	}
+	// officer1… in the order of DemoDepartments (the city's market
+	// regulator first), then any other department by USCC.
+	rank := map[string]int{}
+	for i, d := range DemoDepartments(s.catalog) {
+		rank[d.USCC] = i + 1
+	}
+	slices.SortStableFunc(depts, func(a, b *Department) int {
+		ra, rb := rank[a.USCC], rank[b.USCC]
+		if ra == 0 {
+			ra = len(rank) + 1
+		}
+		if rb == 0 {
+			rb = len(rank) + 1
+		}
+		return ra - rb
+	})
 	accts := []NewAccount{{Username: "admin", Name: "平台管理员", Role: RoleAdmin}}
 	for i, d := range depts {
 		accts = append(accts, NewAccount{Username: fmt.Sprintf("officer%d", i+1), Name: d.Name + " 制证员", Role: RoleIssuer, Department: d.USCC})
 	}
 	accts = append(accts,
-		NewAccount{Username: "clerk1", Name: "张晓燕", Role: RoleVerifier, Hall: "浦东新区市民中心 综合受理窗口"},
-		NewAccount{Username: "clerk2", Name: "李俊", Role: RoleVerifier, Hall: "徐汇区行政服务中心 3号窗口"},
+		NewAccount{Username: "clerk1", Name: "张晓燕", Role: RoleVerifier, Hall: "长沙市政务服务中心 综合受理窗口"},
+		NewAccount{Username: "clerk2", Name: "李俊", Role: RoleVerifier, Hall: "岳麓区政务服务中心 3号窗口"},
 		NewAccount{Username: "citizen", Name: DemoCitizenName, Role: RoleHolder, HolderCode: DemoCitizenID, HolderCodeType: license.HolderCodeCitizenID},
 		NewAccount{Username: "enterprise", Name: DemoEnterpriseName, Role: RoleHolder, HolderCode: DemoEnterpriseCode, HolderCodeType: license.HolderCodeUSCC},
 	)

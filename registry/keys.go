@@ -75,7 +75,7 @@ func (s *Service) RevokeKey(ctx context.Context, a Actor, uscc, keyID string, re
 	if err := s.store.setKeyRevoked(ctx, keyID, req.From, req.Reason); err != nil {
 		return nil, err
 	}
-	s.changed()
+	s.deptChanged()
 	s.log.Warn("department key declared compromised", "uscc", uscc, "key_id", keyID, "from", req.From, "reason", req.Reason)
 	s.recordDone(ctx, a, ActionKeyRevoke, nil, "ok", uscc+" key "+keyID+" "+req.Reason)
 	if active != nil && active.keyID == keyID {

@@ -82,7 +82,7 @@ func CheckPassword(username, password string) *license.FieldError {
 	const field = "password"
 	if n := utf8.RuneCountInString(password); n < MinPasswordChars || len(password) > MaxPasswordBytes {
 		return &license.FieldError{Field: field, Rule: "length",
-			Message: fmt.Sprintf("password must be at least %d characters and at most %d bytes", MinPasswordChars, MaxPasswordBytes)}
+			Message: fmt.Sprintf("密码至少 %d 个字符，最多 %d 字节", MinPasswordChars, MaxPasswordBytes)}
 	}
 	if fe := license.CheckText(field, password, false); fe != nil {
 		return fe
@@ -90,7 +90,7 @@ func CheckPassword(username, password string) *license.FieldError {
 	if u := strings.ToLower(strings.TrimSpace(username)); u != "" {
 		p := strings.ToLower(password)
 		if p == u || reverse(p) == u || (utf8.RuneCountInString(u) >= 3 && strings.Contains(p, u)) {
-			return &license.FieldError{Field: field, Rule: "username", Message: "password must not be or contain the user name"}
+			return &license.FieldError{Field: field, Rule: "username", Message: "密码不能是用户名，也不能包含用户名"}
 		}
 	}
 	return weakSecret(field, password)
@@ -110,7 +110,7 @@ func CheckKeyPassphrase(passphrase []byte) *license.FieldError {
 	}
 	if n < MinKeyPassphraseChars {
 		return &license.FieldError{Field: field, Rule: "length",
-			Message: fmt.Sprintf("key passphrase must be at least %d characters", MinKeyPassphraseChars)}
+			Message: fmt.Sprintf("密钥口令至少 %d 个字符", MinKeyPassphraseChars)}
 	}
 	if !utf8.Valid(passphrase) {
 		return distinctBytes(field, passphrase)
@@ -127,7 +127,7 @@ func distinctBytes(field string, b []byte) *license.FieldError {
 		}
 	}
 	if n < minDistinctChars {
-		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("%s must use at least %d different characters", field, minDistinctChars)}
+		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("过于简单：至少要用 %d 个不同的字符", minDistinctChars)}
 	}
 	return nil
 }
@@ -139,17 +139,17 @@ func weakSecret(field, secret string) *license.FieldError {
 		distinct[r] = true
 	}
 	if len(distinct) < minDistinctChars {
-		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("%s must use at least %d different characters", field, minDistinctChars)}
+		return &license.FieldError{Field: field, Rule: "simple", Message: fmt.Sprintf("过于简单：至少要用 %d 个不同的字符", minDistinctChars)}
 	}
 	lower := strings.ToLower(secret)
 	for _, w := range keyboardWalks {
 		if strings.Contains(w, lower) {
-			return &license.FieldError{Field: field, Rule: "sequence", Message: field + " must not be a keyboard walk or a run of letters or digits"}
+			return &license.FieldError{Field: field, Rule: "sequence", Message: "过于简单：不能是键盘上或字母、数字的连续排列"}
 		}
 	}
 	for _, cand := range []string{lower, unleet(lower)} {
 		if isCommon(cand) {
-			return &license.FieldError{Field: field, Rule: "common", Message: field + " is in the list of common passwords (or one with digits or symbols added)"}
+			return &license.FieldError{Field: field, Rule: "common", Message: "是常见密码（或只在常见密码前后加了数字、符号），请换一个"}
 		}
 	}
 	return nil

@@ -109,11 +109,15 @@ type Service struct {
 	lists  listCache
 	bundle bundleCache
 
-	records *recordLog // the hash-chained record log (records.go)
+	// stopSync stops following other instances' department changes;
+	// deptSeen is the store's count of them this instance holds.
+	stopSync func()
+	deptSeen atomic.Int64
+	records  *recordLog // the hash-chained record log (records.go)
 }
 
 // changed notes a change the trust bundle or a status list shows.
-func (s *Service) changed() { s.gen.Add(1) }
+func (s *Service) changed() { s.gen.Add(1); s.sharedChanged() }
 
 // deptSigner is what issuing needs of a department's active key: the key,
 // its certificate and the seal that lists it.
@@ -190,6 +194,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.stopSync, err = s.startDeptSync(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.records = newRecordLog(st, cfg.Ledger, cfg.Now, cfg.Logger)
 	return s, nil
 }
@@ -198,6 +206,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 // opened. The ledger, and a store given in Config, are the caller's to
 // close.
 func (s *Service) Close() error {
+	if s.stopSync != nil {
+		s.stopSync()
+		s.stopSync = nil
+	}
 	if s.records != nil {
 		s.records.stop()
 	}
@@ -545,7 +557,7 @@ func (s *Service) issuingDepartment(a Actor) (*Department, error) {
 func (s *Service) typeFor(d *Department, code string) (license.Type, error) {
 	typ, ok := s.catalog.Type(code)
 	if !ok {
-		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", code)}
+		return license.Type{}, &license.FieldError{Field: "type", Rule: "unknown", Message: fmt.Sprintf("证照类型 %s 不在证照目录中", code)}
 	}
 	if !slices.Contains(d.Types, code) {
 		return license.Type{}, fmt.Errorf("%w: department %s may not issue type %s (%s)", ErrForbidden, d.USCC, code, typ.Name)
@@ -594,17 +606,17 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 		return nil, &license.FieldError{Field: "uscc", Rule: "uscc", Message: err.Error()}
 	}
 	if name == "" || len([]rune(name)) > 100 {
-		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "name is required, at most 100 characters"}
+		return nil, &license.FieldError{Field: "name", Rule: "length", Message: "请填写部门名称，最多 100 个字"}
 	}
 	if fe := license.CheckText("name", name, false); fe != nil {
 		return nil, fe
 	}
 	if len(types) == 0 {
-		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "at least one license type"}
+		return nil, &license.FieldError{Field: "types", Rule: "required", Message: "请至少选择一种证照类型"}
 	}
 	for _, t := range types {
 		if _, ok := s.catalog.Type(t); !ok {
-			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("unknown license type %q", t)}
+			return nil, &license.FieldError{Field: "types", Rule: "unknown", Message: fmt.Sprintf("证照类型 %s 不在证照目录中", t)}
 		}
 	}
 	s.mu.Lock()
@@ -639,7 +651,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.deptByID[uscc] = d
 	s.signers[uscc] = ds
 	s.mu.Unlock()
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
 	return s.recordDepartment(ctx, a, ActionDepartment, "key "+dk.KeyID)(d, nil)
 }
@@ -697,7 +709,7 @@ func (s *Service) rotate(ctx context.Context, d *Department) (*Department, error
 	if err := s.store.resignLists(ctx, uscc); err != nil {
 		return nil, err
 	}
-	s.changed()
+	s.deptChanged()
 	s.log.Info("department key rotated", "uscc", uscc, "key_id", dk.KeyID, "seal", sl.ID)
 	return s.departmentWithKeys(ctx, d)
 }

@@ -212,7 +212,7 @@ func TestRolledBackLedgerRefusesToOpen(t *testing.T) {
 	}
 	l := openLedger(t, w.dir, p)
 	defer l.Close()
-	_, err = registry.Open(ctx, registry.Config{Dir: w.dir, Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
+	_, err = registry.Open(ctx, registry.Config{Dir: w.dir, Store: w.extraStore(), Platform: p, Ledger: l, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(t)})
 	if !errors.Is(err, ledger.ErrRollback) {
 		t.Fatalf("open with a rolled-back ledger: %v, want ErrRollback", err)
 	}

@@ -97,11 +97,11 @@ func (s *Service) StatusList(ctx context.Context, uscc string, n int) (*SignedLi
 	if l := s.lists.get(k, gen, now); l != nil {
 		return l, nil
 	}
-	l, err := s.signList(ctx, uscc, n)
+	l, refreshAt, err := s.sharedList(ctx, uscc, n, gen, now)
 	if err != nil {
 		return nil, err
 	}
-	s.lists.put(k, &cachedList{gen: gen, list: l, refreshAt: now.Add(s.cfg.StatusListValidity / 2)})
+	s.lists.put(k, &cachedList{gen: gen, list: l, refreshAt: refreshAt})
 	return l, nil
 }
 

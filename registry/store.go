@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +42,7 @@ type Store interface {
 	useStore
 	itemStore
 	importStore
+	sharedStore
 	recordStore
 	// Close waits for queued writes and closes the database.
 	Close() error
@@ -173,7 +176,7 @@ type store struct {
 	done    chan struct{}
 
 	sealMu   sync.Mutex
-	sealDERs map[string][]byte // seals by id, as restoreSeal needs them
+	sealDERs map[string]sealParts // by seal id, as restoreSeal needs them
 
 	alloc allocator
 	stmts stmtCache // statements of the issue path, prepared once
@@ -182,11 +185,25 @@ type store struct {
 type pendingInsert struct {
 	lic  *License
 	errc chan error
+	// the record, receipt and credential columns (packLicense)
+	record, receipt string
+	credential      []byte
 	// the seal signature as stored: without the seal it carries
-	stripped   []byte
-	sealID     string
-	sealOffset int
+	stripped []byte
+	cut      sealCut
 }
+
+// sealCut says what was cut out of a stored seal signature: the seal (its
+// DER, ~35 KB, is in the seals table once) at sealOffset and then the
+// signer's certificate (~600 B, in department_keys once) at certOffset,
+// -1 when it was not cut. sealID is "" when nothing was cut.
+type sealCut struct {
+	sealID                 string
+	sealOffset, certOffset int
+}
+
+// sealParts are the seal's DER and its key's certificate.
+type sealParts struct{ der, cert []byte }
 
 // OpenSQLite opens (creating if need be) the SQLite store at path and
 // brings its schema up to date.
@@ -198,6 +215,11 @@ func openSQLite(path string) (*store, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := createSQLite(path); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("registry: open store %s: %w", path, err)
@@ -206,6 +228,40 @@ func openSQLite(path string) (*store, error) {
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
 	return openDB(sqlDB{db, dialectSQLite})
+}
+
+// createSQLite makes an empty SQLite database with 16 KiB pages: a license
+// row is ~3 KB, and the default 4 KiB pages hold one such row each. (The
+// page size is fixed once the database is in WAL mode.)
+func createSQLite(path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("registry: create store %s: %w", path, err)
+	}
+	defer db.Close()
+	// The first write makes the file, with the page size set before it;
+	// a second process creating it at once waits, and its page size is
+	// then a no-op.
+	if _, err := db.Exec(`PRAGMA page_size = 16384; PRAGMA user_version = 0`); err != nil {
+		return fmt.Errorf("registry: create store %s: %w", path, err)
+	}
+	return db.Close()
+}
+
+// nullString is NULL for "".
+func nullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// nullOffset is NULL for -1.
+func nullOffset(v int) any {
+	if v < 0 {
+		return nil
+	}
+	return v
 }
 
 // OpenPostgres opens the PostgreSQL store at uri (postgres://user@host/db…)
@@ -240,40 +296,67 @@ func openDB(db sqlDB) (*store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string][]byte{}}
+	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string]sealParts{}}
 	go s.commitLoop()
 	return s, nil
 }
 
-// addColumns adds the columns a store made by an older version lacks.
-// restoreSeal puts the seal back into a stored seal signature.
-func (s *store) restoreSeal(stripped []byte, sealID string, offset int) ([]byte, error) {
-	der, err := s.sealDER(sealID)
+// restoreSeal puts back what was cut out of a stored seal signature.
+func (s *store) restoreSeal(stripped []byte, cut sealCut) ([]byte, error) {
+	parts, err := s.sealParts(cut.sealID)
 	if err != nil {
 		return nil, err
 	}
-	if offset < 0 || offset > len(stripped) {
-		return nil, fmt.Errorf("seal offset %d outside %d bytes", offset, len(stripped))
+	sig := stripped
+	if cut.certOffset >= 0 {
+		if sig, err = insertAt(sig, cut.certOffset, parts.cert); err != nil {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
 	}
-	out := make([]byte, 0, len(stripped)+len(der))
-	out = append(append(append(out, stripped[:offset]...), der...), stripped[offset:]...)
-	return out, nil
+	return insertAt(sig, cut.sealOffset, parts.der)
+}
+
+// insertAt returns b with part inserted at offset.
+func insertAt(b []byte, offset int, part []byte) ([]byte, error) {
+	if offset < 0 || offset > len(b) {
+		return nil, fmt.Errorf("offset %d outside %d bytes", offset, len(b))
+	}
+	out := make([]byte, 0, len(b)+len(part))
+	return append(append(append(out, b[:offset]...), part...), b[offset:]...), nil
+}
+
+// cutOut returns b without the first part, and where it was; -1 when b
+// does not hold it.
+func cutOut(b, part []byte) ([]byte, int) {
+	i := bytes.Index(b, part)
+	if i < 0 || len(part) == 0 {
+		return b, -1
+	}
+	return append(bytes.Clone(b[:i]), b[i+len(part):]...), i
 }
 
 // sealDER returns the DER of the seal with the id.
 func (s *store) sealDER(sealID string) ([]byte, error) {
+	parts, err := s.sealParts(sealID)
+	return parts.der, err
+}
+
+// sealParts returns the DER of the seal with the id and its key's
+// certificate, from a cache: neither ever changes.
+func (s *store) sealParts(sealID string) (sealParts, error) {
 	s.sealMu.Lock()
-	der, ok := s.sealDERs[sealID]
+	parts, ok := s.sealDERs[sealID]
 	s.sealMu.Unlock()
 	if !ok {
-		if err := s.db.QueryRow(`SELECT der FROM seals WHERE id = ?`, sealID).Scan(&der); err != nil {
-			return nil, fmt.Errorf("seal %s: %w", sealID, err)
+		if err := s.db.QueryRow(`SELECT s.der, k.cert_der FROM seals s JOIN department_keys k ON k.key_id = s.key_id WHERE s.id = ?`,
+			sealID).Scan(&parts.der, &parts.cert); err != nil {
+			return parts, fmt.Errorf("seal %s: %w", sealID, err)
 		}
 		s.sealMu.Lock()
-		s.sealDERs[sealID] = der
+		s.sealDERs[sealID] = parts
 		s.sealMu.Unlock()
 	}
-	return der, nil
+	return parts, nil
 }
 
 func addColumns(db *sql.DB, table string, cols map[string]string) error {
@@ -309,16 +392,15 @@ func (s *store) Close() error {
 	return errors.Join(err, s.db.Close())
 }
 
-// insertLicense stores a new license and returns once it is committed.
-// insertLicense stores a license. Its seal signature is stored without the
-// seal (sealDER, id sealID) that every SES_Signature carries whole: the
-// seal is ~35 KB, the rest ~1 KB, and the seal is in the seals table once.
+// insertLicense stores a license and returns once it is committed. Its seal
+// signature is stored without the seal (sealDER, id sealID) and the signer's
+// certificate that every SES_Signature carries whole (sealCut).
 func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, sealDER []byte) error {
-	p := &pendingInsert{lic: lic, errc: make(chan error, 1), stripped: lic.SealSignature}
-	if i := bytes.Index(lic.SealSignature, sealDER); i >= 0 && len(sealDER) > 0 {
-		p.stripped = append(bytes.Clone(lic.SealSignature[:i]), lic.SealSignature[i+len(sealDER):]...)
-		p.sealID, p.sealOffset = sealID, i
+	p, err := s.pendingOf(lic, sealID, sealDER)
+	if err != nil {
+		return err
 	}
+	p.errc = make(chan error, 1)
 	select {
 	case s.pending <- p:
 	case <-ctx.Done():
@@ -327,6 +409,26 @@ func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, 
 	// Once queued the insert will be committed or fail; wait for the answer
 	// even if ctx ends, so an acknowledged license is never in doubt.
 	return <-p.errc
+}
+
+// pendingOf is the insert of a license as its row stores it: packed
+// (packLicense), its seal signature without the seal (sealDER, id sealID)
+// and the signer's certificate.
+func (s *store) pendingOf(lic *License, sealID string, sealDER []byte) (*pendingInsert, error) {
+	rec, rcpt, cred, err := packLicense(lic)
+	if err != nil {
+		return nil, err
+	}
+	p := &pendingInsert{lic: lic, record: rec, receipt: rcpt, credential: cred, stripped: lic.SealSignature}
+	if stripped, i := cutOut(lic.SealSignature, sealDER); i >= 0 {
+		p.stripped, p.cut = stripped, sealCut{sealID: sealID, sealOffset: i, certOffset: -1}
+		parts, err := s.sealParts(sealID)
+		if err != nil {
+			return nil, err
+		}
+		p.stripped, p.cut.certOffset = cutOut(p.stripped, parts.cert)
+	}
+	return p, nil
 }
 
 // commitLoop takes every queued insert, writes them in one transaction and
@@ -366,33 +468,28 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(`INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential, receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, status_log_index)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("registry: prepare insert: %w", err)
-	}
-	defer stmt.Close()
 	var size uint64 // the largest ledger size the batch shows
-	for _, p := range batch {
-		l := p.lic
-		rec, err := json.Marshal(l.Record)
-		if err != nil {
-			return err
+	// Many rows a statement: one round trip for them on PostgreSQL.
+	for rows := range slices.Chunk(batch, insertRowsPerStatement) {
+		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
+		args := make([]any, 0, len(rows)*19)
+		for _, p := range rows {
+			l := p.lic
+			var reqKey any
+			if l.RequestKey != "" {
+				reqKey = l.RequestKey
+			}
+			args = append(args, l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
+				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped,
+				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex))
+			size = max(size, l.Receipt.TreeSize)
 		}
-		rcpt, err := json.Marshal(l.Receipt)
-		if err != nil {
-			return err
+		if _, err := tx.Exec(q, args...); err != nil {
+			if len(batch) == 1 {
+				return fmt.Errorf("registry: insert license %s: %w", batch[0].lic.Identifier, err)
+			}
+			return fmt.Errorf("registry: insert licenses: %w", err)
 		}
-		var reqKey any
-		if l.RequestKey != "" {
-			reqKey = l.RequestKey
-		}
-		if _, err := stmt.Exec(l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-			l.StatusIndex, string(rec), l.Credential, string(rcpt), sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped, p.sealID, p.sealOffset,
-			int64(l.Receipt.LogIndex)); err != nil {
-			return fmt.Errorf("registry: insert license %s: %w", l.Identifier, err)
-		}
-		size = max(size, l.Receipt.TreeSize)
 	}
 	if err := sawLedgerSize(context.Background(), tx, size); err != nil {
 		return err
@@ -403,24 +500,34 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0)`
+// insertRowsPerStatement bounds a multi-row INSERT: 19 parameters a row,
+// well under SQLite's 32,766 and PostgreSQL's 65,535.
+const insertRowsPerStatement = 256
+
+const (
+	insertLicenseSQL = `INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential,
+		receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, cert_offset, status_log_index) VALUES `
+	insertLicenseRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0), COALESCE(cert_offset, -1)`
 
 func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
-	l, sealID, sealOffset, err := scanLicenseRow(row)
+	l, cut, err := scanLicenseRow(row)
 	if err != nil {
 		return nil, err
 	}
-	return l, s.restoreLicenseSeal(l, sealID, sealOffset)
+	return l, s.restoreLicenseSeal(l, cut)
 }
 
 // restoreLicenseSeal puts the seal back into a scanned license's seal
 // signature. It may query the seals table, so it must not run while a
 // *sql.Rows holds the store's one connection.
-func (s *store) restoreLicenseSeal(l *License, sealID string, sealOffset int) error {
-	if sealID == "" {
+func (s *store) restoreLicenseSeal(l *License, cut sealCut) error {
+	if cut.sealID == "" {
 		return nil
 	}
-	sig, err := s.restoreSeal(l.SealSignature, sealID, sealOffset)
+	sig, err := s.restoreSeal(l.SealSignature, cut)
 	if err != nil {
 		return fmt.Errorf("registry: seal signature of %s: %w", l.Identifier, err)
 	}
@@ -429,23 +536,19 @@ func (s *store) restoreLicenseSeal(l *License, sealID string, sealOffset int) er
 }
 
 // scanLicenseRow scans a license with its seal signature still stripped.
-func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int, error) {
+func scanLicenseRow(row interface{ Scan(...any) error }) (*License, sealCut, error) {
 	var (
 		l                         License
 		status, rec, rcpt, issued string
-		sealID                    string
-		sealOffset                int
+		cut                       sealCut
 	)
 	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &l.Version, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
-		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &sealID, &sealOffset); err != nil {
-		return nil, "", 0, err
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &cut.sealID, &cut.sealOffset, &cut.certOffset); err != nil {
+		return nil, cut, err
 	}
 	l.Status = license.Status(status)
-	if err := json.Unmarshal([]byte(rec), &l.Record); err != nil {
-		return nil, "", 0, fmt.Errorf("registry: stored record of %s: %w", l.Identifier, err)
-	}
-	if err := json.Unmarshal([]byte(rcpt), &l.Receipt); err != nil {
-		return nil, "", 0, fmt.Errorf("registry: stored receipt of %s: %w", l.Identifier, err)
+	if err := unpackLicense(&l, rec, rcpt); err != nil {
+		return nil, cut, err
 	}
 	l.IssuedAt = parseTime(issued)
 	if l.Status == license.StatusSuperseded {
@@ -456,7 +559,7 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, string, int,
 			}
 		}
 	}
-	return &l, sealID, sealOffset, nil
+	return &l, cut, nil
 }
 
 func (s *store) license(ctx context.Context, id string) (*License, error) {
@@ -539,17 +642,16 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 	// The seals are put back once the rows are closed: restoring may query
 	// the seals table, and the store has one connection.
 	type scanned struct {
-		l      *License
-		sealID string
-		offset int
+		l   *License
+		cut sealCut
 	}
 	var all []scanned
 	for rows.Next() {
-		l, sealID, offset, err := scanLicenseRow(rows)
+		l, cut, err := scanLicenseRow(rows)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, scanned{l, sealID, offset})
+		all = append(all, scanned{l, cut})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -557,7 +659,7 @@ func (s *store) list(ctx context.Context, f ListFilter) ([]*License, error) {
 	rows.Close()
 	out := make([]*License, 0, len(all))
 	for _, sc := range all {
-		if err := s.restoreLicenseSeal(sc.l, sc.sealID, sc.offset); err != nil {
+		if err := s.restoreLicenseSeal(sc.l, sc.cut); err != nil {
 			return nil, err
 		}
 		out = append(out, sc.l)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -152,17 +153,33 @@ func (s *store) reserveSlots(ctx context.Context, uscc string, pick func() (int,
 	}
 	want := min(n, StatusListSize/2-used)
 	for len(b.free) < want { // at most half the list is taken, so this ends soon
-		i, err := pick()
-		if err != nil {
-			return nil, err
+		// Random indexes, many a statement; the ones another handle holds
+		// already do not come back.
+		k := want - len(b.free)
+		args := make([]any, 0, 2*k)
+		for range k {
+			i, err := pick()
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, uscc, list*StatusListSize+i)
 		}
-		slot := list*StatusListSize + i
-		res, err := tx.ExecContext(ctx, `INSERT INTO status_slots (uscc, slot) VALUES (?, ?) ON CONFLICT DO NOTHING`, uscc, slot)
+		rows, err := tx.QueryContext(ctx, `INSERT INTO status_slots (uscc, slot) VALUES `+strings.Repeat("(?, ?), ", k-1)+`(?, ?)
+			ON CONFLICT DO NOTHING RETURNING slot`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("registry: take status slot: %w", err)
+			return nil, fmt.Errorf("registry: take status slots: %w", err)
 		}
-		if got, _ := res.RowsAffected(); got == 1 {
+		for rows.Next() {
+			var slot int
+			if err := rows.Scan(&slot); err != nil {
+				rows.Close()
+				return nil, err
+			}
 			b.free = append(b.free, slot)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("registry: take status slots: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE status_lists SET used = used + ? WHERE uscc = ? AND list = ?`, len(b.free), uscc, list); err != nil {

@@ -48,7 +48,13 @@ CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 	{version: 3, name: "one time format", fn: migrateTimes},
 	{version: 4, name: "service items and halls", sql: itemsSchema, fn: seedServiceItems},
 	{version: 5, name: "import jobs", sql: importSchema},
-	{version: 6, name: "record log", sql: recordsSchema},
+	{version: 6, name: "signed bundle and status lists shared by instances", sql: sharedSchema},
+	{version: 7, name: "certificates cut out of seal signatures", sql: `
+-- Where the signer's certificate was cut out of seal_signature (after the
+-- seal was); NULL when it was not.
+ALTER TABLE licenses ADD COLUMN cert_offset INTEGER;
+`},
+	{version: 8, name: "record log", sql: recordsSchema},
 }
 
 // baseSchema is the schema as it stood when migrations began.
@@ -286,20 +292,33 @@ func lockMigrations(ctx context.Context, tx sqlTx) error {
 }
 
 func appliedMigrations(ctx context.Context, db sqlDB) (map[int]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	versions, err := migrationVersions(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("registry: read schema_migrations: %w", err)
 	}
-	defer rows.Close()
 	applied := map[int]bool{}
+	for _, v := range versions {
+		applied[v] = true
+	}
+	return applied, nil
+}
+
+// migrationVersions lists the versions schema_migrations holds, ascending.
+func migrationVersions(ctx context.Context, db sqlDB) ([]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
 	for rows.Next() {
 		var v int
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		applied[v] = true
+		out = append(out, v)
 	}
-	return applied, rows.Err()
+	return out, rows.Err()
 }
 
 func runMigration(ctx context.Context, db sqlDB, m migration) error {
@@ -349,20 +368,8 @@ func Migrations(ctx context.Context, st Store) (MigrationState, error) {
 	if !ok {
 		return MigrationState{}, errors.New("registry: not a SQL store")
 	}
-	state := MigrationState{Latest: migrations[len(migrations)-1].version}
-	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
-	if err != nil {
-		return state, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return state, err
-		}
-		state.Applied = append(state.Applied, v)
-	}
-	return state, rows.Err()
+	applied, err := migrationVersions(ctx, s.db)
+	return MigrationState{Applied: applied, Latest: migrations[len(migrations)-1].version}, err
 }
 
 // migrateTimes rewrites the times older versions stored in RFC 3339 with
@@ -455,4 +462,21 @@ func upgradeLegacySQLite(ctx context.Context, db sqlDB) error {
 		return migrateOperators(db.DB, time.Now())
 	}
 	return nil
+}
+
+// StoreBytes is the space a store's tables and indexes take: the SQLite
+// database's pages, or PostgreSQL's relations in the store's schema.
+func StoreBytes(ctx context.Context, st Store) (int64, error) {
+	s, ok := st.(*store)
+	if !ok {
+		return 0, errors.New("registry: not a SQL store")
+	}
+	var n int64
+	q := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+	if s.db.d == dialectPostgres {
+		q = `SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname = current_schema()`
+	}
+	err := s.db.QueryRowContext(ctx, q).Scan(&n)
+	return n, err
 }

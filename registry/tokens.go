@@ -74,7 +74,7 @@ func (d *Directory) addToken(ctx context.Context, by string, n NewToken) (string
 		errs = append(errs, &license.FieldError{Field: field, Rule: rule, Message: msg})
 	}
 	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 || !utf8.ValidString(n.Name) {
-		add("name", "length", "name is required, at most 100 characters")
+		add("name", "length", "请填写名称，最多 100 个字")
 	}
 	switch n.Role {
 	case RoleAdmin, RoleVerifier:
@@ -85,16 +85,16 @@ func (d *Directory) addToken(ctx context.Context, by string, n NewToken) (string
 			return "", nil, err
 		}
 		if !ok {
-			add("department", "unknown", "an issuer token needs a registered department (USCC)")
+			add("department", "unknown", "制证令牌须属于已登记的部门（填写部门的统一社会信用代码）")
 		}
 	default:
-		add("role", "enum", "role must be admin, issuer or verifier")
+		add("role", "enum", "角色须为平台管理员、制证员或窗口核验人员之一")
 	}
 	switch {
 	case !n.ExpiresAt.After(now):
-		add("expires_at", "range", "expiry must lie in the future")
+		add("expires_at", "range", "到期时间须晚于现在")
 	case n.ExpiresAt.Sub(now) > MaxTokenLifetime:
-		add("expires_at", "range", fmt.Sprintf("a token lives at most %d days", int(MaxTokenLifetime.Hours()/24)))
+		add("expires_at", "range", fmt.Sprintf("令牌有效期最长 %d 天", int(MaxTokenLifetime.Hours()/24)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return "", nil, err

@@ -75,7 +75,7 @@ func (s *Service) RecordLiveUse(ctx context.Context, a Actor, lic *License, purp
 		errs = append(errs, validPurpose(purpose))
 	}
 	if _, ok := s.ServiceItem(serviceItem); serviceItem != "" && !ok {
-		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "unknown", Message: fmt.Sprintf("unknown service item %q", serviceItem)})
+		errs = append(errs, &license.FieldError{Field: "service_item", Rule: "unknown", Message: fmt.Sprintf("办理事项 %s 不在用证清单中", serviceItem)})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

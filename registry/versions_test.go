@@ -136,12 +136,12 @@ func TestNewVersionSupersedes(t *testing.T) {
 			if off.Verdict != verifier.VerdictSuperseded || on.Verdict != verifier.VerdictSuperseded {
 				t.Fatalf("old version verifies offline %s, online %s", off.Verdict, on.Verdict)
 			}
-			// Online names the current version; the offline status list
-			// can only say a newer one exists.
+			// Online names the current version; offline the status list
+			// says a newer one exists and the identifier names the next.
 			if c, _ := on.Check("status"); on.SupersededBy != next.Identifier || !strings.Contains(c.Reason, "以 "+next.Identifier+" 为准") {
 				t.Fatalf("online: superseded by %q, status reason %q", on.SupersededBy, c.Reason)
 			}
-			if c, _ := off.Check("status"); off.SupersededBy != "" || !strings.Contains(c.Reason, "以新版本为准") {
+			if c, _ := off.Check("status"); off.SupersededBy != "" || !strings.Contains(c.Reason, "以第 002 版 "+next.Identifier) {
 				t.Fatalf("offline: superseded by %q, status reason %q", off.SupersededBy, c.Reason)
 			}
 			off, on = w.verdicts(next)

@@ -264,6 +264,12 @@ func (d *doc) header(fc face) float64 {
 		s := license.FaceNumberPrefix + fc.number
 		d.text(formR-d.width(s), 25, s)
 	}
+	if fc.version != "" {
+		// Which version this is: a change or a renewal makes 002, 003, …
+		d.setFont(10.5)
+		s := license.FaceVersionPrefix + fc.version
+		d.text(formR-d.width(s), 30.5, s)
+	}
 	n := utf8.RuneCountInString(fc.title)
 	size := 30.0
 	if n > 6 {

@@ -164,7 +164,7 @@ var (
 
 // fixed texts printed on faces, checked against the font by NewRenderer.
 var fixedTexts = []string{
-	"统一社会信用代码", "公民身份号码", license.FaceNumberPrefix, "有效期限", "长期", "自", "至", "年月日",
+	"统一社会信用代码", "公民身份号码", license.FaceNumberPrefix, license.FaceVersionPrefix, "有效期限", "长期", "自", "至", "年月日",
 	"发证机关", "登记机关", license.FaceScanHint, license.FaceIdentifierLabel, Footer, license.FaceUnsealed, license.FaceContinued,
 	"持证主体", "持证人", "0123456789",
 }
@@ -179,6 +179,7 @@ type face struct {
 	title       string
 	topCode     row // 营业执照: 统一社会信用代码 printed above the title
 	number      string
+	version     string
 	rows        []row
 	issuerLabel string
 	issuer      string
@@ -191,7 +192,7 @@ type face struct {
 func buildFace(t license.Type, rec license.Record) face {
 	f := license.NewFace(t, rec)
 	fc := face{
-		title: f.Title, topCode: row{f.TopCode.Label, f.TopCode.Value}, number: f.Number,
+		title: f.Title, topCode: row{f.TopCode.Label, f.TopCode.Value}, number: f.Number, version: f.Version,
 		issuerLabel: f.IssuerLabel, issuer: f.Issuer, date: f.Date, identifier: f.Identifier,
 	}
 	for _, r := range f.Rows {

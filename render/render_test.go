@@ -438,3 +438,36 @@ func TestVerifierReadsFaceBack(t *testing.T) {
 		}
 	}
 }
+
+// A license's face shows its version: a change or renewal prints 版本 002,
+// and the verifier reads the face back with it.
+func TestFaceShowsVersion(t *testing.T) {
+	r := testRenderer(t)
+	typ, _ := license.DefaultCatalog().Type("11100000000013338W001")
+	in := testInput(t, typ, "2024000123")
+	id, err := license.ParseIdentifier(in.Record.Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"001", "002"} {
+		id.Version = version
+		next, err := license.NewIdentifier(id.TypeCode, id.IssuerUSCC, id.Serial, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Record.Identifier = next.String()
+		pdf, err := r.PDF(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := pdftotext(t, pdf, "-layout"); !strings.Contains(text, license.FaceVersionPrefix+version) {
+			t.Errorf("version %s: the face does not say %q:\n%s", version, license.FaceVersionPrefix+version, text)
+		}
+		if err := verifier.CheckFace(pdf, license.NewFace(in.Type, in.Record)); err != nil {
+			t.Errorf("version %s: the verifier does not read the face back: %v", version, err)
+		}
+		if dir := os.Getenv("ZZ_FACE_DIR"); dir != "" { // to look at it: pdftoppm -png
+			os.WriteFile(filepath.Join(dir, "face-"+version+".pdf"), pdf, 0o644)
+		}
+	}
+}

@@ -212,7 +212,7 @@ func (s *Server) licenseQR(c *echo.Context) error {
 	if v := c.QueryParam("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < minQRPixels || n > maxQRPixels {
-			return &license.FieldError{Field: "size", Rule: "range", Message: fmt.Sprintf("size must be a whole number of pixels from %d to %d", minQRPixels, maxQRPixels)}
+			return &license.FieldError{Field: "size", Rule: "range", Message: fmt.Sprintf("尺寸须为 %d 至 %d 之间的整数像素", minQRPixels, maxQRPixels)}
 		}
 		px = n
 	}
@@ -410,11 +410,11 @@ func (s *Server) verify(c *echo.Context) error {
 	case errors.As(res.InputErr, &le):
 		return limitError(le, "file")
 	case errors.Is(res.InputErr, verifier.ErrTooLarge):
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: res.InputErr.Error()}
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: verifier.Describe(res.InputErr)}
 	case errors.Is(res.InputErr, verifier.ErrNotLicensePDF):
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: "not_license_pdf", Message: res.InputErr.Error(), Field: "file"}
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "not_license_pdf", Message: verifier.Describe(res.InputErr), Field: "file"}
 	case errors.Is(res.InputErr, verifier.ErrNoQRCode):
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: "no_qr_code", Message: res.InputErr.Error(), Field: "file"}
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "no_qr_code", Message: verifier.Describe(res.InputErr), Field: "file"}
 	}
 	return c.JSON(http.StatusOK, res)
 }
@@ -423,7 +423,7 @@ func (s *Server) verify(c *echo.Context) error {
 // "payload" part, or else the whole body. Over MaxUpload bytes is a 413.
 func uploadedBytes(c *echo.Context) ([]byte, error) {
 	req := c.Request()
-	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("upload is larger than %d MiB", MaxUpload>>20)}
+	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("上传内容超过 %d MiB 上限", MaxUpload>>20)}
 	mt, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" {
 		body, err := io.ReadAll(io.LimitReader(req.Body, MaxUpload+1))
@@ -439,13 +439,13 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, &license.FieldError{Field: "file", Rule: "required", Message: `a "file" or "payload" part is required`}
+			return nil, &license.FieldError{Field: "file", Rule: "required", Message: "请上传文件（file），或提交二维码内容（payload）"}
 		}
 		if err != nil {
 			if err := bodyReadError(err); errors.Is(err, errClientGone) {
 				return nil, err
 			}
-			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "上传表单（multipart）格式错误"}
 		}
 		if name := part.FormName(); name != "file" && name != "payload" {
 			continue
@@ -455,7 +455,7 @@ func uploadedBytes(c *echo.Context) ([]byte, error) {
 			if err := bodyReadError(err); errors.Is(err, errClientGone) {
 				return nil, err
 			}
-			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed multipart form: " + err.Error()}
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Message: "上传表单（multipart）格式错误"}
 		}
 		if len(data) > MaxUpload {
 			return nil, tooLarge
@@ -474,7 +474,7 @@ func decodeJSON(c *echo.Context, v any) error {
 		return bodyReadError(err)
 	}
 	if len(body) > MaxBody {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "request body is larger than 1 MiB"}
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "请求内容超过 1 MiB 上限"}
 	}
 	if err := strictJSON(body); err != nil {
 		return err
@@ -485,10 +485,10 @@ func decodeJSON(c *echo.Context, v any) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: jsonErrorMessage(err), Field: jsonErrorField(err)}
 	}
 	if dec.More() {
-		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "trailing data after the JSON object"}
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "JSON 对象之后还有多余的内容"}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "trailing data after the JSON object"}
+		return &apiError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "JSON 对象之后还有多余的内容"}
 	}
 	return nil
 }
@@ -498,13 +498,16 @@ func jsonErrorMessage(err error) string {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		return fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, err)
+		return fmt.Sprintf("JSON 格式错误（第 %d 字节处）", syn.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %s must be a JSON %s", typ.Field, typ.Type)
+		return fmt.Sprintf("字段 %s 的类型不对，应为 JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()))
 	case errors.Is(err, io.EOF):
-		return "empty body: a JSON object is required"
+		return "请求体为空：需要一个 JSON 对象"
 	}
-	return "malformed JSON: " + err.Error()
+	if f := jsonErrorField(err); f != "" {
+		return "未知字段 " + f
+	}
+	return "JSON 格式错误"
 }
 
 func jsonErrorField(err error) string {

@@ -47,7 +47,7 @@ func TestBrowserImportJob(t *testing.T) {
 			t.Errorf("job page counts %q, want %q", counts, want)
 		}
 	}
-	if first := b.text("table.list tbody tr"); !strings.Contains(first, "3") || !strings.Contains(first, "持证主体代码") || !strings.Contains(first, "校验位错误") {
+	if first := b.text("table.list tbody tr"); !strings.Contains(first, "3") || !strings.Contains(first, "持证主体代码") || !strings.Contains(first, "统一社会信用代码的校验位") {
 		t.Errorf("first row error %q", first)
 	}
 	if nav := b.text("#error-pages"); !strings.Contains(nav, "第 1 / 2 页") || !strings.Contains(nav, "下一页") {

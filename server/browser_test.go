@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -161,7 +162,9 @@ func startBrowser(t *testing.T, width, height int) (*webEnv, *browser) {
 // TestBrowserStory is the issue's story in a real browser: the officer
 // issues → the holder downloads the wallet and grants a use code → the clerk
 // redeems it and sees 有效 → the officer revokes → the clerk verifies the
-// holder's PDF again and sees 已吊销 → the holder sees both uses.
+// holder's PDF again and sees 已吊销 → the officer changes a license (变更)
+// and cancels another (注销) → the clerk sees 已变更 naming the current
+// version and 已注销 → the holder sees both in the wallet, and both uses.
 func TestBrowserStory(t *testing.T) {
 	e, b := startBrowser(t, 1280, 900)
 	ctx := b.ctx
@@ -183,7 +186,7 @@ func TestBrowserStory(t *testing.T) {
 	}
 	b.do(fill...)
 	b.do(chromedp.Click(chromedp.CSS("button.primary")), ready(".has-err .ferr"))
-	if msg := b.text(".has-err .ferr"); !strings.Contains(msg, "校验位错误") {
+	if msg := b.text(".has-err .ferr"); !strings.Contains(msg, "校验位") || zhtext.Check(msg) != nil {
 		t.Errorf("field error: %q", msg)
 	}
 	b.shot("03-console-form-error", 1280, 900)
@@ -256,21 +259,93 @@ func TestBrowserStory(t *testing.T) {
 	}
 	b.shot("11-window-revoked-pdf", 1280, 1100)
 
-	// The holder sees both uses.
+	// The license over its life: the officer changes the enterprise's
+	// 营业执照 (注册资本, 变更) and cancels (注销, with a reason code) a
+	// food permit of a shop that closed; the clerk sees 已变更 naming the
+	// current version for the old one and 已注销 for the cancelled one; the
+	// holder's wallet shows both.
+	closed := e.issueExample(0, 1, registry.DemoEnterpriseName, registry.DemoEnterpriseCode)
 	b.login("enterprise", pw("enterprise"))
+	oldPDF, closedPDF := filepath.Join(t.TempDir(), "old.pdf"), filepath.Join(t.TempDir(), "closed.pdf")
+	for path, lic := range map[string]string{oldPDF: e.licA.Identifier, closedPDF: closed.Identifier} {
+		if err := os.WriteFile(path, b.fetch("/wallet/licenses/"+lic+"/pdf"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.login("officer1", pw("officer1"))
+	versions := `form[action$="/versions"] `
+	b.do(chromedp.Navigate(b.base+"/console/licenses/"+e.licA.Identifier), ready(versions+`input[name="fields.registeredCapital"]`),
+		chromedp.SetValue(chromedp.CSS(versions+`input[name="fields.registeredCapital"]`), "300"),
+		chromedp.SetValue(chromedp.CSS(versions+`input[name="note"]`), "股东增资"),
+		chromedp.Click(chromedp.CSS(versions+`button[value="change"]`)), ready(".flash.ok"))
+	loc, err = chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ = url.Parse(loc)
+	current := strings.TrimPrefix(u.Path, "/console/licenses/")
+	if !strings.Contains(current, ".002.") || !strings.Contains(b.text(".face"), "300") {
+		t.Errorf("after the change the console shows %s:\n%s", current, b.text("main"))
+	}
+	b.shot("12-console-changed", 1280, 900)
+	status := `form[action$="/status"] `
+	b.do(chromedp.Navigate(b.base+"/console/licenses/"+closed.Identifier), ready(status+`select[name="reason"]`),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.SetValue(chromedp.CSS(status+`select[name="reason"]`), "business_ended"),
+		chromedp.SetValue(chromedp.CSS(status+`input[name="note"]`), "桃子湖店停止经营"),
+		chromedp.Click(chromedp.CSS(status+`button[value="cancelled"]`)), ready(".flash.ok"))
+	if got := b.text("main"); !strings.Contains(got, "已注销") || !strings.Contains(got, "停止经营") {
+		t.Errorf("after the cancellation the console reads:\n%s", got)
+	}
+	b.shot("13-console-cancelled", 1280, 900)
+
+	b.login("clerk1", pw("clerk1"))
+	for _, tt := range []struct{ file, verdict, want, shot string }{
+		{oldPDF, "已变更", current, "14-window-superseded-pdf"},
+		{closedPDF, "已注销", "停止经营", "15-window-cancelled-pdf"},
+	} {
+		b.do(chromedp.Navigate(b.base+"/window#show"), ready(`#show input[type="file"]`),
+			chromedp.SetValue(chromedp.CSS(`#show select[name="service_item"]`), "310100-SC-0001"),
+			chromedp.SetValue(chromedp.CSS(`#show input[name="purpose"]`), "核验证照"),
+			chromedp.SetUploadFiles(chromedp.CSS(`#show input[type="file"]`), []string{tt.file}),
+			chromedp.Click(chromedp.CSS("#show button.primary")), ready(".verdict-label"))
+		if v, page := b.text(".verdict-label"), b.text("#verdict"); v != tt.verdict || !strings.Contains(page, tt.want) {
+			t.Errorf("window, %s: %q, want %s naming %s:\n%s", filepath.Base(tt.file), v, tt.verdict, tt.want, page)
+		}
+		if page := b.text("main"); len(zhtext.English(page)) > 0 {
+			t.Errorf("window, %s: English on the page: %q", filepath.Base(tt.file), zhtext.English(page))
+		}
+		b.shot(tt.shot, 1280, 1100)
+	}
+
+	// The holder sees the uses, the change and the cancellation.
+	b.login("enterprise", pw("enterprise"))
+	b.do(chromedp.Navigate(b.base+"/wallet"), ready(".wcard"))
+	cards := b.text(".cards")
+	for _, want := range []string{"第 002 版", "第 001 版", "已变更", "变更为第 002 版", "已注销"} {
+		if !strings.Contains(cards, want) {
+			t.Errorf("wallet lacks %q:\n%s", want, cards)
+		}
+	}
+	b.shot("16-wallet-versions-phone", 390, 1400)
+	b.do(chromedp.Navigate(b.base+"/wallet/licenses/"+e.licA.Identifier), ready("#versions"))
+	if got := b.text("#superseded"); !strings.Contains(got, current) {
+		t.Errorf("the old version's page: %q, want it to name %s", got, current)
+	}
+	b.shot("17-wallet-old-version-phone", 390, 1100)
 	b.do(chromedp.Navigate(b.base+"/wallet#usage"), ready("#usage"))
 	usage := b.text("#usage + table")
-	if !strings.Contains(usage, "核验营业执照") || !strings.Contains(usage, "再次核验营业执照") || strings.Count(usage, "浦东新区市民中心") != 2 {
+	if !strings.Contains(usage, "核验营业执照") || !strings.Contains(usage, "再次核验营业执照") || !strings.Contains(usage, "核验证照") || strings.Count(usage, "长沙市政务服务中心") != 4 {
 		t.Errorf("usage record:\n%s", usage)
 	}
-	b.shot("12-wallet-usage-phone", 390, 844)
+	b.shot("18-wallet-usage-phone", 390, 844)
 
 	// The admin's pages.
 	b.login("admin", pw("admin"))
 	b.do(chromedp.Navigate(b.base+"/admin/reports"), ready(".chart svg"))
-	b.shot("13-admin-reports", 1280, 900)
+	b.shot("19-admin-reports", 1280, 900)
 	b.do(chromedp.Navigate(b.base+"/admin"), ready("table.list"))
-	b.shot("14-admin-departments", 1280, 900)
+	b.shot("20-admin-departments", 1280, 900)
 
 	// The admin declares the last department's key compromised since an
 	// hour ago: asked to confirm, recorded, the key replaced.
@@ -282,7 +357,7 @@ func TestBrowserStory(t *testing.T) {
 	if got := b.text("table.list tbody tr:last-child"); !strings.Contains(got, "起声明泄露") || strings.Count(got, "在用") < 2 {
 		t.Errorf("after declaring the key compromised the department reads:\n%s", got)
 	}
-	b.shot("15-admin-key-compromised", 1280, 900)
+	b.shot("21-admin-key-compromised", 1280, 900)
 	if err := ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}

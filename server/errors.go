@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -50,6 +51,12 @@ func (s *Server) errorHandler(c *echo.Context, err error) {
 		_ = c.NoContent(e.Status)
 		return
 	}
+	if wantsPage(c.Request()) {
+		// A browser asked for a page (a body over the limit, a path
+		// with no route): it gets one, in Chinese, not JSON.
+		_ = s.errorPage(c, e.Status, errorTitle(e.Status), pageMessage(e))
+		return
+	}
 	_ = c.JSON(e.Status, e)
 }
 
@@ -71,29 +78,29 @@ func (s *Server) toAPIError(err error) *apiError {
 	case errors.As(err, &ue):
 		return &apiError{Status: useCodeStatus(ue), Code: ue.Code(), Message: ue.Error(), Field: "code"}
 	case errors.Is(err, errClientGone), errors.Is(err, context.Canceled):
-		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "the client closed the connection before the answer"}
+		return &apiError{Status: statusClientClosed, Code: "client_closed_request", Message: "客户端在收到答复前断开了连接"}
 	case errors.As(err, &kr):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Field: kr.Field,
-			Message: "Idempotency-Key was already used for a different request (" + kr.Field + " differs): use a new key for a new license"}
+			Message: "Idempotency-Key 已用于另一个请求（" + kr.Field + " 不同）：签发新证照请换一个新的 Idempotency-Key"}
 	case errors.Is(err, registry.ErrUnauthenticated):
-		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "a valid bearer token is required"}
+		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "需要有效的访问令牌（请求头 Authorization 中的 Bearer 令牌）"}
 	case errors.Is(err, registry.ErrForbidden):
-		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: chineseMessage(err, "无权进行此操作")}
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, ledger.ErrNotFound):
-		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: chineseMessage(err, "未找到：没有这项记录，或您无权查看")}
 	case errors.Is(err, registry.ErrConflict), errors.Is(err, ledger.ErrFinal), errors.Is(err, ledger.ErrDuplicate):
-		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+		return &apiError{Status: http.StatusConflict, Code: "conflict", Message: chineseMessage(err, "与当前状态冲突，操作未执行")}
 	case errors.Is(err, ledger.ErrUnavailable):
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "ledger_unavailable", Message: "the ledger is unavailable; try again"}
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ledger_unavailable", Message: "账本暂时无法访问，请稍后重试"}
 	}
 	if code := echo.StatusCode(err); code != 0 {
-		msg := http.StatusText(code)
+		msg := statusTextZh(code)
 		if code == http.StatusRequestEntityTooLarge {
-			msg = "request body is too large: JSON bodies at most 1 MiB, uploads at most 10 MiB"
+			msg = fmt.Sprintf("请求内容过大：JSON 请求体最多 1 MiB，上传文件最多 %d MiB", MaxUpload>>20)
 		}
 		return &apiError{Status: code, Code: codeName(code), Message: msg}
 	}
-	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "服务器内部错误，请稍后重试"}
 }
 
 // useCodeStatus is the status of a refused use code: 404 whatever the
@@ -112,7 +119,7 @@ func fieldErrors(err error) []fieldError {
 	var walk func(error)
 	walk = func(err error) {
 		if fe, ok := err.(*license.FieldError); ok {
-			out = append(out, fieldError{Field: fe.Field, Rule: fe.Rule, Message: fe.Error()})
+			out = append(out, fieldError{Field: fe.Field, Rule: fe.Rule, Message: fe.Message})
 			return
 		}
 		switch u := err.(type) {
@@ -136,7 +143,7 @@ const statusClientClosed = 499
 // the method, with the JSON 404.
 func (s *Server) apiNotFound(c *echo.Context) error {
 	return &apiError{Status: http.StatusNotFound, Code: "not_found",
-		Message: fmt.Sprintf("no API endpoint %s %s; the endpoints are listed in /api/v1/openapi.json", c.Request().Method, c.Request().URL.Path)}
+		Message: fmt.Sprintf("没有接口 %s %s；接口列表见 /api/v1/openapi.json", c.Request().Method, c.Request().URL.Path)}
 }
 
 func codeName(status int) string {
@@ -151,4 +158,10 @@ func codeName(status int) string {
 		return "bad_request"
 	}
 	return "error"
+}
+
+// wantsPage reports whether r is a browser's request for a page rather than
+// a call of the API.
+func wantsPage(r *http.Request) bool {
+	return !strings.HasPrefix(r.URL.Path, "/api/") && strings.Contains(r.Header.Get("Accept"), "text/html")
 }

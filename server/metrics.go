@@ -58,7 +58,7 @@ func (s *Server) metricsWithToken(c *echo.Context) error {
 	have := sha256.Sum256([]byte(strings.TrimSpace(got)))
 	if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "the metrics token is required"}
+		return &apiError{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "需要监控指标令牌"}
 	}
 	s.metrics.handler().ServeHTTP(c.Response(), c.Request())
 	return nil

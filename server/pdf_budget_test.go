@@ -92,8 +92,8 @@ func TestVerifyHostilePDFs(t *testing.T) {
 		}
 	}
 
-	// Text stamped with pdfcpu over the validity of the genuine PDF.
-	wm, err := api.TextWatermark("2099-12-31", "fontname:Helvetica, points:11, position:bl, offset:190 292, scalefactor:1 abs, rotation:0, backgroundcolor:#FFFFFF", true, false, types.POINTS)
+	// Text stamped with pdfcpu over the validity (有效期限) of the genuine PDF.
+	wm, err := api.TextWatermark("2099-12-31", "fontname:Helvetica, points:11, position:bl, offset:190 327, scalefactor:1 abs, rotation:0, backgroundcolor:#FFFFFF", true, false, types.POINTS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,12 +127,12 @@ func strictJSON(body []byte) error {
 		case errors.As(err, &se) && errors.Is(err, jsontext.ErrDuplicateName):
 			f := pointerField(se.JSONPointer)
 			return &apiError{Status: http.StatusBadRequest, Code: "duplicate_key", Field: f,
-				Message: fmt.Sprintf("member %q appears more than once in the JSON object", f)}
+				Message: fmt.Sprintf("JSON 对象中成员 %s 出现了不止一次", f)}
 		case errors.As(err, &se) && !errors.Is(err, io.ErrUnexpectedEOF) && se.JSONPointer != "" && inString(body, se.ByteOffset):
 			// Invalid UTF-8 or a lone surrogate or bad escape in a string.
 			f := pointerField(se.JSONPointer)
 			return &apiError{Status: http.StatusBadRequest, Code: "invalid_text", Field: f,
-				Message: fmt.Sprintf("field %s: %v", f, se.Err)}
+				Message: fmt.Sprintf("字段 %s 含无效的 UTF-8 编码或转义", f)}
 		case err != nil:
 			return nil // other syntax errors: encoding/json reports them with its offsets
 		}

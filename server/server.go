@@ -38,6 +38,10 @@ type Config struct {
 	// is not on the main handler at all: serve MetricsHandler on a listen
 	// address of its own (ServeMetrics), or nowhere.
 	MetricsToken string
+	// CSRFKey is the key form tokens are made with. Instances behind one
+	// address share it (registry.Service.SharedKey), so a form one served
+	// may be posted to another; empty means a random key of this process.
+	CSRFKey []byte
 }
 
 // Validate reports a missing required setting.
@@ -67,6 +71,7 @@ type Server struct {
 	web          *web     // the pages (web.go)
 	metrics      *metrics // Prometheus metrics (metrics.go)
 	metricsToken string
+	csrfKey      []byte
 }
 
 // New builds the server and its routes.
@@ -80,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, metricsToken: cfg.MetricsToken}
+	s := &Server{reg: cfg.Registry, ledger: cfg.Ledger, log: cfg.Logger, now: cfg.Now, metricsToken: cfg.MetricsToken, csrfKey: cfg.CSRFKey}
 	e := echo.New()
 	e.Logger = cfg.Logger
 	e.HTTPErrorHandler = s.errorHandler

@@ -20,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -73,6 +74,9 @@ func (s *Server) initWeb(e *echo.Echo) error {
 	w, err := newWeb()
 	if err != nil {
 		return err
+	}
+	if len(s.csrfKey) > 0 {
+		w.csrfKey = s.csrfKey
 	}
 	s.web, s.metrics = w, newMetrics()
 	e.Use(s.observe)
@@ -331,16 +335,27 @@ func (s *Server) webError(c *echo.Context, err error) error {
 	if clientGone(c, err) {
 		return err // errorHandler logs it; nobody reads a page any more
 	}
-	title := map[int]string{400: "输入有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 409: "操作冲突", 410: "已失效", 413: "文件过大", 422: "无法办理", 429: "尝试过于频繁"}[e.Status]
+	if e.Status >= 500 {
+		s.log.Error("page failed", "path", c.Path(), "err", err)
+	}
+	return s.errorPage(c, e.Status, errorTitle(e.Status), pageMessage(e))
+}
+
+// errorTitle is an error page's heading for a status.
+func errorTitle(status int) string {
+	title := map[int]string{400: "输入有误", 401: "请先登录", 403: "无权操作", 404: "未找到", 405: "无法办理", 409: "操作冲突", 410: "已失效", 413: "文件过大", 422: "无法办理", 429: "尝试过于频繁"}[status]
 	if title == "" {
 		title = "出错了"
 	}
-	msg := e.Message
+	return title
+}
+
+// pageMessage is an error page's text for e.
+func pageMessage(e *apiError) string {
 	if e.Status >= 500 {
-		s.log.Error("page failed", "path", c.Path(), "err", err)
-		msg = "服务器内部错误，请稍后重试。"
+		return "服务器内部错误，请稍后重试。"
 	}
-	return s.errorPage(c, e.Status, title, msg)
+	return e.Message
 }
 
 func (s *Server) home(c *echo.Context) error {
@@ -365,19 +380,7 @@ func roleHome(r registry.Role) string {
 	return "/login"
 }
 
-func roleName(r registry.Role) string {
-	switch r {
-	case registry.RoleAdmin:
-		return "平台管理员"
-	case registry.RoleIssuer:
-		return "部门制证员"
-	case registry.RoleVerifier:
-		return "窗口核验员"
-	case registry.RoleHolder:
-		return "持证人"
-	}
-	return string(r)
-}
+func roleName(r registry.Role) string { return r.Label() }
 
 type loginData struct {
 	Username, Next, Err string
@@ -446,7 +449,11 @@ func fieldMessage(fe fieldError) string {
 	if m, ok := ruleSentences[fe.Rule]; ok {
 		return m
 	}
-	return ruleNames[fe.Rule] + strings.TrimPrefix(fe.Message, "field "+fe.Field+": ")
+	msg := strings.TrimPrefix(fe.Message, "field "+fe.Field+": ")
+	if zhtext.HasHan(msg) {
+		return msg // the validators say what is wrong in a Chinese sentence
+	}
+	return ruleNames[fe.Rule] + msg
 }
 
 // ruleSentences explain the rules of license.CheckText and the password
@@ -462,8 +469,8 @@ var ruleSentences = map[string]string{
 	"common":              "是常见密码（或只在常见密码前后加了数字、符号），请换一个。",
 }
 
-// ruleNames lead a field error with its rule in Chinese; the detail after
-// it is the validator's own words.
+// ruleNames lead a field error with its rule in Chinese when the
+// validator's own words are not Chinese.
 var ruleNames = map[string]string{
 	"required": "必填：", "length": "长度不符：", "charset": "含非法字符：", "pattern": "格式不符：", "enum": "不在可选值中：",
 	"date": "日期无效：", "number": "不是有效数字：", "check": "校验位错误：", "area": "行政区划代码无效：", "range": "超出范围：",

@@ -48,7 +48,7 @@ func TestWebBadInput(t *testing.T) {
 		}, 400, []string{"表头", "表头第 1 列「name」不是「营业执照」的字段", "持证主体,持证主体代码,管辖属地编码,证照编号,颁发日期,有效期起,有效期止,"}},
 		{"field error shown next to the field", func() webAnswer {
 			return off.form("/console/issue/"+typeA, with(e.issueForm("甲"), "holderCode", "91430104MA4L3B5K27"))
-		}, 400, []string{`class="has-err"`, "持证主体代码", `<span class="ferr" role="alert">校验位错误：unified social credit code check character`}},
+		}, 400, []string{`class="has-err"`, "持证主体代码", `<span class="ferr" role="alert">统一社会信用代码的校验位是 7，按 GB 32100 计算应为`}},
 		{"HTML in a re-shown field is escaped", func() webAnswer {
 			return off.form("/console/issue/"+typeA, with(e.issueForm("甲"), "jurisdiction", `"><script>alert(1)</script>`))
 		}, 400, []string{"&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"}},
@@ -66,7 +66,7 @@ func TestWebBadInput(t *testing.T) {
 		}, 404, []string{"用证码不存在"}},
 		{"use code lifetime out of range", func() webAnswer {
 			return e.login("enterprise").form("/wallet/licenses/"+e.licA.Identifier+"/grant", url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"办理"}, "minutes": {"90"}})
-		}, 400, []string{"5 to 60 minutes"}},
+		}, 400, []string{"用证码有效时长须为 5 至 60 分钟"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,10 +148,10 @@ func TestImportRowsAndRerun(t *testing.T) {
 		t.Fatalf("first run %+v", p)
 	}
 	page := off.get(job).body
-	if !strings.Contains(page, "<td>3</td><td>持证主体代码</td><td>校验位错误") {
+	if !strings.Contains(page, "<td>3</td><td>持证主体代码</td><td>统一社会信用代码的校验位是") {
 		t.Errorf("error report does not name line 3, 持证主体代码 and the rule in Chinese:\n%s", page)
 	}
-	if csv := off.get(job + "/errors.csv").body; !strings.HasPrefix(csv, "\xef\xbb\xbf行号,列,错误,字段,规则\n") || !strings.Contains(csv, "\n3,持证主体代码,校验位错误,holderCode,check\n") {
+	if csv := off.get(job + "/errors.csv").body; !strings.HasPrefix(csv, "\xef\xbb\xbf行号,列,错误,字段,规则\n") || !strings.Contains(csv, "\n3,持证主体代码,统一社会信用代码的校验位是") {
 		t.Errorf("errors.csv: %s", csv)
 	}
 	size := e.treeSize()
@@ -237,7 +237,7 @@ func TestConsentFlowOnPages(t *testing.T) {
 	}
 	w := ent.get("/wallet").body
 	// Five uses and the refused second redemption.
-	if strings.Count(w, "浦东新区市民中心") != 6 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
+	if strings.Count(w, "长沙市政务服务中心") != 6 || !strings.Contains(w, "核验营业执照") || !strings.Contains(w, "再次核验") {
 		t.Errorf("the usage record does not show both uses:\n%s", w)
 	}
 

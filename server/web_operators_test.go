@@ -81,7 +81,7 @@ func TestChangeAndResetPassword(t *testing.T) {
 	}{
 		{"wrong current", url.Values{"old_password": {"not it at all"}, "password": {fresh}, "password_again": {fresh}}, "原密码不正确"},
 		{"mismatch", url.Values{"old_password": {old}, "password": {fresh}, "password_again": {fresh + "x"}}, "不一致"},
-		{"too short", url.Values{"old_password": {old}, "password": {"short"}, "password_again": {"short"}}, "长度不符"},
+		{"too short", url.Values{"old_password": {old}, "password": {"short"}, "password_again": {"short"}}, "密码至少"},
 	} {
 		if a := citizen.form("/account/password", tt.form); a.status != http.StatusBadRequest || !strings.Contains(a.body, tt.field) {
 			t.Errorf("%s: %d, want 400 saying %q", tt.name, a.status, tt.field)

@@ -24,7 +24,9 @@ import (
 // licenses whose holder code is the account's.
 
 type walletData struct {
-	Licenses  []licenseView
+	// Cards are the holder's licenses, one a license with its current
+	// version and earlier versions.
+	Cards     []walletCard
 	Truncated bool // the holder has more licenses than the page lists
 	Codes     []codeView
 	Usage     []usageView
@@ -57,9 +59,7 @@ func (s *Server) walletPage(c *echo.Context) error {
 		return s.webError(c, err)
 	}
 	d := walletData{Truncated: len(lics) == walletPageMax}
-	for _, l := range lics {
-		d.Licenses = append(d.Licenses, s.licenseView(l, nil))
-	}
+	d.Cards = s.walletCards(lics)
 	codes, err := s.reg.UseCodes(ctx, a)
 	if err != nil {
 		return s.webError(c, err)
@@ -94,6 +94,9 @@ type walletLicenseData struct {
 	Errors map[string]string
 	Err    string
 	Live   *liveCode // the live code (亮证码) current when the page was made
+	// Versions are the license's versions, newest first (one when it was
+	// never changed).
+	Versions []versionView
 }
 
 func (d walletLicenseData) flash() (string, string) { return "", d.Err }
@@ -108,8 +111,12 @@ func (s *Server) walletLicenseData(c *echo.Context) (*walletLicenseData, error) 
 	if err != nil {
 		return nil, err
 	}
+	lics, err := s.reg.HolderLicenses(c.Request().Context(), account(c).Actor())
+	if err != nil {
+		return nil, err
+	}
 	return &walletLicenseData{licenseView: s.licenseView(l, nil), Items: s.reg.ServiceItems(), Type: t,
-		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}, Live: live}, nil
+		Values: map[string]string{"minutes": "10"}, Errors: map[string]string{}, Live: live, Versions: versionsOf(l, lics)}, nil
 }
 
 func (s *Server) walletLicense(c *echo.Context) error {
@@ -196,6 +203,7 @@ const walletReadme = `证照钱包（离线核验包）
 
 每个文件都会逐项列出检查结果（格式、签发机构、数字签名、签名密钥、证照类型、有效期、证照状态、上链存证）。
 退出码 0 表示全部有效，1 表示有证照无效，3 表示状态无法确认。
+变更或延续前的旧版本也在包中，核验结果为“已变更”，应以新版本为准；已注销、已吊销、已撤销的证照核验结果也如实显示。
 信任包的状态数据有效至 %[3]s；过期后核验结果为“无法确认”，而不是“有效”。
 要获知最新状态，请重新下载钱包，或用 zhengzhao bundle 从平台取最新的信任包，或在线核验。
 `

@@ -33,21 +33,23 @@ type checkView struct {
 	Name, Status, Class, Reason string
 }
 
-// formatReasons put the verifier's reasons for unreadable input in Chinese
-// first: window staff act on these.
-var formatReasons = []struct{ contains, say string }{
-	{verifier.ErrNoQRCode.Error(), "未找到二维码：请重新拍摄，使二维码清晰、完整地位于画面中。"},
-	{verifier.ErrNotLicensePDF.Error(), "不是本平台的电子证照 PDF（未找到内嵌的证照凭证）。"},
+// formatReasons say what window staff should do about input that is not
+// a license at all; %s is the verifier's reason.
+var formatReasons = []struct {
+	err error
+	say string
+}{
+	{verifier.ErrNoQRCode, "未找到二维码：请重新拍摄，使二维码清晰、完整地位于画面中（%s）。"},
+	{verifier.ErrNotLicensePDF, "不是本平台的电子证照 PDF（%s）。"},
 }
 
-// verdictLabel names a verdict for window staff. A revocation whose reason
-// starts with 注销 is shown as 已注销 (cancelled), any other as 已吊销.
 // verdictLabel is a verdict in Chinese and the page's colour class for it.
+// 已变更 is a warning, not a failure: the holder has a newer version to show.
 func verdictLabel(v verifier.Verdict) (string, string) {
 	switch v {
 	case verifier.VerdictValid:
 		return v.Label(), "ok"
-	case verifier.VerdictSuspended, verifier.VerdictNotYetValid, verifier.VerdictStatusUnknown:
+	case verifier.VerdictSuspended, verifier.VerdictNotYetValid, verifier.VerdictStatusUnknown, verifier.VerdictSuperseded:
 		return v.Label(), "warn"
 	}
 	return v.Label(), "bad"
@@ -62,11 +64,19 @@ func newVerdictView(r *verifier.Result, statusReason string) *verdictView {
 	if statusReason != "" && !r.Valid {
 		v.Why = license.ReasonLabel(statusReason)
 	}
+	if r.Verdict == verifier.VerdictSuperseded && r.SupersededBy != "" {
+		// The clerk asks for the version to use instead.
+		if v.Why == "" {
+			v.Why = license.ReasonLabel("changed")
+		}
+		v.Why += "，以 " + r.SupersededBy + " 为准"
+	}
 	for _, ch := range r.Checks {
 		cv := checkView{Name: verifier.CheckLabel(ch.Name), Reason: ch.Reason}
 		for _, fr := range formatReasons {
-			if ch.Name == verifier.NameFormat && strings.Contains(ch.Reason, fr.contains) {
-				cv.Reason = fr.say + "（" + ch.Reason + "）"
+			if ch.Name == verifier.NameFormat && errors.Is(r.InputErr, fr.err) {
+				_, detail, _ := strings.Cut(ch.Reason, "：")
+				cv.Reason = fmt.Sprintf(fr.say, detail)
 			}
 		}
 		if cv.Name == "" {

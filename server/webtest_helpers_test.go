@@ -185,7 +185,14 @@ func newWebEnvLogging(t *testing.T, logger *slog.Logger) *webEnv {
 		}
 	}
 	e := &webEnv{t: t, dir: dir, reg: reg, ledger: l, logins: map[string]registry.DemoLogin{}, clients: map[string]*webClient{}}
-	e.depts, _ = reg.Departments(ctx)
+	all, _ := reg.Departments(ctx)
+	for _, d := range registry.DemoDepartments(reg.Catalog()) { // in the demo's order, as officer1… are
+		for _, r := range all {
+			if r.USCC == d.USCC {
+				e.depts = append(e.depts, r)
+			}
+		}
+	}
 	logins, err := reg.CreateDemoAccounts(ctx, admin)
 	if err != nil {
 		t.Fatal(err)

@@ -117,14 +117,14 @@ type printedFace struct {
 func readFace(ctx *model.Context, pdf []byte) (*printedFace, error) {
 	pf := &printedFace{appended: bytes.Count(pdf, []byte("startxref")) > 1}
 	if err := ctx.EnsurePageCount(); err != nil {
-		return nil, fmt.Errorf("%w: page tree: %v", ErrNotLicensePDF, err)
+		return nil, notLicensePDF("PDF 的页面无法读取", "page tree: %v", err)
 	}
 	ops := 0
 	seq := 0
 	for pg := 1; pg <= min(ctx.PageCount, maxPages); pg++ {
 		d, _, inh, err := ctx.PageDict(pg, false)
 		if err != nil {
-			return nil, fmt.Errorf("%w: page %d: %v", ErrNotLicensePDF, pg, err)
+			return nil, notLicensePDF(fmt.Sprintf("第 %d 页无法读取", pg), "page %d: %v", pg, err)
 		}
 		p := &pageReader{ctx: ctx, pf: pf, page: pg, seq: &seq, ops: &ops}
 		p.resources(d, inh)
@@ -431,7 +431,7 @@ func (p *pageReader) run(content []byte) error {
 		case c == '<':
 			j := bytes.IndexByte(s[i:], '>')
 			if j < 0 {
-				return fmt.Errorf("%w: page %d: unterminated hex string", ErrNotLicensePDF, p.page)
+				return notLicensePDF(fmt.Sprintf("第 %d 页的文字数据不完整", p.page), "page %d: unterminated hex string", p.page)
 			}
 			o := operand{str: hexString(s[i+1 : i+j]), isStr: true}
 			i += j + 1
@@ -801,6 +801,9 @@ func faceItems(f license.Face, sealed bool) []*faceItem {
 	if f.Number != "" {
 		add(faceItem{field: "number", label: "编号", text: license.FaceNumberPrefix + f.Number})
 	}
+	if f.Version != "" {
+		add(faceItem{field: "version", label: "版本", text: license.FaceVersionPrefix + f.Version})
+	}
 	add(faceItem{field: "name", label: "证照名称", text: f.Title})
 	for _, r := range f.Rows {
 		add(faceItem{field: r.Field, label: flat(r.Label), text: flat(r.Value)})
@@ -1102,5 +1105,5 @@ func PrintedQR(pdf []byte) (_ string, err error) {
 	if text := pf.qr(); text != "" {
 		return text, nil
 	}
-	return "", fmt.Errorf("%w: no readable QR code drawn on the page", ErrNotLicensePDF)
+	return "", notLicensePDF("页面上没有可读的二维码", "no readable QR code drawn on the page")
 }

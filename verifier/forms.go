@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
-	"fmt"
 	"image"
 	_ "image/jpeg" // photos of a QR code
 	_ "image/png"
@@ -49,7 +48,7 @@ func (v *run) verifyPDF(pdf []byte) {
 	if err != nil {
 		v.r.InputErr = err
 		v.add(NameFormat, fail("%v", err))
-		v.skipRest("not checked: the input could not be read")
+		v.skipRest("未检查：输入无法读取")
 		v.add(NameSeal, skip("未检查：输入无法读取"))
 		v.add(NameFace, skip("未检查：输入无法读取"))
 		return
@@ -85,12 +84,12 @@ func (v *run) sealCheck(der []byte) outcome {
 	if err := seal.VerifySignature(sig, data, v.ix.roots); err != nil {
 		var ce *seal.CheckError
 		if errors.As(err, &ce) {
-			return fail("电子印章检查 %s 不通过：%v", ce.Check, ce.Err)
+			return fail("%v", err)
 		}
 		return fail("电子印章验证不通过：%v", err)
 	}
 	if !v.ix.isRoot(sig.Seal.MakerCert) {
-		return fail("电子印章检查 %s 不通过：印章由 %s 制作，不是平台", seal.CheckSealMaker, certName(sig.Seal.MakerCert))
+		return fail("电子印章检查「%s」不通过：印章由 %s 制作，不是平台", sealCheckZh(seal.CheckSealMaker), certName(sig.Seal.MakerCert))
 	}
 	known := v.dept.seals[sig.Seal.ID]
 	if known == nil || !bytes.Equal(known.Raw, sig.Seal.Raw) {
@@ -106,7 +105,7 @@ func (v *run) sealCheck(der []byte) outcome {
 func certName(der []byte) string {
 	c, err := smx509.ParseCertificate(der)
 	if err != nil {
-		return "an unreadable certificate"
+		return "（证书无法读取）"
 	}
 	return "“" + c.Subject.CommonName + "”"
 }
@@ -178,7 +177,7 @@ func (v *run) verifyPhoto(pic []byte) {
 	if err != nil {
 		v.r.InputErr = err
 		v.add(NameFormat, fail("%v", err))
-		v.skipRest("not checked: the input could not be read")
+		v.skipRest("未检查：输入无法读取")
 		return
 	}
 	v.verifyCompact(text)
@@ -199,11 +198,11 @@ func DecodeQR(pic []byte) (string, error) {
 	case errors.As(err, &tooLarge):
 		return "", &imageTooLargeError{tooLarge}
 	case err != nil:
-		return "", fmt.Errorf("%w: not a readable PNG or JPEG picture: %v", ErrNoQRCode, err)
+		return "", noQRCode("不是可读的 PNG 或 JPEG 图片", "not a readable PNG or JPEG picture: %v", err)
 	}
 	img, _, err := image.Decode(bytes.NewReader(pic))
 	if err != nil {
-		return "", fmt.Errorf("%w: the %s picture cannot be decoded: %v", ErrNoQRCode, format, err)
+		return "", noQRCode("图片无法解码", "the %s picture cannot be decoded: %v", format, err)
 	}
 	return decodeQRImage(img, format)
 }
@@ -236,12 +235,12 @@ func (e *imageTooLargeError) Unwrap() []error {
 func decodeQRImage(img image.Image, format string) (_ string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w in the %s picture (the reader failed: %v)", ErrNoQRCode, format, r)
+			err = noQRCode("二维码读取失败", "in the %s picture (the reader failed: %v)", format, r)
 		}
 	}()
 	g, k := greyOf(img, img.Bounds(), limits.QRWorkPixels)
 	if g == nil {
-		return "", fmt.Errorf("%w in the %s picture", ErrNoQRCode, format)
+		return "", noQRCode("请拍清楚证照上的二维码再试", "in the %s picture", format)
 	}
 	var regions []image.Rectangle
 	for _, hybrid := range []bool{true, false} {
@@ -269,7 +268,7 @@ func decodeQRImage(img image.Image, format string) (_ string, err error) {
 			return text, nil
 		}
 	}
-	return "", fmt.Errorf("%w in the %s picture", ErrNoQRCode, format)
+	return "", noQRCode("请拍清楚证照上的二维码再试", "in the %s picture", format)
 }
 
 // qrModulePixels is the module size a cut-out region is resampled to, and
@@ -634,7 +633,7 @@ func (v *run) verifyCompact(s string) {
 	c, err := credential.ParseCompact(s)
 	if err != nil {
 		v.add(NameFormat, fail("不是本平台的证照二维码：%v", err))
-		v.skipRest("not checked: the input could not be read")
+		v.skipRest("未检查：输入无法读取")
 		return
 	}
 	v.compact = c

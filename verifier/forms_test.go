@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/license"
 	"zhengzhao/render"
 	"zhengzhao/verifier"
@@ -92,6 +93,7 @@ func TestVerifyForms(t *testing.T) {
 			if tt.wantFailed != nil && !slices.Equal(failedChecks(got), tt.wantFailed) {
 				t.Errorf("failed checks %v, want %v; checks %+v", failedChecks(got), tt.wantFailed, got.Checks)
 			}
+			chineseReasons(t, got)
 			if tt.wantVerdict == verifier.VerdictInvalid && len(failedChecks(got)) == 0 {
 				t.Errorf("invalid without a failed check: %+v", got.Checks)
 			}
@@ -110,8 +112,8 @@ func TestSealFailureReasons(t *testing.T) {
 		name, want string
 		sig        []byte
 	}{
-		{"expired", "seal-validity", w.Stamp(lic, a, expired, verifiertest.IssuedAt)},
-		{"rogue maker", "seal-maker", w.Stamp(lic, a, rogue, verifiertest.IssuedAt)},
+		{"expired", "印章有效期", w.Stamp(lic, a, expired, verifiertest.IssuedAt)},
+		{"rogue maker", "制章者", w.Stamp(lic, a, rogue, verifiertest.IssuedAt)},
 	} {
 		got, err := verifier.Verify(context.Background(), w.PDF(lic, lic.Document, tt.sig, w.Compact(lic, a)), w.Bundle(nil), verifier.Policy{At: verifiertest.Now})
 		if err != nil {
@@ -121,6 +123,7 @@ func TestSealFailureReasons(t *testing.T) {
 		if c.Status != verifier.CheckFail || !strings.Contains(c.Reason, tt.want) {
 			t.Errorf("%s: seal check %+v, want a failure naming %s", tt.name, c, tt.want)
 		}
+		chineseReasons(t, got)
 	}
 }
 
@@ -139,6 +142,7 @@ func TestUnreadableForms(t *testing.T) {
 		{"truncated PNG", []byte("\x89PNG\r\n\x1a\nshort"), verifier.ErrNoQRCode},
 		{"PDF without our attachment", bare, verifier.ErrNotLicensePDF},
 		{"not really a PDF", []byte("%PDF-1.7 hello"), verifier.ErrNotLicensePDF},
+		{"encrypted PDF", []byte("%PDF-1.7\n1 0 obj << /Encrypt 2 0 R >> endobj\n%%EOF"), verifier.ErrNotLicensePDF},
 	} {
 		got, err := verifier.Verify(context.Background(), tt.input, w.Bundle(nil), verifier.Policy{At: verifiertest.Now})
 		if err != nil {
@@ -147,8 +151,12 @@ func TestUnreadableForms(t *testing.T) {
 		if !errors.Is(got.InputErr, tt.want) || got.Valid {
 			t.Errorf("%s: InputErr %v, want %v", tt.name, got.InputErr, tt.want)
 		}
-		if c, _ := got.Check(verifier.NameFormat); c.Status != verifier.CheckFail || c.Reason == "" {
-			t.Errorf("%s: format check %+v", tt.name, c)
+		if c, _ := got.Check(verifier.NameFormat); c.Status != verifier.CheckFail || c.Reason == "" || c.Detail == "" {
+			t.Errorf("%s: format check %+v, want a Chinese reason and an English detail", tt.name, c)
+		}
+		chineseReasons(t, got)
+		if err := zhtext.Check(verifier.Describe(got.InputErr)); err != nil {
+			t.Errorf("%s: Describe(%v): %v", tt.name, got.InputErr, err)
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 func (v *run) verifyLive(code string) {
 	v.r.Form = FormLive
 	v.r.InputErr = &LiveCodeInput{Code: code}
-	v.add(NameFormat, fail("这是手机上的动态亮证码（ZZL1:），只能在线核验：请在窗口核验页或 POST /api/v1/verify 核验，或请持证人出示证照 PDF 上的 ZZ1: 二维码离线核验（a live code can only be verified online）"))
+	v.add(NameFormat, fail("这是手机上的动态亮证码（ZZL1:），只能在线核验：请在窗口核验页或 POST /api/v1/verify 核验，或请持证人出示证照 PDF 上的 ZZ1: 二维码离线核验"))
 	v.skipRest("未检查：亮证码只能在线核验")
 }
 

@@ -36,6 +36,7 @@ func TestLiveCodeOnlyOnline(t *testing.T) {
 			if ch, _ := res.Check(verifier.NameFormat); ch.Status != verifier.CheckFail {
 				t.Errorf("format check %+v, want fail", ch)
 			}
+			chineseReasons(t, res)
 		})
 	}
 }

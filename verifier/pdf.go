@@ -55,7 +55,7 @@ func readPDF(pdf []byte) (*model.Context, error) {
 	conf.ValidationMode = model.ValidationRelaxed
 	ctx, err := api.ReadAndValidate(bytes.NewReader(pdf), conf)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read the PDF: %v", ErrNotLicensePDF, err)
+		return nil, notLicensePDF("文件无法作为 PDF 读取", "cannot read the PDF: %v", err)
 	}
 	return ctx, nil
 }
@@ -64,7 +64,7 @@ func readPDF(pdf []byte) (*model.Context, error) {
 // input, into ErrNotLicensePDF.
 func recoverMalformed(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: malformed PDF: %v", ErrNotLicensePDF, r)
+		*err = notLicensePDF("PDF 结构损坏", "malformed PDF: %v", r)
 	}
 }
 
@@ -86,13 +86,13 @@ func ExtractAttachments(pdf []byte) (_ map[string][]byte, err error) {
 // attachments is ExtractAttachments on a PDF already read.
 func attachments(ctx *model.Context) (map[string][]byte, error) {
 	if err := ctx.LocateNameTree("EmbeddedFiles", false); err != nil || ctx.Names["EmbeddedFiles"] == nil {
-		return nil, fmt.Errorf("%w: no embedded files", ErrNotLicensePDF)
+		return nil, notLicensePDF("PDF 中没有内嵌的证照凭证文件", "no embedded files")
 	}
 	// List first (nothing is inflated), then inflate only the two files a
 	// license PDF carries.
 	stubs, err := ctx.ListAttachments()
 	if err != nil {
-		return nil, fmt.Errorf("%w: embedded files: %v", ErrNotLicensePDF, err)
+		return nil, notLicensePDF("PDF 的内嵌文件无法读取", "embedded files: %v", err)
 	}
 	if len(stubs) > limits.PDFAttachments {
 		return nil, tooMuch(limits.Exceeded("pdf_attachments", "附件数量", limits.PDFAttachments))
@@ -101,7 +101,7 @@ func attachments(ctx *model.Context) (map[string][]byte, error) {
 	out := make(map[string][]byte, 2)
 	for _, stub := range stubs {
 		if seen[stub.FileName] {
-			return nil, fmt.Errorf("%w: attachment %q appears twice", ErrNotLicensePDF, stub.FileName)
+			return nil, notLicensePDF("内嵌文件 "+stub.FileName+" 出现了两次", "attachment %q appears twice", stub.FileName)
 		}
 		seen[stub.FileName] = true
 		if stub.FileName != AttachmentCredential && stub.FileName != AttachmentSeal {
@@ -109,11 +109,11 @@ func attachments(ctx *model.Context) (map[string][]byte, error) {
 		}
 		a, err := ctx.ExtractAttachment(stub)
 		if err != nil || a == nil {
-			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, stub.FileName, err)
+			return nil, notLicensePDF("内嵌文件 "+stub.FileName+" 无法读取", "attachment %q: %v", stub.FileName, err)
 		}
 		data, err := io.ReadAll(io.LimitReader(a.Reader, MaxAttachmentSize+1))
 		if err != nil {
-			return nil, fmt.Errorf("%w: attachment %q: %v", ErrNotLicensePDF, stub.FileName, err)
+			return nil, notLicensePDF("内嵌文件 "+stub.FileName+" 无法读取", "attachment %q: %v", stub.FileName, err)
 		}
 		if len(data) > MaxAttachmentSize {
 			return nil, tooMuch(limits.ExceededBytes("pdf_attachment_size", "附件 "+stub.FileName+" 的大小", MaxAttachmentSize))
@@ -121,7 +121,7 @@ func attachments(ctx *model.Context) (map[string][]byte, error) {
 		out[stub.FileName] = data
 	}
 	if _, ok := out[AttachmentCredential]; !ok {
-		return nil, fmt.Errorf("%w: no %s attachment", ErrNotLicensePDF, AttachmentCredential)
+		return nil, notLicensePDF("PDF 中没有内嵌的证照凭证（"+AttachmentCredential+"）", "no %s attachment", AttachmentCredential)
 	}
 	return out, nil
 }
@@ -142,13 +142,13 @@ func VisibleIdentifier(pdf []byte) (_ string, err error) {
 // visibleIdentifier is VisibleIdentifier on a PDF already read.
 func visibleIdentifier(ctx *model.Context) (string, error) {
 	if err := ctx.EnsurePageCount(); err != nil {
-		return "", fmt.Errorf("%w: page tree: %v", ErrNotLicensePDF, err)
+		return "", notLicensePDF("PDF 的页面无法读取", "page tree: %v", err)
 	}
 	found := ""
 	for pg := 1; pg <= min(ctx.PageCount, maxPages); pg++ {
 		d, _, inh, err := ctx.PageDict(pg, false)
 		if err != nil {
-			return "", fmt.Errorf("%w: page %d: %v", ErrNotLicensePDF, pg, err)
+			return "", notLicensePDF(fmt.Sprintf("第 %d 页无法读取", pg), "page %d: %v", pg, err)
 		}
 		courier := courierFonts(ctx, d, inh)
 		if len(courier) == 0 {
@@ -164,12 +164,12 @@ func visibleIdentifier(ctx *model.Context) (string, error) {
 			case found == "":
 				found = s
 			case found != s:
-				return "", fmt.Errorf("%w: two different identifiers drawn: %q and %q", ErrNotLicensePDF, found, s)
+				return "", notLicensePDF("页面上印了两个不同的电子证照标识："+found+" 和 "+s, "two different identifiers drawn: %q and %q", found, s)
 			}
 		}
 	}
 	if found == "" {
-		return "", fmt.Errorf("%w: no identifier drawn on the page", ErrNotLicensePDF)
+		return "", notLicensePDF("页面上没有印电子证照标识", "no identifier drawn on the page")
 	}
 	return found, nil
 }

@@ -24,7 +24,7 @@ import (
 // cannot hide bytes from it.
 func pdfBudget(pdf []byte) error {
 	if bytes.Contains(pdf, []byte("/Encrypt")) {
-		return fmt.Errorf("%w: encrypted PDFs are not license PDFs", ErrNotLicensePDF)
+		return notLicensePDF("PDF 已加密，证照 PDF 不加密", "encrypted PDFs are not license PDFs")
 	}
 	objects := countObjects(pdf)
 	if objects > limits.PDFObjects {
@@ -64,7 +64,7 @@ func pdfBudget(pdf []byte) error {
 		}
 		filters, ok := streamFilters(dict)
 		if !ok {
-			return fmt.Errorf("%w: a stream's /Filter is not a name or an array of names", ErrNotLicensePDF)
+			return notLicensePDF("PDF 数据流的 /Filter 格式错误", "a stream's /Filter is not a name or an array of names")
 		}
 		if n := objStmCount(dict); n > 0 {
 			objects += n
@@ -76,14 +76,14 @@ func pdfBudget(pdf []byte) error {
 			continue
 		}
 		if len(filters) > 1 {
-			return fmt.Errorf("%w: a stream has %d filters chained; a license PDF uses one", ErrNotLicensePDF, len(filters))
+			return notLicensePDF(fmt.Sprintf("PDF 数据流串了 %d 个压缩过滤器，证照 PDF 只用一个", len(filters)), "a stream has %d filters chained; a license PDF uses one", len(filters))
 		}
 		switch filters[0] {
 		case "FlateDecode", "Fl":
 		case "DCTDecode", "JPXDecode", "CCITTFaxDecode":
 			continue // pictures: kept as they are, never inflated
 		default:
-			return fmt.Errorf("%w: stream filter /%s is not accepted (a license PDF uses /FlateDecode)", ErrNotLicensePDF, filters[0])
+			return notLicensePDF(fmt.Sprintf("不接受 PDF 数据流过滤器 /%s（证照 PDF 只用 /FlateDecode）", filters[0]), "stream filter /%s is not accepted (a license PDF uses /FlateDecode)", filters[0])
 		}
 		br := bytes.NewReader(pdf[start:])
 		var err error

@@ -199,6 +199,10 @@ type Check struct {
 	// Field names the license field a failure is about, where the check
 	// gives one (the face check: "holder", "validity", "fields.address", …).
 	Field string `json:"field,omitempty"`
+	// Detail is the technical cause of a failure in English, for logs and
+	// machines (a parser's or the ledger's error); Reason says it in
+	// Chinese.
+	Detail string `json:"detail,omitempty"`
 }
 
 // Result is the outcome of a verification with every check that led to it.

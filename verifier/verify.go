@@ -37,7 +37,7 @@ type text []byte
 func (t text) s(s string) text      { return append(t, s...) }
 func (t text) at(tm time.Time) text { return tm.In(license.ChinaTime).AppendFormat(t, timeLayout) }
 func (t text) n(n uint64) text      { return strconv.AppendUint(t, n, 10) }
-func (t text) pass() outcome        { return outcome{CheckPass, string(t)} }
+func (t text) pass() outcome        { return outcome{status: CheckPass, reason: string(t)} }
 func (v *run) text(s string) text   { return append(text(v.scratch[:0]), s...) }
 
 // typeNames names license types in results, from the default catalog.
@@ -166,21 +166,31 @@ type run struct {
 type outcome struct {
 	status CheckStatus
 	reason string
+	detail string // the English of the errors in reason, for Check.Detail
 }
 
 // pass is a passed check; its reason is built by concatenation, as
 // formatting costs show on the hot path.
-func pass(reason string) outcome { return outcome{CheckPass, reason} }
+func pass(reason string) outcome { return outcome{status: CheckPass, reason: reason} }
 
+// fail is a failed check. An error among args is said in Chinese in the
+// reason (Describe) and kept in English in the check's Detail.
 func fail(format string, args ...any) outcome {
-	return outcome{CheckFail, fmt.Sprintf(format, args...)}
+	var details []string
+	for i, a := range args {
+		if err, ok := a.(error); ok && err != nil {
+			args[i] = Describe(err)
+			details = append(details, err.Error())
+		}
+	}
+	return outcome{status: CheckFail, reason: fmt.Sprintf(format, args...), detail: strings.Join(details, "; ")}
 }
 
-func skip(reason string) outcome { return outcome{CheckSkip, reason} }
+func skip(reason string) outcome { return outcome{status: CheckSkip, reason: reason} }
 
 // add records a check and reports whether it did not fail.
 func (v *run) add(name string, o outcome) bool {
-	v.r.Checks = append(v.r.Checks, Check{Name: name, Status: o.status, Reason: o.reason})
+	v.r.Checks = append(v.r.Checks, Check{Name: name, Status: o.status, Reason: o.reason, Detail: o.detail})
 	return o.status != CheckFail
 }
 
@@ -302,7 +312,7 @@ func (v *run) proof() outcome {
 		case errors.As(err, &pe) && pe.Reason == credential.ReasonSignature:
 			return fail("SM2 签名用密钥 %s 验证不通过：内容被改动，或由其他密钥签名", v.vmKey)
 		case errors.As(err, &pe):
-			return fail("签名不合格（%s）：%s", pe.Reason, pe.Detail)
+			return fail("签名不合格：%v", err)
 		}
 		return fail("签名不合格：%v", err)
 	}
@@ -609,7 +619,12 @@ func (v *run) statusOutcome(s license.Status, reason, asOf string) outcome {
 	}
 	v.statusVerdict = verdictOf(s)
 	if s == license.StatusSuperseded && reason == "" {
-		// A status list has no room for the successor's identifier.
+		// A status list has no room for the successor's identifier, but
+		// the next version's follows from this one's: same serial, version
+		// plus one. A later change may have superseded that one too.
+		if next, err := v.id.Next(); v.idErr == nil && err == nil {
+			return fail("%s%s：这是第 %s 版，已有新版本，以第 %s 版 %s 或更新的版本为准", s.Label(), asOf, v.id.Version, next.Version, next.String())
+		}
 		return fail("%s%s：以新版本为准", s.Label(), asOf)
 	}
 	if reason != "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/tlog"
 	"zhengzhao/license"
@@ -271,7 +272,7 @@ func TestVerifyOffline(t *testing.T) {
 }
 
 // checkShape checks what every result has: the eight checks in order, each
-// with a reason, and the mode and as-of time.
+// with a reason in Chinese (no English sentence under a Chinese check name), and the mode and as-of time.
 func checkShape(t *testing.T, r *verifier.Result, mode string, asOf time.Time) {
 	t.Helper()
 	want := []string{verifier.NameFormat, verifier.NameIssuer, verifier.NameProof, verifier.NameKey, verifier.NameType, verifier.NameValidity, verifier.NameStatus, verifier.NameAnchor}
@@ -282,15 +283,13 @@ func checkShape(t *testing.T, r *verifier.Result, mode string, asOf time.Time) {
 		if c.Name != want[i] {
 			t.Errorf("check %d is %s, want %s", i, c.Name, want[i])
 		}
-		if c.Reason == "" {
-			t.Errorf("check %s has no reason", c.Name)
-		}
 		switch c.Status {
 		case verifier.CheckPass, verifier.CheckFail, verifier.CheckSkip:
 		default:
 			t.Errorf("check %s has status %q", c.Name, c.Status)
 		}
 	}
+	chineseReasons(t, r)
 	if r.Mode != mode || !r.AsOf.Equal(asOf) {
 		t.Errorf("mode %s as of %v, want %s as of %v", r.Mode, r.AsOf, mode, asOf)
 	}
@@ -543,5 +542,20 @@ func TestVerifyConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// chineseReasons checks that every check's reason, which a window clerk
+// reads under its Chinese name, is Chinese with no English sentence in it,
+// and that the verdict has a Chinese label.
+func chineseReasons(t *testing.T, r *verifier.Result) {
+	t.Helper()
+	for _, c := range r.Checks {
+		if err := zhtext.Check(c.Reason); err != nil {
+			t.Errorf("check %s (%s) is not Chinese for a window clerk: %v", c.Name, verifier.CheckLabel(c.Name), err)
+		}
+	}
+	if err := zhtext.Check(r.Verdict.Label()); err != nil {
+		t.Errorf("verdict %s: %v", r.Verdict, err)
 	}
 }

@@ -111,7 +111,7 @@ func TestRealFirstStart(t *testing.T) {
 	if strings.Contains(out+errOut, adminPW) || strings.Contains(out, "zz_") {
 		t.Errorf("init printed the password or a token:\n%s%s", out, errOut)
 	}
-	if !strings.Contains(out, `Web account "admin"`) {
+	if !strings.Contains(out, `网页账号 "admin"`) {
 		t.Errorf("init output does not name the admin account:\n%s", out)
 	}
 
@@ -258,7 +258,7 @@ func TestInitAsksOnTheTerminal(t *testing.T) {
 	if strings.Contains(out.String(), pw) {
 		t.Errorf("the password was echoed:\n%s", out.String())
 	}
-	if !registry.Initialized(dir) || !strings.Contains(out.String(), `Web account "admin"`) {
+	if !registry.Initialized(dir) || !strings.Contains(out.String(), `网页账号 "admin"`) {
 		t.Fatalf("init under a terminal did not finish:\n%s", out.String())
 	}
 	srv := startServer(t, dir)

@@ -44,7 +44,7 @@ func (f figure) against(sm2 figure) figure {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--scale N [--batch B]] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--scale N [--batch B] [--store URI]] [--ledger fabric --fabric-config FILE]", stderr)
 	scale := fs.Int("scale", 0, "instead: issue N licenses into a fresh data directory and measure, per tenth, issue rate, heap and bytes a license; then start-up, ledger verify, bundle and list bytes, document-verify and lookup p99")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	issueN := fs.Int("issue-n", 20000, "licenses to issue in the issue figure")
@@ -52,11 +52,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	batch := fs.Int("batch", 0, "with --scale: issue with IssueBatch calls of this many requests (each of the concurrent issuers); 0 issues one license a call")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	lc := ledgerFlags(fs)
+	store := fs.String("store", "", "with --scale: the registry store of the run, an empty database ("+storeUsage+")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := lc.check(); err != nil {
 		return err
+	}
+	if *store != "" && *scale == 0 {
+		return usagef("--store needs --scale")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -87,7 +91,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if *scale > 0 {
-		return runScale(ctx, *scale, *conc, *batch, *asJSON, stdout)
+		return runScale(ctx, *scale, *conc, *batch, *asJSON, stdout, *store)
 	}
 	if lc.kind == ledgerFabric {
 		return fabricBench(ctx, lc, *issueN, *conc, emit)

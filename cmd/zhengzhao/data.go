@@ -254,33 +254,33 @@ func printInit(w io.Writer, res *initResult, asJSON bool) error {
 		return enc.Encode(res)
 	}
 	if res.AdminAccount != "" {
-		fmt.Fprintf(w, "Platform created in %s: root key and certificate, log key, ledger, store.\n", res.Data)
-		fmt.Fprintf(w, "Platform root fingerprint (publish it: offices pin it with zhengzhao bundle --root-fingerprint):\n  %s\n", res.RootFingerprint)
-		fmt.Fprintf(w, "Web account %q (platform admin) created with the password you gave; it is stored only as an argon2id hash.\n", res.AdminAccount)
-		fmt.Fprintf(w, "Next:\n  zhengzhao serve --data %s          then sign in at http://127.0.0.1:8080/login\n", res.Data)
+		fmt.Fprintf(w, "平台已在 %s 创建：根密钥和根证书、日志密钥、账本、数据库。\n", res.Data)
+		fmt.Fprintf(w, "平台根证书指纹（请公布；核验单位用 zhengzhao bundle --root-fingerprint 固定它）：\n  %s\n", res.RootFingerprint)
+		fmt.Fprintf(w, "已用您给的密码创建网页账号 %q（平台管理员）；密码只以 argon2id 摘要保存。\n", res.AdminAccount)
+		fmt.Fprintf(w, "下一步：\n  zhengzhao serve --data %s          然后在 http://127.0.0.1:8080/login 登录\n", res.Data)
 		fmt.Fprintf(w, "  zhengzhao admin department register --data %s --uscc USCC --name NAME --types CODE,…\n", res.Data)
-		fmt.Fprintf(w, "  zhengzhao admin --help                  accounts, API tokens, password resets\n")
+		fmt.Fprintf(w, "  zhengzhao admin --help                  账号、API 令牌、重置密码\n")
 		return nil
 	}
-	fmt.Fprintf(w, "admin token:    %s\nverifier token: %s\n", res.AdminToken, res.VerifierToken)
+	fmt.Fprintf(w, "平台管理员令牌：%s\n窗口核验令牌：  %s\n", res.AdminToken, res.VerifierToken)
 	for _, d := range res.Departments {
-		fmt.Fprintf(w, "issuer token for %s (%s): %s\n", d.Name, d.USCC, d.IssuerToken)
+		fmt.Fprintf(w, "%s（%s）制证令牌：%s\n", d.Name, d.USCC, d.IssuerToken)
 	}
 	for _, a := range res.Accounts {
-		fmt.Fprintf(w, "web account %-10s password %s  (%s, %s)\n", a.Username, a.Password, a.Role, a.Name)
+		fmt.Fprintf(w, "网页账号 %-10s 密码 %s（%s，%s）\n", a.Username, a.Password, a.Role.Label(), a.Name)
 	}
-	fmt.Fprintln(w, "Tokens and passwords are shown once; only their hashes are stored.")
+	fmt.Fprintln(w, "令牌和密码只显示这一次；平台只保存其摘要。")
 	return nil
 }
 
 // printDemoAccounts says what the demo's first start made and where the
 // passwords are (in the file, not on the screen, where logs may keep them).
 func printDemoAccounts(w io.Writer, res *initResult, file string, took time.Duration) {
-	fmt.Fprintf(w, "Demo data created in %.0f s. Web accounts (passwords and API tokens in %s):\n", took.Seconds(), file)
+	fmt.Fprintf(w, "演示数据已创建（用时 %.0f 秒）。网页账号如下（密码和 API 令牌在 %s 中）：\n", took.Seconds(), file)
 	for _, a := range res.Accounts {
-		fmt.Fprintf(w, "  %-11s %s, %s\n", a.Username, a.Role, a.Name)
+		fmt.Fprintf(w, "  %-11s %s，%s\n", a.Username, a.Role.Label(), a.Name)
 	}
-	fmt.Fprintf(w, "Show a password: jq -r '.accounts[] | select(.username==\"admin\") | .password' %s\n", file)
+	fmt.Fprintf(w, "查看密码：jq -r '.accounts[] | select(.username==\"admin\") | .password' %s\n", file)
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -316,8 +316,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if *demo && !registry.Initialized(*dir) {
-		fmt.Fprintf(stdout, "First start: creating demo data in %s (platform root key, 5 departments with SM2 keys,\n"+
-			"certificates and seals, demo web accounts and licenses); this takes a few seconds …\n", *dir)
+		fmt.Fprintf(stdout, "首次启动：正在 %s 中创建演示数据（平台根密钥，5 个部门及其 SM2 密钥、\n"+
+			"证书和电子印章，演示网页账号和证照），需要几秒钟……\n", *dir)
 		started := time.Now()
 		res, err := initDataAdmin(ctx, *dir, pass, true, nil, logger, lc, *store)
 		if err != nil {
@@ -330,7 +330,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		printDemoAccounts(stdout, res, tokens, time.Since(started))
 	} else if *demo {
-		fmt.Fprintf(stdout, "Demo data already in %s; web accounts, passwords and API tokens are in %s\n", *dir, filepath.Join(*dir, "demo-tokens.json"))
+		fmt.Fprintf(stdout, "%s 中已有演示数据；网页账号、密码和 API 令牌在 %s 中\n", *dir, filepath.Join(*dir, "demo-tokens.json"))
 	}
 	public := *publicURL
 	if public == "" {
@@ -341,11 +341,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer in.Close()
-	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken})
+	csrfKey, err := in.registry.SharedKey(ctx, "csrf")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "zhengzhao serving on http://%s (data %s)\n", *addr, *dir)
+	srv, err := server.New(server.Config{Registry: in.registry, Ledger: in.ledger, Logger: logger, MetricsToken: metricsToken, CSRFKey: csrfKey})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "zhengzhao 已在 http://%s 提供服务（数据目录 %s）\n", *addr, *dir)
 	logger.Info("serving", "addr", *addr, "metrics_listen", *mc.listen, "metrics_token", metricsToken != "")
 	return mc.serve(ctx, srv, *addr)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"zhengzhao/credential"
+	"zhengzhao/internal/zhtext"
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
@@ -268,6 +269,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	if code != 0 || !strings.Contains(stdout, "有效") {
 		t.Fatalf("offline verify: exit %d\n%s", code, stdout)
 	}
+	chineseOutput(t, "verify", stdout)
 	// The holder's PDF and QR code verify offline too, the PDF with its seal.
 	pdfFile, qrFile := filepath.Join(dir, "license.pdf"), filepath.Join(dir, "qr.png")
 	for file, path := range map[string]string{pdfFile: "/pdf", qrFile: "/qr.png"} {
@@ -278,9 +280,10 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 		os.WriteFile(file, body, 0o644)
 	}
 	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, pdfFile, qrFile)
-	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[通过] 电子印章（seal）") || !strings.Contains(stdout, "[通过] 照面（face）") {
+	if code != 0 || strings.Count(stdout, "有效 VALID") != 2 || !strings.Contains(stdout, "[通过] 电子印章：") || !strings.Contains(stdout, "[通过] 照面：") {
 		t.Fatalf("offline verify of the PDF and the QR picture: exit %d\n%s", code, stdout)
 	}
+	chineseOutput(t, "verify PDF and QR", stdout)
 	// A live code (亮证码) from a wallet screen is never valid offline.
 	liveKey, _ := signing.GenerateKey()
 	live, err := credential.EncodeLiveCode(signing.NewKeySigner(liveKey), id, time.Now().Add(time.Minute), []byte("abcdefgh"))
@@ -293,6 +296,7 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	if code != 2 || strings.Contains(stdout, "有效 VALID") || !strings.Contains(stderr, "只能在线核验") {
 		t.Fatalf("offline verify of a live code: exit %d, want 2 and 只能在线核验\n%s\n%s", code, stdout, stderr)
 	}
+	chineseOutput(t, "verify a live code", stdout+stderr)
 	if status, body := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil); status != 200 || !bytes.HasPrefix(body, []byte("\x89PNG")) {
 		t.Fatalf("seal picture: %d", status)
 	}
@@ -324,14 +328,16 @@ func runTour(t *testing.T, srv *serverProc, tok tokens, dir string) tourResult {
 	if code != 1 || !strings.Contains(stdout, "已吊销") {
 		t.Fatalf("offline verify of the revoked license's PDF: exit %d\n%s", code, stdout)
 	}
+	chineseOutput(t, "verify a revoked PDF", stdout)
 	// A picture without a QR code is unreadable input: exit 2, and why.
 	_, sealPNG := srv.do(t, "GET", "/api/v1/departments/"+dept.USCC+"/seal.png", "", nil)
 	sealFile := filepath.Join(dir, "seal.png")
 	os.WriteFile(sealFile, sealPNG, 0o644)
 	stdout, _, code = zz(t, "verify", "--trust", trust, "--bundle", bundle, sealFile)
-	if code != 2 || !strings.Contains(stdout, "no QR code found") {
+	if code != 2 || !strings.Contains(stdout, "图片中找不到可读的二维码") {
 		t.Errorf("verify of a non-license: exit %d, want 2\n%s", code, stdout)
 	}
+	chineseOutput(t, "verify a picture without a QR code", stdout)
 	return tourResult{out: out, licFile: licFile, bundle: bundle, trust: trust}
 }
 
@@ -359,7 +365,7 @@ func TestTour(t *testing.T) {
 	}
 	// Another root pinned than the one that signed the bundle: refused.
 	other := strings.Repeat("ab", 32)
-	if _, e, code := zz(t, "verify", "--trust", noPin, "--root-fingerprint", other, "--bundle", bundle, licFile); code != 2 || !strings.Contains(e, "not the pinned") {
+	if _, e, code := zz(t, "verify", "--trust", noPin, "--root-fingerprint", other, "--bundle", bundle, licFile); code != 2 || !strings.Contains(e, "固定的平台根证书") {
 		t.Errorf("verify against another pinned root: exit %d, want 2\n%s", code, e)
 	}
 	// A bundle past its valid_until: "无法确认", exit 3, never 有效.
@@ -386,7 +392,7 @@ func TestTour(t *testing.T) {
 		t.Errorf("active license with an expired bundle: exit %d, want 3 and 无法确认\n%s", code, out)
 	}
 	// An older bundle than one already accepted: refused.
-	if _, e, code := zz(t, "verify", "--trust", trust, "--bundle", older, freshFile); code != 2 || !strings.Contains(e, "older") {
+	if _, e, code := zz(t, "verify", "--trust", trust, "--bundle", older, freshFile); code != 2 || !strings.Contains(e, "比已接受的") {
 		t.Errorf("verify with an older bundle: exit %d, want 2\n%s", code, e)
 	}
 	if out, _, code := zz(t, "verify", "--trust", trust, "--bundle", bundle, freshFile); code != 0 || !strings.Contains(out, "信任包第") {
@@ -542,5 +548,20 @@ func TestBench(t *testing.T) {
 		if f, ok := got[name]; !ok || f.Value <= 0 || f.Unit == "" {
 			t.Errorf("%s: %+v, want a size", name, f)
 		}
+	}
+}
+
+// chineseOutput fails when the human output of a command, which a window
+// clerk reads, has English prose in it (file paths, codes and the
+// upper-case verdict code are not prose).
+func chineseOutput(t *testing.T, what, out string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if e := zhtext.English(line); len(e) > 0 {
+			t.Errorf("%s: English %q in %q", what, e, line)
+		}
+	}
+	if !zhtext.HasHan(out) {
+		t.Errorf("%s: no Chinese in the output:\n%s", what, out)
 	}
 }

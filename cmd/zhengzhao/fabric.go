@@ -88,7 +88,9 @@ func (lc *ledgerChoice) open(ctx context.Context, dir string, p *registry.Platfo
 		return nil, "", err
 	}
 	cfg := c.Config
-	cfg.Dir, cfg.Signer, cfg.Origin = filepath.Join(dir, fabricLogDir), p.Log, fabricLogOrigin
+	// Follow: the log is the channel's, the same on every instance of this
+	// platform (docs/several-instances.md).
+	cfg.Dir, cfg.Signer, cfg.Origin, cfg.Follow = filepath.Join(dir, fabricLogDir), p.Log, fabricLogOrigin, true
 	if lc.noPublish {
 		cfg.Publish = false
 	}

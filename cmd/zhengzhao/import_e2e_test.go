@@ -71,7 +71,7 @@ func importResult(t *testing.T, args ...string) (importSummary, string, int) {
 	return s, errOut, code
 }
 
-var entriesRE = regexp.MustCompile(`ledger verifies: (\d+) entries`)
+var entriesRE = regexp.MustCompile(`账本核验通过：共 (\d+) 条`)
 
 // ledgerEntries is the number of ledger entries `ledger verify` counts.
 func ledgerEntries(t *testing.T, dir string) int {

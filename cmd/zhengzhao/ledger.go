@@ -45,19 +45,19 @@ func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		var rb *embedded.RollbackError
 		if errors.As(err, &rb) {
-			return invalidError{msg: fmt.Sprintf("ledger does NOT verify: it was rolled back or replaced: the log has %d entries, but the checkpoint it signed earlier has %d (%s)", rb.LogSize, rb.CheckpointSize, rb.Reason)}
+			return invalidError{msg: fmt.Sprintf("账本核验不通过：日志被回滚或替换：日志有 %d 条，而它之前签署的检查点有 %d 条（技术细节：%s）", rb.LogSize, rb.CheckpointSize, rb.Reason)}
 		}
 		if errors.Is(err, ledger.ErrRollback) {
-			return invalidError{msg: fmt.Sprintf("ledger does NOT verify: it was rolled back: %v", err)}
+			return invalidError{msg: fmt.Sprintf("账本核验不通过：日志被回滚（技术细节：%v）", err)}
 		}
-		return invalidError{msg: fmt.Sprintf("ledger does NOT verify: %v", err)}
+		return invalidError{msg: fmt.Sprintf("账本核验不通过（技术细节：%v）", err)}
 	}
-	fmt.Fprintf(stdout, "ledger verifies: %d entries, the latest checkpoint is signed by the log key\n", rep.Checkpoint.Size)
+	fmt.Fprintf(stdout, "账本核验通过：共 %d 条，最新检查点由日志密钥签署\n", rep.Checkpoint.Size)
 	if rep.Kept > 0 {
-		fmt.Fprintf(stdout, "the log is consistent with the checkpoint of size %d it signed earlier (no rollback)\n", rep.Kept)
+		fmt.Fprintf(stdout, "日志与它之前签署的 %d 条检查点一致（未被回滚）\n", rep.Kept)
 	}
 	if rep.UnacknowledgedBytes > 0 {
-		fmt.Fprintf(stdout, "%d bytes after the last checkpoint were never acknowledged (%s); they are cut off on the next start\n", rep.UnacknowledgedBytes, rep.Tail)
+		fmt.Fprintf(stdout, "最后一个检查点之后有 %d 字节从未确认（%s）；下次启动时截去\n", rep.UnacknowledgedBytes, rep.Tail)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func TestLedgerRollback(t *testing.T) {
 	if !strings.Contains(errOut, "ETA") || !strings.Contains(errOut, "entries") {
 		t.Fatalf("ledger verify --progress drew no progress bar on stderr: %q", errOut)
 	}
-	if !strings.Contains(out, "no rollback") {
+	if !strings.Contains(out, "未被回滚") {
 		t.Fatalf("ledger verify does not say it checked for a rollback: %q", out)
 	}
 
@@ -70,7 +70,7 @@ func TestLedgerRollback(t *testing.T) {
 	if code != exitInvalid {
 		t.Fatalf("ledger verify of a rolled back log: exit %d, want %d\n%s%s", code, exitInvalid, out, errOut)
 	}
-	m := regexp.MustCompile(`the log has (\d+) entries, but the checkpoint it signed earlier has (\d+)`).FindStringSubmatch(errOut)
+	m := regexp.MustCompile(`日志有 (\d+) 条，而它之前签署的检查点有 (\d+) 条`).FindStringSubmatch(errOut)
 	if m == nil {
 		t.Fatalf("ledger verify does not name both sizes: %q", errOut)
 	}

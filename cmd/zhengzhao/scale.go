@@ -31,6 +31,8 @@ type scaleRow struct {
 	// is the steadier figure: cores / CPU time is the rate the cores could
 	// give the registry alone. 0 where it cannot be read.
 	CPUPerLicense float64 `json:"cpu_us_per_license"`
+	// StorePerLicen is the registry store's share (tables and indexes).
+	StorePerLicen float64 `json:"store_bytes_per_license"`
 }
 
 // scaleResult is what `zhengzhao bench --scale N` measures after the rows.
@@ -49,18 +51,18 @@ type scaleResult struct {
 // runScale issues n licenses into a fresh data directory, one tenth at a
 // time, from conc goroutines (each with IssueBatch calls of batch requests
 // when batch > 0, else one Issue at a time), and measures what grows with n.
-func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Writer) error {
+func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Writer, store string) error {
 	dir, err := os.MkdirTemp("", "zhengzhao-scale-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	pass := []byte("bench-only-passphrase")
-	res, err := initData(ctx, dir, pass, true, nil, nil)
+	res, err := initDataAdmin(ctx, dir, pass, true, nil, nil, nil, store)
 	if err != nil {
 		return err
 	}
-	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
+	in, err := openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Store: store})
 	if err != nil {
 		return err
 	}
@@ -130,12 +132,21 @@ func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Wr
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		size := dirSize(dir)
-		row := scaleRow{Licenses: issued, IssuePerSec: float64(todo) / took.Seconds(), HeapInUseMiB: float64(ms.HeapInuse) / (1 << 20), BytesPerLicen: float64(size) / float64(issued),
+		storeSize, err := registry.StoreBytes(ctx, in.store)
+		if err != nil {
+			in.Close()
+			return err
+		}
+		if store != "" {
+			size += storeSize // not in dir
+		}
+		row := scaleRow{Licenses: issued, IssuePerSec: float64(todo) / took.Seconds(), HeapInUseMiB: float64(ms.HeapInuse) / (1 << 20),
+			BytesPerLicen: float64(size) / float64(issued), StorePerLicen: float64(storeSize) / float64(issued),
 			CPUPerLicense: float64(cpu.Microseconds()) / float64(todo)}
 		out.Rows = append(out.Rows, row)
 		if !asJSON {
-			fmt.Fprintf(stdout, "%9d licenses  %7.0f issued/s  heap %6.1f MiB  %6.0f data bytes a license  %5.0f CPU µs a license\n",
-				row.Licenses, row.IssuePerSec, row.HeapInUseMiB, row.BytesPerLicen, row.CPUPerLicense)
+			fmt.Fprintf(stdout, "%9d licenses  %7.0f issued/s  heap %6.1f MiB  %6.0f data bytes a license (store %5.0f)  %5.0f CPU µs a license\n",
+				row.Licenses, row.IssuePerSec, row.HeapInUseMiB, row.BytesPerLicen, row.StorePerLicen, row.CPUPerLicense)
 		}
 	}
 	if err := in.Close(); err != nil {
@@ -145,7 +156,7 @@ func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Wr
 	// Start-up: open the data directory again, as `serve` does.
 	runtime.GC()
 	start := time.Now()
-	in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass})
+	in, err = openInstance(ctx, instanceConfig{Dir: dir, Passphrase: pass, Store: store})
 	if err != nil {
 		return err
 	}

@@ -35,10 +35,9 @@ type trustFile struct {
 }
 
 // howToPin says how to pin a platform root.
-const howToPin = "no platform root is pinned: get the root fingerprint the platform publishes " +
-	"(its notice, or GET /api/v1/trust on a connection you trust), then run once\n" +
+const howToPin = "尚未固定平台根证书：请取得平台公布的根证书指纹（平台公告，或在可信的连接上 GET /api/v1/trust），然后运行一次\n" +
 	"  zhengzhao bundle --server URL --root-fingerprint HEX --out bundle.json\n" +
-	"or pass --root-fingerprint HEX to verify"
+	"或在核验时加上 --root-fingerprint HEX"
 
 // defaultTrustPath is $ZHENGZHAO_TRUST, or trust.json in the user's
 // configuration directory.
@@ -93,10 +92,10 @@ func pinnedRoot(flagFP string, t *trustFile, trustPath string) (string, error) {
 	flagFP = strings.ToLower(strings.TrimSpace(flagFP))
 	switch {
 	case flagFP != "" && t != nil && t.RootFingerprint != flagFP:
-		return "", usagef("--root-fingerprint %s is not the root pinned in %s (%s); to pin another root, remove that file first", flagFP, trustPath, t.RootFingerprint)
+		return "", usagef("--root-fingerprint %s 不是 %s 中固定的根证书（%s）；要改用另一根证书，请先删除该文件", flagFP, trustPath, t.RootFingerprint)
 	case flagFP != "":
 		if len(flagFP) != 64 || strings.Trim(flagFP, "0123456789abcdef") != "" {
-			return "", usagef("--root-fingerprint must be 64 hex digits (SM3 of the root certificate)")
+			return "", usagef("--root-fingerprint 须为 64 位十六进制数（根证书的 SM3）")
 		}
 		return flagFP, nil
 	case t != nil:

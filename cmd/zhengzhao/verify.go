@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -33,26 +34,26 @@ type fileResult struct {
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", "verify --bundle FILE [--root-fingerprint HEX] [--trust FILE] [--at RFC3339] [--json] FILE...", stderr)
-	bundleFile := fs.String("bundle", "", "trust bundle file (required)")
-	rootFP := fs.String("root-fingerprint", "", "the platform root's fingerprint (hex SM3 of its certificate); default: the one pinned in the trust file")
-	trustPath := fs.String("trust", defaultTrustPath(), "the trust file zhengzhao bundle keeps")
-	at := fs.String("at", "", "verify as of this time (RFC 3339; default now)")
-	asJSON := fs.Bool("json", false, "print the results as JSON")
-	fetch := fs.Bool("fetch-status", false, "fetch each credential's status list from the URL it names (fresher than the bundle's; no answer means status unknown)")
+	bundleFile := fs.String("bundle", "", "信任包文件（必填）")
+	rootFP := fs.String("root-fingerprint", "", "平台根证书指纹（根证书的 SM3，十六进制）；默认用信任文件中固定的指纹")
+	trustPath := fs.String("trust", defaultTrustPath(), "zhengzhao bundle 保存的信任文件")
+	at := fs.String("at", "", "按此时间核验（RFC 3339，默认现在）")
+	asJSON := fs.Bool("json", false, "以 JSON 输出结果（供程序读取，代码为英文）")
+	fetch := fs.Bool("fetch-status", false, "按凭证所载地址获取其状态列表（比信任包中的新；取不到则状态无法确认）")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *bundleFile == "" {
-		return usagef("--bundle is required")
+		return usagef("请用 --bundle 指定信任包文件")
 	}
 	if fs.NArg() == 0 {
-		return usagef("name at least one license file to verify")
+		return usagef("请至少指定一个要核验的证照文件")
 	}
 	when := time.Now()
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
-			return usagef("--at: %v", err)
+			return usagef("--at 须为 RFC 3339 时间，如 2026-12-07T10:00:00+08:00")
 		}
 		when = t
 	}
@@ -70,10 +71,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	bundle, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
 	if err != nil {
-		return usagef("trust bundle %s: %v", *bundleFile, err)
+		return usagef("信任包 %s 无法使用：%s", *bundleFile, verifier.Describe(err))
 	}
 	if held != nil && bundle.Sequence < held.Sequence {
-		return usagef("trust bundle %s is sequence %d, older than sequence %d already accepted: fetch a new one with zhengzhao bundle", *bundleFile, bundle.Sequence, held.Sequence)
+		return usagef("信任包 %s 是第 %d 版，比已接受的第 %d 版旧（重放的旧信任包会掩盖之后的注销）：请用 zhengzhao bundle 获取新的信任包", *bundleFile, bundle.Sequence, held.Sequence)
 	}
 	var (
 		results    []fileResult
@@ -86,7 +87,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		data, err := readInput(name)
 		if err != nil {
 			unreadable = true
-			results = append(results, fileResult{File: name, Error: err.Error()})
+			results = append(results, fileResult{File: name, Error: fileErrorZh(err)})
 			continue
 		}
 		p := verifier.Policy{At: when}
@@ -125,7 +126,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case live:
 		return usageError{errLiveOffline}
 	case unreadable:
-		return usageError{fmt.Errorf("some files could not be read")}
+		return usageError{errors.New("有文件无法读取或不是证照")}
 	case invalid:
 		return invalidError{}
 	case unknown:
@@ -150,8 +151,7 @@ var checkMark = map[verifier.CheckStatus]string{verifier.CheckPass: "通过", ve
 // errLiveOffline is what verify says of a live code (exit 2): it is never
 // valid offline.
 var errLiveOffline = errors.New("亮证码（ZZL1:）是手机证照页上一分钟内有效的动态码，由平台签名，只能在线核验：" +
-	"请在窗口核验页粘贴或扫描，或调用 POST /api/v1/verify；离线核验请使用证照 PDF 上的 ZZ1: 二维码或证照文件。" +
-	"(a live code can only be verified online)")
+	"请在窗口核验页粘贴或扫描，或调用 POST /api/v1/verify；离线核验请使用证照 PDF 上的 ZZ1: 二维码或证照文件。")
 
 func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	if r.Error != "" {
@@ -174,7 +174,7 @@ func printResult(w io.Writer, r fileResult, b *verifier.TrustBundle) {
 	fmt.Fprintf(w, "  核验方式  %s；状态截至 %s（信任包第 %d 版，有效至 %s）\n", mode,
 		b.IssuedAt.In(license.ChinaTime).Format(time.DateTime), b.Sequence, b.ValidUntil.In(license.ChinaTime).Format(time.DateTime))
 	for _, c := range res.Checks {
-		fmt.Fprintf(w, "  [%s] %s（%s）：%s\n", checkMark[c.Status], verifier.CheckLabel(c.Name), c.Name, c.Reason)
+		fmt.Fprintf(w, "  [%s] %s：%s\n", checkMark[c.Status], verifier.CheckLabel(c.Name), c.Reason)
 	}
 }
 
@@ -204,4 +204,15 @@ func (httpLists) FetchStatusList(ctx context.Context, url string) ([]byte, error
 		return nil, fmt.Errorf("larger than %d bytes", credential.MaxStatusListSize)
 	}
 	return b, nil
+}
+
+// fileErrorZh says in Chinese why a file could not be read.
+func fileErrorZh(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "文件不存在"
+	case errors.Is(err, fs.ErrPermission):
+		return "没有读取权限"
+	}
+	return "无法读取"
 }

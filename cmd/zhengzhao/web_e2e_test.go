@@ -37,7 +37,7 @@ func TestServeDemoWeb(t *testing.T) {
 	l.Close()
 	srv := startServer(t, dir, "--demo", "--metrics-listen", metricsAddr, "--metrics-token-file", tokenFile)
 	// The first start says what it does and where the passwords are.
-	for _, want := range []string{"First start: creating demo data", "demo-tokens.json", "  enterprise  holder"} {
+	for _, want := range []string{"首次启动：正在", "demo-tokens.json", "  enterprise  持证人"} {
 		if !strings.Contains(srv.logs.String(), want) {
 			t.Errorf("serve --demo did not say %q:\n%s", want, srv.logs)
 		}

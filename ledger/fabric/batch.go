@@ -232,19 +232,12 @@ func (l *Ledger) recordAnchors(c *committed, anchors []ledger.Anchor) ([]ledger.
 	if err != nil {
 		return nil, bad("its timestamp cannot be read", err)
 	}
-	at := ledger.NormalizeTime(ts)
-	entries := make([][]byte, len(anchors))
-	tree := tlog.NewTree()
-	for i := range anchors {
-		e, err := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: at, Anchor: &anchors[i]}.Canonical()
-		if err != nil {
-			return nil, bad(fmt.Sprintf("entry %d cannot be rebuilt", i), err)
-		}
-		entries[i] = e
-		tree.Append(e)
+	entries, root, err := rebuildAnchors(ts, anchors)
+	if err != nil {
+		return nil, bad("its entries cannot be rebuilt", err)
 	}
-	if res.Count != len(anchors) || !bytes.Equal(res.Root, tree.Root()) {
-		return nil, bad(fmt.Sprintf("the chaincode recorded %d entries with root %x; the %d rebuilt ones have root %x", res.Count, res.Root, len(anchors), tree.Root()), nil)
+	if res.Count != len(anchors) || !bytes.Equal(res.Root, root) {
+		return nil, bad(fmt.Sprintf("the chaincode recorded %d entries with root %x; the %d rebuilt ones have root %x", res.Count, res.Root, len(anchors), root), nil)
 	}
 	return l.recordEntries(c, anchorFn, entries)
 }
@@ -280,4 +273,21 @@ func offender(e *TxError, batch []*anchorReq) int {
 		i -= len(r.anchors)
 	}
 	return -1
+}
+
+// rebuildAnchors rebuilds the entries AnchorBatchCompact recorded for
+// anchors in a transaction of timestamp ts, and their Merkle root.
+func rebuildAnchors(ts time.Time, anchors []ledger.Anchor) ([][]byte, []byte, error) {
+	at := ledger.NormalizeTime(ts)
+	entries := make([][]byte, len(anchors))
+	tree := tlog.NewTree()
+	for i := range anchors {
+		e, err := ledger.Event{V: ledger.EventVersion, Kind: ledger.KindLicenseAnchored, At: at, Anchor: &anchors[i]}.Canonical()
+		if err != nil {
+			return nil, nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		entries[i] = e
+		tree.Append(e)
+	}
+	return entries, tree.Root(), nil
 }

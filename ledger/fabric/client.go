@@ -23,6 +23,7 @@ type orgClient struct {
 	gw       *client.Gateway
 	contract *client.Contract
 	qscc     *client.Contract
+	network  *client.Network
 	channel  string
 	t        Timeouts
 	retries  int
@@ -53,7 +54,7 @@ func newOrgClient(o *Org, cfg Config) (*orgClient, error) {
 		backoff = 100 * time.Millisecond
 	}
 	return &orgClient{
-		msp: o.MSPID, gw: gw, contract: network.GetContract(cfg.Chaincode), qscc: network.GetContract("qscc"),
+		msp: o.MSPID, gw: gw, contract: network.GetContract(cfg.Chaincode), qscc: network.GetContract("qscc"), network: network,
 		channel: cfg.Channel, t: t, retries: retries, backoff: backoff,
 	}, nil
 }

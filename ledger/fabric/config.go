@@ -96,6 +96,14 @@ type Config struct {
 	// the endorsing orgs witness the log. It needs Platform. One log per
 	// channel can be published.
 	Publish bool
+	// Follow makes the log the channel's: the ledger reads every block of
+	// the channel (from the Reader's peer) and appends, in block order, the
+	// entries of each valid transaction of the chaincode, whoever wrote it;
+	// a write returns once its entries are in the log. Every instance that
+	// follows one channel with the same Signer and Origin builds the same
+	// log, so their receipts, checkpoints and proofs are interchangeable and
+	// all of them may publish (see the package documentation).
+	Follow bool
 
 	// Timeouts bound each transaction stage.
 	Timeouts Timeouts

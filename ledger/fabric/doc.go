@@ -45,26 +45,39 @@
 // checks the root, so each anchor crosses the network and lands in every
 // block twice instead of four times.
 //
-// # The local log and receipts
+// # The log and receipts
 //
 // The chaincode does not number the log (a global counter would make every
-// pair of transactions conflict). Each instance keeps its own Merkle log in
-// Config.Dir (ledger/logfile format, fsynced before a write returns): the
-// canonical entries the chaincode returned for the transactions this
-// instance committed, in the order it saw them commit, with a checkpoint
-// signed by Config.Signer after each group. Receipts carry inclusion proofs
-// against those checkpoints; InclusionProof and ConsistencyProof answer
-// from it. With Config.Publish the instance pushes each checkpoint to the
-// chaincode (PutCheckpoint) with a consistency proof from the previous one,
-// which every endorsing org checks: the orgs witness that the log only grows,
-// and Checkpoint returns the witnessed checkpoint.
+// pair of transactions conflict). Each instance keeps a Merkle log in
+// Config.Dir (ledger/logfile format, fsynced before a write returns), with a
+// checkpoint signed by Config.Signer after each group. Receipts carry
+// inclusion proofs against those checkpoints; InclusionProof and
+// ConsistencyProof answer from it. With Config.Publish the instance pushes
+// each checkpoint to the chaincode (PutCheckpoint) with a consistency proof
+// from the previous one, which every endorsing org checks: the orgs witness
+// that the log only grows, and Checkpoint returns the witnessed checkpoint.
 //
-// Several registry instances may share one channel. Then each log is that
-// instance's: it holds the events this instance wrote, not the others', and
-// only one of them — the one whose key the channel recorded with SetLogKey,
-// normally the platform's — can publish its checkpoints (the others run with
-// Publish off and their checkpoints are not witnessed). The chaincode's
-// per-license state is what is authoritative for online status: License
-// reads it from the peer whichever instance wrote it, and gives the log
-// index NotInLog to events this instance's log does not hold.
+// With Config.Follow (what zhengzhao serve uses) the log is the channel's:
+// the instance reads every block from the reader's peer and appends, in
+// block order, the entries of each valid transaction of the chaincode —
+// those of its chaincode event (wire.EventName), or for AnchorBatchCompact
+// the entries rebuilt from its arguments and timestamp and checked against
+// the event's root — whoever wrote it; a write returns once the follower
+// has appended its block, with an inclusion proof in that log. Every
+// instance that follows one channel with one Signer and Origin builds the
+// same log, so several registry instances serve interchangeable receipts,
+// checkpoints and proofs, and all of them may publish: an instance adopts a
+// checkpoint another one published when it covers its own log. The
+// follower resumes from follow.json in Config.Dir and re-checks the entries
+// it holds; a mismatch with the channel stops it (ledger.ErrCorrupt). See
+// docs/several-instances.md for why.
+//
+// Without Follow each log is the instance's own: the canonical entries the
+// chaincode returned for the transactions this instance committed, in the
+// order it saw them commit. Then only one instance per channel — the one
+// whose key the channel recorded with SetLogKey — can publish its
+// checkpoints, and License gives the log index NotInLog to events this
+// instance's log does not hold. The chaincode's per-license state is what
+// is authoritative for online status either way: License reads it from the
+// peer whichever instance wrote it.
 package fabric

@@ -48,6 +48,9 @@ type Ledger struct {
 	lastBlock atomic.Uint64 // highest block holding a transaction of ours, plus one
 
 	pub *publisher
+
+	// follow builds the log from the channel's blocks (Config.Follow).
+	follow *follower
 }
 
 var _ ledger.Ledger = (*Ledger)(nil)
@@ -110,10 +113,21 @@ func New(ctx context.Context, cfg Config) (*Ledger, error) {
 	}
 	l.log = lg
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	if cfg.Follow {
+		f, err := l.startFollower(ctx)
+		if err != nil {
+			l.cancel()
+			l.wg.Wait()
+			lg.close()
+			return nil, fmt.Errorf("follow the channel: %w", err)
+		}
+		l.follow = f
+	}
 	if cfg.Publish {
 		p, err := l.startPublisher(ctx)
 		if err != nil {
 			l.cancel()
+			l.wg.Wait()
 			lg.close()
 			return nil, err
 		}
@@ -280,6 +294,9 @@ func (l *Ledger) record(c *committed, fn string) ([]ledger.Receipt, error) {
 // recordEntries appends a committed transaction's canonical entries to the
 // local log and returns their receipts.
 func (l *Ledger) recordEntries(c *committed, fn string, entries [][]byte) ([]ledger.Receipt, error) {
+	if l.follow != nil {
+		return l.follow.receipts(c, fn, entries)
+	}
 	r := &logReq{entries: entries, done: make(chan logRes, 1)}
 	select {
 	case l.logQ <- r:
@@ -538,6 +555,16 @@ func (l *Ledger) Checkpoint(ctx context.Context) (ledger.SignedCheckpoint, error
 	if cr.Size >= accepted.Size {
 		if _, err := tlog.VerifyCheckpoint(cr.Note, l.origin, l.cfg.Signer.Public()); err != nil {
 			return ledger.SignedCheckpoint{}, fmt.Errorf("%w: the channel's checkpoint is not this log's: %w", ledger.ErrCorrupt, err)
+		}
+		if l.follow != nil {
+			// Another instance published it: answer it once this log holds
+			// it too (proofs against it come from this log).
+			if err := l.follow.waitSize(ctx, cr.Size); err != nil {
+				return ledger.SignedCheckpoint{}, err
+			}
+			if err := l.checkOnChain(cr.SignedCheckpoint); err != nil {
+				return ledger.SignedCheckpoint{}, err
+			}
 		}
 		return cr.SignedCheckpoint, nil
 	}

@@ -128,6 +128,9 @@ func (p *publisher) run() {
 // and will try again after a pause).
 func (p *publisher) publishOnce() bool {
 	l := p.l
+	if l.follow != nil && p.adoptChannel() {
+		return false
+	}
 	p.mu.Lock()
 	acc, has := p.accepted, p.has
 	p.mu.Unlock()
@@ -150,6 +153,11 @@ func (p *publisher) publishOnce() bool {
 	_, err := p.c.submit(l.ctx, wire.FnPutCheckpoint, local.Note, string(pj))
 	var te *TxError
 	if err != nil && !(errors.As(err, &te) && te.Code == wire.CodeDuplicate) {
+		if l.follow != nil && p.adoptChannel() {
+			// Another instance following the channel published this
+			// checkpoint or a later one first.
+			return false
+		}
 		p.fail(err)
 		t := time.NewTimer(p.c.backoff * 5)
 		defer t.Stop()
@@ -207,4 +215,43 @@ func (p *publisher) wait(ctx context.Context, size uint64) (ledger.SignedCheckpo
 			return ledger.SignedCheckpoint{}, fmt.Errorf("%w: %w", ledger.ErrUnavailable, errClosed)
 		}
 	}
+}
+
+// adoptChannel, for a ledger that follows the channel, takes the channel's
+// checkpoint as accepted if it covers the local log: another instance
+// following the channel (the same log, the same key) published it. It
+// reports whether it did; then there is nothing to publish.
+func (p *publisher) adoptChannel() bool {
+	l := p.l
+	var cr wire.CheckpointRecord
+	if err := l.query(l.ctx, p.c, &cr, wire.FnGetCheckpoint); err != nil {
+		return false
+	}
+	l.mu.RLock()
+	local := l.log.cp
+	l.mu.RUnlock()
+	if cr.Size < local.Size {
+		p.mu.Lock()
+		if !p.has || cr.Size > p.accepted.Size {
+			// The proof of the next publish starts from the channel's.
+			if _, err := tlog.VerifyCheckpoint(cr.Note, l.origin, l.cfg.Signer.Public()); err == nil {
+				p.accepted, p.has = cr.SignedCheckpoint, true
+			}
+		}
+		p.mu.Unlock()
+		return false
+	}
+	if err := l.follow.waitSize(l.ctx, cr.Size); err != nil {
+		return false
+	}
+	if err := l.checkOnChain(cr.SignedCheckpoint); err != nil {
+		p.fail(err)
+		return true
+	}
+	p.mu.Lock()
+	p.accepted, p.has, p.err = cr.SignedCheckpoint, true, nil
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+	return true
 }
