@@ -93,6 +93,16 @@ func (c *Contract) SetStatus(ctx contractapi.TransactionContextInterface, change
 	return result(c.r.SetStatus(ctx.GetStub(), msp, changeJSON))
 }
 
+// AnchorRecordsHead records the head of a record chain (ledger.RecordsHead
+// JSON); its sequence must be after the last anchored head. Platform org only.
+func (c *Contract) AnchorRecordsHead(ctx contractapi.TransactionContextInterface, headJSON string) (string, error) {
+	msp, err := creatorMSP(ctx)
+	if err != nil {
+		return "", err
+	}
+	return result(c.r.AnchorRecordsHead(ctx.GetStub(), msp, headJSON))
+}
+
 // SetLogKey records the registry log's checkpoint key and origin, once. Platform org only.
 func (c *Contract) SetLogKey(ctx contractapi.TransactionContextInterface, pemOrDER, origin string) (string, error) {
 	msp, err := creatorMSP(ctx)

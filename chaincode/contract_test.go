@@ -175,6 +175,16 @@ func TestInvoke(t *testing.T) {
 	if resp := invoke("PlatformMSP", wire.FnRegisterDepartment, dj, kj, "Org1MSP"); resp.Status != 200 {
 		t.Fatalf("RegisterDepartment: %d %q", resp.Status, resp.Message)
 	}
+	head := jsonArg(t, ledger.RecordsHead{Chain: "main", Seq: 1, Hash: make([]byte, ledger.HashSize)})
+	if resp := invoke("Org1MSP", wire.FnAnchorRecordsHead, head); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
+		t.Fatalf("AnchorRecordsHead by Org1: %d %q", resp.Status, resp.Message)
+	}
+	if resp := invoke("PlatformMSP", wire.FnAnchorRecordsHead, head); resp.Status != 200 {
+		t.Fatalf("AnchorRecordsHead: %d %q", resp.Status, resp.Message)
+	}
+	if resp := invoke("PlatformMSP", wire.FnAnchorRecordsHead, head); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_DUPLICATE: ") {
+		t.Fatalf("AnchorRecordsHead again: %d %q", resp.Status, resp.Message)
+	}
 	a := d.Anchor()
 	if resp := invoke("Org2MSP", wire.FnAnchorBatch, jsonArg(t, []ledger.Anchor{a})); resp.Status != 500 || !strings.HasPrefix(resp.Message, "ERR_FORBIDDEN: ") {
 		t.Fatalf("AnchorBatch by Org2: %d %q", resp.Status, resp.Message)

@@ -222,6 +222,13 @@ func (l *ccLedger) AnchorType(_ context.Context, t ledger.TypeVersion) (ledger.R
 	}))
 }
 
+func (l *ccLedger) AnchorRecordsHead(_ context.Context, h ledger.RecordsHead) (ledger.Receipt, error) {
+	hj, _ := json.Marshal(h)
+	return l.single(l.write(testPlatform, func(ctx contractapi.TransactionContextInterface) (string, error) {
+		return l.c.AnchorRecordsHead(ctx, string(hj))
+	}))
+}
+
 func (l *ccLedger) License(_ context.Context, id string) (*ledger.LicenseState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

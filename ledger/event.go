@@ -40,6 +40,9 @@ const (
 	// KindCatalogType carries CatalogType: a license type version of the
 	// catalog, by its digest.
 	KindCatalogType Kind = "catalog.type"
+	// KindRecordsHead carries RecordsHead: the head of the registry's
+	// hash-chained record log (docs/records.md).
+	KindRecordsHead Kind = "records.head"
 )
 
 // Event is one entry of the ledger's log. Exactly the payload fields its Kind
@@ -56,6 +59,8 @@ type Event struct {
 	Status     *StatusChange  `json:"status,omitempty"`
 	// CatalogType is the payload of KindCatalogType.
 	CatalogType *TypeVersion `json:"catalog_type,omitempty"`
+	// RecordsHead is the payload of KindRecordsHead.
+	RecordsHead *RecordsHead `json:"records_head,omitempty"`
 }
 
 // Canonical returns the event's canonical bytes: the RFC 8785 (JCS) form of
@@ -144,6 +149,7 @@ func (e Event) checkShape() error {
 		anchor
 		status
 		catalogType
+		recordsHead
 	)
 	payloads := [...]struct {
 		name string
@@ -156,6 +162,7 @@ func (e Event) checkShape() error {
 		{"anchor", anchor, e.Anchor != nil},
 		{"status", status, e.Status != nil},
 		{"catalog_type", catalogType, e.CatalogType != nil},
+		{"records_head", recordsHead, e.RecordsHead != nil},
 	}
 	var want int
 	switch e.Kind {
@@ -171,6 +178,8 @@ func (e Event) checkShape() error {
 		want = status
 	case KindCatalogType:
 		want = catalogType
+	case KindRecordsHead:
+		want = recordsHead
 	default:
 		return fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
 	}
@@ -222,6 +231,11 @@ func (e Event) normalized() Event {
 		t := *e.CatalogType
 		t.Digest = bytes.Clone(t.Digest)
 		e.CatalogType = &t
+	}
+	if e.RecordsHead != nil {
+		h := *e.RecordsHead
+		h.Hash = bytes.Clone(h.Hash)
+		e.RecordsHead = &h
 	}
 	e.normalizeTimes()
 	return e

@@ -53,6 +53,9 @@ type Ledger interface {
 	// AnchorType records a license type version of the catalog by its
 	// digest: versions of one code in order from 1, each once.
 	AnchorType(ctx context.Context, t TypeVersion) (Receipt, error)
+	// AnchorRecordsHead records the head of a record chain (platform only).
+	// Its sequence must be higher than the chain's last anchored head.
+	AnchorRecordsHead(ctx context.Context, h RecordsHead) (Receipt, error)
 	// License returns a license's anchor, current status and history.
 	License(ctx context.Context, identifier string) (*LicenseState, error)
 	// Department returns a department's facts and keys.
@@ -142,6 +145,15 @@ type TypeVersion struct {
 	Code    string `json:"code"`
 	Version int    `json:"version"`
 	Digest  []byte `json:"digest"`
+}
+
+// RecordsHead is the head of one of the registry's hash-chained record logs
+// (docs/records.md): the chain's name, the sequence number of its last record
+// and that record's chain hash. It holds no personal data.
+type RecordsHead struct {
+	Chain string `json:"chain"`
+	Seq   uint64 `json:"seq"`
+	Hash  []byte `json:"hash"` // HashSize bytes (SM3)
 }
 
 // Receipt proves an event is in the log: its canonical entry bytes, its

@@ -29,6 +29,7 @@ type State struct {
 	// types holds the digests of every catalog type version, by code:
 	// types[code][v-1].
 	types map[string][][]byte
+	heads map[string]RecordsHead // record chain → last anchored head
 	// verify checks an anchor's signature; nil means signing.Verify.
 	verify func(pub *ecdsa.PublicKey, msg, sig []byte) error
 }
@@ -100,6 +101,7 @@ func NewStateWith(store LicenseStore) *State {
 		keys:        make(map[string]*keyEntry),
 		licenses:    store,
 		types:       make(map[string][][]byte),
+		heads:       make(map[string]RecordsHead),
 	}
 }
 
@@ -183,6 +185,8 @@ func (s *State) apply(e Event, index uint64) (func(), error) {
 		return s.setStatus(*e.Status, e.At, index)
 	case KindCatalogType:
 		return s.addType(*e.CatalogType)
+	case KindRecordsHead:
+		return s.recordsHead(*e.RecordsHead)
 	}
 	// checkShape rejects every other kind.
 	return nil, fmt.Errorf("%w: field kind: unknown kind %q", ErrInvalidEvent, e.Kind)
@@ -552,4 +556,63 @@ func cloneLicense(ls *LicenseState) *LicenseState {
 	out.Anchor.Signature = bytes.Clone(ls.Anchor.Signature)
 	out.History = slices.Clone(ls.History)
 	return &out
+}
+
+// maxChainName bounds a record chain's name.
+const maxChainName = 64
+
+// RecordsHead returns the last anchored head of the record chain, or an
+// error wrapping ErrNotFound when none was anchored.
+func (s *State) RecordsHead(chain string) (RecordsHead, error) {
+	h, ok := s.heads[chain]
+	if !ok {
+		return RecordsHead{}, fmt.Errorf("%w: record chain %q has no anchored head", ErrNotFound, chain)
+	}
+	h.Hash = bytes.Clone(h.Hash)
+	return h, nil
+}
+
+// recordsHead checks and records a record chain's head: the chain is named
+// with a-z, 0-9, '.', '-' (no personal data fits), the hash is SM3-sized and
+// the sequence only grows.
+func (s *State) recordsHead(h RecordsHead) (func(), error) {
+	if err := checkChainName(h.Chain); err != nil {
+		return nil, fmt.Errorf("%w: records head: field chain: %w", ErrInvalidEvent, err)
+	}
+	if len(h.Hash) != HashSize {
+		return nil, fmt.Errorf("%w: records head of %s: field hash: %d bytes, want %d", ErrInvalidEvent, h.Chain, len(h.Hash), HashSize)
+	}
+	if h.Seq == 0 {
+		return nil, fmt.Errorf("%w: records head of %s: field seq: must be at least 1", ErrInvalidEvent, h.Chain)
+	}
+	prev, had := s.heads[h.Chain]
+	if had && h.Seq <= prev.Seq {
+		return nil, fmt.Errorf("%w: records head of %s: field seq: %d is not after the anchored head %d", ErrDuplicate, h.Chain, h.Seq, prev.Seq)
+	}
+	h.Hash = bytes.Clone(h.Hash)
+	s.heads[h.Chain] = h
+	return func() {
+		if had {
+			s.heads[h.Chain] = prev
+		} else {
+			delete(s.heads, h.Chain)
+		}
+	}, nil
+}
+
+func checkChainName(c string) error {
+	if c == "" {
+		return fmt.Errorf("required")
+	}
+	if len(c) > maxChainName {
+		return fmt.Errorf("%d bytes, limit %d", len(c), maxChainName)
+	}
+	for i := 0; i < len(c); i++ {
+		switch b := c[i]; {
+		case b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '.', b == '-':
+		default:
+			return fmt.Errorf("character %q at %d: only a-z, 0-9, '.' and '-'", b, i)
+		}
+	}
+	return nil
 }

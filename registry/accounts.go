@@ -45,7 +45,7 @@ type Account struct {
 
 // Actor is who the account acts as.
 func (a *Account) Actor() Actor {
-	return Actor{Role: a.Role, Department: a.Department, Name: a.Name + " (" + a.Username + ")", Hall: a.Hall, HolderCode: a.HolderCode}
+	return Actor{Account: a.ID, Role: a.Role, Department: a.Department, Name: a.Name + " (" + a.Username + ")", Hall: a.Hall, HolderCode: a.HolderCode}
 }
 
 // NewAccount is what the platform admin fills in to create an account.

@@ -60,13 +60,13 @@ func (s *Service) IssueBatch(ctx context.Context, a Actor, reqs []IssueRequest) 
 	}
 	for lo := 0; lo < len(reqs); lo += MaxBatch {
 		hi := min(lo+MaxBatch, len(reqs))
-		s.issueBatch(ctx, dept, reqs[lo:hi], out[lo:hi])
+		s.issueBatch(ctx, a, dept, reqs[lo:hi], out[lo:hi])
 	}
 	return out
 }
 
 // issueBatch is IssueBatch for at most MaxBatch requests.
-func (s *Service) issueBatch(ctx context.Context, dept *Department, reqs []IssueRequest, out []IssueResult) {
+func (s *Service) issueBatch(ctx context.Context, a Actor, dept *Department, reqs []IssueRequest, out []IssueResult) {
 	// Validate: each request on its own.
 	firstWithKey := map[string]int{} // request key → first request with it
 	sameKey := map[int]int{}         // request → the earlier one with its key
@@ -107,6 +107,7 @@ func (s *Service) issueBatch(ctx context.Context, dept *Department, reqs []Issue
 	}
 	if len(rows) > 0 {
 		s.mintBatch(ctx, dept, reqs, rows)
+		s.recordMinted(ctx, a, rows)
 	}
 	for _, r := range rows {
 		out[r.i] = IssueResult{Err: r.err}

@@ -77,6 +77,7 @@ func (s *Service) RevokeKey(ctx context.Context, a Actor, uscc, keyID string, re
 	}
 	s.deptChanged()
 	s.log.Warn("department key declared compromised", "uscc", uscc, "key_id", keyID, "from", req.From, "reason", req.Reason)
+	s.recordDone(ctx, a, ActionKeyRevoke, nil, "ok", uscc+" key "+keyID+" "+req.Reason)
 	if active != nil && active.keyID == keyID {
 		return s.rotate(ctx, d)
 	}

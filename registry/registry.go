@@ -114,6 +114,7 @@ type Service struct {
 	// deptSeen is the store's count of them this instance holds.
 	stopSync func()
 	deptSeen atomic.Int64
+	records  *recordLog // the hash-chained record log (records.go)
 }
 
 // changed notes a change the trust bundle or a status list shows.
@@ -199,15 +200,20 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.Close()
 		return nil, err
 	}
+	s.records = newRecordLog(st, cfg.Ledger, cfg.Now, cfg.Logger)
 	return s, nil
 }
 
-// Close closes the store the Service opened. The ledger, and a store given
-// in Config, are the caller's to close.
+// Close anchors the record chain's head and closes the store the Service
+// opened. The ledger, and a store given in Config, are the caller's to
+// close.
 func (s *Service) Close() error {
 	if s.stopSync != nil {
 		s.stopSync()
 		s.stopSync = nil
+	}
+	if s.records != nil {
+		s.records.stop()
 	}
 	if !s.ownsStore {
 		return nil
@@ -310,7 +316,7 @@ func (s *Service) Issue(ctx context.Context, a Actor, req IssueRequest) (*Licens
 		if errors.Is(err, ledger.ErrDuplicate) && attempt < maxSerialRetries {
 			continue
 		}
-		return lic, err
+		return s.recordLicense(ctx, a, ActionIssue, "")(lic, err)
 	}
 }
 
@@ -651,7 +657,7 @@ func (s *Service) RegisterDepartment(ctx context.Context, a Actor, uscc, name st
 	s.mu.Unlock()
 	s.deptChanged()
 	s.log.Info("department registered", "uscc", uscc, "key_id", dk.KeyID)
-	return d, nil
+	return s.recordDepartment(ctx, a, ActionDepartment, "key "+dk.KeyID)(d, nil)
 }
 
 // RotateKey gives a department a new signing key and a new seal listing it.
@@ -668,7 +674,7 @@ func (s *Service) RotateKey(ctx context.Context, a Actor, uscc string) (*Departm
 	if d == nil {
 		return nil, fmt.Errorf("department %s: %w", uscc, ErrNotFound)
 	}
-	return s.rotate(ctx, d)
+	return s.recordDepartment(ctx, a, ActionKeyRotate, "")(s.rotate(ctx, d))
 }
 
 // rotate makes d a new key and seal, then ends the old key's validity.

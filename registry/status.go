@@ -127,7 +127,7 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, id string, req StatusR
 	}
 	s.changed()
 	s.log.Info("license status changed", "id", id, "status", req.Status, "reason", req.Reason)
-	return s.store.license(ctx, id)
+	return s.recordLicense(ctx, a, ActionStatus, req.Reason)(s.store.license(ctx, id))
 }
 
 // repair sets the store's status of id to the ledger's and returns it.

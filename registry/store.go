@@ -44,6 +44,7 @@ type Store interface {
 	catalogStore
 	importStore
 	sharedStore
+	recordStore
 	// Close waits for queued writes and closes the database.
 	Close() error
 }

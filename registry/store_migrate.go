@@ -55,6 +55,7 @@ CREATE INDEX IF NOT EXISTS seals_uscc ON seals(uscc, valid_start);
 ALTER TABLE licenses ADD COLUMN cert_offset INTEGER;
 `},
 	{version: 8, name: "catalog type versions", sql: catalogSchema},
+	{version: 9, name: "record log", sql: recordsSchema},
 }
 
 // baseSchema is the schema as it stood when migrations began.

@@ -99,10 +99,7 @@ type usageRow struct {
 }
 
 func (s *store) insertUse(ctx context.Context, u usageRow) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO usage (identifier, holder_code, uscc, type_code, mode, actor, hall, purpose, service_item, verdict, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.Identifier, u.HolderCode, u.Department, u.TypeCode,
-		u.Mode, u.Actor, u.Hall, u.Purpose, u.ServiceItem, u.Verdict, sortableTime(u.At))
-	return err
+	return insertUsageRow(ctx, s.db, u)
 }
 
 // usageRecords returns the holder's last 1,000 uses, newest first.

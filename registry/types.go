@@ -41,6 +41,7 @@ func (r Role) Valid() bool {
 
 // Actor is who asks: the server authenticates, the service authorizes.
 type Actor struct {
+	Account    int64  `json:"account,omitempty"` // the signed-in account's id; 0 for an API token
 	Role       Role   `json:"role"`
 	Department string `json:"department,omitempty"` // USCC, for issuers
 	Name       string `json:"name"`

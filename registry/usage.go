@@ -84,14 +84,29 @@ func (s *Service) RecordLiveUse(ctx context.Context, a Actor, lic *License, purp
 }
 
 func (s *Service) insertUse(ctx context.Context, a Actor, lic *License, mode, purpose, serviceItem, verdict string) error {
-	err := s.store.insertUse(ctx, usageRow{HolderCode: lic.Record.HolderCode, UsageRecord: UsageRecord{
+	row := &usageRow{HolderCode: lic.Record.HolderCode, UsageRecord: UsageRecord{
 		Identifier: lic.Identifier, Department: lic.Department, TypeCode: lic.TypeCode, Mode: mode, Actor: a.Name, Hall: a.Hall,
 		Purpose: strings.TrimSpace(purpose), ServiceItem: serviceItem, Verdict: verdict, At: s.now(),
-	}})
-	if err != nil {
+	}}
+	// The usage row (the reports count it) and the use's record are
+	// written in one transaction of the record log.
+	rec := Record{Action: useActions[mode], Purpose: purpose, ServiceItem: serviceItem,
+		License: lic.Identifier, Holder: lic.Record.HolderCode, Result: verdict}
+	if reason, ok := strings.CutPrefix(verdict, "refused:"); ok {
+		rec.Action, rec.Result, rec.Reason = ActionUseRefused, "refused", reason
+	}
+	if _, err := s.appendRecord(ctx, a, rec, row); err != nil {
 		return fmt.Errorf("registry: record use: %w", err)
 	}
 	return nil
+}
+
+// useActions maps the ways a license is used to record actions.
+var useActions = map[string]string{
+	UseByCode:   ActionUseRedeem,
+	UseByDuty:   ActionUseDuty,
+	UseByVerify: ActionUseWindow,
+	UseByLive:   ActionUseLive,
 }
 
 // UsageRecords returns every use of the holder's licenses, newest first.

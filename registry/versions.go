@@ -191,7 +191,7 @@ func (s *Service) NewVersion(ctx context.Context, a Actor, id string, req Versio
 	}
 	s.changed()
 	s.log.Info("license version made", "id", lic.Identifier, "predecessor", id, "reason", pred.Reason)
-	return lic, nil
+	return s.recordLicense(ctx, a, ActionVersion, pred.Reason)(lic, nil)
 }
 
 // versionConflict is the conflict for a version asked of lic, which is not

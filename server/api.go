@@ -404,6 +404,7 @@ func (s *Server) verify(c *echo.Context) error {
 		return c.JSON(http.StatusOK, live)
 	}
 	s.metrics.verified.WithLabelValues(string(res.Verdict)).Inc()
+	s.recordAPIVerify(c, res)
 	var le *limits.ExceededError
 	switch {
 	case errors.As(res.InputErr, &le):

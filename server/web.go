@@ -160,6 +160,7 @@ func (s *Server) webRoutes(e *echo.Echo) {
 	g.GET("/admin/reports", s.adminReports, admin)
 	g.GET("/admin/reports.csv", s.adminReportsCSV, admin)
 	s.itemPageRoutes(g)
+	s.recordsRoutes(g)
 }
 
 // account is the signed-in account, or nil.

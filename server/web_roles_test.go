@@ -195,6 +195,10 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/wallet/licenses/:id/qr.png", fixed("/wallet/licenses/" + a + "/qr.png"), get, holders(200, 404)},
 		{"GET", "/wallet/licenses/:id/live.json", fixed("/wallet/licenses/" + a + "/live.json"), get, holders(200, 404)},
 		{"GET", "/wallet/download", fixed("/wallet/download"), get, holders(200, 200)},
+		{"GET", "/wallet/records", fixed("/wallet/records"), get, holders(200, 200)},
+		{"GET", "/wallet/records.csv", fixed("/wallet/records.csv"), get, holders(200, 200)},
+		{"GET", "/wallet/records.pdf", fixed("/wallet/records.pdf"), get, holders(200, 200)},
+		{"GET", "/wallet/records.json", fixed("/wallet/records.json"), get, holders(200, 200)},
 		{"POST", "/wallet/licenses/:id/grant", fixed("/wallet/licenses/" + a + "/grant"), post(url.Values{"service_item": {"310100-SC-0001"}, "purpose": {"办理许可"}, "minutes": {"10"}}), func() [nRoles]int {
 			w := holders(200, 404)
 			w[anon] = 401
@@ -218,6 +222,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 		{"GET", "/admin/users", fixed("/admin/users"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports", fixed("/admin/reports"), get, only(admin, 200, 303)},
 		{"GET", "/admin/reports.csv", fixed("/admin/reports.csv"), get, only(admin, 200, 303)},
+		{"GET", "/admin/audit", fixed("/admin/audit"), get, only(admin, 200, 303)},
 		{"POST", "/admin/users", fixed("/admin/users"), post(url.Values{"username": {"clerk9"}, "password": {"a long password"}, "name": {"王五"}, "role": {"verifier"}, "hall": {"静安区 1号窗口"}}), only(admin, 303, 401)},
 		{"POST", "/admin/users/:id/disabled", func() string { return "/admin/users/" + fmt.Sprint(accountID(t, e, "clerk2")) + "/disabled" }, post(url.Values{"disabled": {"1"}}), only(admin, 303, 401)},
 		{"POST", "/admin/users/password", fixed("/admin/users/password"), post(url.Values{"username": {"clerk2"}, "password": {"a reset passphrase"}}), only(admin, 303, 401)},

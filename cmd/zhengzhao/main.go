@@ -59,6 +59,7 @@ func commands() []command {
 		{"verify", "verify licenses offline with a trust bundle", runVerify},
 		{"ledger", "ledger tools: ledger verify --data DIR", runLedger},
 		{"keys", "department keys: keys revoke (declare one compromised), keys rotate", runKeys},
+		{"records", "record log: records verify (a holder's 用证记录 export, offline), records check (the whole log)", runRecords},
 		{"bench", "measure signing, verification and issuing throughput", runBench},
 	}
 }

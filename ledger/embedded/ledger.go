@@ -731,3 +731,19 @@ func (l *Ledger) ConsistencyProof(ctx context.Context, oldSize, newSize uint64) 
 	}
 	return p, nil
 }
+
+// AnchorRecordsHead records the head of a record chain.
+func (l *Ledger) AnchorRecordsHead(ctx context.Context, h ledger.RecordsHead) (ledger.Receipt, error) {
+	return l.submitOne(ctx, ledger.Event{Kind: ledger.KindRecordsHead, RecordsHead: &h})
+}
+
+// RecordsHead returns the last anchored head of the record chain, or an
+// error wrapping ledger.ErrNotFound.
+func (l *Ledger) RecordsHead(ctx context.Context, chain string) (ledger.RecordsHead, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if err := l.readable(ctx); err != nil {
+		return ledger.RecordsHead{}, err
+	}
+	return l.state.RecordsHead(chain)
+}

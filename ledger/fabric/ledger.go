@@ -418,6 +418,15 @@ func (l *Ledger) SetStatus(ctx context.Context, c ledger.StatusChange) (ledger.R
 	return l.writeOne(ctx, oc, wire.FnSetStatus, jsonArg(c))
 }
 
+// AnchorRecordsHead records the head of a record chain (platform org).
+func (l *Ledger) AnchorRecordsHead(ctx context.Context, h ledger.RecordsHead) (ledger.Receipt, error) {
+	c, err := l.platformClient(wire.FnAnchorRecordsHead)
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	return l.writeOne(ctx, c, wire.FnAnchorRecordsHead, jsonArg(h))
+}
+
 // clientFor returns the client of the org department uscc belongs to. For a
 // department the channel does not know it returns the client of the org
 // Config.DepartmentOrg names (or the reader's), so that the chaincode gives

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"Versions", testVersions},
 		{"VersionRejects", testVersionRejects},
 		{"CatalogTypes", testCatalogTypes},
+		{"RecordsHead", testRecordsHead},
 		{"Proofs", testProofs},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},

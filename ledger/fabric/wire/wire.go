@@ -37,11 +37,14 @@ const (
 	FnGetCheckpoint = "GetCheckpoint"
 	// FnGetLogKey answers LogKey.
 	FnGetLogKey = "GetLogKey"
+	// FnAnchorRecordsHead records the head of a record chain whose sequence
+	// is after the last anchored one. Platform org only.
+	FnAnchorRecordsHead = "AnchorRecordsHead"
 )
 
 // Functions lists every chaincode function, sorted.
 var Functions = []string{
-	FnAddKey, FnAnchorBatch, FnAnchorBatchCompact, FnAnchorType, FnGetCheckpoint, FnGetDepartment, FnGetLicense,
+	FnAddKey, FnAnchorBatch, FnAnchorBatchCompact, FnAnchorRecordsHead, FnAnchorType, FnGetCheckpoint, FnGetDepartment, FnGetLicense,
 	FnGetLogKey, FnPutCheckpoint, FnRegisterDepartment, FnRevokeKey, FnSetLogKey, FnSetStatus,
 }
 
