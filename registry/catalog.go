@@ -218,6 +218,7 @@ func (s *Service) addType(ctx context.Context, a Actor, versionOf string, defini
 	}
 	s.catalog.Store(newCat)
 	s.changed()
+	s.recordDone(ctx, a, ActionCatalog, nil, "ok", fmt.Sprintf("type %s version %d digest %x", st.Code, st.Version, st.Digest))
 	s.log.Info("catalog type version added", "type", st.Code, "version", st.Version, "actor", st.Actor)
 	return &TypeVersion{Type: t, Digest: hex.EncodeToString(st.Digest), Anchored: true, Actor: st.Actor, CreatedAt: st.CreatedAt, definition: st.Definition}, nil
 }

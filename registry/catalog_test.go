@@ -97,6 +97,9 @@ func TestAdminAddsTypeIssuesAndVerifiesOffline(t *testing.T) {
 	if got := w.treeSize(); got != before+1 {
 		t.Fatalf("ledger grew from %d to %d entries, want one catalog.type event", before, got)
 	}
+	if recs, _, err := w.reg.AuditRecords(ctx, w.admin, registry.RecordFilter{Action: registry.ActionCatalog}); err != nil || len(recs) != 1 || !strings.Contains(recs[0].Reason, "version 1") {
+		t.Fatalf("catalog records %+v %v, want the admin's new type", recs, err)
+	}
 
 	officer := filingDept(t, w)
 	lic := issueFiling(t, w, officer, map[string]string{"platformName": "麓山外卖", "filingNumber": "WC20240001", "serviceScope": "全国"})

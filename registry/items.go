@@ -257,6 +257,7 @@ func (s *Service) CreateServiceItem(ctx context.Context, a Actor, req ServiceIte
 		return ServiceItem{}, &ItemConflictError{FieldError: license.FieldError{Field: "code", Rule: "duplicate",
 			Message: fmt.Sprintf("事项编码“%s”已存在：修改已有事项请提交新版本", it.Code)}}
 	}
+	s.recordDone(ctx, a, ActionServiceItem, nil, "ok", fmt.Sprintf("item %s version 1 created", it.Code))
 	s.log.Info("service item created", "code", it.Code, "by", a.Name)
 	return it, nil
 }
@@ -287,6 +288,7 @@ func (s *Service) UpdateServiceItem(ctx context.Context, a Actor, code string, r
 	if !ok { // another admin made this version a moment ago
 		return ServiceItem{}, fmt.Errorf("%w: service item %s version %d was just made by someone else; reload and try again", ErrConflict, code, it.Version)
 	}
+	s.recordDone(ctx, a, ActionServiceItem, nil, "ok", fmt.Sprintf("item %s version %d", it.Code, it.Version))
 	s.log.Info("service item version", "code", it.Code, "version", it.Version, "by", a.Name)
 	return it, nil
 }
@@ -340,6 +342,7 @@ func (s *Service) SetServiceHall(ctx context.Context, a Actor, name string, item
 	if err := s.store.putServiceHall(ctx, h); err != nil {
 		return ServiceHall{}, err
 	}
+	s.recordDone(ctx, a, ActionServiceItem, nil, "ok", fmt.Sprintf("hall %s items %s", name, strings.Join(codes, ",")))
 	s.log.Info("service hall set", "items", len(codes), "by", a.Name)
 	return h, nil
 }

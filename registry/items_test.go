@@ -63,6 +63,18 @@ func TestServiceItemValidation(t *testing.T) {
 	if _, err := w.reg.CreateServiceItem(ctx, registry.Actor{Role: registry.RoleIssuer, Department: w.depts[0].USCC}, itemReq("310100-TS-0002", "address")); !errors.Is(err, registry.ErrForbidden) {
 		t.Errorf("officer creates an item: %v", err)
 	}
+	// A good item is made, and only it is in the record log: the refused
+	// ones are not.
+	if _, err := w.reg.CreateServiceItem(ctx, w.admin, itemReq("310100-TS-0003", "address")); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := w.reg.AuditRecords(ctx, w.admin, registry.RecordFilter{Action: registry.ActionServiceItem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Actor.Role != registry.RoleAdmin || !strings.Contains(recs[0].Reason, "310100-TS-0003") {
+		t.Errorf("service item records %+v, want one naming 310100-TS-0003", recs)
+	}
 }
 
 func flatten(err error) []error {
