@@ -212,7 +212,10 @@ func OpenSQLite(path string) (Store, error) { return openSQLite(path) }
 
 func openSQLite(path string) (*store, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// busy_timeout first: the pragmas run in order when a connection opens,
+	// and switching to WAL while another process writes must wait, not
+	// fail at once with SQLITE_BUSY.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -293,13 +296,28 @@ func redactURI(uri string) string {
 }
 
 func openDB(db sqlDB) (*store, error) {
-	if err := migrate(context.Background(), db); err != nil {
+	err := migrate(context.Background(), db)
+	// SQLite answers SQLITE_BUSY at once, whatever busy_timeout says, when
+	// two processes open a new database together and one is switching it
+	// to WAL: wait for that switch a while and try again.
+	for try := 0; try < 50 && db.d == dialectSQLite && sqliteBusy(err); try++ {
+		time.Sleep(20 * time.Millisecond)
+		err = migrate(context.Background(), db)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string]sealParts{}}
 	go s.commitLoop()
 	return s, nil
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (5, with any
+// extended code).
+func sqliteBusy(err error) bool {
+	var se interface{ Code() int }
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // restoreSeal puts back what was cut out of a stored seal signature.
