@@ -106,7 +106,6 @@ type departmentStore interface {
 	activeSeal(ctx context.Context, uscc string) (*seal.Seal, error)
 	// sealDER returns the DER of the seal with the id.
 	sealDER(sealID string) ([]byte, error)
-	saveCatalog(ctx context.Context, types []license.Type) error
 }
 
 // statusStore keeps statuses in the ledger's order, status lists and the
@@ -804,27 +803,6 @@ func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) 
 		out = append(out, k)
 	}
 	return out, rows.Err()
-}
-
-// Catalog.
-
-func (s *store) saveCatalog(ctx context.Context, types []license.Type) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, t := range types {
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT INTO catalog (code, name, body) VALUES (?, ?, ?)
-			ON CONFLICT(code) DO UPDATE SET name = excluded.name, body = excluded.body`, t.Code, t.Name, string(b)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }
 
 // parseTime reads a stored time: sortableTime's form, or the RFC 3339 of
