@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"zhengzhao/license"
 	"zhengzhao/registry"
@@ -108,21 +107,9 @@ func runRecordsVerify(_ context.Context, args []string, stdout, stderr io.Writer
 	if fs.NArg() != 1 {
 		return usagef("name one export file (PDF or JSON)")
 	}
-	held, err := loadTrust(*trustPath)
-	if err != nil {
-		return usageError{err}
-	}
-	fp, err := pinnedRoot(*rootFP, held, *trustPath)
+	bundle, err := openPinnedBundle(*bundleFile, *rootFP, *trustPath)
 	if err != nil {
 		return err
-	}
-	raw, err := os.ReadFile(*bundleFile)
-	if err != nil {
-		return usageError{err}
-	}
-	bundle, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
-	if err != nil {
-		return usagef("trust bundle %s: %v", *bundleFile, err)
 	}
 	origin, logKey, err := registry.BundleLogKey(bundle)
 	if err != nil {

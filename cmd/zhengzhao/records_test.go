@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"zhengzhao/registry"
+	"zhengzhao/verifier"
 )
 
 const recordsPass = "records-test"
@@ -133,6 +134,22 @@ func TestRecordsVerify(t *testing.T) {
 	out, _, code = f.verify(t, "--json", tampered)
 	if json.Unmarshal([]byte(out), &res) != nil || res.Valid || res.Seq == nil || *res.Seq != seq {
 		t.Fatalf("tampered --json: exit %d %s", code, out)
+	}
+
+	// An older bundle than the trust file accepted (a replay hiding later
+	// records and revocations) is refused, as verify refuses it.
+	held := filepath.Join(f.dir, "trust.json")
+	raw, _ = os.ReadFile(f.bundle)
+	b, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(f.fp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saveTrust(held, &trustFile{Version: 1, RootFingerprint: f.fp, Sequence: b.Sequence + 1}); err != nil {
+		t.Fatal(err)
+	}
+	var o, e bytes.Buffer
+	if code := run(context.Background(), []string{"records", "verify", "--bundle", f.bundle, "--trust", held, f.json}, &o, &e); code != exitUsage || !strings.Contains(e.String(), "比已接受的") {
+		t.Fatalf("older bundle: exit %d %s%s", code, o.String(), e.String())
 	}
 
 	// Another root's fingerprint: the bundle is refused before anything.

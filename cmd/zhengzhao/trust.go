@@ -175,3 +175,30 @@ func parsePEMPublicKey(s string) (*ecdsa.PublicKey, error) {
 	}
 	return signing.ParsePublicKey(block.Bytes)
 }
+
+// openPinnedBundle reads and checks the trust bundle a command was given:
+// signed by the pinned root (--root-fingerprint or the trust file), and not
+// older than the bundle the trust file last accepted (a replayed old bundle
+// would hide later revocations).
+func openPinnedBundle(bundleFile, rootFP, trustPath string) (*verifier.TrustBundle, error) {
+	held, err := loadTrust(trustPath)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	fp, err := pinnedRoot(rootFP, held, trustPath)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(bundleFile)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	bundle, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
+	if err != nil {
+		return nil, usagef("信任包 %s 无法使用：%s", bundleFile, verifier.Describe(err))
+	}
+	if held != nil && bundle.Sequence < held.Sequence {
+		return nil, usagef("信任包 %s 是第 %d 版，比已接受的第 %d 版旧（重放的旧信任包会掩盖之后的注销）：请用 zhengzhao bundle 获取新的信任包", bundleFile, bundle.Sequence, held.Sequence)
+	}
+	return bundle, nil
+}

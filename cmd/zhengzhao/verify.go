@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -57,24 +56,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		when = t
 	}
-	held, err := loadTrust(*trustPath)
-	if err != nil {
-		return usageError{err}
-	}
-	fp, err := pinnedRoot(*rootFP, held, *trustPath)
+	bundle, err := openPinnedBundle(*bundleFile, *rootFP, *trustPath)
 	if err != nil {
 		return err
-	}
-	raw, err := os.ReadFile(*bundleFile)
-	if err != nil {
-		return usageError{err}
-	}
-	bundle, err := verifier.ParseBundle(raw, verifier.WithRootFingerprint(fp))
-	if err != nil {
-		return usagef("信任包 %s 无法使用：%s", *bundleFile, verifier.Describe(err))
-	}
-	if held != nil && bundle.Sequence < held.Sequence {
-		return usagef("信任包 %s 是第 %d 版，比已接受的第 %d 版旧（重放的旧信任包会掩盖之后的注销）：请用 zhengzhao bundle 获取新的信任包", *bundleFile, bundle.Sequence, held.Sequence)
 	}
 	var (
 		results    []fileResult
