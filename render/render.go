@@ -289,18 +289,24 @@ func (r *Renderer) PDF(in Input) ([]byte, error) {
 	}
 	d := &doc{p: p, widths: make(map[rune]float64)}
 	d.layout(fc, seal, code)
-	if len(in.Attachments) > 0 {
-		as := make([]fpdf.Attachment, len(in.Attachments))
-		for i, a := range in.Attachments {
+	return d.finish(in.Attachments)
+}
+
+// finish attaches the files to the drawn PDF and writes it out; the first
+// drawing error, if any, instead.
+func (d *doc) finish(attachments []Attachment) ([]byte, error) {
+	if len(attachments) > 0 {
+		as := make([]fpdf.Attachment, len(attachments))
+		for i, a := range attachments {
 			as[i] = fpdf.Attachment{Content: a.Data, Filename: a.Name, Description: a.Description}
 		}
-		p.SetAttachments(as)
+		d.p.SetAttachments(as)
 	}
 	if d.err != nil {
 		return nil, d.err
 	}
 	var buf bytes.Buffer
-	if err := p.Output(&buf); err != nil {
+	if err := d.p.Output(&buf); err != nil {
 		return nil, fmt.Errorf("render: write PDF: %w", err)
 	}
 	return buf.Bytes(), nil

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 	"unicode"
@@ -165,19 +164,5 @@ func (r *Renderer) TablePDF(t Table) ([]byte, error) {
 		}
 		y += h
 	}
-	if len(t.Attachments) > 0 {
-		as := make([]fpdf.Attachment, len(t.Attachments))
-		for i, a := range t.Attachments {
-			as[i] = fpdf.Attachment{Content: a.Data, Filename: a.Name, Description: a.Description}
-		}
-		p.SetAttachments(as)
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	var buf bytes.Buffer
-	if err := p.Output(&buf); err != nil {
-		return nil, fmt.Errorf("render: write PDF: %w", err)
-	}
-	return buf.Bytes(), nil
+	return d.finish(t.Attachments)
 }
