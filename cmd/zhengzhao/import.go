@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ type importState struct {
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--errors FILE] [--json]", stderr)
+	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--in-flight 3] [--errors FILE] [--json]", stderr)
 	file := fs.String("file", "", "CSV or JSON Lines file of existing licenses (required)")
 	typeCode := fs.String("type", "", "license type code of every row (required)")
 	dept := fs.String("department", "", "issuing department's USCC (required)")
@@ -73,11 +74,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	storeURI := storeFlag(fs)
 	format := fs.String("format", "", "csv or jsonl (default: from the file name: .jsonl/.ndjson/.json are JSON Lines)")
 	batch := fs.Int("batch", 500, "rows per batch (at most 1000)")
+	inFlight := fs.Int("in-flight", 3, "batches issued at once (1 to 8): one is signed while another is anchored and stored")
 	errFile := fs.String("errors", "", "where row errors go, CSV (default: FILE.errors.csv)")
 	stateFile := fs.String("progress-file", "", "where the finished batches are kept, to resume (default: FILE.progress.json)")
 	restart := fs.Bool("restart", false, "ignore the progress file and read the file from its start (nothing is issued twice either way)")
 	showBar := fs.Bool("progress", false, "draw the progress bar on stderr even when it is not a terminal")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +97,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--server needs --token (or $ZHENGZHAO_TOKEN): the department's issuer token")
 	case *batch < 1 || *batch > limits.ImportBatchRows:
 		return usagef("--batch must be between 1 and %d", limits.ImportBatchRows)
+	case *inFlight < 1 || *inFlight > 8:
+		return usagef("--in-flight must be between 1 and 8")
 	}
 	f, err := os.Open(*file)
 	if err != nil {
@@ -120,6 +125,17 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *stateFile == "" {
 		*stateFile = *file + ".progress.json"
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageError{err}
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	// The type, and how a batch is issued.
@@ -203,7 +219,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	started := time.Now()
 	p, runErr := importer.Run(ctx, rd, importer.Config{
-		BatchSize: *batch, Issue: issue, Start: state.Progress,
+		BatchSize: *batch, InFlight: *inFlight, OneActive: typ.OneActive, Issue: issue, Start: state.Progress,
 		RowErrors: func(errs []importer.RowError) error {
 			for _, e := range errs {
 				if err := ew.Write(e); err != nil {
