@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -136,6 +138,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer pprof.StopCPUProfile()
+		defer startSchedSampler().report(stderr)
 	}
 
 	// The type, and how a batch is issued.
@@ -218,6 +221,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	started := time.Now()
+	unsynced := false // row errors written since the last sync
 	p, runErr := importer.Run(ctx, rd, importer.Config{
 		BatchSize: *batch, InFlight: *inFlight, OneActive: typ.OneActive, Issue: issue, Start: state.Progress,
 		RowErrors: func(errs []importer.RowError) error {
@@ -226,15 +230,20 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 					return err
 				}
 			}
+			unsynced = true
 			return nil
 		},
 		OnBatch: func(p importer.Progress) error {
-			// The errors first: a batch counted done has its errors on disk.
-			if err := ew.Flush(); err != nil {
-				return err
-			}
-			if err := ef.Sync(); err != nil {
-				return err
+			// The errors first: a batch counted done has its errors on
+			// disk (a batch without errors has nothing to sync).
+			if unsynced {
+				if err := ew.Flush(); err != nil {
+					return err
+				}
+				if err := ef.Sync(); err != nil {
+					return err
+				}
+				unsynced = false
 			}
 			state.Progress = p
 			if err := writeImportState(*stateFile, state); err != nil {
@@ -471,4 +480,57 @@ func (b *importBar) draw(now time.Time) {
 	fmt.Fprintf(b.w, "\r[%s%s] %5.1f%%  %s / %s 行  %s 行/s  错误 %d  ETA %s ", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
 		100*frac, groupDigits(uint64(done)), groupDigits(uint64(b.total)), groupDigits(uint64(rate)), b.p.Failed, eta)
 	b.drawn, b.drawnRows = true, done
+}
+
+// schedSampler samples the Go scheduler every 10 ms while an import runs
+// with --cpuprofile: how many goroutines were ready (running or runnable)
+// against GOMAXPROCS. Unlike a rate, this does not depend on what else the
+// machine runs: an import whose goroutines keep every P busy would use
+// every core of an idle machine; one that often has fewer ready waits.
+type schedSampler struct {
+	stop    chan struct{}
+	done    chan struct{}
+	samples int
+	ready   float64 // sum of min(ready, GOMAXPROCS)
+	full    int     // samples with every P busy
+}
+
+func startSchedSampler() *schedSampler {
+	s := &schedSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	ms := []metrics.Sample{{Name: "/sched/goroutines/running:goroutines"}, {Name: "/sched/goroutines/runnable:goroutines"}}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		procs := runtime.GOMAXPROCS(0)
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+			metrics.Read(ms)
+			if ms[0].Value.Kind() != metrics.KindUint64 {
+				return
+			}
+			n := int(ms[0].Value.Uint64()+ms[1].Value.Uint64()) - 1 // not counting the sampler
+			s.samples++
+			s.ready += float64(min(n, procs))
+			if n >= procs {
+				s.full++
+			}
+		}
+	}()
+	return s
+}
+
+// report stops the sampler and writes what it saw.
+func (s *schedSampler) report(w io.Writer) {
+	close(s.stop)
+	<-s.done
+	if s.samples == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Go scheduler, %d samples: %.2f of %d cores busy on average; every core busy %.0f %% of the time\n",
+		s.samples, s.ready/float64(s.samples), runtime.GOMAXPROCS(0), 100*float64(s.full)/float64(s.samples))
 }
