@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"runtime"
-	"slices"
 	"sync"
 
 	"zhengzhao/ledger"
@@ -298,23 +296,4 @@ func (s *Service) holdOneAll(ctx context.Context, rows []*batchRow) (unlock func
 		}
 	}
 	return unlock
-}
-
-// lockAll locks the stripes of every id, each once and in order (so that two
-// callers never wait for each other), and returns the unlock.
-func (l *licenseLocks) lockAll(ids []string) func() {
-	stripes := make([]uint64, 0, len(ids))
-	for _, id := range ids {
-		stripes = append(stripes, maphash.String(l.seed, id)%uint64(len(l.stripes)))
-	}
-	slices.Sort(stripes)
-	stripes = slices.Compact(stripes)
-	for _, i := range stripes {
-		l.stripes[i].Lock()
-	}
-	return func() {
-		for _, i := range stripes {
-			l.stripes[i].Unlock()
-		}
-	}
 }

@@ -101,7 +101,7 @@ type Service struct {
 	// locks serializes status changes of one license.
 	locks licenseLocks
 	// holders serializes issues of a one-active type to one holder.
-	holders licenseLocks
+	holders keyLocks
 
 	// gen counts changes that alter the trust bundle (departments, keys,
 	// statuses), so the signed bundle and lists are rebuilt only then.
@@ -181,7 +181,6 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		signers: map[string]*deptSigner{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
-	s.holders.seed = maphash.MakeSeed()
 	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
 	s.catalog.Store(cfg.Catalog)
 	if err := s.loadCatalog(ctx); err != nil {
