@@ -165,7 +165,7 @@ func TestImportThroughAPIResumes(t *testing.T) {
 	migrationCSV(t, file, 1000, rows, false, nil)
 
 	args := func(url string) []string {
-		return []string{"--server", url, "--token", dept.IssuerToken, "--file", file, "--type", bizLicense, "--department", dept.USCC, "--batch", "20"}
+		return []string{"--server", url, "--token", dept.IssuerToken, "--file", file, "--type", bizLicense, "--department", dept.USCC, "--batch", "20", "--in-flight", "3"}
 	}
 	cmd := exec.Command(binPath, append([]string{"import", "--json"}, args(srv.url)...)...)
 	var out, errOut bytes.Buffer
@@ -206,9 +206,18 @@ func TestImportThroughAPIResumes(t *testing.T) {
 		t.Errorf("re-run: exit %d %+v", code, s)
 	}
 	srv.kill()
-	// Each license anchored once; besides them only the heads of the record
-	// chain the server anchors once a minute (it is killed, not closed).
-	if got, heads := ledgerEntries(t, dir)-before, int(time.Since(started)/time.Minute)+1; got < rows || got > rows+heads {
-		t.Errorf("%d ledger entries for %d rows imported twice and a half (and at most %d record-chain heads)", got, rows, heads)
+	// Each license anchored once (the re-run found every row's one license
+	// by its request key); besides them only the heads of the record chain
+	// the server anchors once a minute (it is killed, not closed), and the
+	// anchors of a batch the kill caught between the ledger's append and
+	// the store's commit: the registry anchors first, so such a batch
+	// leaves anchors of identifiers no license has, and is issued again
+	// under new serials when the import resumes. At most the batches in
+	// flight (--in-flight 3 of 20 rows) can be caught so.
+	const caught = 3 * 20
+	if got, heads := ledgerEntries(t, dir)-before, int(time.Since(started)/time.Minute)+1; got < rows || got > rows+caught+heads {
+		t.Errorf("%d ledger entries for %d rows imported twice and a half (and at most %d record-chain heads, %d anchors of batches caught by the kill)", got, rows, heads, caught)
+	} else if got > rows+heads {
+		t.Logf("%d anchors of batches the kill caught between ledger and store", got-rows)
 	}
 }

@@ -216,3 +216,31 @@ func TestFailedBatchInFlightResumes(t *testing.T) {
 		t.Errorf("%d licenses, %d ledger entries; want 12 and 12", n, grown)
 	}
 }
+
+// BenchmarkRunOverhead is what an import adds to issuing: reading a GBK
+// file, validating its rows, deriving their request keys, batching them
+// and counting the results, with three batches of 500 in flight and an
+// issue that answers at once.
+func BenchmarkRunOverhead(b *testing.B) {
+	typ, file := benchFile(b)
+	issue := func(ctx context.Context, rows []importer.Row) ([]importer.Result, error) {
+		out := make([]importer.Result, len(rows))
+		for i, r := range rows {
+			out[i].Identifier = r.Request.RequestKey
+		}
+		return out, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rd, err := importer.NewReader(bytes.NewReader(file), importer.Options{Department: "11310000MB2F00011G", Type: typ})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := importer.Run(context.Background(), rd, importer.Config{BatchSize: 500, InFlight: 3, OneActive: true, Issue: issue,
+			OnBatch: func(importer.Progress) error { return nil }})
+		if err != nil || p.Issued != benchRows {
+			b.Fatalf("%+v %v", p, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(benchRows*b.N)/1000, "µs/row")
+}
