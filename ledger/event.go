@@ -67,11 +67,56 @@ type Event struct {
 // its JSON, with every time in UTC truncated to TimePrecision. It checks the
 // event's shape (version, kind, payload) but not the ledger rules; State does.
 func (e Event) Canonical() ([]byte, error) {
-	n := e.normalized()
-	if err := n.checkShape(); err != nil {
+	if err := e.checkNormalizedShape(); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(n)
+	if b, ok := appendCanonical(make([]byte, 0, canonicalSizeHint), &e); ok {
+		return b, nil
+	}
+	return e.normalized().canonicalJCS()
+}
+
+// Entry returns what a log keeps of the event and what it applies: the
+// canonical bytes (Canonical) and the event exactly as ParseEvent decodes it
+// from them, a copy of e that shares nothing with it. The bytes are parsed
+// back only when the event holds a value whose canonical form is not
+// written directly (see appendCanonical); otherwise the copy is that event.
+func (e Event) Entry() (Event, []byte, error) {
+	if err := e.checkNormalizedShape(); err != nil {
+		return Event{}, nil, err
+	}
+	n := e.normalized()
+	if b, ok := appendCanonical(make([]byte, 0, canonicalSizeHint), &n); ok {
+		return n, b, nil
+	}
+	b, err := n.canonicalJCS()
+	if err != nil {
+		return Event{}, nil, err
+	}
+	parsed, err := ParseEvent(b)
+	if err != nil {
+		return Event{}, nil, err
+	}
+	return parsed, b, nil
+}
+
+// canonicalSizeHint is the capacity the canonical bytes of an event start
+// with: an anchor's are about 450 bytes.
+const canonicalSizeHint = 512
+
+// checkNormalizedShape checks the shape of e as it is once normalised (a
+// time that truncates to zero is missing).
+func (e Event) checkNormalizedShape() error {
+	s := e
+	s.At = normTime(e.At)
+	return s.checkShape()
+}
+
+// canonicalJCS is the general path of Canonical for a normalised event: the
+// JCS transform of its encoding/json form. It defines the canonical bytes;
+// appendCanonical writes the same directly for the usual values.
+func (e Event) canonicalJCS() ([]byte, error) {
+	raw, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode event: %w", ErrInvalidEvent, err)
 	}

@@ -526,15 +526,13 @@ func (l *Ledger) prepare(r *request, at time.Time, first uint64) (accepted, erro
 	for i, e := range r.events {
 		e.V = ledger.EventVersion
 		e.At = at
-		b, err := e.Canonical()
+		// Apply the event exactly as a replay of the log will see it:
+		// Entry's event is what ParseEvent reads from the entry's bytes.
+		ev, b, err := e.Entry()
 		if err != nil {
 			return accepted{}, err
 		}
-		// Apply the event exactly as a replay of the log will see it.
-		if events[i], err = ledger.ParseEvent(b); err != nil {
-			return accepted{}, err
-		}
-		entries[i] = b
+		events[i], entries[i] = ev, b
 		kinds[i] = e.Kind
 	}
 	if err := l.state.ApplyAll(events, first); err != nil {
