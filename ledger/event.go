@@ -101,8 +101,8 @@ func (e Event) Entry() (Event, []byte, error) {
 }
 
 // canonicalSizeHint is the capacity the canonical bytes of an event start
-// with: an anchor's are about 450 bytes.
-const canonicalSizeHint = 512
+// with: an anchor's are about 600 bytes.
+const canonicalSizeHint = 768
 
 // checkNormalizedShape checks the shape of e as it is once normalised (a
 // time that truncates to zero is missing).
@@ -135,14 +135,13 @@ func ParseEvent(b []byte) (Event, error) {
 	if len(b) > MaxEventSize {
 		return Event{}, fmt.Errorf("%w: event is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxEventSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var e Event
-	if err := dec.Decode(&e); err != nil {
+	// json v2, strict: duplicate or unknown members, invalid UTF-8 and
+	// trailing data are errors (encoding/json let some through, for the
+	// comparison below to refuse). It decodes about 3x faster, which shows
+	// where every entry of a log is parsed (ledger verify).
+	if err := jsonv2.Unmarshal(b, &e, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return Event{}, fmt.Errorf("%w: decode event: %w", ErrInvalidEvent, err)
-	}
-	if dec.More() {
-		return Event{}, fmt.Errorf("%w: trailing data after event", ErrInvalidEvent)
 	}
 	canon, err := e.Canonical()
 	if err != nil {
@@ -151,7 +150,8 @@ func ParseEvent(b []byte) (Event, error) {
 	if !bytes.Equal(canon, b) {
 		return Event{}, fmt.Errorf("%w: event bytes are not canonical", ErrInvalidEvent)
 	}
-	return e.normalized(), nil
+	e.normalizeTimes() // e is fresh: nothing to copy first
+	return e, nil
 }
 
 // DecodeEntry decodes a log entry without re-deriving its canonical form.
