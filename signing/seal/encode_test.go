@@ -178,7 +178,6 @@ func noisyPNG(t testing.TB, n int) []byte {
 	return b.Bytes()
 }
 
-
 // TestDERHeadMatchesCryptobyte: appendDERHead and derLen agree with
 // cryptobyte on every length around each change of the length form.
 func TestDERHeadMatchesCryptobyte(t *testing.T) {
