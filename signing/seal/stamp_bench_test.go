@@ -14,6 +14,8 @@ func BenchmarkStampRegistrySeal(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(s.Raw)))
+	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := st.Sign(docHash(), signedAt, testPropertyInfo); err != nil {
 			b.Fatal(err)
