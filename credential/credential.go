@@ -219,31 +219,40 @@ func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, 
 		return nil, err
 	}
 	hashData := unsigned.hashData()
-	unsigned.release()
 	// Parse checked both times' form.
 	if out.ValidFrom, err = time.Parse(timeLayout, c.ValidFrom); err != nil {
+		unsigned.release()
 		return nil, &FormatError{Field: "validFrom", Rule: RuleDate, Err: err}
 	}
 	if c.ValidUntil != "" {
 		if out.ValidUntil, err = time.Parse(timeLayout, c.ValidUntil); err != nil {
+			unsigned.release()
 			return nil, &FormatError{Field: "validUntil", Rule: RuleDate, Err: err}
 		}
 	}
 	sig, err := s.Sign(hashData[:])
 	if err != nil {
+		unsigned.release()
 		return nil, fmt.Errorf("credential: sign: %w", err)
 	}
 	if len(sig) != signatureSize {
+		unsigned.release()
 		return nil, fmt.Errorf("credential: sign: signer returned %d bytes, want %d", len(sig), signatureSize)
 	}
 	signed.Proof.ProofValue = encodeProofValue(sig)
-	d, err := signed.marshalDocument()
-	if err != nil {
-		return nil, err
-	}
-	out.Canonical = d.appendJCS(nil, &d.cred)
+	// The signed document is the unsigned one with proof.proofValue: its
+	// JCS is written from the unsigned tree, the member added in its place
+	// (a base58 string has nothing to escape), and parsed once, as Parse
+	// would read it.
+	pv := appendJCSString(make([]byte, 0, len(signed.Proof.ProofValue)+2), signed.Proof.ProofValue)
+	out.Canonical = unsigned.appendJCSInserting(make([]byte, 0, len(unsigned.in)+len(pv)+16), &unsigned.cred, &unsigned.proof, "proofValue", pv)
+	unsigned.release()
 	if len(out.Canonical) > MaxSize {
 		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out.Canonical), MaxSize))
+	}
+	d, err := parseDocumentOf(out.Canonical)
+	if err != nil {
+		return nil, err
 	}
 	// The digests leave out proofValue, so they are the unsigned
 	// document's.
@@ -253,6 +262,22 @@ func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, 
 	signed.doc = d
 	*c = signed
 	return out, nil
+}
+
+// parseDocumentOf parses a copy of a credential's bytes into its document,
+// by Parse's rules.
+func parseDocumentOf(buf []byte) (*document, error) {
+	t, ferr := parseDocument(buf)
+	if ferr != nil {
+		return nil, ferr
+	}
+	parsed, err := fromTree(t, t.root, true)
+	if err != nil {
+		t.release()
+		return nil, err
+	}
+	parsed.doc.releaseIfCanonical()
+	return parsed.doc, nil
 }
 
 // encode is the JSON of c as encoding/json writes it: not canonical.
