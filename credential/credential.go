@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"zhengzhao/license"
 	"zhengzhao/signing"
@@ -241,22 +242,16 @@ func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, 
 	}
 	signed.Proof.ProofValue = encodeProofValue(sig)
 	// The signed document is the unsigned one with proof.proofValue: its
-	// JCS is written from the unsigned tree, the member added in its place
-	// (a base58 string has nothing to escape), and parsed once, as Parse
-	// would read it.
+	// JCS is written from the unsigned tree with the member added in its
+	// place (a base58 string has nothing to escape). Its digests leave out
+	// proofValue, so they are the unsigned document's.
 	pv := appendJCSString(make([]byte, 0, len(signed.Proof.ProofValue)+2), signed.Proof.ProofValue)
 	out.Canonical = unsigned.appendJCSInserting(make([]byte, 0, len(unsigned.in)+len(pv)+16), &unsigned.cred, &unsigned.proof, "proofValue", pv)
 	unsigned.release()
 	if len(out.Canonical) > MaxSize {
 		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out.Canonical), MaxSize))
 	}
-	d, err := parseDocumentOf(out.Canonical)
-	if err != nil {
-		return nil, err
-	}
-	// The digests leave out proofValue, so they are the unsigned
-	// document's.
-	d.once.Do(func() { d.proofHash, d.docHash = unsigned.proofHash, unsigned.docHash })
+	d := canonicalDocument(bytes.Clone(out.Canonical), signed.Proof, unsigned.proofHash, unsigned.docHash)
 	out.ProofHash, out.DocumentHash = bytes.Clone(hashData[:32]), bytes.Clone(hashData[32:])
 	out.Signature = sig
 	signed.doc = d
@@ -264,20 +259,19 @@ func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, 
 	return out, nil
 }
 
-// parseDocumentOf parses a copy of a credential's bytes into its document,
-// by Parse's rules.
-func parseDocumentOf(buf []byte) (*document, error) {
-	t, ferr := parseDocument(buf)
-	if ferr != nil {
-		return nil, ferr
+// canonicalDocument is the document of a credential just signed: its JCS
+// bytes (which must not change), its proof and the two digests the proof
+// signs. It is what Parse of those bytes makes once it has given its nodes
+// back (releaseIfCanonical), the digests already taken, without the parse:
+// the proof functions read only these.
+func canonicalDocument(canonical []byte, proof *Proof, proofHash, docHash [32]byte) *document {
+	d := &document{
+		tree:     tree{in: unsafe.String(unsafe.SliceData(canonical), len(canonical)), buf: canonical},
+		cred:     node{kind: kindObject, flags: flagCanonical, start: 0, end: uint32(len(canonical))},
+		asParsed: *proof,
 	}
-	parsed, err := fromTree(t, t.root, true)
-	if err != nil {
-		t.release()
-		return nil, err
-	}
-	parsed.doc.releaseIfCanonical()
-	return parsed.doc, nil
+	d.once.Do(func() { d.proofHash, d.docHash = proofHash, docHash })
+	return d
 }
 
 // encode is the JSON of c as encoding/json writes it: not canonical.

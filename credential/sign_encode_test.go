@@ -126,6 +126,12 @@ func TestSignCanonicalMatchesReference(t *testing.T) {
 			if err != nil || !bytes.Equal(canon, got.Canonical) {
 				t.Fatalf("%s: Canonical differs (%v)", where, err)
 			}
+			if ph, dh, err := c.Hashes(); err != nil || !bytes.Equal(ph, got.ProofHash) || !bytes.Equal(dh, got.DocumentHash) {
+				t.Fatalf("%s: the signed credential's Hashes differ (%v)", where, err)
+			}
+			if sig, err := c.Signature(); err != nil || !bytes.Equal(sig, got.Signature) {
+				t.Fatalf("%s: the signed credential's Signature differs (%v)", where, err)
+			}
 			parsed, err := Parse(got.Canonical)
 			if err != nil {
 				t.Fatalf("%s: Parse: %v", where, err)
