@@ -185,6 +185,7 @@ type store struct {
 type pendingInsert struct {
 	lic  *License
 	errc chan error
+
 	packedRow // the columns packLicense makes
 	// the seal signature as stored: without the seal it carries
 	stripped []byte

@@ -88,7 +88,9 @@ func TestPackLicenseRoundTrip(t *testing.T) {
 		recordInRow bool
 	}{
 		{"as issued", func(*License) {}, true, false, false},
-		{"entry that does not rebuild", func(l *License) { l.Receipt.Entry = []byte(`{"v":1,"kind":"license.anchored","at":"2026-12-07T19:45:48Z"}`) }, false, false, false},
+		{"entry that does not rebuild", func(l *License) {
+			l.Receipt.Entry = []byte(`{"v":1,"kind":"license.anchored","at":"2026-12-07T19:45:48Z"}`)
+		}, false, false, false},
 		{"record not the subject", func(l *License) { l.Record.Holder = "另一人" }, true, false, true},
 		{"compact not Base45", func(l *License) { l.Compact = "ZZ1:abc" }, true, true, false},
 		{"compact of odd length", func(l *License) { l.Compact = "ZZ1:" + string(appendBase45(nil, []byte{1, 2, 3})) }, true, false, false},
