@@ -157,7 +157,10 @@ func packLicense(l *License) (packedRow, error) {
 // rebuilds entry exactly from the credential and that time as packed, nil
 // otherwise.
 func rebuiltAnchorTime(c *credential.Credential, entry []byte) *time.Time {
-	var ev ledger.Event
+	var ev struct { // what rebuilding needs of the entry: not its anchor
+		Kind ledger.Kind `json:"kind"`
+		At   time.Time   `json:"at"`
+	}
 	if json.Unmarshal(entry, &ev) != nil || ev.Kind != ledger.KindLicenseAnchored {
 		return nil
 	}
