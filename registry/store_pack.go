@@ -183,7 +183,9 @@ func noteDigest(note string) []byte {
 //	uvarint log index, uvarint tree size
 //	entry:   0x00 varint anchoring time in Unix nanoseconds (rebuilt from the credential)
 //	       | 0x01 uvarint length, the entry's bytes | 0x02 none (nil)
-//	uvarint 0 for no proof (nil), else 1 + the hash count, then each: uvarint length, bytes
+//	uvarint 0 for no proof (nil), else 1 + the hash count, uvarint the
+//	  length of every hash, then the hashes; with length 0 (they differ)
+//	  each hash is uvarint length, bytes
 //	checkpoint: 0x00 none ("") | 0x01 in checkpoint_notes (note_digest)
 //	compact: 0x00 "" | 0x01 "ZZ1:" and the Base45 of uvarint length, bytes
 //	       | 0x02 uvarint length, the text
@@ -210,9 +212,14 @@ func appendPackedReceipt(b []byte, r ledger.Receipt, at *time.Time, compact stri
 		b = append(b, 0)
 	} else {
 		b = binary.AppendUvarint(b, 1+uint64(len(r.InclusionProof)))
-	}
-	for _, h := range r.InclusionProof {
-		b = appendBytes(b, h)
+		size := proofHashSize(r.InclusionProof)
+		b = binary.AppendUvarint(b, uint64(size))
+		for _, h := range r.InclusionProof {
+			if size == 0 {
+				b = binary.AppendUvarint(b, uint64(len(h)))
+			}
+			b = append(b, h...)
+		}
 	}
 	if r.Checkpoint == "" {
 		b = append(b, 0)
@@ -230,6 +237,20 @@ func appendPackedReceipt(b []byte, r ledger.Receipt, at *time.Time, compact stri
 		b = appendBytes(b, []byte(compact))
 	}
 	return b
+}
+
+// proofHashSize is the length of every hash of a proof, 0 when they differ
+// or have none.
+func proofHashSize(proof [][]byte) int {
+	if len(proof) == 0 {
+		return 0
+	}
+	for _, h := range proof[1:] {
+		if len(h) != len(proof[0]) {
+			return 0
+		}
+	}
+	return len(proof[0])
 }
 
 func appendBytes(b, v []byte) []byte {
@@ -290,9 +311,14 @@ func parsePackedReceipt(b []byte, note string) (unpackedReceipt, error) {
 		d.fail()
 	default:
 		n--
+		size := d.uvarint()
 		u.receipt.InclusionProof = make([][]byte, 0, n)
 		for range n {
-			u.receipt.InclusionProof = append(u.receipt.InclusionProof, d.bytes())
+			if size == 0 {
+				u.receipt.InclusionProof = append(u.receipt.InclusionProof, d.bytes())
+			} else {
+				u.receipt.InclusionProof = append(u.receipt.InclusionProof, d.fixed(size))
+			}
 		}
 	}
 	switch d.byte() {
@@ -358,8 +384,10 @@ func (d *packedReader) varint() int64 {
 	return v
 }
 
-func (d *packedReader) bytes() []byte {
-	n := d.uvarint()
+func (d *packedReader) bytes() []byte { return d.fixed(d.uvarint()) }
+
+// fixed reads the next n bytes.
+func (d *packedReader) fixed(n uint64) []byte {
 	if n > uint64(len(d.b)) {
 		d.fail()
 		return nil

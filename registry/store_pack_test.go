@@ -98,6 +98,9 @@ func TestPackLicenseRoundTrip(t *testing.T) {
 			l.Compact, l.Receipt.Checkpoint, l.Receipt.InclusionProof = "", "", [][]byte{}
 		}, true, false, false},
 		{"no proof, no entry", func(l *License) { l.Receipt.InclusionProof, l.Receipt.Entry = nil, nil }, false, false, false},
+		{"proof hashes of different lengths", func(l *License) {
+			l.Receipt.InclusionProof = [][]byte{{1, 2}, bytes.Repeat([]byte{3}, 32), {}}
+		}, true, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
