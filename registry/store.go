@@ -185,9 +185,8 @@ type store struct {
 type pendingInsert struct {
 	lic  *License
 	errc chan error
-	// the record, receipt and credential columns (packLicense)
-	record, receipt string
-	credential      []byte
+
+	packedRow // the columns packLicense makes
 	// the seal signature as stored: without the seal it carries
 	stripped []byte
 	cut      sealCut
@@ -433,11 +432,11 @@ func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, 
 // (packLicense), its seal signature without the seal (sealDER, id sealID)
 // and the signer's certificate.
 func (s *store) pendingOf(lic *License, sealID string, sealDER []byte) (*pendingInsert, error) {
-	rec, rcpt, cred, err := packLicense(lic)
+	row, err := packLicense(lic)
 	if err != nil {
 		return nil, err
 	}
-	p := &pendingInsert{lic: lic, record: rec, receipt: rcpt, credential: cred, stripped: lic.SealSignature}
+	p := &pendingInsert{lic: lic, packedRow: row, stripped: lic.SealSignature}
 	if stripped, i := cutOut(lic.SealSignature, sealDER); i >= 0 {
 		p.stripped, p.cut = stripped, sealCut{sealID: sealID, sealOffset: i, certOffset: -1}
 		parts, err := s.sealParts(sealID)
@@ -486,11 +485,14 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := insertNotes(tx, batch); err != nil {
+		return err
+	}
 	var size uint64 // the largest ledger size the batch shows
 	// Many rows a statement: one round trip for them on PostgreSQL.
 	for rows := range slices.Chunk(batch, insertRowsPerStatement) {
 		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
-		args := make([]any, 0, len(rows)*19)
+		args := make([]any, 0, len(rows)*21)
 		for _, p := range rows {
 			l := p.lic
 			var reqKey any
@@ -498,8 +500,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 				reqKey = l.RequestKey
 			}
 			args = append(args, l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped,
-				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex))
+				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, p.compact, p.stripped,
+				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex), p.packed, p.noteDigest)
 			size = max(size, l.Receipt.TreeSize)
 		}
 		if _, err := tx.Exec(q, args...); err != nil {
@@ -518,17 +520,17 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-// insertRowsPerStatement bounds a multi-row INSERT: 19 parameters a row,
+// insertRowsPerStatement bounds a multi-row INSERT: 21 parameters a row,
 // well under SQLite's 32,766 and PostgreSQL's 65,535.
 const insertRowsPerStatement = 256
 
 const (
 	insertLicenseSQL = `INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential,
-		receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, cert_offset, status_log_index) VALUES `
-	insertLicenseRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, cert_offset, status_log_index, packed, note_digest) VALUES `
+	insertLicenseRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0), COALESCE(cert_offset, -1)`
+const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0), COALESCE(cert_offset, -1), ` + packedColumns
 
 func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 	l, cut, err := scanLicenseRow(row)
@@ -559,13 +561,15 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, sealCut, err
 		l                         License
 		status, rec, rcpt, issued string
 		cut                       sealCut
+		packed                    []byte
+		note                      string
 	)
 	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &l.Version, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
-		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &cut.sealID, &cut.sealOffset, &cut.certOffset); err != nil {
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &cut.sealID, &cut.sealOffset, &cut.certOffset, &packed, &note); err != nil {
 		return nil, cut, err
 	}
 	l.Status = license.Status(status)
-	if err := unpackLicense(&l, rec, rcpt); err != nil {
+	if err := unpackLicense(&l, rec, rcpt, packed, note); err != nil {
 		return nil, cut, err
 	}
 	l.IssuedAt = parseTime(issued)
