@@ -166,13 +166,16 @@ func (s *Service) mintBatch(ctx context.Context, dept *Department, reqs []IssueR
 			todo = append(todo, r)
 		}
 	}
-	for _, r := range todo {
-		slot, err := s.allocateSlot(ctx, dept.USCC)
-		if err != nil {
-			fail(err)
-			return
-		}
-		r.m = &minted{lic: &License{StatusIndex: slot}}
+	slots, opened, err := s.store.allocateSlots(ctx, dept.USCC, len(todo), randomListIndex)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if opened {
+		s.changed() // the bundle carries the new list
+	}
+	for i, r := range todo {
+		r.m = &minted{lic: &License{StatusIndex: slots[i]}}
 	}
 	// A crash between anchoring and storing leaves orphan anchors whose
 	// identifiers the store never saw: the rows the ledger refuses as
@@ -285,16 +288,26 @@ func (s *Service) holdOneAll(ctx context.Context, rows []*batchRow) (unlock func
 		keys = append(keys, hk)
 	}
 	unlock = s.holders.lockAll(keys)
+	var holders []holderOf
+	for _, r := range rows {
+		if r.typ.OneActive && r.sameHolder < 0 {
+			holders = append(holders, holderOf{r.typ.Code, r.rec.HolderCode})
+		}
+	}
+	if len(holders) == 0 {
+		return unlock
+	}
+	held, err := s.store.heldLicenses(ctx, holders)
 	for _, r := range rows {
 		if !r.typ.OneActive || r.sameHolder >= 0 {
 			continue
 		}
-		id, st, err := s.store.heldLicense(ctx, r.typ.Code, r.rec.HolderCode)
-		switch {
-		case err != nil:
+		if err != nil {
 			r.err = err
-		case id != "":
-			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: id, Status: st}
+			continue
+		}
+		if h, ok := held[holderOf{r.typ.Code, r.rec.HolderCode}]; ok {
+			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: h.identifier, Status: h.status}
 		}
 	}
 	return unlock
