@@ -273,41 +273,40 @@ func (s *Service) signRows(ctx context.Context, dept *Department, key *deptSigne
 // of the type, and marks a later row for the same holder with the row that
 // comes first. It returns the unlock.
 func (s *Service) holdOneAll(ctx context.Context, rows []*batchRow) (unlock func()) {
-	var keys []string
-	first := map[string]int{}
+	var holders []holderOf
+	first := map[holderOf]int{}
 	for k, r := range rows {
 		if !r.typ.OneActive {
 			continue
 		}
-		hk := r.typ.Code + "|" + r.rec.HolderCode
-		if j, ok := first[hk]; ok {
+		h := holderOf{r.typ.Code, r.rec.HolderCode}
+		if j, ok := first[h]; ok {
 			r.sameHolder = j
 			continue
 		}
-		first[hk] = k
-		keys = append(keys, hk)
-	}
-	unlock = s.holders.lockAll(keys)
-	var holders []holderOf
-	for _, r := range rows {
-		if r.typ.OneActive && r.sameHolder < 0 {
-			holders = append(holders, holderOf{r.typ.Code, r.rec.HolderCode})
-		}
+		first[h] = k
+		holders = append(holders, h)
 	}
 	if len(holders) == 0 {
-		return unlock
+		return func() {}
 	}
-	held, err := s.store.heldLicenses(ctx, holders)
+	unlock, taken, err := s.claimHolders(ctx, holders)
+	var held map[holderOf]heldLicense
+	if err == nil {
+		held, err = s.store.heldLicenses(ctx, holders)
+	}
 	for _, r := range rows {
 		if !r.typ.OneActive || r.sameHolder >= 0 {
 			continue
 		}
-		if err != nil {
+		h := holderOf{r.typ.Code, r.rec.HolderCode}
+		switch l, ok := held[h]; {
+		case err != nil:
 			r.err = err
-			continue
-		}
-		if h, ok := held[holderOf{r.typ.Code, r.rec.HolderCode}]; ok {
-			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: h.identifier, Status: h.status}
+		case taken[h]:
+			r.err = claimedError(r.typ)
+		case ok:
+			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: l.identifier, Status: l.status}
 		}
 	}
 	return unlock

@@ -92,6 +92,11 @@ type licenseStore interface {
 	// that holds an active or suspended license of its type, that license
 	// (the lowest identifier when there are several).
 	heldLicenses(ctx context.Context, holders []holderOf) (map[holderOf]heldLicense, error)
+	// claimHolders claims one-active holders for owner across every handle
+	// of the store (holder_claims) and returns the ones another owner
+	// holds; releaseHolders drops owner's claims.
+	claimHolders(ctx context.Context, owner string, holders []holderOf, now time.Time) (taken map[holderOf]bool, err error)
+	releaseHolders(ctx context.Context, owner string, holders []holderOf) error
 	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
 	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
 	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error

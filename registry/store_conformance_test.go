@@ -506,3 +506,45 @@ func TestStoreMigrations(t *testing.T) {
 		}
 	})
 }
+
+// A one-active holder claimed through one handle is refused to another
+// until released or expired; a claim renews for its owner.
+func TestStoreHolderClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		h1, h2 := db.open(t), db.open(t)
+		defer h1.Close()
+		defer h2.Close()
+		now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+		a, b, c := holderOf{"111", "H1"}, holderOf{"111", "H2"}, holderOf{"222", "H1"}
+		claim := func(st *store, owner string, at time.Time, hs ...holderOf) map[holderOf]bool {
+			t.Helper()
+			taken, err := st.claimHolders(ctx, owner, hs, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return taken
+		}
+		if taken := claim(h1, "one", now, a, b); len(taken) != 0 {
+			t.Fatalf("first claims: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now, a, c); !taken[a] || taken[c] || len(taken) != 1 {
+			t.Errorf("claims of a held holder and a free one: taken %v, want only %v", taken, a)
+		}
+		if taken := claim(h1, "one", now.Add(time.Minute), a, b); len(taken) != 0 {
+			t.Errorf("the owner renews its claims: taken %v", taken)
+		}
+		if err := h1.releaseHolders(ctx, "one", []holderOf{a}); err != nil {
+			t.Fatal(err)
+		}
+		if taken := claim(h2, "two", now, a); len(taken) != 0 {
+			t.Errorf("a released holder: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now.Add(claimTTL), b); !taken[b] {
+			t.Errorf("a claim renewed a minute later still holds at its first expiry: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now.Add(time.Minute+claimTTL+time.Second), b); len(taken) != 0 {
+			t.Errorf("an expired claim (a crashed instance) is taken over: taken %v", taken)
+		}
+	})
+}
