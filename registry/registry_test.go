@@ -538,3 +538,28 @@ func TestStoredLicenseReadsBackWhole(t *testing.T) {
 		t.Errorf("stored credential %d bytes (of %d), seal signature %d bytes (of %d): not packed", len(cred), len(lic.Credential), len(sealSig), len(lic.SealSignature))
 	}
 }
+
+// secondInstance opens another Service on the world's platform, ledger and
+// store (another store handle), as a second `serve` process would; it is
+// closed when the test ends.
+func (w *world) secondInstance() *registry.Service {
+	w.t.Helper()
+	ctx := context.Background()
+	p, err := registry.LoadPlatform(w.dir, pass)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	st := w.extraStore()
+	if st == nil {
+		if st, err = registry.OpenSQLite(filepath.Join(w.dir, "registry.db")); err != nil {
+			w.t.Fatal(err)
+		}
+		w.t.Cleanup(func() { st.Close() })
+	}
+	reg, err := registry.Open(ctx, registry.Config{Dir: w.dir, Store: st, Platform: p, Ledger: w.ledger, LogOrigin: "test/ledger", Passphrase: pass, Font: testFont(w.t)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { reg.Close() })
+	return reg
+}

@@ -85,7 +85,18 @@ type licenseStore interface {
 	// allocateSlot hands out a free status-list slot of a department;
 	// opened reports that a new list was opened for it.
 	allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error)
+	// allocateSlots is allocateSlot for n slots at once.
+	allocateSlots(ctx context.Context, uscc string, n int, pick func() (int, error)) (slots []int, opened bool, err error)
 	heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error)
+	// heldLicenses is heldLicense for many holders at once: for each one
+	// that holds an active or suspended license of its type, that license
+	// (the lowest identifier when there are several).
+	heldLicenses(ctx context.Context, holders []holderOf) (map[holderOf]heldLicense, error)
+	// claimHolders claims one-active holders for owner across every handle
+	// of the store (holder_claims) and returns the ones another owner
+	// holds; releaseHolders drops owner's claims.
+	claimHolders(ctx context.Context, owner string, holders []holderOf, now time.Time) (taken map[holderOf]bool, err error)
+	releaseHolders(ctx context.Context, owner string, holders []holderOf) error
 	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
 	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
 	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error
