@@ -285,16 +285,28 @@ func (s *Service) holdOneAll(ctx context.Context, rows []*batchRow) (unlock func
 		keys = append(keys, hk)
 	}
 	unlock = s.holders.lockAll(keys)
+	// One query for the holders of each type, not one a row.
+	byType := map[string][]string{}
+	for _, r := range rows {
+		if r.typ.OneActive && r.sameHolder < 0 {
+			byType[r.typ.Code] = append(byType[r.typ.Code], r.rec.HolderCode)
+		}
+	}
+	found := map[string]map[string]held{}
+	errs := map[string]error{}
+	for code, holders := range byType {
+		found[code], errs[code] = s.store.heldLicenses(ctx, code, holders)
+	}
 	for _, r := range rows {
 		if !r.typ.OneActive || r.sameHolder >= 0 {
 			continue
 		}
-		id, st, err := s.store.heldLicense(ctx, r.typ.Code, r.rec.HolderCode)
+		h, ok := found[r.typ.Code][r.rec.HolderCode]
 		switch {
-		case err != nil:
-			r.err = err
-		case id != "":
-			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: id, Status: st}
+		case errs[r.typ.Code] != nil:
+			r.err = errs[r.typ.Code]
+		case ok:
+			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: h.id, Status: h.status}
 		}
 	}
 	return unlock

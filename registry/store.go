@@ -86,6 +86,8 @@ type licenseStore interface {
 	// opened reports that a new list was opened for it.
 	allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error)
 	heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error)
+	// heldLicenses is heldLicense for many holders of one type.
+	heldLicenses(ctx context.Context, typeCode string, holderCodes []string) (map[string]held, error)
 	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
 	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
 	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error
@@ -282,7 +284,15 @@ func openPostgres(ctx context.Context, uri string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: open store %s: %w", redactURI(uri), err)
 	}
-	return openDB(sqlDB{db, dialectPostgres})
+	s, err := openDB(sqlDB{db, dialectPostgres})
+	if err != nil {
+		return nil, err
+	}
+	if err := tunePostgres(ctx, s.db); err != nil { // store_pg.go
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // redactURI hides a password a store URI may carry.

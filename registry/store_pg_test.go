@@ -1,0 +1,111 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"zhengzhao/license"
+)
+
+// A multi-row insert longer than one statement's parameters goes in several
+// statements, every row once, and reports the rows the database inserted
+// (not those ON CONFLICT DO NOTHING skipped).
+func TestMultiRowInsert(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		if _, err := st.db.ExecContext(ctx, `CREATE TABLE multi_rows (k TEXT PRIMARY KEY, a INTEGER, b TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+		ins := newMultiRowInsert(`INSERT INTO multi_rows (k, a, b) VALUES `, `(?, ?, ?)`, ` ON CONFLICT (k) DO NOTHING`)
+		const n = maxParamsPerStatement/3*2 + 7 // three statements
+		for i := range n {
+			ins.add(fmt.Sprint("k", i), i, "b")
+		}
+		ins.add("k5", -1, "again") // a conflict: skipped
+		got, err := ins.exec(ctx, st.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != n || ins.rows() != n+1 {
+			t.Fatalf("inserted %d of %d rows, want %d of %d", got, ins.rows(), n, n+1)
+		}
+		var count, sum int
+		if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(a) FROM multi_rows`).Scan(&count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if count != n || sum != n*(n-1)/2 {
+			t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, n, n*(n-1)/2)
+		}
+	})
+}
+
+// heldLicenses answers, for many holders at once, what heldLicense answers
+// for each: the active or suspended license of the type, none for a holder
+// whose license is revoked or of another type.
+func TestHeldLicenses(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		var codes []string
+		for i := range 600 { // more than one IN list
+			l := testLicense(i+1, "U1", i)
+			l.Record.HolderCode = fmt.Sprint("H", i)
+			switch i % 3 {
+			case 1:
+				l.Status = license.StatusRevoked
+			case 2:
+				l.TypeCode = "222"
+			}
+			if err := st.insertLicense(ctx, l, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			codes = append(codes, l.Record.HolderCode)
+		}
+		codes = append(codes, "nobody")
+		got, err := st.heldLicenses(ctx, "111", codes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 200 {
+			t.Errorf("%d holders hold a license, want 200", len(got))
+		}
+		for _, c := range codes {
+			id, status, err := st.heldLicense(ctx, "111", c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := got[c]; h.id != id || h.status != status {
+				t.Errorf("holder %s: heldLicenses says %q %q, heldLicense %q %q", c, h.id, h.status, id, status)
+			}
+		}
+	})
+}
+
+// A PostgreSQL store keeps a license row whole in its page (no TOAST for a
+// row under 8 KB), and opening it again changes nothing.
+func TestPostgresTableOptions(t *testing.T) {
+	uri := postgresForTest(t)
+	if uri == "" {
+		t.Skip("ZZ_POSTGRES not set")
+	}
+	ctx := context.Background()
+	for range 2 {
+		st, err := openPostgres(ctx, uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts string
+		err = st.db.QueryRowContext(ctx, `SELECT COALESCE(array_to_string(reloptions, ','), '') FROM pg_class WHERE oid = to_regclass('licenses')`).Scan(&opts)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts != "toast_tuple_target=8160" {
+			t.Fatalf("licenses options %q, want toast_tuple_target=8160", opts)
+		}
+	}
+}
