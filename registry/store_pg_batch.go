@@ -70,24 +70,27 @@ func (s *store) heldLicenses(ctx context.Context, typeCode string, holderCodes [
 	out := map[string]held{}
 	for lo := 0; lo < len(holderCodes); lo += maxInParams {
 		part := holderCodes[lo:min(lo+maxInParams, len(holderCodes))]
-		args := make([]any, 0, 1+len(part))
-		args = append(args, typeCode)
+		args := make([]any, 0, len(part))
 		for _, c := range part {
 			args = append(args, c)
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT holder_code, identifier, status FROM licenses
-			WHERE type_code = ? AND status IN ('active', 'suspended') AND holder_code IN (?`+strings.Repeat(", ?", len(part)-1)+`)
+		// The type is compared here, not in SQL: with it there, PostgreSQL
+		// may scan the (uscc, type_code, …) index instead of looking up each
+		// holder in licenses_holder when its statistics are behind (a table
+		// filling up during a bulk import).
+		rows, err := s.db.QueryContext(ctx, `SELECT holder_code, type_code, identifier, status FROM licenses
+			WHERE holder_code IN (?`+strings.Repeat(", ?", len(part)-1)+`) AND status IN ('active', 'suspended')
 			ORDER BY identifier`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var code, id, st string
-			if err := rows.Scan(&code, &id, &st); err != nil {
+			var code, typ, id, st string
+			if err := rows.Scan(&code, &typ, &id, &st); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			if _, ok := out[code]; !ok {
+			if _, ok := out[code]; !ok && typ == typeCode {
 				out[code] = held{id: id, status: license.Status(st)}
 			}
 		}
