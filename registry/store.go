@@ -491,6 +491,9 @@ func (s *store) commitLoop() {
 }
 
 func (s *store) insertBatch(batch []*pendingInsert) error {
+	if s.db.d == dialectPostgres && len(batch) > 1 {
+		return s.copyLicenses(batch) // store_pg_copy.go
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
@@ -502,15 +505,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
 		args := make([]any, 0, len(rows)*19)
 		for _, p := range rows {
-			l := p.lic
-			var reqKey any
-			if l.RequestKey != "" {
-				reqKey = l.RequestKey
-			}
-			args = append(args, l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped,
-				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex))
-			size = max(size, l.Receipt.TreeSize)
+			args = append(args, p.rowArgs()...)
+			size = max(size, p.lic.Receipt.TreeSize)
 		}
 		if _, err := tx.Exec(q, args...); err != nil {
 			if len(batch) == 1 {
@@ -526,6 +522,18 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: commit: %w", err)
 	}
 	return nil
+}
+
+// rowArgs are the values of the row's insertLicenseSQL columns, in order.
+func (p *pendingInsert) rowArgs() []any {
+	l := p.lic
+	var reqKey any
+	if l.RequestKey != "" {
+		reqKey = l.RequestKey
+	}
+	return []any{l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
+		l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped,
+		nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex)}
 }
 
 // insertRowsPerStatement bounds a multi-row INSERT: 19 parameters a row,

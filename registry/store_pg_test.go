@@ -109,3 +109,57 @@ func TestPostgresTableOptions(t *testing.T) {
 		}
 	}
 }
+
+// The COPY of a batch names the columns the INSERT names, one value each.
+func TestLicenseColumnNames(t *testing.T) {
+	p := &pendingInsert{lic: testLicense(1, "U1", 1)}
+	cols := licenseColumnNames()
+	if len(cols) != len(p.rowArgs()) || cols[0] != "identifier" || cols[len(cols)-1] != "status_log_index" {
+		t.Fatalf("%d columns %q for %d values", len(cols), cols, len(p.rowArgs()))
+	}
+}
+
+// Licenses stored together (one COPY on PostgreSQL, multi-row INSERTs on
+// SQLite) come back as stored; a row that breaks a constraint fails alone
+// and takes none of the others down.
+func TestInsertLicensesTogether(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		if err := st.insertLicense(ctx, testLicense(2, "U1", 2), "", nil); err != nil {
+			t.Fatal(err)
+		}
+		lics := []*License{testLicense(1, "U1", 1), testLicense(2, "U1", 2), testLicense(3, "U1", 3)}
+		lics[2].RequestKey = "rk-3"
+		errs := st.insertLicenses(lics, "", nil)
+		if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+			t.Fatalf("errors %v, want only the second (already stored)", errs)
+		}
+		for _, want := range []*License{lics[0], lics[2]} {
+			got, err := st.license(ctx, want.Identifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Serial != want.Serial || got.RequestKey != want.RequestKey || string(got.Credential) != string(want.Credential) || !got.IssuedAt.Equal(want.IssuedAt) {
+				t.Errorf("stored %s: %+v", want.Identifier, got)
+			}
+		}
+		// Together again, none breaking a constraint: one transaction
+		// (insertBatch, without the row-by-row retry).
+		var more []*pendingInsert
+		for _, l := range []*License{testLicense(4, "U1", 4), testLicense(5, "U1", 5)} {
+			p, err := st.pendingOf(l, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			more = append(more, p)
+		}
+		if err := st.insertBatch(more); err != nil {
+			t.Fatal(err)
+		}
+		if seen, err := st.ledgerSizeSeen(ctx); err != nil || seen != 6 {
+			t.Errorf("ledger size seen %d %v, want 6 (the largest tree size of the rows)", seen, err)
+		}
+	})
+}
