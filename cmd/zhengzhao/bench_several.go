@@ -91,24 +91,21 @@ type severalInstance struct {
 	url    string
 	cmd    *exec.Cmd
 	log    *os.File
+	exited chan struct{} // closed when the process has ended
 	issued atomic.Int64
 }
 
+// stop asks the instance to shut down (as Ctrl-C does) and kills it if it
+// has not within 30 s.
 func (in *severalInstance) stop() {
-	if in.cmd != nil && in.cmd.Process != nil {
-		in.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { in.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			in.cmd.Process.Kill()
-			<-done
-		}
+	in.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-in.exited:
+	case <-time.After(30 * time.Second):
+		in.cmd.Process.Kill()
+		<-in.exited
 	}
-	if in.log != nil {
-		in.log.Close()
-	}
+	in.log.Close()
 }
 
 // runSeveral starts the instances, warms each with one small batch, then
@@ -165,12 +162,17 @@ func runSeveral(ctx context.Context, cfg severalConfig, asJSON bool, stdout, std
 			in.log.Close()
 			return nil, err
 		}
+		in.exited = make(chan struct{})
+		go func() { in.cmd.Wait(); close(in.exited) }()
 		ins = append(ins, in)
-		return in, waitHealthy(ctx, in)
+		if err := waitHealthy(ctx, in); err != nil {
+			return nil, fmt.Errorf("%w (its log: %s; --keep keeps it)", err, in.log.Name())
+		}
+		return in, nil
 	}
 	for i := range cfg.instances {
 		if _, err := start(i); err != nil {
-			return fmt.Errorf("bench: start instance %d: %w (its log: %s)", i+1, err, ins[len(ins)-1].log.Name())
+			return fmt.Errorf("bench: start instance %d: %w", i+1, err)
 		}
 	}
 	var tok struct {
@@ -370,12 +372,18 @@ func printSeveral(w io.Writer, r severalResult) {
 	}
 }
 
-// waitHealthy waits until in answers /healthz, or its process ends.
+// waitHealthy waits until in answers /healthz; an error if its process
+// ends first or it does not answer within 3 minutes.
 func waitHealthy(ctx context.Context, in *severalInstance) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		select {
+		case <-in.exited:
+			return fmt.Errorf("serve exited: %v", in.cmd.ProcessState)
+		default:
 		}
 		if resp, err := http.Get(in.url + "/healthz"); err == nil {
 			resp.Body.Close()
