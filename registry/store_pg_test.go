@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"testing"
 
@@ -85,27 +86,43 @@ func TestHeldLicenses(t *testing.T) {
 	})
 }
 
-// A PostgreSQL store keeps a license row whole in its page (no TOAST for a
-// row under 8 KB), and opening it again changes nothing.
+// A PostgreSQL store keeps a license row whole in its page (nothing in the
+// TOAST table for a ~4 KB row), and opening it again changes nothing.
 func TestPostgresTableOptions(t *testing.T) {
 	uri := postgresForTest(t)
 	if uri == "" {
 		t.Skip("ZZ_POSTGRES not set")
 	}
 	ctx := context.Background()
-	for range 2 {
+	for i := range 2 {
 		st, err := openPostgres(ctx, uri)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer st.Close()
 		var opts string
 		err = st.db.QueryRowContext(ctx, `SELECT COALESCE(array_to_string(reloptions, ','), '') FROM pg_class WHERE oid = to_regclass('licenses')`).Scan(&opts)
-		st.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if opts != "toast_tuple_target=8160" {
 			t.Fatalf("licenses options %q, want toast_tuple_target=8160", opts)
+		}
+		// Incompressible bytes, as a packed credential is.
+		l := testLicense(i+1, "U1", i)
+		l.Credential = make([]byte, 3000)
+		rand.Read(l.Credential)
+		if err := st.insertLicense(ctx, l, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		var row, toast int
+		err = st.db.QueryRowContext(ctx, `SELECT pg_column_size(l.*), pg_relation_size(c.reltoastrelid) FROM licenses l, pg_class c
+			WHERE l.identifier = ? AND c.oid = to_regclass('licenses')`, l.Identifier).Scan(&row, &toast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row < 3000 || toast != 0 {
+			t.Fatalf("a %d-byte row left %d bytes in the TOAST table, want 0", row, toast)
 		}
 	}
 }
