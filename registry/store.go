@@ -292,7 +292,15 @@ func openPostgres(ctx context.Context, uri string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: open store %s: %w", redactURI(uri), err)
 	}
-	return openDB(sqlDB{db, dialectPostgres})
+	s, err := openDB(sqlDB{db, dialectPostgres})
+	if err != nil {
+		return nil, err
+	}
+	if err := tunePostgres(ctx, s.db); err != nil { // store_pg.go
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // redactURI hides a password a store URI may carry.
@@ -491,6 +499,9 @@ func (s *store) commitLoop() {
 }
 
 func (s *store) insertBatch(batch []*pendingInsert) error {
+	if s.db.d == dialectPostgres && len(batch) > 1 {
+		return s.copyLicenses(batch) // store_pg_copy.go
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
@@ -505,15 +516,8 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
 		args := make([]any, 0, len(rows)*21)
 		for _, p := range rows {
-			l := p.lic
-			var reqKey any
-			if l.RequestKey != "" {
-				reqKey = l.RequestKey
-			}
-			args = append(args, l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, p.compact, p.stripped,
-				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex), p.packed, p.noteDigest)
-			size = max(size, l.Receipt.TreeSize)
+			args = append(args, p.rowArgs()...)
+			size = max(size, p.lic.Receipt.TreeSize)
 		}
 		if _, err := tx.Exec(q, args...); err != nil {
 			if len(batch) == 1 {
@@ -529,6 +533,18 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 		return fmt.Errorf("registry: commit: %w", err)
 	}
 	return nil
+}
+
+// rowArgs are the values of the row's insertLicenseSQL columns, in order.
+func (p *pendingInsert) rowArgs() []any {
+	l := p.lic
+	var reqKey any
+	if l.RequestKey != "" {
+		reqKey = l.RequestKey
+	}
+	return []any{l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
+		l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, p.compact, p.stripped,
+		nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex), p.packed, p.noteDigest}
 }
 
 // insertRowsPerStatement bounds a multi-row INSERT: 21 parameters a row,
