@@ -236,8 +236,9 @@ func MaskHolderCode(code string) string {
 // holder code from credentialSubject, the status indexes from the one
 // revocation and one suspension entry of credentialStatus, exp from
 // validUntil, and iat = issuedAt. The claims pass ParseCompact's checks
-// before anything is signed, and the result is parsed back before it is
-// returned, so EncodeCompact never hands out a form a verifier rejects.
+// before anything is signed, and the rest of what it checks (header,
+// signature size, inflated and total size) is checked as it is written, so
+// EncodeCompact never hands out a form a verifier rejects.
 func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.Time) (string, error) {
 	if c == nil {
 		return "", errors.New("credential: encode compact: no credential")
@@ -290,10 +291,7 @@ func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.
 		claims.Exp = &exp
 	}
 
-	protected, err := encMode.Marshal(protectedHeader{Alg: AlgSM2SM3, Kid: kid})
-	if err != nil {
-		return "", fmt.Errorf("credential: encode compact: protected header: %w", err)
-	}
+	protected := appendProtected(make([]byte, 0, protectedLen), kid)
 	payload, err := encMode.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("credential: encode compact: claims: %w", err)
@@ -301,10 +299,7 @@ func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.
 	if ferr := new(Compact).readClaims(payload); ferr != nil {
 		return "", ferr
 	}
-	toSign, err := encMode.Marshal([]any{sigContext, protected, []byte{}, payload})
-	if err != nil {
-		return "", fmt.Errorf("credential: encode compact: Sig_structure: %w", err)
-	}
+	toSign := appendSigStructure(make([]byte, 0, 24+len(protected)+len(payload)), protected, payload)
 	sig, err := s.Sign(toSign)
 	if err != nil {
 		return "", fmt.Errorf("credential: encode compact: sign: %w", err)
@@ -312,28 +307,54 @@ func EncodeCompact(c *Credential, s signing.Signer, keyID string, issuedAt time.
 	if len(sig) != signatureLen {
 		return "", fmt.Errorf("credential: encode compact: signer returned %d bytes, want %d", len(sig), signatureLen)
 	}
-	msg, err := encMode.Marshal(cbor.Tag{Number: coseSign1TagNumber, Content: coseSign1{
-		Protected:   protected,
-		Unprotected: cbor.RawMessage{emptyMap},
-		Payload:     payload,
-		Signature:   sig,
-	}})
-	if err != nil {
-		return "", fmt.Errorf("credential: encode compact: COSE_Sign1: %w", err)
+	msg := appendSign1(make([]byte, 0, 16+len(protected)+len(payload)+len(sig)), protected, payload, sig)
+	// What ParseCompact checks of what was written: the claims (above,
+	// before signing), the protected header and the signature (written
+	// here from a checked kid and a 64-byte r‖s), and the sizes (below).
+	if len(msg) > limits.CompactInflated {
+		return "", formatErr("zlib", RuleSize, fmt.Sprintf("inflates to more than %d bytes", limits.CompactInflated))
 	}
-
 	z, err := deflate(msg)
 	if err != nil {
 		return "", fmt.Errorf("credential: encode compact: zlib: %w", err)
 	}
-	out := make([]byte, 0, len(CompactPrefix)+base45EncodedLen(len(z)))
-	out = appendBase45(append(out, CompactPrefix...), z)
-	// What was signed must be what a verifier accepts: sizes, name lengths,
-	// identifier and issuer agreeing.
-	if _, err := ParseCompact(string(out)); err != nil {
-		return "", err
+	n := len(CompactPrefix) + base45EncodedLen(len(z))
+	if n > MaxCompactLen {
+		return "", formatErr("", RuleSize, fmt.Sprintf("%d characters, at most %d", n, MaxCompactLen))
 	}
+	out := make([]byte, 0, n)
+	out = appendBase45(append(out, CompactPrefix...), z)
 	return string(out), nil
+}
+
+// protectedLen is the length of the protected header appendProtected
+// writes.
+const protectedLen = 1 + 1 + 5 + 1 + 1 + keyIDSize
+
+// appendProtected appends the protected header {1: AlgSM2SM3, 4: kid} in
+// CBOR core deterministic encoding (RFC 8949 §4.2.1): a map of two pairs,
+// keys in order, alg -65537 as a negative integer with a 4-byte argument
+// (major type 1, 65536), kid an 8-byte byte string.
+func appendProtected(dst, kid []byte) []byte {
+	const (
+		map2      = 0xa0 | 2
+		negUint32 = 0x20 | 26 // major type 1 with a 4-byte argument
+		alg       = -1 - AlgSM2SM3
+	)
+	dst = append(dst, map2, headerAlg, negUint32, byte(alg>>24&0xff), byte(alg>>16&0xff), byte(alg>>8&0xff), byte(alg&0xff))
+	dst = append(appendBstrHead(append(dst, headerKid), len(kid)), kid...)
+	return dst
+}
+
+// appendSign1 appends the tagged COSE_Sign1 (RFC 9052 §4.2)
+// 18([protected, {}, payload, signature]) in CBOR.
+func appendSign1(dst, protected, payload, sig []byte) []byte {
+	const array4 = 0x80 | 4
+	dst = append(dst, coseSign1Tag, array4)
+	dst = append(appendBstrHead(dst, len(protected)), protected...)
+	dst = append(dst, emptyMap)
+	dst = append(appendBstrHead(dst, len(payload)), payload...)
+	return append(appendBstrHead(dst, len(sig)), sig...)
 }
 
 // zlibWriters keeps compressors for reuse: a new one at the best level

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"zhengzhao/license"
 	"zhengzhao/signing"
@@ -219,40 +220,58 @@ func (c *Credential) SignCanonical(s signing.Signer, verificationMethod string, 
 		return nil, err
 	}
 	hashData := unsigned.hashData()
-	unsigned.release()
 	// Parse checked both times' form.
 	if out.ValidFrom, err = time.Parse(timeLayout, c.ValidFrom); err != nil {
+		unsigned.release()
 		return nil, &FormatError{Field: "validFrom", Rule: RuleDate, Err: err}
 	}
 	if c.ValidUntil != "" {
 		if out.ValidUntil, err = time.Parse(timeLayout, c.ValidUntil); err != nil {
+			unsigned.release()
 			return nil, &FormatError{Field: "validUntil", Rule: RuleDate, Err: err}
 		}
 	}
 	sig, err := s.Sign(hashData[:])
 	if err != nil {
+		unsigned.release()
 		return nil, fmt.Errorf("credential: sign: %w", err)
 	}
 	if len(sig) != signatureSize {
+		unsigned.release()
 		return nil, fmt.Errorf("credential: sign: signer returned %d bytes, want %d", len(sig), signatureSize)
 	}
 	signed.Proof.ProofValue = encodeProofValue(sig)
-	d, err := signed.marshalDocument()
-	if err != nil {
-		return nil, err
-	}
-	out.Canonical = d.appendJCS(nil, &d.cred)
+	// The signed document is the unsigned one with proof.proofValue: its
+	// JCS is written from the unsigned tree with the member added in its
+	// place (a base58 string has nothing to escape). Its digests leave out
+	// proofValue, so they are the unsigned document's.
+	pv := appendJCSString(make([]byte, 0, len(signed.Proof.ProofValue)+2), signed.Proof.ProofValue)
+	out.Canonical = unsigned.appendJCSInserting(make([]byte, 0, len(unsigned.in)+len(pv)+16), &unsigned.cred, &unsigned.proof, "proofValue", pv)
+	unsigned.release()
 	if len(out.Canonical) > MaxSize {
 		return nil, formatErr("", RuleSize, fmt.Sprintf("%d bytes, at most %d", len(out.Canonical), MaxSize))
 	}
-	// The digests leave out proofValue, so they are the unsigned
-	// document's.
-	d.once.Do(func() { d.proofHash, d.docHash = unsigned.proofHash, unsigned.docHash })
+	d := canonicalDocument(bytes.Clone(out.Canonical), signed.Proof, unsigned.proofHash, unsigned.docHash)
 	out.ProofHash, out.DocumentHash = bytes.Clone(hashData[:32]), bytes.Clone(hashData[32:])
 	out.Signature = sig
 	signed.doc = d
 	*c = signed
 	return out, nil
+}
+
+// canonicalDocument is the document of a credential just signed: its JCS
+// bytes (which must not change), its proof and the two digests the proof
+// signs. It is what Parse of those bytes makes once it has given its nodes
+// back (releaseIfCanonical), the digests already taken, without the parse:
+// the proof functions read only these.
+func canonicalDocument(canonical []byte, proof *Proof, proofHash, docHash [32]byte) *document {
+	d := &document{
+		tree:     tree{in: unsafe.String(unsafe.SliceData(canonical), len(canonical)), buf: canonical},
+		cred:     node{kind: kindObject, flags: flagCanonical, start: 0, end: uint32(len(canonical))},
+		asParsed: *proof,
+	}
+	d.once.Do(func() { d.proofHash, d.docHash = proofHash, docHash })
+	return d
 }
 
 // encode is the JSON of c as encoding/json writes it: not canonical.

@@ -183,6 +183,9 @@ func (d *document) signature() ([]byte, error) {
 
 // encodeProofValue renders r‖s as a multibase base58btc string.
 func encodeProofValue(sig []byte) string {
+	if len(sig) == signatureSize {
+		return "z" + encodeBase58Sig(sig)
+	}
 	return "z" + base58.Encode(sig)
 }
 

@@ -67,11 +67,56 @@ type Event struct {
 // its JSON, with every time in UTC truncated to TimePrecision. It checks the
 // event's shape (version, kind, payload) but not the ledger rules; State does.
 func (e Event) Canonical() ([]byte, error) {
-	n := e.normalized()
-	if err := n.checkShape(); err != nil {
+	if err := e.checkNormalizedShape(); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(n)
+	if b, ok := appendCanonical(make([]byte, 0, canonicalSizeHint), &e); ok {
+		return b, nil
+	}
+	return e.normalized().canonicalJCS()
+}
+
+// Entry returns what a log keeps of the event and what it applies: the
+// canonical bytes (Canonical) and the event exactly as ParseEvent decodes it
+// from them, a copy of e that shares nothing with it. The bytes are parsed
+// back only when the event holds a value whose canonical form is not
+// written directly (see appendCanonical); otherwise the copy is that event.
+func (e Event) Entry() (Event, []byte, error) {
+	if err := e.checkNormalizedShape(); err != nil {
+		return Event{}, nil, err
+	}
+	n := e.normalized()
+	if b, ok := appendCanonical(make([]byte, 0, canonicalSizeHint), &n); ok {
+		return n, b, nil
+	}
+	b, err := n.canonicalJCS()
+	if err != nil {
+		return Event{}, nil, err
+	}
+	parsed, err := ParseEvent(b)
+	if err != nil {
+		return Event{}, nil, err
+	}
+	return parsed, b, nil
+}
+
+// canonicalSizeHint is the capacity the canonical bytes of an event start
+// with: an anchor's are about 600 bytes.
+const canonicalSizeHint = 768
+
+// checkNormalizedShape checks the shape of e as it is once normalised (a
+// time that truncates to zero is missing).
+func (e Event) checkNormalizedShape() error {
+	s := e
+	s.At = normTime(e.At)
+	return s.checkShape()
+}
+
+// canonicalJCS is the general path of Canonical for a normalised event: the
+// JCS transform of its encoding/json form. It defines the canonical bytes;
+// appendCanonical writes the same directly for the usual values.
+func (e Event) canonicalJCS() ([]byte, error) {
+	raw, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode event: %w", ErrInvalidEvent, err)
 	}
@@ -90,14 +135,13 @@ func ParseEvent(b []byte) (Event, error) {
 	if len(b) > MaxEventSize {
 		return Event{}, fmt.Errorf("%w: event is %d bytes, limit %d", ErrInvalidEvent, len(b), MaxEventSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var e Event
-	if err := dec.Decode(&e); err != nil {
+	// json v2, strict: duplicate or unknown members, invalid UTF-8 and
+	// trailing data are errors (encoding/json let some through, for the
+	// comparison below to refuse). It decodes about 3x faster, which shows
+	// where every entry of a log is parsed (ledger verify).
+	if err := jsonv2.Unmarshal(b, &e, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return Event{}, fmt.Errorf("%w: decode event: %w", ErrInvalidEvent, err)
-	}
-	if dec.More() {
-		return Event{}, fmt.Errorf("%w: trailing data after event", ErrInvalidEvent)
 	}
 	canon, err := e.Canonical()
 	if err != nil {
@@ -106,7 +150,8 @@ func ParseEvent(b []byte) (Event, error) {
 	if !bytes.Equal(canon, b) {
 		return Event{}, fmt.Errorf("%w: event bytes are not canonical", ErrInvalidEvent)
 	}
-	return e.normalized(), nil
+	e.normalizeTimes() // e is fresh: nothing to copy first
+	return e, nil
 }
 
 // DecodeEntry decodes a log entry without re-deriving its canonical form.

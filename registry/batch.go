@@ -164,13 +164,16 @@ func (s *Service) mintBatch(ctx context.Context, dept *Department, reqs []IssueR
 			todo = append(todo, r)
 		}
 	}
-	for _, r := range todo {
-		slot, err := s.allocateSlot(ctx, dept.USCC)
-		if err != nil {
-			fail(err)
-			return
-		}
-		r.m = &minted{lic: &License{StatusIndex: slot}}
+	slots, opened, err := s.store.allocateSlots(ctx, dept.USCC, len(todo), randomListIndex)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if opened {
+		s.changed() // the bundle carries the new list
+	}
+	for i, r := range todo {
+		r.m = &minted{lic: &License{StatusIndex: slots[i]}}
 	}
 	// A crash between anchoring and storing leaves orphan anchors whose
 	// identifiers the store never saw: the rows the ledger refuses as
@@ -268,31 +271,40 @@ func (s *Service) signRows(ctx context.Context, dept *Department, key *deptSigne
 // of the type, and marks a later row for the same holder with the row that
 // comes first. It returns the unlock.
 func (s *Service) holdOneAll(ctx context.Context, rows []*batchRow) (unlock func()) {
-	var keys []string
-	first := map[string]int{}
+	var holders []holderOf
+	first := map[holderOf]int{}
 	for k, r := range rows {
 		if !r.typ.OneActive {
 			continue
 		}
-		hk := r.typ.Code + "|" + r.rec.HolderCode
-		if j, ok := first[hk]; ok {
+		h := holderOf{r.typ.Code, r.rec.HolderCode}
+		if j, ok := first[h]; ok {
 			r.sameHolder = j
 			continue
 		}
-		first[hk] = k
-		keys = append(keys, hk)
+		first[h] = k
+		holders = append(holders, h)
 	}
-	unlock = s.holders.lockAll(keys)
+	if len(holders) == 0 {
+		return func() {}
+	}
+	unlock, taken, err := s.claimHolders(ctx, holders)
+	var held map[holderOf]heldLicense
+	if err == nil {
+		held, err = s.store.heldLicenses(ctx, holders)
+	}
 	for _, r := range rows {
 		if !r.typ.OneActive || r.sameHolder >= 0 {
 			continue
 		}
-		id, st, err := s.store.heldLicense(ctx, r.typ.Code, r.rec.HolderCode)
-		switch {
+		h := holderOf{r.typ.Code, r.rec.HolderCode}
+		switch l, ok := held[h]; {
 		case err != nil:
 			r.err = err
-		case id != "":
-			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: id, Status: st}
+		case taken[h]:
+			r.err = claimedError(r.typ)
+		case ok:
+			r.err = &OneActiveError{TypeName: r.typ.Name, Existing: l.identifier, Status: l.status}
 		}
 	}
 	return unlock

@@ -11,7 +11,8 @@
 //
 //  1. validate: the request against its type (license.Type.ValidateAt),
 //     the request key (a repeated key answers the first license), the
-//     one-active rule (holdOne);
+//     one-active rule (holdOne: an in-process lock, then a claim in the
+//     store that other instances on the same store see, then the check);
 //  2. identify: a status-list slot, the serial (or, for a version, the
 //     predecessor's serial and the next version segment), the identifier;
 //  3. sign (Service.sign): the credential is built and signed once —

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 
 	"zhengzhao/license"
@@ -32,14 +33,52 @@ func (s *Service) holdOne(ctx context.Context, typ license.Type, holderCode stri
 	if !typ.OneActive {
 		return func() {}, nil
 	}
-	unlock = s.holders.lock(typ.Code + "|" + holderCode)
-	id, st, err := s.store.heldLicense(ctx, typ.Code, holderCode)
-	if err == nil && id != "" {
-		err = &OneActiveError{TypeName: typ.Name, Existing: id, Status: st}
+	h := holderOf{typ.Code, holderCode}
+	unlock, taken, err := s.claimHolders(ctx, []holderOf{h})
+	if err == nil && taken[h] {
+		err = claimedError(typ)
+	}
+	if err == nil {
+		var id string
+		var st license.Status
+		id, st, err = s.store.heldLicense(ctx, typ.Code, holderCode)
+		if err == nil && id != "" {
+			err = &OneActiveError{TypeName: typ.Name, Existing: id, Status: st}
+		}
 	}
 	if err != nil {
 		unlock()
 		return nil, err
 	}
 	return unlock, nil
+}
+
+// claimHolders locks the one-active holders in this process (callers of
+// one holder wait for each other) and claims them in the store, where
+// another instance may be issuing to one of them: those come back in
+// taken. The unlock releases both.
+func (s *Service) claimHolders(ctx context.Context, holders []holderOf) (unlock func(), taken map[holderOf]bool, err error) {
+	keys := make([]string, len(holders))
+	for i, h := range holders {
+		keys[i] = h.typeCode + "|" + h.holderCode
+	}
+	unlockHere := s.holders.lockAll(keys)
+	owner := rand.Text()
+	taken, err = s.store.claimHolders(ctx, owner, holders, s.now())
+	if err != nil {
+		unlockHere()
+		return func() {}, nil, err
+	}
+	return func() {
+		if err := s.store.releaseHolders(context.WithoutCancel(ctx), owner, holders); err != nil {
+			s.log.Error("releasing one-active claims failed; they expire by themselves", "err", err)
+		}
+		unlockHere()
+	}, taken, nil
+}
+
+// claimedError refuses an issue to a holder whom another instance is
+// issuing a license of the same one-active type to at this moment.
+func claimedError(typ license.Type) error {
+	return fmt.Errorf("%w: 该持证主体的%s正在另一处签发，同一主体只能持有一张；请稍后再试", ErrConflict, typ.Name)
 }

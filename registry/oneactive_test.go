@@ -133,3 +133,43 @@ func TestOneActiveConcurrentIssues(t *testing.T) {
 		t.Fatalf("the store holds %d licenses of the company, %v", len(held), err)
 	}
 }
+
+// Two instances on one store and one ledger (as two `serve` processes on
+// one PostgreSQL and one Fabric network), each with its own in-process
+// locks, issue 营业执照 to the same companies at once, singly and in
+// batches: every company ends with exactly one, and every refusal is a
+// conflict.
+func TestOneActiveAcrossInstances(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	second := w.secondInstance()
+	const companies = 12
+	reqs := make([]registry.IssueRequest, companies)
+	for i := range reqs {
+		reqs[i] = w.request(0)
+	}
+	var wg sync.WaitGroup
+	for _, reg := range []*registry.Service{w.reg, second, w.reg, second} {
+		wg.Go(func() {
+			for _, req := range reqs {
+				if _, err := reg.Issue(ctx, w.issuer(0), req); err != nil && !errors.Is(err, registry.ErrConflict) {
+					t.Errorf("issue: %v, want a license or a conflict", err)
+				}
+			}
+		})
+		wg.Go(func() {
+			for _, r := range reg.IssueBatch(ctx, w.issuer(0), reqs) {
+				if r.Err != nil && !errors.Is(r.Err, registry.ErrConflict) {
+					t.Errorf("batch: %v, want a license or a conflict", r.Err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, req := range reqs {
+		held, err := w.reg.List(ctx, registry.ListFilter{TypeCode: req.TypeCode, HolderCode: req.HolderCode})
+		if err != nil || len(held) != 1 {
+			t.Errorf("company %s holds %d licenses (%v), want 1", req.HolderCode, len(held), err)
+		}
+	}
+}

@@ -498,12 +498,30 @@ func (s *Service) anchorAndStore(ctx context.Context, key *deptSigner, vs []*min
 			vs[i].err = err
 		}
 	}
+	s.logIssued(vs)
+	return nil
+}
+
+// logIssued logs the versions stored: a line each for a single issue, one
+// line for a batch (its licenses are each in the record log), so that a
+// bulk import of a million licenses does not write a million log lines.
+func (s *Service) logIssued(vs []*minted) {
+	var stored []*License
 	for _, v := range vs {
 		if v.err == nil {
-			s.log.Info("license issued", "id", v.lic.Identifier, "department", v.lic.Department, "type", v.lic.TypeCode, "version", v.lic.Version, "log_index", v.lic.Receipt.LogIndex)
+			stored = append(stored, v.lic)
 		}
 	}
-	return nil
+	switch {
+	case len(stored) == 0:
+	case len(vs) == 1:
+		l := stored[0]
+		s.log.Info("license issued", "id", l.Identifier, "department", l.Department, "type", l.TypeCode, "version", l.Version, "log_index", l.Receipt.LogIndex)
+	default:
+		first, last := stored[0], stored[len(stored)-1]
+		s.log.Info("licenses issued", "count", len(stored), "refused", len(vs)-len(stored), "department", first.Department,
+			"first", first.Identifier, "last", last.Identifier, "log_index_from", first.Receipt.LogIndex, "log_index_to", last.Receipt.LogIndex)
+	}
 }
 
 // sealLicense stamps the department's seal on a license: an SES_Signature

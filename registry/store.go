@@ -85,7 +85,18 @@ type licenseStore interface {
 	// allocateSlot hands out a free status-list slot of a department;
 	// opened reports that a new list was opened for it.
 	allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error)
+	// allocateSlots is allocateSlot for n slots at once.
+	allocateSlots(ctx context.Context, uscc string, n int, pick func() (int, error)) (slots []int, opened bool, err error)
 	heldLicense(ctx context.Context, typeCode, holderCode string) (string, license.Status, error)
+	// heldLicenses is heldLicense for many holders at once: for each one
+	// that holds an active or suspended license of its type, that license
+	// (the lowest identifier when there are several).
+	heldLicenses(ctx context.Context, holders []holderOf) (map[holderOf]heldLicense, error)
+	// claimHolders claims one-active holders for owner across every handle
+	// of the store (holder_claims) and returns the ones another owner
+	// holds; releaseHolders drops owner's claims.
+	claimHolders(ctx context.Context, owner string, holders []holderOf, now time.Time) (taken map[holderOf]bool, err error)
+	releaseHolders(ctx context.Context, owner string, holders []holderOf) error
 	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
 	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
 	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error
@@ -185,9 +196,8 @@ type store struct {
 type pendingInsert struct {
 	lic  *License
 	errc chan error
-	// the record, receipt and credential columns (packLicense)
-	record, receipt string
-	credential      []byte
+
+	packedRow // the columns packLicense makes
 	// the seal signature as stored: without the seal it carries
 	stripped []byte
 	cut      sealCut
@@ -282,7 +292,15 @@ func openPostgres(ctx context.Context, uri string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: open store %s: %w", redactURI(uri), err)
 	}
-	return openDB(sqlDB{db, dialectPostgres})
+	s, err := openDB(sqlDB{db, dialectPostgres})
+	if err != nil {
+		return nil, err
+	}
+	if err := tunePostgres(ctx, s.db); err != nil { // store_pg.go
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // redactURI hides a password a store URI may carry.
@@ -433,11 +451,11 @@ func (s *store) insertLicense(ctx context.Context, lic *License, sealID string, 
 // (packLicense), its seal signature without the seal (sealDER, id sealID)
 // and the signer's certificate.
 func (s *store) pendingOf(lic *License, sealID string, sealDER []byte) (*pendingInsert, error) {
-	rec, rcpt, cred, err := packLicense(lic)
+	row, err := packLicense(lic)
 	if err != nil {
 		return nil, err
 	}
-	p := &pendingInsert{lic: lic, record: rec, receipt: rcpt, credential: cred, stripped: lic.SealSignature}
+	p := &pendingInsert{lic: lic, packedRow: row, stripped: lic.SealSignature}
 	if stripped, i := cutOut(lic.SealSignature, sealDER); i >= 0 {
 		p.stripped, p.cut = stripped, sealCut{sealID: sealID, sealOffset: i, certOffset: -1}
 		parts, err := s.sealParts(sealID)
@@ -481,26 +499,25 @@ func (s *store) commitLoop() {
 }
 
 func (s *store) insertBatch(batch []*pendingInsert) error {
+	if s.db.d == dialectPostgres && len(batch) > 1 {
+		return s.copyLicenses(batch) // store_pg_copy.go
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("registry: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := insertNotes(tx, batch); err != nil {
+		return err
+	}
 	var size uint64 // the largest ledger size the batch shows
 	// Many rows a statement: one round trip for them on PostgreSQL.
 	for rows := range slices.Chunk(batch, insertRowsPerStatement) {
 		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
-		args := make([]any, 0, len(rows)*19)
+		args := make([]any, 0, len(rows)*21)
 		for _, p := range rows {
-			l := p.lic
-			var reqKey any
-			if l.RequestKey != "" {
-				reqKey = l.RequestKey
-			}
-			args = append(args, l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
-				l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, l.Compact, p.stripped,
-				nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex))
-			size = max(size, l.Receipt.TreeSize)
+			args = append(args, p.rowArgs()...)
+			size = max(size, p.lic.Receipt.TreeSize)
 		}
 		if _, err := tx.Exec(q, args...); err != nil {
 			if len(batch) == 1 {
@@ -518,17 +535,29 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	return nil
 }
 
-// insertRowsPerStatement bounds a multi-row INSERT: 19 parameters a row,
+// rowArgs are the values of the row's insertLicenseSQL columns, in order.
+func (p *pendingInsert) rowArgs() []any {
+	l := p.lic
+	var reqKey any
+	if l.RequestKey != "" {
+		reqKey = l.RequestKey
+	}
+	return []any{l.Identifier, l.Department, l.TypeCode, l.Serial, l.Version, l.Record.HolderCode, string(l.Status),
+		l.StatusIndex, p.record, p.credential, p.receipt, sortableTime(l.IssuedAt), reqKey, p.compact, p.stripped,
+		nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex), p.packed, p.noteDigest}
+}
+
+// insertRowsPerStatement bounds a multi-row INSERT: 21 parameters a row,
 // well under SQLite's 32,766 and PostgreSQL's 65,535.
 const insertRowsPerStatement = 256
 
 const (
 	insertLicenseSQL = `INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential,
-		receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, cert_offset, status_log_index) VALUES `
-	insertLicenseRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		receipt, issued_at, request_key, compact, seal_signature, seal_id, seal_offset, cert_offset, status_log_index, packed, note_digest) VALUES `
+	insertLicenseRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0), COALESCE(cert_offset, -1)`
+const licenseColumns = `identifier, uscc, type_code, serial, version, status, status_reason, status_note, status_index, record, credential, receipt, issued_at, COALESCE(request_key, ''), compact, seal_signature, COALESCE(seal_id, ''), COALESCE(seal_offset, 0), COALESCE(cert_offset, -1), ` + packedColumns
 
 func (s *store) scanLicense(row interface{ Scan(...any) error }) (*License, error) {
 	l, cut, err := scanLicenseRow(row)
@@ -559,13 +588,15 @@ func scanLicenseRow(row interface{ Scan(...any) error }) (*License, sealCut, err
 		l                         License
 		status, rec, rcpt, issued string
 		cut                       sealCut
+		packed                    []byte
+		note                      string
 	)
 	if err := row.Scan(&l.Identifier, &l.Department, &l.TypeCode, &l.Serial, &l.Version, &status, &l.StatusReason, &l.StatusNote, &l.StatusIndex,
-		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &cut.sealID, &cut.sealOffset, &cut.certOffset); err != nil {
+		&rec, &l.Credential, &rcpt, &issued, &l.RequestKey, &l.Compact, &l.SealSignature, &cut.sealID, &cut.sealOffset, &cut.certOffset, &packed, &note); err != nil {
 		return nil, cut, err
 	}
 	l.Status = license.Status(status)
-	if err := unpackLicense(&l, rec, rcpt); err != nil {
+	if err := unpackLicense(&l, rec, rcpt, packed, note); err != nil {
 		return nil, cut, err
 	}
 	l.IssuedAt = parseTime(issued)

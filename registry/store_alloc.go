@@ -101,22 +101,40 @@ func (s *store) reserveSerials(ctx context.Context, k serialKey, n int) (int, er
 // list the index is random (pick), so no index tells when a license was
 // issued.
 func (s *store) allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (int, bool, error) {
+	slots, opened, err := s.allocateSlots(ctx, uscc, 1, pick)
+	if err != nil {
+		return 0, false, err
+	}
+	return slots[0], opened, nil
+}
+
+// allocateSlots hands out n free slots of a department at once, as
+// allocateSlot does one: a batch of n licenses takes them in one
+// transaction (or a few, where a list fills up) rather than one every
+// allocBlock licenses.
+func (s *store) allocateSlots(ctx context.Context, uscc string, n int, pick func() (int, error)) ([]int, bool, error) {
 	s.alloc.mu.Lock()
 	defer s.alloc.mu.Unlock()
-	b := s.alloc.slots[uscc]
-	if b == nil || len(b.free) == 0 {
-		var err error
-		if b, err = s.reserveSlots(ctx, uscc, pick, allocBlock); err != nil {
-			return 0, false, err
+	out := make([]int, 0, n)
+	opened := false
+	for len(out) < n {
+		b := s.alloc.slots[uscc]
+		if b == nil || len(b.free) == 0 {
+			var err error
+			if b, err = s.reserveSlots(ctx, uscc, pick, max(allocBlock, n-len(out))); err != nil {
+				return nil, false, err
+			}
+			if s.alloc.slots == nil {
+				s.alloc.slots = map[string]*slotBlock{}
+			}
+			s.alloc.slots[uscc] = b
 		}
-		if s.alloc.slots == nil {
-			s.alloc.slots = map[string]*slotBlock{}
-		}
-		s.alloc.slots[uscc] = b
+		k := min(n-len(out), len(b.free))
+		out = append(out, b.free[:k]...)
+		opened = opened || b.opened
+		b.free, b.opened = b.free[k:], false
 	}
-	slot, opened := b.free[0], b.opened
-	b.free, b.opened = b.free[1:], false
-	return slot, opened, nil
+	return out, opened, nil
 }
 
 // reserveSlots takes up to n free slots of the department's open list in

@@ -313,6 +313,66 @@ func TestStoreSlotsShared(t *testing.T) {
 		if err != nil || len(rows) != 2 {
 			t.Errorf("status lists: %+v %v", rows, err)
 		}
+		// A batch takes its slots at once, across a list that fills up:
+		// none handed out before, the third list opened once.
+		if _, err := h1.db.ExecContext(ctx, `UPDATE status_lists SET used = ? WHERE uscc = 'U1' AND list = 1`, StatusListSize/2-100); err != nil {
+			t.Fatal(err)
+		}
+		h4 := db.open(t)
+		defer h4.Close()
+		batch, op, err := h4.allocateSlots(ctx, "U1", 700, randomListIndex)
+		if err != nil || len(batch) != 700 || !op {
+			t.Fatalf("a batch of 700 slots: %d slots, opened %v, %v", len(batch), op, err)
+		}
+		perList := map[int]int{}
+		for _, slot := range batch {
+			if seen[slot] {
+				t.Errorf("slot %d handed out twice", slot)
+			}
+			seen[slot] = true
+			perList[slot/StatusListSize]++
+		}
+		if perList[1] != 100 || perList[2] != 600 {
+			t.Errorf("slots of the batch per list: %v, want 100 from list 1 and 600 from list 2", perList)
+		}
+	})
+}
+
+// heldLicenses answers for many holders at once what heldLicense answers
+// for one: only active or suspended licenses of the holder's own type.
+func TestStoreHeldLicenses(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		// a and d: two active licenses of one holder (the lowest identifier
+		// answers); c: a revoked one of another holder, which holds none.
+		a, b, c, d := testLicense(4, "U1", 1), testLicense(2, "U1", 2), testLicense(3, "U1", 3), testLicense(1, "U1", 4)
+		b.Record.HolderCode = "H-other"
+		c.Record.HolderCode, c.Status = "H-revoked", license.StatusRevoked
+		for _, l := range []*License{a, b, c, d} {
+			if err := st.insertLicense(ctx, l, "", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		typ := a.TypeCode
+		holders := []holderOf{{typ, a.Record.HolderCode}, {typ, "H-other"}, {"999", a.Record.HolderCode}, {typ, "H-none"}, {typ, "H-revoked"}}
+		got, err := st.heldLicenses(ctx, holders)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range holders {
+			id, status, err := st.heldLicense(ctx, h.typeCode, h.holderCode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := got[h]; g.identifier != id || g.status != status {
+				t.Errorf("%+v: heldLicenses %+v, heldLicense %q %q", h, g, id, status)
+			}
+		}
+		if len(got) != 2 || got[holderOf{typ, a.Record.HolderCode}].identifier != d.Identifier {
+			t.Errorf("held: %+v, want %s and %s", got, d.Identifier, b.Identifier)
+		}
 	})
 }
 
@@ -443,6 +503,48 @@ func TestStoreMigrations(t *testing.T) {
 		var n int
 		if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migrations) {
 			t.Errorf("%d rows in schema_migrations (%v), want %d", n, err, len(migrations))
+		}
+	})
+}
+
+// A one-active holder claimed through one handle is refused to another
+// until released or expired; a claim renews for its owner.
+func TestStoreHolderClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		h1, h2 := db.open(t), db.open(t)
+		defer h1.Close()
+		defer h2.Close()
+		now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+		a, b, c := holderOf{"111", "H1"}, holderOf{"111", "H2"}, holderOf{"222", "H1"}
+		claim := func(st *store, owner string, at time.Time, hs ...holderOf) map[holderOf]bool {
+			t.Helper()
+			taken, err := st.claimHolders(ctx, owner, hs, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return taken
+		}
+		if taken := claim(h1, "one", now, a, b); len(taken) != 0 {
+			t.Fatalf("first claims: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now, a, c); !taken[a] || taken[c] || len(taken) != 1 {
+			t.Errorf("claims of a held holder and a free one: taken %v, want only %v", taken, a)
+		}
+		if taken := claim(h1, "one", now.Add(time.Minute), a, b); len(taken) != 0 {
+			t.Errorf("the owner renews its claims: taken %v", taken)
+		}
+		if err := h1.releaseHolders(ctx, "one", []holderOf{a}); err != nil {
+			t.Fatal(err)
+		}
+		if taken := claim(h2, "two", now, a); len(taken) != 0 {
+			t.Errorf("a released holder: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now.Add(claimTTL), b); !taken[b] {
+			t.Errorf("a claim renewed a minute later still holds at its first expiry: taken %v", taken)
+		}
+		if taken := claim(h2, "two", now.Add(time.Minute+claimTTL+time.Second), b); len(taken) != 0 {
+			t.Errorf("an expired claim (a crashed instance) is taken over: taken %v", taken)
 		}
 	})
 }

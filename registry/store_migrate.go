@@ -56,6 +56,8 @@ ALTER TABLE licenses ADD COLUMN cert_offset INTEGER;
 `},
 	{version: 8, name: "catalog type versions", sql: catalogSchema},
 	{version: 9, name: "record log", sql: recordsSchema},
+	{version: 10, name: "receipts and compact forms packed, checkpoints once", sql: checkpointNotesSchema},
+	{version: 11, name: "one-active holder claims shared by instances", sql: holderClaimsSchema},
 }
 
 // baseSchema is the schema as it stood when migrations began.

@@ -94,6 +94,8 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 		return err
 	}
 	at := now()
+	ins := newMultiRowInsert(`INSERT INTO records (chain, `+recordColumns+`) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (chain, seq) DO NOTHING`)
 	for _, r := range group {
 		if r.use != nil {
 			if err := insertUsageRow(ctx, tx, *r.use); err != nil {
@@ -108,21 +110,16 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 			return err
 		}
 		hash := ChainHash(prev, RecordDigest(body))
-		res, err := tx.ExecContext(ctx, `INSERT INTO records (chain, `+recordColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (chain, seq) DO NOTHING`,
-			chain, int64(seq), sortableTime(rec.At), rec.Actor.Account, string(rec.Actor.Role), rec.Actor.Name, rec.Actor.Department, rec.Actor.Hall,
+		ins.add(chain, int64(seq), sortableTime(rec.At), rec.Actor.Account, string(rec.Actor.Role), rec.Actor.Name, rec.Actor.Department, rec.Actor.Hall,
 			rec.Action, rec.Purpose, rec.ServiceItem, rec.License, rec.Holder, rec.Result, rec.Reason, body, prev, hash)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errSeqTaken
-		}
 		*r.out = StoredRecord{Record: rec, Body: body, PrevHash: prev, Hash: hash}
 		prev = hash
+	}
+	// The group's records in one statement (store_pg_batch.go).
+	if n, err := ins.exec(ctx, tx); err != nil {
+		return err
+	} else if n != int64(ins.rows()) {
+		return errSeqTaken
 	}
 	return tx.Commit()
 }

@@ -233,18 +233,18 @@ func (s *store) statusOf(ctx context.Context, id string) (license.Status, string
 // eachAnchor calls f with the anchor receipt and QR form of every license
 // of a department.
 func (s *store) eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT credential, receipt, compact FROM licenses WHERE uscc = ?`, uscc)
+	rows, err := s.db.QueryContext(ctx, `SELECT credential, receipt, compact, `+packedColumns+` FROM licenses WHERE uscc = ?`, uscc)
 	if err != nil {
 		return err
 	}
 	type row struct {
-		cred          []byte
-		rcpt, compact string
+		cred, packed        []byte
+		rcpt, compact, note string
 	}
 	var all []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.cred, &r.rcpt, &r.compact); err != nil {
+		if err := rows.Scan(&r.cred, &r.rcpt, &r.compact, &r.packed, &r.note); err != nil {
 			rows.Close()
 			return err
 		}
@@ -255,11 +255,11 @@ func (s *store) eachAnchor(ctx context.Context, uscc string, f func(ledger.Recei
 		return err
 	}
 	for _, r := range all {
-		rc, err := unpackReceipt(r.cred, r.rcpt)
+		rc, compact, err := unpackReceipt(r.cred, r.rcpt, r.compact, r.packed, r.note)
 		if err != nil {
 			return err
 		}
-		if err := f(rc, r.compact); err != nil {
+		if err := f(rc, compact); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ func BenchmarkSign(b *testing.B) {
 	s := NewKeySigner(newTestKey(b))
 	b.SetBytes(int64(len(benchMessage)))
 	b.ReportAllocs()
+	defer reportCPU(b)()
 	for b.Loop() {
 		if _, err := s.Sign(benchMessage); err != nil {
 			b.Fatal(err)

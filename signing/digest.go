@@ -41,5 +41,5 @@ func (s *keySigner) SignDigest(e []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: sign: %w", err)
 	}
-	return ASN1ToRaw(der)
+	return ownDERToRaw(der)
 }

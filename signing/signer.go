@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // SignatureSize is the length of an r‖s signature: r and s, 32 bytes each,
@@ -57,6 +61,10 @@ func NewKeySigner(k *sm2.PrivateKey) Signer {
 
 type keySigner struct {
 	key *sm2.PrivateKey
+
+	zaOnce sync.Once
+	za     []byte // Z_A of the key with the default user ID, computed once
+	zaErr  error
 }
 
 func (s *keySigner) Public() *ecdsa.PublicKey {
@@ -72,15 +80,26 @@ func (s *keySigner) Sign(message []byte) ([]byte, error) {
 	}
 	// Hash here rather than with sm2.DefaultSM2SignerOpts: gmsm refuses an
 	// empty message in that mode, and SM2 defines e = SM3(Z_A ‖ M) for any M.
-	e, err := sm2.CalculateSM2Hash(&s.key.PublicKey, message, []byte(DefaultUserID))
+	za, err := s.zA()
 	if err != nil {
 		return nil, fmt.Errorf("signing: hash message: %w", err)
 	}
-	der, err := sm2.SignASN1(rand.Reader, s.key, e, nil)
+	h := sm3.New()
+	h.Write(za)
+	h.Write(message)
+	var e [sm3.Size]byte
+	der, err := sm2.SignASN1(rand.Reader, s.key, h.Sum(e[:0]), nil)
 	if err != nil {
 		return nil, fmt.Errorf("signing: sign: %w", err)
 	}
-	return ASN1ToRaw(der)
+	return ownDERToRaw(der)
+}
+
+// zA returns Z_A of the signer's key, computed on first use: SM3 of the
+// user ID, the curve and the key, the same for every message.
+func (s *keySigner) zA() ([]byte, error) {
+	s.zaOnce.Do(func() { s.za, s.zaErr = ZA(&s.key.PublicKey) })
+	return s.za, s.zaErr
 }
 
 // Verify checks that sig, a 64-byte r‖s, is an SM2 signature of message under
@@ -123,19 +142,18 @@ func RawToASN1(sig []byte) ([]byte, error) {
 	if len(sig) != SignatureSize {
 		return nil, fmt.Errorf("%w: length %d, want %d", ErrBadSignature, len(sig), SignatureSize)
 	}
-	r := new(big.Int).SetBytes(sig[:32])
-	s := new(big.Int).SetBytes(sig[32:])
-	if err := checkScalar("r", r); err != nil {
-		return nil, err
+	for i, name := range [2]string{"r", "s"} {
+		if v := sig[32*i : 32*i+32]; isZero(v) || string(v) >= string(curveOrderBytes) {
+			return nil, fmt.Errorf("%w: %s out of range", ErrBadSignature, name)
+		}
 	}
-	if err := checkScalar("s", s); err != nil {
-		return nil, err
-	}
-	der, err := asn1.Marshal(ecdsaSignature{R: r, S: s})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
-	}
-	return der, nil
+	// What asn1.Marshal writes of two big.Int, without the reflection.
+	b := cryptobyte.NewBuilder(make([]byte, 0, 2+2*(2+33)))
+	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addPositiveInt(b, sig[:32])
+		addPositiveInt(b, sig[32:])
+	})
+	return b.Bytes()
 }
 
 // ASN1ToRaw converts a DER SM2 signature to the 64-byte r‖s form. Malformed

@@ -44,12 +44,14 @@ func (f figure) against(sm2 figure) figure {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--scale N [--batch B] [--store URI]] [--ledger fabric --fabric-config FILE]", stderr)
+	fs := newFlags("bench", "bench [--json] [--issue-n N] [--concurrency C] [--scale N [--batch B] [--store URI]] [--ledger fabric --fabric-config FILE] [--several K --store URI --ledger fabric --fabric-config FILE [--batch B] [--keep]]", stderr)
 	scale := fs.Int("scale", 0, "instead: issue N licenses into a fresh data directory and measure, per tenth, issue rate, heap and bytes a license; then start-up, ledger verify, bundle and list bytes, document-verify and lookup p99")
+	several := fs.Int("several", 0, "instead: start K `serve` instances on one PostgreSQL (--store, empty) and one Fabric network (--fabric-config), issue --issue-n licenses into all at once through POST /api/v1/import (--batch rows a call, --concurrency calls in flight per instance) and report licenses/s and the CPU of every process a license")
+	keep := fs.Bool("keep", false, "with --several: keep the instances' data directories and logs")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	issueN := fs.Int("issue-n", 20000, "licenses to issue in the issue figure")
 	conc := fs.Int("concurrency", 64, "concurrent issuers in the issue figure")
-	batch := fs.Int("batch", 0, "with --scale: issue with IssueBatch calls of this many requests (each of the concurrent issuers); 0 issues one license a call")
+	batch := fs.Int("batch", 0, "with --scale: issue with IssueBatch calls of this many requests (each of the concurrent issuers); 0 issues one license a call; with --several: rows a POST /api/v1/import (default 500)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	lc := ledgerFlags(fs)
 	store := fs.String("store", "", "with --scale: the registry store of the run, an empty database ("+storeUsage+")")
@@ -59,8 +61,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := lc.check(); err != nil {
 		return err
 	}
-	if *store != "" && *scale == 0 {
-		return usagef("--store needs --scale")
+	if *store != "" && *scale == 0 && *several == 0 {
+		return usagef("--store needs --scale or --several")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -90,6 +92,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%-18s %12.0f ops/s  n=%d%s\n", f.Name, f.OpsPerSec, f.N, note)
 	}
 
+	if *several > 0 {
+		if lc.kind != ledgerFabric {
+			return usagef("--several needs --ledger fabric --fabric-config FILE")
+		}
+		b, c := *batch, *conc
+		if b == 0 {
+			b = 500
+		}
+		if !flagSet(fs, "concurrency") {
+			c = 4
+		}
+		return runSeveral(ctx, severalConfig{instances: *several, store: *store, fabric: lc.fabricConfig, n: *issueN,
+			conc: c, batch: b, keep: *keep}, *asJSON, stdout, stderr)
+	}
 	if *scale > 0 {
 		return runScale(ctx, *scale, *conc, *batch, *asJSON, stdout, *store)
 	}

@@ -422,6 +422,13 @@ func (l *Ledger) gather(batch []*request, n, want int) ([]*request, int) {
 	return batch, n
 }
 
+// recordSizeHint and checkpointSizeHint are what commit expects a log record
+// of an entry and of a checkpoint to take.
+const (
+	recordSizeHint     = 512
+	checkpointSizeHint = 1024
+)
+
 // accepted is a request whose events passed the rules in this commit.
 type accepted struct {
 	req     *request
@@ -446,9 +453,15 @@ func (l *Ledger) commit(batch []*request) {
 		at = l.lastAt
 	}
 	next := l.tree.size()
-	var buf []byte
+	events := 0
+	for _, r := range batch {
+		events += len(r.events)
+	}
+	// Room for the records of the usual events (an anchor's is about 500
+	// bytes) and the checkpoint, so the buffer is not copied as it grows.
+	buf := make([]byte, 0, events*recordSizeHint+checkpointSizeHint)
 	var ok []accepted
-	var events []index.Event
+	var indexed []index.Event
 	for _, r := range batch {
 		a, err := l.prepare(r, at, next)
 		if err != nil {
@@ -459,7 +472,7 @@ func (l *Ledger) commit(batch []*request) {
 			off := l.end + int64(len(buf))
 			l.store.offsets[a.first+uint64(i)] = off
 			if !licenseEvent(a.kinds[i]) {
-				events = append(events, indexEvent(a.first+uint64(i), off))
+				indexed = append(indexed, indexEvent(a.first+uint64(i), off))
 			}
 			var d []byte
 			buf, d = appendRecord(buf, recEntry, e)
@@ -493,21 +506,22 @@ func (l *Ledger) commit(batch []*request) {
 	l.cp = cp
 	l.lastAt = at
 	// Proofs before the index write: the new nodes are still at hand.
+	// The requests' entries are consecutive: their proofs come in one go.
+	proofs, err := l.tree.inclusionProofs(ok[0].first, cp.Size-ok[0].first, cp.Size)
+	if err != nil { // cannot happen: the entries end at cp.Size = tree size
+		l.fail(ok, err)
+		return
+	}
 	answers := make([][]ledger.Receipt, len(ok))
 	for k, a := range ok {
 		receipts := make([]ledger.Receipt, len(a.entries))
 		for i, e := range a.entries {
 			index := a.first + uint64(i)
-			proof, err := l.tree.inclusionProof(index, cp.Size)
-			if err != nil { // cannot happen: index < cp.Size = tree size
-				l.fail(ok, err)
-				return
-			}
-			receipts[i] = ledger.Receipt{Entry: e, LogIndex: index, TreeSize: cp.Size, InclusionProof: proof, Checkpoint: note}
+			receipts[i] = ledger.Receipt{Entry: e, LogIndex: index, TreeSize: cp.Size, InclusionProof: proofs[index-ok[0].first], Checkpoint: note}
 		}
 		answers[k] = receipts
 	}
-	if err := l.committed(cpOff, int(cp.Size-ok[0].first), events, false); err != nil {
+	if err := l.committed(cpOff, int(cp.Size-ok[0].first), indexed, false); err != nil {
 		// The events are durable in the log, so their callers get their
 		// receipts; later calls fail until a reopen brings the kept
 		// checkpoint and the index up to date with the log.
@@ -526,18 +540,32 @@ func (l *Ledger) prepare(r *request, at time.Time, first uint64) (accepted, erro
 	for i, e := range r.events {
 		e.V = ledger.EventVersion
 		e.At = at
-		b, err := e.Canonical()
+		// Apply the event exactly as a replay of the log will see it:
+		// Entry's event is what ParseEvent reads from the entry's bytes.
+		ev, b, err := e.Entry()
 		if err != nil {
 			return accepted{}, err
 		}
-		// Apply the event exactly as a replay of the log will see it.
-		if events[i], err = ledger.ParseEvent(b); err != nil {
-			return accepted{}, err
-		}
-		entries[i] = b
+		events[i], entries[i] = ev, b
 		kinds[i] = e.Kind
 	}
-	if err := l.state.ApplyAll(events, first); err != nil {
+	// The licenses the events name, read from the index in one go.
+	var ids []string
+	for _, e := range events {
+		switch {
+		case e.Anchor != nil:
+			ids = append(ids, e.Anchor.Identifier)
+			if p := e.Anchor.Predecessor; p != nil {
+				ids = append(ids, p.Identifier)
+			}
+		case e.Status != nil:
+			ids = append(ids, e.Status.Identifier)
+		}
+	}
+	l.store.prefetch(ids)
+	err := l.state.ApplyAll(events, first)
+	l.store.forgetAbsent()
+	if err != nil {
 		return accepted{}, err
 	}
 	return accepted{req: r, first: first, entries: entries, kinds: kinds}, nil

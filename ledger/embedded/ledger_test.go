@@ -596,6 +596,7 @@ func BenchmarkAnchorConcurrent(b *testing.B) {
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	start := time.Now()
+	cpu := cpuTime(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			next.Lock()
@@ -609,6 +610,7 @@ func BenchmarkAnchorConcurrent(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/license")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "licenses/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, f.l.syncs.Load()-syncs)), "licenses/fsync")
 }

@@ -24,18 +24,39 @@ const parallelVerifyMin = 64
 // signed message followed by the signature, the value the public key that
 // verified it.
 type checked struct {
-	m sync.Map
+	mu sync.Mutex
+	m  map[string]*ecdsa.PublicKey
 	// pubs holds the public keys preverify has looked up, by key id (a
 	// key id names one certificate, so its key never changes).
 	pubs sync.Map
 }
 
-func checkedKey(msg, sig []byte) string { return string(msg) + string(sig) }
+// checkedKeySize is the size of a key of checked.m: an anchor's signed
+// message (two hashes) and its signature.
+const checkedKeySize = 2*ledger.HashSize + signing.SignatureSize
+
+// appendCheckedKey appends the key of checked.m for msg and sig to b.
+func appendCheckedKey(b, msg, sig []byte) []byte { return append(append(b, msg...), sig...) }
+
+func (c *checked) store(key string, pub *ecdsa.PublicKey) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]*ecdsa.PublicKey)
+	}
+	c.m[key] = pub
+	c.mu.Unlock()
+}
 
 // verify is the State's signature check: a signature verified ahead with
 // the same key passes, anything else is verified now.
 func (c *checked) verify(pub *ecdsa.PublicKey, msg, sig []byte) error {
-	if v, ok := c.m.Load(checkedKey(msg, sig)); ok && v.(*ecdsa.PublicKey).Equal(pub) {
+	var buf [checkedKeySize]byte
+	k := appendCheckedKey(buf[:0], msg, sig)
+	c.mu.Lock()
+	v, ok := c.m[string(k)] // no allocation: the conversion is only for the lookup
+	c.mu.Unlock()
+	// The keys preverify used are the state's own: the same pointer.
+	if ok && (v == pub || v.Equal(pub)) {
 		return nil
 	}
 	return signing.Verify(pub, msg, sig)
@@ -81,8 +102,8 @@ func (l *Ledger) preverify(anchors []ledger.Anchor) []string {
 		if signing.Verify(pubs[i], msg, a.Signature) != nil {
 			return
 		}
-		keys[i] = checkedKey(msg, a.Signature)
-		l.checked.m.Store(keys[i], pubs[i])
+		keys[i] = string(appendCheckedKey(make([]byte, 0, checkedKeySize), msg, a.Signature))
+		l.checked.store(keys[i], pubs[i])
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(anchors) < parallelVerifyMin || workers < 2 {
@@ -105,9 +126,11 @@ func (l *Ledger) preverify(anchors []ledger.Anchor) []string {
 
 // forget drops what preverify remembered.
 func (l *Ledger) forget(keys []string) {
+	l.checked.mu.Lock()
+	defer l.checked.mu.Unlock()
 	for _, k := range keys {
 		if k != "" {
-			l.checked.m.Delete(k)
+			delete(l.checked.m, k)
 		}
 	}
 }

@@ -25,6 +25,9 @@ type licenses struct {
 	// offsets maps the index of an entry written in the commit in progress
 	// to its offset in the log.
 	offsets map[uint64]int64
+	// absent holds identifiers prefetch found missing from the index, until
+	// forgetAbsent (within one prepare: the index does not change meanwhile).
+	absent map[string]struct{}
 }
 
 type pendingLicense struct {
@@ -35,7 +38,7 @@ type pendingLicense struct {
 var _ ledger.LicenseStore = (*licenses)(nil)
 
 func newLicenses(idx *index.Index, log *os.File) *licenses {
-	return &licenses{idx: idx, log: log, pending: map[string]*pendingLicense{}, offsets: map[uint64]int64{}}
+	return &licenses{idx: idx, log: log, pending: map[string]*pendingLicense{}, offsets: map[uint64]int64{}, absent: map[string]struct{}{}}
 }
 
 // License returns the pending state of a license or the one in the index.
@@ -46,6 +49,9 @@ func (s *licenses) License(id string) (*ledger.LicenseState, bool, error) {
 		}
 		return p.ls, true, nil
 	}
+	if _, ok := s.absent[id]; ok {
+		return nil, false, nil
+	}
 	ls, off, ok, err := s.stored(id)
 	if err != nil || !ok {
 		return nil, ok, err
@@ -53,6 +59,38 @@ func (s *licenses) License(id string) (*ledger.LicenseState, bool, error) {
 	s.pending[id] = &pendingLicense{ls: ls, offset: off}
 	return ls, true, nil
 }
+
+// prefetch reads the identifiers not pending from the index in one go, so
+// that License does not read them one by one: those found become pending as
+// License would make them, those missing are noted absent until
+// forgetAbsent. A read that fails is left to License to report.
+func (s *licenses) prefetch(ids []string) {
+	var want []string
+	for _, id := range ids {
+		if _, ok := s.pending[id]; !ok {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	vs, err := s.idx.Licenses(want)
+	if err != nil {
+		return
+	}
+	for i, id := range want {
+		if vs[i] == nil {
+			s.absent[id] = struct{}{}
+			continue
+		}
+		if ls, off, ok, err := s.storedValue(id, vs[i]); err == nil && ok {
+			s.pending[id] = &pendingLicense{ls: ls, offset: off}
+		}
+	}
+}
+
+// forgetAbsent drops what prefetch found missing.
+func (s *licenses) forgetAbsent() { clear(s.absent) }
 
 // lookup is License for readers: it returns a copy and changes nothing.
 // Committed changes not yet in the index are pending too, so it sees them.
@@ -133,6 +171,11 @@ func (s *licenses) stored(id string) (*ledger.LicenseState, int64, bool, error) 
 	if !ok {
 		return nil, 0, false, nil
 	}
+	return s.storedValue(id, v)
+}
+
+// storedValue is stored for the index value v of id.
+func (s *licenses) storedValue(id string, v []byte) (*ledger.LicenseState, int64, bool, error) {
 	ls, off, err := decodeLicense(v)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("%w: index entry of license %s: %w", ledger.ErrCorrupt, id, err)
@@ -187,6 +230,7 @@ func (s *licenses) flush(b *index.Batch) error {
 func (s *licenses) drop() {
 	clear(s.pending)
 	clear(s.offsets)
+	clear(s.absent)
 }
 
 // storedLicense is a LicenseState without its anchor, which stays in the

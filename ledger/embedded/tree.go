@@ -156,3 +156,70 @@ func (t *tree) consistencyProof(oldSize, newSize uint64) ([][]byte, error) {
 	}
 	return n.Rehash(hs, hasher.HashChildren)
 }
+
+// inclusionProofs returns the audit paths of the count leaves from first in
+// the tree of size: the same as inclusionProof for each, but the paths of
+// neighbouring leaves share most of their nodes (and the ephemeral node of
+// the tree's right edge), so each node is looked up, and each ephemeral node
+// hashed, once. The paths share the hashes they have in common.
+func (t *tree) inclusionProofs(first, count, size uint64) ([][][]byte, error) {
+	if size > t.size() || first+count > size || first+count < first {
+		return nil, fmt.Errorf("%w: inclusion of leaves %d+%d in size %d (tree size %d)", tlog.ErrRange, first, count, size, t.size())
+	}
+	plans := make([]proof.Nodes, count)
+	hashes := make(map[compact.NodeID][]byte)
+	var missing []compact.NodeID
+	for i := range plans {
+		n, err := proof.Inclusion(first+uint64(i), size)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", tlog.ErrRange, err)
+		}
+		plans[i] = n
+		for _, id := range n.IDs {
+			if _, ok := hashes[id]; ok {
+				continue
+			}
+			if h, ok := t.pending[id]; ok {
+				hashes[id] = h
+				continue
+			}
+			hashes[id] = nil
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		hs, err := t.idx.Nodes(missing)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ledger.ErrUnavailable, err)
+		}
+		for j, h := range hs {
+			hashes[missing[j]] = h
+		}
+	}
+	// As proof.Nodes.Rehash: the nodes IDs[begin:end] fold, lowest first,
+	// into the ephemeral node, whose hash depends only on it (and size).
+	ephems := make(map[compact.NodeID][]byte)
+	out := make([][][]byte, count)
+	for i, n := range plans {
+		ephem, begin, end := n.Ephem()
+		p := make([][]byte, 0, len(n.IDs))
+		for j := 0; j < len(n.IDs); j++ {
+			if j != begin || begin >= end {
+				p = append(p, hashes[n.IDs[j]])
+				continue
+			}
+			h, ok := ephems[ephem]
+			if !ok {
+				h = hashes[n.IDs[begin]]
+				for k := begin + 1; k < end; k++ {
+					h = hasher.HashChildren(hashes[n.IDs[k]], h)
+				}
+				ephems[ephem] = h
+			}
+			p = append(p, h)
+			j = end - 1
+		}
+		out[i] = p
+	}
+	return out, nil
+}

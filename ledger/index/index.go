@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -139,6 +140,22 @@ func (x *Index) License(identifier string) (v []byte, ok bool, err error) {
 	return v, ok, err
 }
 
+// Licenses returns the values of the given identifiers, in order, from one
+// read: nil for an identifier the index does not hold.
+func (x *Index) Licenses(identifiers []string) ([][]byte, error) {
+	out := make([][]byte, len(identifiers))
+	err := x.db.View(func(tx *bolt.Tx) error {
+		lic := tx.Bucket(bucketLicenses)
+		for i, id := range identifiers {
+			if b := lic.Get([]byte(id)); b != nil {
+				out[i] = append([]byte(nil), b...)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Node is the hash of one complete subtree of the Merkle tree.
 type Node struct {
 	ID   compact.NodeID
@@ -209,7 +226,15 @@ func (x *Index) Write(b *Batch) error {
 		// Identifiers mostly grow (serials within a department): pages
 		// split nearly full, not half (bbolt's default).
 		lic.FillPercent = 0.9
-		for id, v := range b.Licenses {
+		// In key order: each put lands next to the one before (identifiers
+		// of a batch are mostly consecutive serials), on pages already at hand.
+		ids := make([]string, 0, len(b.Licenses))
+		for id := range b.Licenses {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			v := b.Licenses[id]
 			var err error
 			if v == nil {
 				err = lic.Delete([]byte(id))

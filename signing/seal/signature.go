@@ -86,11 +86,11 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
 		return nil, invalid("signing time is missing or out of range")
 	}
-	tbs, err := encodeTBS(seal, dataHash, at, propertyInfo)
+	tb, err := newTBS(seal, dataHash, at, propertyInfo)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := signer.Sign(tbs)
+	raw, err := signer.Sign(tb.bytes())
 	if err != nil {
 		return nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
 	}
@@ -98,48 +98,144 @@ func sign(signer signing.Signer, signerCert *smx509.Certificate, seal *Seal, dat
 	if err != nil {
 		return nil, fmt.Errorf("seal: signature: %w", err)
 	}
-	return marshalSignature(tbs, signerCert.Raw, sig)
+	return tb.marshalSignature(signerCert.Raw, sig)
 }
 
-// encodeTBS checks propertyInfo and returns the DER of a version 4
+// tbsVersion4 is TBS_Sign.version, INTEGER 4, in DER.
+var tbsVersion4 = []byte{0x02, 0x01, Version4}
+
+// tbsSign is a version 4 TBS_Sign in its three parts:
+//
+//	head ‖ tbsVersion4 ‖ seal ‖ tail
+//
+// head is the SEQUENCE's tag and length, seal the seal's DER as it stands
+// (tens of kilobytes) and tail the DER of timeInfo, dataHash and
+// propertyInfo. Kept apart, the seal is copied once, into the
+// SES_Signature, and hashed once by a Stamper.
+type tbsSign struct {
+	head []byte
+	seal []byte
+	tail []byte
+}
+
+// newTBS checks propertyInfo and returns the parts of a version 4
 // TBS_Sign.
-func encodeTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) ([]byte, error) {
+func newTBS(seal *Seal, dataHash []byte, at time.Time, propertyInfo string) (*tbsSign, error) {
 	if len(propertyInfo) > maxPropertyInfo || !isIA5(propertyInfo) {
 		return nil, invalid("propertyInfo must be at most %d ASCII characters", maxPropertyInfo)
 	}
-	// Sized for it all: the seal is tens of kilobytes, growing by doubling
-	// copied it several times.
-	tb := cryptobyte.NewBuilder(make([]byte, 0, len(seal.Raw)+len(dataHash)+len(propertyInfo)+64))
-	tb.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // TBS_Sign
-		b.AddASN1Int64(Version4)
-		b.AddBytes(seal.Raw)
-		addGeneralizedTime(b, at)
-		b.AddASN1BitString(dataHash)
-		addIA5(b, propertyInfo)
-	})
-	tbs, err := tb.Bytes()
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(dataHash)+len(propertyInfo)+32))
+	addGeneralizedTime(b, at)
+	b.AddASN1BitString(dataHash)
+	addIA5(b, propertyInfo)
+	tail, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("seal: encode TBS_Sign: %w", err)
 	}
-	return tbs, nil
+	n := len(tbsVersion4) + len(seal.Raw) + len(tail)
+	if n > MaxSize {
+		return nil, invalid("TBS_Sign of %d bytes exceeds the %d-byte limit", n, MaxSize)
+	}
+	return &tbsSign{head: appendDERHead(make([]byte, 0, 6), casn1.SEQUENCE, n), seal: seal.Raw, tail: tail}, nil
 }
 
-func marshalSignature(tbs, certDER, sigDER []byte) ([]byte, error) {
-	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(certDER)+len(sigDER)+64))
-	b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) { // SES_Signature
-		b.AddBytes(tbs)
-		b.AddASN1OctetString(certDER)
-		b.AddASN1ObjectIdentifier(OIDSM2WithSM3)
-		b.AddASN1BitString(sigDER)
-	})
-	der, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("seal: encode SES_Signature: %w", err)
+// parts is the TBS_Sign DER in its four pieces, in order.
+func (t *tbsSign) parts() [4][]byte {
+	return [4][]byte{t.head, tbsVersion4, t.seal, t.tail}
+}
+
+// bytes returns the TBS_Sign DER in one new slice.
+func (t *tbsSign) bytes() []byte {
+	p := t.parts()
+	out := make([]byte, 0, len(p[0])+len(p[1])+len(p[2])+len(p[3]))
+	for _, b := range p {
+		out = append(out, b...)
 	}
+	return out
+}
+
+// marshalSignature returns the DER of the SES_Signature over this
+// TBS_Sign.
+func (t *tbsSign) marshalSignature(certDER, sigDER []byte) ([]byte, error) {
+	return marshalSignatureParts(t.parts(), certDER, sigDER)
+}
+
+// marshalSignature returns the DER of the SES_Signature over the TBS_Sign
+// DER tbs.
+func marshalSignature(tbs, certDER, sigDER []byte) ([]byte, error) {
+	return marshalSignatureParts([4][]byte{tbs}, certDER, sigDER)
+}
+
+// sigAlgDER is signatureAlgID, OBJECT IDENTIFIER OIDSM2WithSM3, in DER.
+var sigAlgDER = func() []byte {
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1ObjectIdentifier(OIDSM2WithSM3)
+	return b.BytesOrPanic()
+}()
+
+// marshalSignatureParts returns the DER of the SES_Signature
+//
+//	SEQUENCE { toSign TBS_Sign, cert OCTET STRING,
+//	  signatureAlgID OBJECT IDENTIFIER, signature BIT STRING }
+//
+// whose TBS_Sign DER is the concatenation of tbs, written in one buffer of
+// its exact size: the seal in TBS_Sign is copied once.
+func marshalSignatureParts(tbs [4][]byte, certDER, sigDER []byte) ([]byte, error) {
+	n := derLen(len(certDER)) + len(sigAlgDER) + derLen(len(sigDER)+1)
+	for _, b := range tbs {
+		n += len(b)
+	}
+	if n > MaxSize {
+		return nil, invalid("SES_Signature of %d bytes exceeds the %d-byte limit", n, MaxSize)
+	}
+	der := make([]byte, 0, derLen(n))
+	der = appendDERHead(der, casn1.SEQUENCE, n)
+	for _, b := range tbs {
+		der = append(der, b...)
+	}
+	der = append(appendDERHead(der, casn1.OCTET_STRING, len(certDER)), certDER...)
+	der = append(der, sigAlgDER...)
+	der = append(appendDERHead(der, casn1.BIT_STRING, len(sigDER)+1), 0) // no unused bits
+	der = append(der, sigDER...)
 	if len(der) > MaxSize {
 		return nil, invalid("SES_Signature of %d bytes exceeds the %d-byte limit", len(der), MaxSize)
 	}
 	return der, nil
+}
+
+// appendDERHead appends the DER identifier and length octets of an element
+// with a one-byte tag and n content bytes (n < 2³², as MaxSize keeps it).
+func appendDERHead(dst []byte, tag casn1.Tag, n int) []byte {
+	dst = append(dst, byte(tag))
+	switch {
+	case n < 0x80:
+		return append(dst, byte(n))
+	case n <= 0xff:
+		return append(dst, 0x81, byte(n))
+	case n <= 0xffff:
+		return append(dst, 0x82, byte(n>>8), byte(n))
+	case n <= 0xffffff:
+		return append(dst, 0x83, byte(n>>16), byte(n>>8), byte(n))
+	default:
+		return append(dst, 0x84, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// derLen is the length of a DER element of n content bytes with a one-byte
+// tag.
+func derLen(n int) int {
+	switch {
+	case n < 0x80:
+		return 2 + n
+	case n <= 0xff:
+		return 3 + n
+	case n <= 0xffff:
+		return 4 + n
+	case n <= 0xffffff:
+		return 5 + n
+	default:
+		return 6 + n
+	}
 }
 
 // ParseSignature parses a DER SES_Signature of version 4 (GB/T 38540-2020)

@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"bytes"
 	"encoding"
 	"fmt"
 	"sync"
@@ -81,11 +80,11 @@ func (st *Stamper) Sign(dataHash []byte, at time.Time, propertyInfo string) ([]b
 	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
 		return nil, invalid("signing time is missing or out of range")
 	}
-	tbs, err := encodeTBS(s, dataHash, at, propertyInfo)
+	tb, err := newTBS(s, dataHash, at, propertyInfo)
 	if err != nil {
 		return nil, err
 	}
-	e, err := st.hash(tbs)
+	e, err := st.hash(tb)
 	if err != nil {
 		return nil, err
 	}
@@ -97,28 +96,22 @@ func (st *Stamper) Sign(dataHash []byte, at time.Time, propertyInfo string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("seal: signature: %w", err)
 	}
-	return marshalSignature(tbs, st.cert.Raw, sig)
+	return tb.marshalSignature(st.cert.Raw, sig)
 }
 
-// hash returns SM3(Z_A ‖ tbs), starting from the kept state after the seal.
-func (st *Stamper) hash(tbs []byte) ([]byte, error) {
-	hdr := 2
-	if tbs[1]&0x80 != 0 {
-		hdr += int(tbs[1] & 0x7f)
-	}
-	version := []byte{0x02, 0x01, Version4} // INTEGER 4
-	prefix := hdr + len(version) + len(st.seal.Raw)
-	if len(tbs) < prefix || !bytes.Equal(tbs[hdr:hdr+len(version)], version) || !bytes.Equal(tbs[hdr+len(version):prefix], st.seal.Raw) {
-		return nil, fmt.Errorf("seal: TBS_Sign does not start with the seal") // cannot happen: encodeTBS wrote it
-	}
-	key := string(tbs[:hdr])
+// hash returns SM3(Z_A ‖ TBS_Sign), starting from the kept state after the
+// seal, which depends only on TBS_Sign's head (its length).
+func (st *Stamper) hash(tb *tbsSign) ([]byte, error) {
+	key := string(tb.head)
 	st.mu.Lock()
 	state := st.states[key]
 	st.mu.Unlock()
 	h := sm3.New()
 	if state == nil {
 		h.Write(st.za)
-		h.Write(tbs[:prefix])
+		h.Write(tb.head)
+		h.Write(tbsVersion4)
+		h.Write(tb.seal)
 		var err error
 		if state, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 			return nil, fmt.Errorf("seal: keep SM3 state: %w", err)
@@ -131,6 +124,7 @@ func (st *Stamper) hash(tbs []byte) ([]byte, error) {
 	} else if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
 		return nil, fmt.Errorf("seal: restore SM3 state: %w", err)
 	}
-	h.Write(tbs[prefix:])
-	return h.Sum(nil), nil
+	h.Write(tb.tail)
+	var sum [sm3.Size]byte
+	return h.Sum(sum[:0]), nil
 }

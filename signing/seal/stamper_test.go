@@ -74,6 +74,7 @@ func BenchmarkStamp(b *testing.B) {
 	w := newWorld(b)
 	s := w.seal(b)
 	b.Run("Sign", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := Sign(w.deptKey, w.dept, s, docHash(), signedAt, testPropertyInfo); err != nil {
 				b.Fatal(err)
@@ -85,6 +86,7 @@ func BenchmarkStamp(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := st.Sign(docHash(), signedAt, testPropertyInfo); err != nil {
 				b.Fatal(err)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// A several-instances bench with a missing or wrong setting is refused
+// before anything starts, naming the flag.
+func TestSeveralConfigCheck(t *testing.T) {
+	good := severalConfig{instances: 2, store: "postgres://zz@127.0.0.1/zz", fabric: "/tmp/net/connection.json", n: 2000, conc: 4, batch: 500}
+	if err := good.check(); err != nil {
+		t.Fatalf("good config refused: %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(*severalConfig)
+		want string
+	}{
+		{"no instances", func(c *severalConfig) { c.instances = 0 }, "--several"},
+		{"sqlite store", func(c *severalConfig) { c.store = "registry.db" }, "--store"},
+		{"no fabric", func(c *severalConfig) { c.fabric = "" }, "--fabric-config"},
+		{"batch too big", func(c *severalConfig) { c.batch = 1001 }, "--batch"},
+		{"no concurrency", func(c *severalConfig) { c.conc = 0 }, "--concurrency"},
+		{"fewer licenses than batches", func(c *severalConfig) { c.n = 999 }, "--issue-n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.edit(&c)
+			err := c.check()
+			var ue usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want a usage error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// The CPU of a group counts what its processes' children used once they
+// ended: the bench sees the CPU of a PostgreSQL backend that has exited.
+func TestReadGroupsCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	self := map[string][]int{"self": {os.Getpid()}, "gone": {1 << 30}}
+	before := readGroupsCPU(self)
+	if _, ok := before["gone"]; ok {
+		t.Fatal("a group without a live process has a CPU time")
+	}
+	child := exec.Command("sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")
+	if err := child.Run(); err != nil {
+		t.Fatal(err)
+	}
+	used := child.ProcessState.UserTime() + child.ProcessState.SystemTime()
+	got := readGroupsCPU(self)["self"] - before["self"]
+	if got < used-2*clockTick {
+		t.Fatalf("group CPU grew by %v while its child used %v", got, used)
+	}
+}
