@@ -16,9 +16,6 @@ type keyLocks struct {
 	held map[string]chan struct{} // key → closed when its holder unlocks
 }
 
-// lock locks key and returns the unlock.
-func (l *keyLocks) lock(key string) func() { return l.lockAll([]string{key}) }
-
 // lockAll locks every key, each once and in order (so that two callers
 // never wait for each other), and returns the unlock.
 func (l *keyLocks) lockAll(keys []string) func() {
