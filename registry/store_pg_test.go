@@ -86,7 +86,7 @@ func TestPostgresTableOptions(t *testing.T) {
 func TestLicenseColumnNames(t *testing.T) {
 	p := &pendingInsert{lic: testLicense(1, "U1", 1)}
 	cols := licenseColumnNames()
-	if len(cols) != len(p.rowArgs()) || cols[0] != "identifier" || cols[len(cols)-1] != "status_log_index" {
+	if len(cols) != len(p.rowArgs()) || cols[0] != "identifier" || cols[len(cols)-1] != "note_digest" {
 		t.Fatalf("%d columns %q for %d values", len(cols), cols, len(p.rowArgs()))
 	}
 }
