@@ -65,7 +65,7 @@ type importState struct {
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--in-flight 3] [--errors FILE] [--json]", stderr)
+	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--in-flight 4] [--errors FILE] [--json]", stderr)
 	file := fs.String("file", "", "CSV or JSON Lines file of existing licenses (required)")
 	typeCode := fs.String("type", "", "license type code of every row (required)")
 	dept := fs.String("department", "", "issuing department's USCC (required)")
@@ -76,7 +76,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	storeURI := storeFlag(fs)
 	format := fs.String("format", "", "csv or jsonl (default: from the file name: .jsonl/.ndjson/.json are JSON Lines)")
 	batch := fs.Int("batch", 500, "rows per batch (at most 1000)")
-	inFlight := fs.Int("in-flight", 3, "batches issued at once (1 to 8): one is signed while another is anchored and stored")
+	inFlight := fs.Int("in-flight", 4, "batches issued at once (1 to 8): one is signed while another is anchored and stored")
 	errFile := fs.String("errors", "", "where row errors go, CSV (default: FILE.errors.csv)")
 	stateFile := fs.String("progress-file", "", "where the finished batches are kept, to resume (default: FILE.progress.json)")
 	restart := fs.Bool("restart", false, "ignore the progress file and read the file from its start (nothing is issued twice either way)")

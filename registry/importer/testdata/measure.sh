@@ -8,7 +8,7 @@
 # (--cpuprofile), a figure that does not depend on what else the machine runs.
 set -eu
 rows=${1:-100000}
-inflight=${2:-3}
+inflight=${2:-4}
 cd "$(dirname "$0")/../../.."
 work=$(mktemp -d)
 trap 'kill $srv 2>/dev/null || true; rm -rf "$work"' EXIT
