@@ -63,7 +63,7 @@ func (s *Service) claimHolders(ctx context.Context, holders []holderOf) (unlock 
 		keys[i] = h.typeCode + "|" + h.holderCode
 	}
 	unlockHere := s.holders.lockAll(keys)
-	owner := rand.Text()
+	owner := s.instance + "/" + rand.Text()
 	taken, err = s.store.claimHolders(ctx, owner, holders, s.now())
 	if err != nil {
 		unlockHere()

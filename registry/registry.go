@@ -84,8 +84,10 @@ type Service struct {
 	// Directory holds the web accounts, sessions and API tokens.
 	*Directory
 
-	cfg       Config
-	store     Store
+	cfg   Config
+	store Store
+	// instance names this instance's one-active claims (instanceID).
+	instance  string
 	ownsStore bool
 	catalog   atomic.Pointer[license.Catalog] // every type version; replaced whole by catalog edits
 	catalogMu sync.Mutex                      // serializes catalog edits
@@ -181,6 +183,15 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		signers: map[string]*deptSigner{}, deptByID: map[string]*Department{},
 	}
 	s.locks.seed = maphash.MakeSeed()
+	// One-active claims a crash of this instance left would hold its own
+	// holders for claimTTL: they go now.
+	if s.instance, err = instanceID(cfg.Dir); err == nil {
+		err = st.releaseInstanceClaims(ctx, s.instance)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.Directory = newDirectory(st, cfg.Now, cfg.Logger, false)
 	s.catalog.Store(cfg.Catalog)
 	if err := s.loadCatalog(ctx); err != nil {

@@ -97,6 +97,8 @@ type licenseStore interface {
 	// holds; releaseHolders drops owner's claims.
 	claimHolders(ctx context.Context, owner string, holders []holderOf, now time.Time) (taken map[holderOf]bool, err error)
 	releaseHolders(ctx context.Context, owner string, holders []holderOf) error
+	// releaseInstanceClaims drops the claims of an instance's earlier run.
+	releaseInstanceClaims(ctx context.Context, instance string) error
 	licenseIDs(ctx context.Context, after string, limit int) ([]string, error)
 	eachAnchor(ctx context.Context, uscc string, f func(ledger.Receipt, string) error) error
 	savePendingVersion(ctx context.Context, p pendingVersion, predecessor string, at time.Time) error

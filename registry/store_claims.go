@@ -2,7 +2,12 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -89,4 +94,36 @@ func (s *store) releaseHolders(ctx context.Context, owner string, holders []hold
 		}
 	}
 	return nil
+}
+
+// releaseInstanceClaims drops the claims an instance's earlier run left
+// (its owners start with "instance/"): a restarted instance does not wait
+// claimTTL for its own holders.
+func (s *store) releaseInstanceClaims(ctx context.Context, instance string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM holder_claims WHERE owner LIKE ?`, instance+"/%"); err != nil {
+		return fmt.Errorf("registry: release claims of an earlier run: %w", err)
+	}
+	return nil
+}
+
+// instanceIDFile names, in the data directory, the id an instance's claims
+// carry; made at the first start.
+const instanceIDFile = "instance-id"
+
+// instanceID reads the data directory's instance id, making it the first
+// time. Each instance has its own data directory, so each its own id.
+func instanceID(dir string) (string, error) {
+	path := filepath.Join(dir, instanceIDFile)
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("registry: instance id: %w", err)
+	}
+	id := rand.Text()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("registry: instance id: %w", err)
+	}
+	return id, nil
 }

@@ -546,5 +546,16 @@ func TestStoreHolderClaims(t *testing.T) {
 		if taken := claim(h2, "two", now.Add(time.Minute+claimTTL+time.Second), b); len(taken) != 0 {
 			t.Errorf("an expired claim (a crashed instance) is taken over: taken %v", taken)
 		}
+		// A restarted instance drops what its earlier run claimed, and
+		// only that.
+		d, e := holderOf{"111", "H4"}, holderOf{"111", "H5"}
+		claim(h1, "A/call1", now, d)
+		claim(h2, "AB/call2", now, e)
+		if err := h2.releaseInstanceClaims(ctx, "A"); err != nil {
+			t.Fatal(err)
+		}
+		if taken := claim(h2, "C/call3", now, d, e); !taken[e] || taken[d] {
+			t.Errorf("after instance A restarted: taken %v, want only %v (instance AB's)", taken, e)
+		}
 	})
 }
