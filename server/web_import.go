@@ -201,6 +201,10 @@ func (s *Server) runImport(job *registry.ImportJob, t license.Type, actor regist
 	kept := 0
 	p, err := importer.Run(ctx, &rows, importer.Config{
 		BatchSize: importBatchRows,
+		// Two batches at once: one is signed while the other is anchored
+		// and stored, and the server keeps a core's worth for its pages.
+		InFlight:  2,
+		OneActive: t.OneActive,
 		Issue:     importer.Local(s.reg, actor, t),
 		RowErrors: func(errs []importer.RowError) error {
 			n := min(len(errs), limits.ImportErrorsKept-kept)
