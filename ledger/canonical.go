@@ -1,10 +1,9 @@
 package ledger
 
 import (
-	"encoding/base64"
-	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"zhengzhao/internal/jcsw"
 )
 
 // The canonical bytes of an event are defined as the RFC 8785 (JCS) form of
@@ -30,218 +29,136 @@ import (
 // !ok, and Canonical takes the general path. canonical_test.go checks the two
 // paths give the same bytes on many varied events.
 
-// maxExactInt is the largest integer JCS writes back unchanged: every
-// integer up to 2^53 is exactly a float64.
-const maxExactInt = 1 << 53
-
-// canonWriter appends canonical JSON to b; ok turns false at the first value
-// it does not write itself.
-type canonWriter struct {
-	b  []byte
-	ok bool
-}
+// canonWriter is the JCS writer with the ledger's own values.
+type canonWriter struct{ jcsw.Writer }
 
 // appendCanonical appends the canonical bytes of e.normalized(), which must
 // be of a valid shape, to buf: it normalises as it writes. ok is false when e
 // holds a value only the general path handles; buf is then to be discarded.
 func appendCanonical(buf []byte, e *Event) (_ []byte, ok bool) {
-	w := canonWriter{b: buf, ok: true}
-	w.b = append(w.b, '{')
+	w := canonWriter{jcsw.New(buf)}
+	w.B = append(w.B, '{')
 	if a := e.Anchor; a != nil {
-		w.b = append(w.b, `"anchor":`...)
+		w.B = append(w.B, `"anchor":`...)
 		w.anchor(a)
-		w.b = append(w.b, ',')
+		w.B = append(w.B, ',')
 	}
-	w.b = append(w.b, `"at":`...)
+	w.B = append(w.B, `"at":`...)
 	w.time(e.At)
 	// Every member from here on follows another.
 	if t := e.CatalogType; t != nil {
-		w.b = append(w.b, `,"catalog_type":{"code":`...)
-		w.str(t.Code)
-		w.b = append(w.b, `,"digest":`...)
-		w.bytes(t.Digest)
-		w.b = append(w.b, `,"version":`...)
-		w.int(int64(t.Version))
-		w.b = append(w.b, '}')
+		w.B = append(w.B, `,"catalog_type":{"code":`...)
+		w.Str(t.Code)
+		w.B = append(w.B, `,"digest":`...)
+		w.Bytes(t.Digest)
+		w.B = append(w.B, `,"version":`...)
+		w.Int(int64(t.Version))
+		w.B = append(w.B, '}')
 	}
 	if d := e.Department; d != nil {
-		w.b = append(w.b, `,"department":{"name":`...)
-		w.str(d.Name)
-		w.b = append(w.b, `,"types":`...)
+		w.B = append(w.B, `,"department":{"name":`...)
+		w.Str(d.Name)
+		w.B = append(w.B, `,"types":`...)
 		if len(d.Types) == 0 { // normalized makes an empty list nil
-			w.b = append(w.b, "null"...)
+			w.B = append(w.B, "null"...)
 		} else {
-			w.b = append(w.b, '[')
+			w.B = append(w.B, '[')
 			for i, t := range d.Types {
 				if i > 0 {
-					w.b = append(w.b, ',')
+					w.B = append(w.B, ',')
 				}
-				w.str(t)
+				w.Str(t)
 			}
-			w.b = append(w.b, ']')
+			w.B = append(w.B, ']')
 		}
-		w.b = append(w.b, `,"uscc":`...)
-		w.str(d.USCC)
-		w.b = append(w.b, '}')
+		w.B = append(w.B, `,"uscc":`...)
+		w.Str(d.USCC)
+		w.B = append(w.B, '}')
 	}
 	if k := e.Key; k != nil {
-		w.b = append(w.b, `,"key":{"cert":`...)
-		w.bytes(k.CertDER)
-		w.b = append(w.b, `,"department":`...)
-		w.str(k.Department)
-		w.b = append(w.b, `,"key_id":`...)
-		w.str(k.KeyID)
-		w.b = append(w.b, `,"valid_from":`...)
+		w.B = append(w.B, `,"key":{"cert":`...)
+		w.Bytes(k.CertDER)
+		w.B = append(w.B, `,"department":`...)
+		w.Str(k.Department)
+		w.B = append(w.B, `,"key_id":`...)
+		w.Str(k.KeyID)
+		w.B = append(w.B, `,"valid_from":`...)
 		w.time(k.ValidFrom)
-		w.b = append(w.b, `,"valid_until":`...)
+		w.B = append(w.B, `,"valid_until":`...)
 		w.time(k.ValidUntil)
-		w.b = append(w.b, '}')
+		w.B = append(w.B, '}')
 	}
-	w.b = append(w.b, `,"kind":`...)
-	w.str(string(e.Kind))
+	w.B = append(w.B, `,"kind":`...)
+	w.Str(string(e.Kind))
 	if h := e.RecordsHead; h != nil {
-		w.b = append(w.b, `,"records_head":{"chain":`...)
-		w.str(h.Chain)
-		w.b = append(w.b, `,"hash":`...)
-		w.bytes(h.Hash)
-		w.b = append(w.b, `,"seq":`...)
-		w.uint(h.Seq)
-		w.b = append(w.b, '}')
+		w.B = append(w.B, `,"records_head":{"chain":`...)
+		w.Str(h.Chain)
+		w.B = append(w.B, `,"hash":`...)
+		w.Bytes(h.Hash)
+		w.B = append(w.B, `,"seq":`...)
+		w.Uint(h.Seq)
+		w.B = append(w.B, '}')
 	}
 	if r := e.Revocation; r != nil {
-		w.b = append(w.b, `,"revocation":{"department":`...)
-		w.str(r.Department)
-		w.b = append(w.b, `,"key_id":`...)
-		w.str(r.KeyID)
-		w.b = append(w.b, `,"reason":`...)
-		w.str(r.Reason)
-		w.b = append(w.b, `,"revoked_from":`...)
+		w.B = append(w.B, `,"revocation":{"department":`...)
+		w.Str(r.Department)
+		w.B = append(w.B, `,"key_id":`...)
+		w.Str(r.KeyID)
+		w.B = append(w.B, `,"reason":`...)
+		w.Str(r.Reason)
+		w.B = append(w.B, `,"revoked_from":`...)
 		w.time(r.RevokedFrom)
-		w.b = append(w.b, '}')
+		w.B = append(w.B, '}')
 	}
 	if s := e.Status; s != nil {
-		w.b = append(w.b, `,"status":{"id":`...)
-		w.str(s.Identifier)
-		w.b = append(w.b, `,"issuer":`...)
-		w.str(s.Issuer)
-		w.b = append(w.b, `,"reason":`...)
-		w.str(s.Reason)
-		w.b = append(w.b, `,"status":`...)
-		w.str(string(s.Status))
-		w.b = append(w.b, '}')
+		w.B = append(w.B, `,"status":{"id":`...)
+		w.Str(s.Identifier)
+		w.B = append(w.B, `,"issuer":`...)
+		w.Str(s.Issuer)
+		w.B = append(w.B, `,"reason":`...)
+		w.Str(s.Reason)
+		w.B = append(w.B, `,"status":`...)
+		w.Str(string(s.Status))
+		w.B = append(w.B, '}')
 	}
-	w.b = append(w.b, `,"v":`...)
-	w.int(int64(e.V))
-	w.b = append(w.b, '}')
-	return w.b, w.ok
+	w.B = append(w.B, `,"v":`...)
+	w.Int(int64(e.V))
+	w.B = append(w.B, '}')
+	return w.B, w.OK
 }
 
 func (w *canonWriter) anchor(a *Anchor) {
-	w.b = append(w.b, `{"document_hash":`...)
-	w.bytes(a.DocumentHash)
-	w.b = append(w.b, `,"id":`...)
-	w.str(a.Identifier)
-	w.b = append(w.b, `,"issuer":`...)
-	w.str(a.Issuer)
-	w.b = append(w.b, `,"key_id":`...)
-	w.str(a.KeyID)
+	w.B = append(w.B, `{"document_hash":`...)
+	w.Bytes(a.DocumentHash)
+	w.B = append(w.B, `,"id":`...)
+	w.Str(a.Identifier)
+	w.B = append(w.B, `,"issuer":`...)
+	w.Str(a.Issuer)
+	w.B = append(w.B, `,"key_id":`...)
+	w.Str(a.KeyID)
 	if p := a.Predecessor; p != nil {
-		w.b = append(w.b, `,"predecessor":{"document_hash":`...)
-		w.bytes(p.DocumentHash)
-		w.b = append(w.b, `,"id":`...)
-		w.str(p.Identifier)
-		w.b = append(w.b, `,"reason":`...)
-		w.str(p.Reason)
-		w.b = append(w.b, '}')
+		w.B = append(w.B, `,"predecessor":{"document_hash":`...)
+		w.Bytes(p.DocumentHash)
+		w.B = append(w.B, `,"id":`...)
+		w.Str(p.Identifier)
+		w.B = append(w.B, `,"reason":`...)
+		w.Str(p.Reason)
+		w.B = append(w.B, '}')
 	}
-	w.b = append(w.b, `,"proof_hash":`...)
-	w.bytes(a.ProofHash)
-	w.b = append(w.b, `,"signature":`...)
-	w.bytes(a.Signature)
-	w.b = append(w.b, `,"type":`...)
-	w.str(a.TypeCode)
-	w.b = append(w.b, `,"valid_from":`...)
+	w.B = append(w.B, `,"proof_hash":`...)
+	w.Bytes(a.ProofHash)
+	w.B = append(w.B, `,"signature":`...)
+	w.Bytes(a.Signature)
+	w.B = append(w.B, `,"type":`...)
+	w.Str(a.TypeCode)
+	w.B = append(w.B, `,"valid_from":`...)
 	w.time(a.ValidFrom)
 	if !normTime(a.ValidUntil).IsZero() { // omitzero, once normalised
-		w.b = append(w.b, `,"valid_until":`...)
+		w.B = append(w.B, `,"valid_until":`...)
 		w.time(a.ValidUntil)
 	}
-	w.b = append(w.b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// str writes s as a JCS string.
-func (w *canonWriter) str(s string) {
-	if !utf8.ValidString(s) {
-		w.ok = false
-		return
-	}
-	w.b = append(w.b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		w.b = append(w.b, s[start:i]...)
-		start = i + 1
-		switch c {
-		case '"', '\\':
-			w.b = append(w.b, '\\', c)
-		case '\b':
-			w.b = append(w.b, '\\', 'b')
-		case '\t':
-			w.b = append(w.b, '\\', 't')
-		case '\n':
-			w.b = append(w.b, '\\', 'n')
-		case '\f':
-			w.b = append(w.b, '\\', 'f')
-		case '\r':
-			w.b = append(w.b, '\\', 'r')
-		default:
-			w.b = append(w.b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-	}
-	w.b = append(w.b, s[start:]...)
-	w.b = append(w.b, '"')
-}
-
-// bytes writes p as encoding/json does: standard base64, nil as null.
-func (w *canonWriter) bytes(p []byte) {
-	if p == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = append(w.b, '"')
-	w.b = base64.StdEncoding.AppendEncode(w.b, p)
-	w.b = append(w.b, '"')
-}
-
-func (w *canonWriter) int(n int64) {
-	if n > maxExactInt || n < -maxExactInt {
-		w.ok = false
-		return
-	}
-	w.b = strconv.AppendInt(w.b, n, 10)
-}
-
-func (w *canonWriter) uint(n uint64) {
-	if n > maxExactInt {
-		w.ok = false
-		return
-	}
-	w.b = strconv.AppendUint(w.b, n, 10)
+	w.B = append(w.B, '}')
 }
 
 // time writes t, normalised, as time.Time.MarshalJSON does.
-func (w *canonWriter) time(t time.Time) {
-	t = normTime(t)
-	if y := t.Year(); y < 0 || y > 9999 || t.Location() != time.UTC {
-		w.ok = false
-		return
-	}
-	w.b = append(w.b, '"')
-	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
-	w.b = append(w.b, '"')
-}
+func (w *canonWriter) time(t time.Time) { w.Time(normTime(t)) }

@@ -15,6 +15,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/gowebpki/jcs"
 
+	"zhengzhao/internal/jcsw"
 	"zhengzhao/ledger"
 )
 
@@ -128,6 +129,58 @@ type Record struct {
 // time in UTC at microseconds.
 func (r Record) Canonical() ([]byte, error) {
 	r.At = r.At.UTC().Truncate(time.Microsecond)
+	if b, ok := r.appendCanonical(make([]byte, 0, 512)); ok {
+		return b, nil
+	}
+	return r.canonicalJCS()
+}
+
+// appendCanonical writes the record's canonical bytes directly (see
+// internal/jcsw): members in JCS order. ok is false when a value needs the
+// general path (canonicalJCS); records_test.go holds the two to the same
+// bytes.
+func (r Record) appendCanonical(buf []byte) (_ []byte, ok bool) {
+	w := jcsw.New(buf)
+	w.Raw(`{"action":`)
+	w.Str(r.Action)
+	w.Raw(`,"actor":{"account":`)
+	w.Int(r.Actor.Account)
+	w.Raw(`,"department":`)
+	w.Str(r.Actor.Department)
+	w.Raw(`,"hall":`)
+	w.Str(r.Actor.Hall)
+	w.Raw(`,"name":`)
+	w.Str(r.Actor.Name)
+	w.Raw(`,"role":`)
+	w.Str(string(r.Actor.Role))
+	w.Raw(`},"at":`)
+	w.Time(r.At)
+	w.Raw(`,"chain":`)
+	w.Str(r.Chain)
+	w.Raw(`,"holder":`)
+	w.Str(r.Holder)
+	w.Raw(`,"license":`)
+	w.Str(r.License)
+	w.Raw(`,"purpose":`)
+	w.Str(r.Purpose)
+	w.Raw(`,"reason":`)
+	w.Str(r.Reason)
+	w.Raw(`,"result":`)
+	w.Str(r.Result)
+	w.Raw(`,"salt":`)
+	w.Bytes(r.Salt)
+	w.Raw(`,"seq":`)
+	w.Uint(r.Seq)
+	w.Raw(`,"service_item":`)
+	w.Str(r.ServiceItem)
+	w.Raw(`,"v":`)
+	w.Int(int64(r.V))
+	w.Raw(`}`)
+	return w.B, w.OK
+}
+
+// canonicalJCS is the general path of Canonical: encoding/json, then JCS.
+func (r Record) canonicalJCS() ([]byte, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("registry: encode record: %w", err)
