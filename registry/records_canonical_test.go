@@ -42,7 +42,7 @@ func TestRecordCanonicalDirect(t *testing.T) {
 			seq = uint64(rng.IntN(1e6))
 		}
 		r := Record{V: int(ints[rng.IntN(len(ints))] % 1e6), Chain: pick(), Seq: seq, At: at,
-			Actor: RecordActor{Account: ints[rng.IntN(len(ints))], Role: Role(pick()), Name: pick(), Department: pick(), Hall: pick()},
+			Actor:  RecordActor{Account: ints[rng.IntN(len(ints))], Role: Role(pick()), Name: pick(), Department: pick(), Hall: pick()},
 			Action: pick(), Purpose: pick(), ServiceItem: pick(), License: pick(), Holder: pick(), Result: pick(), Reason: pick(), Salt: salt}
 		if i%5 == 0 {
 			r.V = int(ints[rng.IntN(len(ints))])

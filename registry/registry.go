@@ -415,6 +415,9 @@ func (s *Service) mint(ctx context.Context, m mintRequest) (*License, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One license at a time: it carries its seal signature whole (a batch's
+	// licenses leave it to Get).
+	v.lic.SealSignature = v.lic.sealCut.Join(m.key.seal.Raw, m.key.cert.Raw)
 	if m.beforeAnchor != nil {
 		if err := m.beforeAnchor(v.lic, m.key.seal.ID, v.anchor); err != nil {
 			return nil, err
@@ -457,7 +460,7 @@ func (s *Service) sign(m mintRequest) (*minted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: sign %s: %w", rec.Identifier, err)
 	}
-	sealSig, err := sealLicense(m.key, signed.Canonical, rec.Identifier, now)
+	sealCut, err := sealLicense(m.key, signed.Canonical, rec.Identifier, now)
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +472,7 @@ func (s *Service) sign(m mintRequest) (*minted, error) {
 		lic: &License{
 			Identifier: rec.Identifier, Department: m.dept.USCC, TypeCode: rec.TypeCode, Serial: m.serial, Version: m.version,
 			Status: license.StatusActive, StatusIndex: m.statusIndex, Record: rec, Credential: signed.Canonical,
-			IssuedAt: now, RequestKey: m.requestKey, Compact: compact, SealSignature: sealSig,
+			IssuedAt: now, RequestKey: m.requestKey, Compact: compact, sealCut: sealCut, sealCert: m.key.cert.Raw,
 		},
 		anchor: ledger.Anchor{
 			Identifier: rec.Identifier, Issuer: m.dept.USCC, TypeCode: rec.TypeCode, KeyID: m.key.keyID,
@@ -536,10 +539,11 @@ func (s *Service) logIssued(vs []*minted) {
 }
 
 // sealLicense stamps the department's seal on a license: an SES_Signature
-// over SM3 of the credential's canonical bytes.
-func sealLicense(key *deptSigner, credentialJSON []byte, identifier string, at time.Time) ([]byte, error) {
+// over SM3 of the credential's canonical bytes, made cut (without the seal
+// and the certificate, which the store keeps once).
+func sealLicense(key *deptSigner, credentialJSON []byte, identifier string, at time.Time) (*seal.CutSignature, error) {
 	digest := sm3.Sum(credentialJSON)
-	sig, err := key.stamp.Sign(digest[:], at, "license:"+identifier)
+	sig, err := key.stamp.SignCut(digest[:], at, "license:"+identifier)
 	if err != nil {
 		return nil, fmt.Errorf("registry: seal %s: %w", identifier, err)
 	}

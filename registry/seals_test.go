@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+
 	"zhengzhao/license"
 	"zhengzhao/registry"
+	"zhengzhao/signing/seal"
 	"zhengzhao/verifier"
 )
 
@@ -147,5 +150,33 @@ func TestStoredSealSignatureIsSmall(t *testing.T) {
 	}
 	if stored > 4096 || len(lic.SealSignature) < 10000 {
 		t.Errorf("stored %d bytes of a %d-byte seal signature", stored, len(lic.SealSignature))
+	}
+}
+
+// A batch's licenses are sealed cut (the seal and certificate never copied
+// into each signature): read back, each one's seal signature is whole,
+// stamps its own credential and its PDF verifies.
+func TestBatchSealSignatures(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	reqs := []registry.IssueRequest{w.request(0), w.request(0), w.request(0)}
+	for _, r := range w.reg.IssueBatch(ctx, w.issuer(0), reqs) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		got, err := w.reg.Get(ctx, r.License.Identifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := seal.ParseSignature(got.SealSignature)
+		if err != nil {
+			t.Fatalf("%s: stored seal signature: %v", got.Identifier, err)
+		}
+		if want := sm3.Sum(got.Credential); !bytes.Equal(sig.DataHash, want[:]) || sig.PropertyInfo != "license:"+got.Identifier {
+			t.Errorf("%s: the seal stamps %x (%q), want SM3 of its credential", got.Identifier, sig.DataHash, sig.PropertyInfo)
+		}
+		if res := w.verifyPDF(got.Identifier); res.Verdict != verifier.VerdictValid {
+			t.Errorf("%s: PDF verdict %s: %+v", got.Identifier, res.Verdict, res.Checks)
+		}
 	}
 }

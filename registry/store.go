@@ -458,7 +458,20 @@ func (s *store) pendingOf(lic *License, sealID string, sealDER []byte) (*pending
 		return nil, err
 	}
 	p := &pendingInsert{lic: lic, packedRow: row, stripped: lic.SealSignature}
-	if stripped, i := cutOut(lic.SealSignature, sealDER); i >= 0 {
+	if c := lic.sealCut; c != nil {
+		// Made cut: stored as made when the store's seal and certificate
+		// are the ones it was made with, else whole (and cut below).
+		parts, err := s.sealParts(sealID)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(parts.der, sealDER) && bytes.Equal(parts.cert, lic.sealCert) {
+			p.stripped, p.cut = c.Stripped, sealCut{sealID: sealID, sealOffset: c.SealOffset, certOffset: c.CertOffset}
+			return p, nil
+		}
+		p.stripped = c.Join(sealDER, lic.sealCert)
+	}
+	if stripped, i := cutOut(p.stripped, sealDER); i >= 0 {
 		p.stripped, p.cut = stripped, sealCut{sealID: sealID, sealOffset: i, certOffset: -1}
 		parts, err := s.sealParts(sealID)
 		if err != nil {

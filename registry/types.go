@@ -6,6 +6,7 @@ import (
 
 	"zhengzhao/ledger"
 	"zhengzhao/license"
+	"zhengzhao/signing/seal"
 )
 
 // Sentinel errors the server maps to HTTP statuses.
@@ -122,9 +123,16 @@ type License struct {
 	// Compact is the ZZ1: compact form, printed as the license's QR code.
 	Compact string `json:"compact"`
 	// SealSignature is the DER SES_Signature of the department's seal over
-	// SM3 of Credential.
+	// SM3 of Credential. The licenses IssueBatch returns leave it nil (Get
+	// and PDF read it back): a batch does not build 40 KB a license it
+	// only stores cut.
 	SealSignature []byte         `json:"-"`
 	History       []StatusRecord `json:"history,omitempty"`
+
+	// sealCut is the seal signature as sign made it, without the seal and
+	// sealCert, the certificate it was made with: what the store keeps.
+	sealCut  *seal.CutSignature
+	sealCert []byte
 }
 
 // StatusRecord is one status change as the registry saw it.

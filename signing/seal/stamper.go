@@ -69,34 +69,44 @@ func (st *Stamper) Sign(dataHash []byte, at time.Time, propertyInfo string) ([]b
 	if st.digest == nil {
 		return Sign(st.signer, st.cert, st.seal, dataHash, at, propertyInfo)
 	}
+	tb, sig, err := st.signTBS(dataHash, at, propertyInfo)
+	if err != nil {
+		return nil, err
+	}
+	return tb.marshalSignature(st.cert.Raw, sig)
+}
+
+// signTBS checks the stamp's inputs, builds its TBS_Sign and signs it with
+// the Stamper's digest signer: the TBS_Sign and the DER signature.
+func (st *Stamper) signTBS(dataHash []byte, at time.Time, propertyInfo string) (*tbsSign, []byte, error) {
 	s := st.seal
 	if at.Before(s.ValidStart) || at.After(s.ValidEnd) {
-		return nil, fmt.Errorf("%w: %w: %s not within %s to %s", ErrInvalidInput, ErrSealValidity,
+		return nil, nil, fmt.Errorf("%w: %w: %s not within %s to %s", ErrInvalidInput, ErrSealValidity,
 			at.UTC().Format(time.RFC3339), s.ValidStart.Format(time.RFC3339), s.ValidEnd.Format(time.RFC3339))
 	}
 	if len(dataHash) != sm3.Size {
-		return nil, invalid("dataHash is %d bytes, want %d (SM3)", len(dataHash), sm3.Size)
+		return nil, nil, invalid("dataHash is %d bytes, want %d (SM3)", len(dataHash), sm3.Size)
 	}
 	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
-		return nil, invalid("signing time is missing or out of range")
+		return nil, nil, invalid("signing time is missing or out of range")
 	}
 	tb, err := newTBS(s, dataHash, at, propertyInfo)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e, err := st.hash(tb)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	raw, err := st.digest.SignDigest(e)
 	if err != nil {
-		return nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
+		return nil, nil, fmt.Errorf("seal: sign TBS_Sign: %w", err)
 	}
 	sig, err := signing.RawToASN1(raw)
 	if err != nil {
-		return nil, fmt.Errorf("seal: signature: %w", err)
+		return nil, nil, fmt.Errorf("seal: signature: %w", err)
 	}
-	return tb.marshalSignature(st.cert.Raw, sig)
+	return tb, sig, nil
 }
 
 // hash returns SM3(Z_A ‖ TBS_Sign), starting from the kept state after the
