@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/signing"
 )
 
@@ -77,7 +78,7 @@ func BenchmarkSign(b *testing.B) {
 	s := signing.NewKeySigner(vectorKey(b))
 	created := mustTime(b, in.Created)
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		c, err := New(in.Record, in.IssuerName, in.Status)
 		if err != nil {
@@ -99,7 +100,7 @@ func BenchmarkSignCanonical(b *testing.B) {
 	s := signing.NewKeySigner(vectorKey(b))
 	created := mustTime(b, in.Created)
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		c, err := New(in.Record, in.IssuerName, in.Status)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/signing"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkEncodeCompact(b *testing.B) {
 	s := signing.NewKeySigner(vectorKey(b))
 	at := time.Date(2025, 1, 1, 1, 30, 0, 0, time.UTC)
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		if _, err := EncodeCompact(c, s, "5f2a9c07e1d3b468", at); err != nil {
 			b.Fatal(err)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/registry"
 )
 
@@ -24,7 +24,7 @@ func BenchmarkIssueConcurrent(b *testing.B) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	cpu := cpuTime(b)
+	cpu := cputime.Process()
 	b.ResetTimer()
 	for range 64 {
 		wg.Go(func() {
@@ -56,7 +56,7 @@ func BenchmarkIssueBatch(b *testing.B) {
 	for i := range reqs {
 		reqs[i] = w.requestOf(0, 0)
 	}
-	cpu := cpuTime(b)
+	cpu := cputime.Process()
 	b.ResetTimer()
 	for lo := 0; lo < len(reqs); lo += size {
 		for _, r := range w.reg.IssueBatch(ctx, officer, reqs[lo:min(lo+size, len(reqs))]) {
@@ -69,20 +69,11 @@ func BenchmarkIssueBatch(b *testing.B) {
 	reportIssue(b, cpu)
 }
 
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportIssue reports licenses/s and the CPU time a license took (all
 // goroutines: signing, ledger, store). On a machine shared with other work
 // the rate falls with the load; the CPU time a license needs does not, and
 // cores/(CPU time) is the rate the machine's cores could give alone.
 func reportIssue(b *testing.B, cpuBefore time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "licenses/s")
-	b.ReportMetric(float64((cpuTime(b)-cpuBefore).Microseconds())/float64(b.N), "cpu-µs/license")
+	b.ReportMetric(float64((cputime.Process()-cpuBefore).Microseconds())/float64(b.N), "cpu-µs/license")
 }

@@ -12,11 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"syscall"
 	"testing"
 	"time"
 
 	"zhengzhao/credential"
+	"zhengzhao/internal/cputime"
 	"zhengzhao/ledger"
 	"zhengzhao/license"
 )
@@ -325,13 +325,13 @@ func BenchmarkPackLicense(b *testing.B) {
 	run := func(name string, f func() error) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				if err := f(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 			b.ReportMetric(float64(len(row.credential)), "credential-B")
 			b.ReportMetric(float64(len(row.packed)), "packed-B")
 		})
@@ -341,15 +341,6 @@ func BenchmarkPackLicense(b *testing.B) {
 	run("unpack", func() error {
 		return unpackLicense(&License{Credential: row.credential}, row.record, row.receipt, row.packed, row.note)
 	})
-}
-
-// processCPU is the CPU time (user and system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestPackedCredentialCorrupt: a compressed credential column cut short or

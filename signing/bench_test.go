@@ -1,6 +1,10 @@
 package signing
 
-import "testing"
+import (
+	"testing"
+
+	"zhengzhao/internal/cputime"
+)
 
 var benchMessage = make([]byte, 1024)
 
@@ -8,7 +12,7 @@ func BenchmarkSign(b *testing.B) {
 	s := NewKeySigner(newTestKey(b))
 	b.SetBytes(int64(len(benchMessage)))
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		if _, err := s.Sign(benchMessage); err != nil {
 			b.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/license"
 	"zhengzhao/registry"
 )
@@ -257,7 +258,7 @@ func runSeveral(ctx context.Context, cfg severalConfig, asJSON bool, stdout, std
 	}
 	groups := cpuGroups(cfg, ins)
 	before := readGroupsCPU(groups)
-	clientBefore := processCPU()
+	clientBefore := cputime.Process()
 
 	var (
 		mu        sync.Mutex
@@ -307,7 +308,7 @@ func runSeveral(ctx context.Context, cfg severalConfig, asJSON bool, stdout, std
 		return fmt.Errorf("bench: %w", firstErr)
 	}
 	after := readGroupsCPU(groups)
-	clientCPU := processCPU() - clientBefore
+	clientCPU := cputime.Process() - clientBefore
 
 	res := severalResult{Instances: len(ins), Batch: cfg.batch, Concurrency: cfg.conc, Seconds: elapsed.Seconds(),
 		Cores: runtime.NumCPU(), Batches: len(latencies), CPU: map[string]float64{}}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/ledger/embedded"
 	"zhengzhao/registry"
 	"zhengzhao/verifier"
@@ -79,7 +80,7 @@ func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Wr
 		var firstErr error
 		var once sync.Once
 		var wg sync.WaitGroup
-		start, cpu := time.Now(), processCPU()
+		start, cpu := time.Now(), cputime.Process()
 		for range conc {
 			wg.Add(1)
 			go func() {
@@ -126,7 +127,7 @@ func runScale(ctx context.Context, n, conc, batch int, asJSON bool, stdout io.Wr
 			in.Close()
 			return firstErr
 		}
-		took, cpu := time.Since(start), processCPU()-cpu
+		took, cpu := time.Since(start), cputime.Process()-cpu
 		issued = target
 		var ms runtime.MemStats
 		runtime.GC()

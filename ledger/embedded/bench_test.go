@@ -8,10 +8,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/signing"
@@ -130,26 +130,15 @@ func BenchmarkAnchorBatch(b *testing.B) {
 			anchors[i] = f.dept.Anchor()
 		}
 		b.StartTimer()
-		before := cpuTime(b)
+		before := cputime.Process()
 		if _, err := f.l.Anchor(context.Background(), anchors); err != nil {
 			b.Fatal(err)
 		}
-		cpu += cpuTime(b) - before
+		cpu += cputime.Process() - before
 		n += batch
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "licenses/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(n), "cpu-µs/license")
-}
-
-// cpuTime is the CPU time (user and system) the process has used. On a
-// machine shared with other work the wall time of an operation grows with
-// the load; its CPU time does not.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkVerify measures the full re-check of `zhengzhao ledger verify`

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/ledger"
 	"zhengzhao/ledger/ledgertest"
 	"zhengzhao/ledger/tlog"
@@ -596,7 +597,7 @@ func BenchmarkAnchorConcurrent(b *testing.B) {
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	start := time.Now()
-	cpu := cpuTime(b)
+	cpu := cputime.Process()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			next.Lock()
@@ -610,7 +611,7 @@ func BenchmarkAnchorConcurrent(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime(b)-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/license")
+	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/license")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "licenses/s")
 	b.ReportMetric(float64(b.N)/float64(max(1, f.l.syncs.Load()-syncs)), "licenses/fsync")
 }

@@ -1,6 +1,10 @@
 package seal
 
-import "testing"
+import (
+	"testing"
+
+	"zhengzhao/internal/cputime"
+)
 
 // BenchmarkStampRegistrySeal is BenchmarkStamp's Stamper with a seal the
 // size of a registry's (a picture of some 40 KB): the cost of carrying the
@@ -15,7 +19,7 @@ func BenchmarkStampRegistrySeal(b *testing.B) {
 	}
 	b.SetBytes(int64(len(s.Raw)))
 	b.ReportAllocs()
-	defer reportCPU(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		if _, err := st.Sign(docHash(), signedAt, testPropertyInfo); err != nil {
 			b.Fatal(err)

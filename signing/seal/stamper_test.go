@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/signing"
 )
 
@@ -74,7 +75,7 @@ func BenchmarkStamp(b *testing.B) {
 	w := newWorld(b)
 	s := w.seal(b)
 	b.Run("Sign", func(b *testing.B) {
-		defer reportCPU(b)()
+		defer cputime.Report(b)()
 		for b.Loop() {
 			if _, err := Sign(w.deptKey, w.dept, s, docHash(), signedAt, testPropertyInfo); err != nil {
 				b.Fatal(err)
@@ -86,7 +87,7 @@ func BenchmarkStamp(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer reportCPU(b)()
+		defer cputime.Report(b)()
 		for b.Loop() {
 			if _, err := st.Sign(docHash(), signedAt, testPropertyInfo); err != nil {
 				b.Fatal(err)
