@@ -106,14 +106,16 @@ func (s *store) releaseInstanceClaims(ctx context.Context, instance string) erro
 	return nil
 }
 
-// instanceIDFile names, in the data directory, the id an instance's claims
-// carry; made at the first start.
-const instanceIDFile = "instance-id"
+// InstanceIDFile names, in the data directory, the id an instance's
+// one-active claims carry; made at the first start. It is the instance's
+// own: another instance made from a copy of this data directory must not
+// get it.
+const InstanceIDFile = "instance-id"
 
 // instanceID reads the data directory's instance id, making it the first
 // time. Each instance has its own data directory, so each its own id.
 func instanceID(dir string) (string, error) {
-	path := filepath.Join(dir, instanceIDFile)
+	path := filepath.Join(dir, InstanceIDFile)
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil

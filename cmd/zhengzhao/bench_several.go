@@ -418,7 +418,8 @@ func copyPlatform(from, to string) error {
 		rel, _ := filepath.Rel(from, path)
 		top := strings.Split(rel, string(filepath.Separator))[0]
 		switch {
-		case top == fabricLogDir || top == registry.LedgerDir || strings.HasPrefix(top, "registry.db") || top == "demo-tokens.json":
+		case top == fabricLogDir || top == registry.LedgerDir || strings.HasPrefix(top, "registry.db") || top == "demo-tokens.json" ||
+			top == registry.InstanceIDFile:
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

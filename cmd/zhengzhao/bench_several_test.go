@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"zhengzhao/registry"
 )
 
 // A several-instances bench with a missing or wrong setting is refused
@@ -59,5 +62,34 @@ func TestReadGroupsCPU(t *testing.T) {
 	got := readGroupsCPU(self)["self"] - before["self"]
 	if got < used-2*clockTick {
 		t.Fatalf("group CPU grew by %v while its child used %v", got, used)
+	}
+}
+
+// Another instance gets the first one's platform keys and certificates and
+// none of its own state: not its store, ledger, demo tokens nor its
+// instance id (which names its one-active claims).
+func TestCopyPlatform(t *testing.T) {
+	from, to := t.TempDir(), t.TempDir()
+	files := map[string]bool{ // path → copied
+		"keys/platform-root.key.pem": true, "platform-root.crt.pem": true, "log.pub.pem": true,
+		"registry.db": false, "registry.db-wal": false, registry.InstanceIDFile: false, "demo-tokens.json": false,
+		registry.LedgerDir + "/log": false, fabricLogDir + "/state": false,
+	}
+	for p := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(from, p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(from, p), []byte(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := copyPlatform(from, to); err != nil {
+		t.Fatal(err)
+	}
+	for p, copied := range files {
+		_, err := os.Stat(filepath.Join(to, p))
+		if (err == nil) != copied {
+			t.Errorf("%s: copied %v, want %v", p, err == nil, copied)
+		}
 	}
 }

@@ -113,29 +113,7 @@ func serveAt(t *testing.T, dir, addr string, extra ...string) *serverProc {
 // own state (the store is PostgreSQL, the log is rebuilt from the channel).
 func copyKeys(t *testing.T, from, to string) {
 	t.Helper()
-	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		top := strings.Split(rel, string(filepath.Separator))[0]
-		switch {
-		case top == fabricLogDir || top == registry.LedgerDir || strings.HasPrefix(top, "registry.db") || top == "demo-tokens.json":
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		case d.IsDir():
-			return os.MkdirAll(filepath.Join(to, rel), 0o700)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		return os.WriteFile(filepath.Join(to, rel), b, info.Mode().Perm())
-	})
-	if err != nil {
+	if err := copyPlatform(from, to); err != nil {
 		t.Fatal(err)
 	}
 }
