@@ -113,6 +113,8 @@ type departmentStore interface {
 	insertSealOnly(ctx context.Context, sl *Seal) error
 	departments(ctx context.Context) ([]*Department, error)
 	departmentExists(ctx context.Context, uscc string) (bool, error)
+	// keys lists a department's keys oldest first; of keys made in the
+	// same second (their valid_from is truncated), the active one last.
 	keys(ctx context.Context, uscc string) ([]DepartmentKey, error)
 	setKeyRevoked(ctx context.Context, keyID string, from time.Time, reason string) error
 	seals(ctx context.Context, uscc string) ([]Seal, error)
@@ -829,7 +831,7 @@ func (s *store) departments(ctx context.Context) ([]*Department, error) {
 
 func (s *store) keys(ctx context.Context, uscc string) ([]DepartmentKey, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT key_id, uscc, key_uri, key_pem, cert_der, valid_from, valid_until, active,
-		COALESCE(revoked_from, ''), COALESCE(revoked_reason, '') FROM department_keys WHERE uscc = ? ORDER BY valid_from`, uscc)
+		COALESCE(revoked_from, ''), COALESCE(revoked_reason, '') FROM department_keys WHERE uscc = ? ORDER BY valid_from, active, key_id`, uscc)
 	if err != nil {
 		return nil, err
 	}

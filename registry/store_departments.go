@@ -27,7 +27,7 @@ func insertSeal(tx sqlTx, sl *Seal) error {
 }
 
 func (s *store) seals(ctx context.Context, uscc string) ([]Seal, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, uscc, key_id, der, valid_start, valid_end, active FROM seals WHERE uscc = ? ORDER BY valid_start, id`, uscc)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, uscc, key_id, der, valid_start, valid_end, active FROM seals WHERE uscc = ? ORDER BY valid_start, active, id`, uscc)
 	if err != nil {
 		return nil, err
 	}
