@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"zhengzhao/license"
@@ -16,9 +17,6 @@ type heldLicense struct {
 	status     license.Status
 }
 
-// heldChunk is how many holders one heldLicenses query asks about.
-const heldChunk = 400
-
 func (s *store) heldLicenses(ctx context.Context, holders []holderOf) (map[holderOf]heldLicense, error) {
 	out := map[holderOf]heldLicense{}
 	want := make(map[holderOf]bool, len(holders))
@@ -29,8 +27,7 @@ func (s *store) heldLicenses(ctx context.Context, holders []holderOf) (map[holde
 			codes = append(codes, h.holderCode)
 		}
 	}
-	for lo := 0; lo < len(codes); lo += heldChunk {
-		chunk := codes[lo:min(lo+heldChunk, len(codes))]
+	for chunk := range slices.Chunk(codes, maxInParams) {
 		args := make([]any, len(chunk))
 		for i, c := range chunk {
 			args[i] = c
