@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -74,15 +75,26 @@ func (s *store) requestKeyIDs(ctx context.Context, uscc string, keys []string) (
 func (s *store) insertLicenses(lics []*License, sealID string, sealDER []byte) []error {
 	batch := make([]*pendingInsert, len(lics))
 	errs := make([]error, len(lics))
-	for i, l := range lics {
-		p, err := s.pendingOf(l, sealID, sealDER)
+	// Packing a row (compressing its credential, checking it rebuilds) is
+	// most of a batch's store work and needs no lock: it runs on every core,
+	// so that the batch holds the store's writer only for the SQL.
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(lics))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(lics); i += workers {
+				batch[i], errs[i] = s.pendingOf(lics[i], sealID, sealDER)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			for j := range errs {
 				errs[j] = err
 			}
 			return errs
 		}
-		batch[i] = p
 	}
 	if s.insertBatch(batch) == nil {
 		return errs
