@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,6 +54,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conc := fs.Int("concurrency", 64, "concurrent issuers in the issue figure")
 	batch := fs.Int("batch", 0, "with --scale: issue with IssueBatch calls of this many requests (each of the concurrent issuers); 0 issues one license a call; with --several: rows a POST /api/v1/import (default 500)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the whole run to this file (go tool trace): where goroutines wait and cores stand idle")
 	lc := ledgerFlags(fs)
 	store := fs.String("store", "", "with --scale: the registry store of the run, an empty database ("+storeUsage+")")
 	if err := parseFlags(fs, args); err != nil {
@@ -74,6 +76,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return usageError{err}
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	emit := func(f figure) {
 		if *asJSON {
