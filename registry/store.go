@@ -330,6 +330,10 @@ func openDB(db sqlDB) (*store, error) {
 		return nil, err
 	}
 	s := &store{db: db, pending: make(chan *pendingInsert, 4096), done: make(chan struct{}), sealDERs: map[string]sealParts{}}
+	if err := s.prepareChunks(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	go s.commitLoop()
 	return s, nil
 }
@@ -529,19 +533,16 @@ func (s *store) insertBatch(batch []*pendingInsert) error {
 	}
 	var size uint64 // the largest ledger size the batch shows
 	// Many rows a statement: one round trip for them on PostgreSQL.
-	for rows := range slices.Chunk(batch, insertRowsPerStatement) {
-		q := insertLicenseSQL + strings.Repeat(insertLicenseRow+", ", len(rows)-1) + insertLicenseRow
-		args := make([]any, 0, len(rows)*21)
-		for _, p := range rows {
-			args = append(args, p.rowArgs()...)
-			size = max(size, p.lic.Receipt.TreeSize)
+	ins := licenseInsert()
+	for _, p := range batch {
+		ins.add(p.rowArgs()...)
+		size = max(size, p.lic.Receipt.TreeSize)
+	}
+	if _, err := ins.exec(context.Background(), tx, s.txStmt(context.Background(), tx)); err != nil {
+		if len(batch) == 1 {
+			return fmt.Errorf("registry: insert license %s: %w", batch[0].lic.Identifier, err)
 		}
-		if _, err := tx.Exec(q, args...); err != nil {
-			if len(batch) == 1 {
-				return fmt.Errorf("registry: insert license %s: %w", batch[0].lic.Identifier, err)
-			}
-			return fmt.Errorf("registry: insert licenses: %w", err)
-		}
+		return fmt.Errorf("registry: insert licenses: %w", err)
 	}
 	if err := sawLedgerSize(context.Background(), tx, size); err != nil {
 		return err
@@ -564,9 +565,10 @@ func (p *pendingInsert) rowArgs() []any {
 		nullString(p.cut.sealID), p.cut.sealOffset, nullOffset(p.cut.certOffset), int64(l.Receipt.LogIndex), p.packed, p.noteDigest}
 }
 
-// insertRowsPerStatement bounds a multi-row INSERT: 21 parameters a row,
-// well under SQLite's 32,766 and PostgreSQL's 65,535.
-const insertRowsPerStatement = 256
+// licenseInsert is the INSERT of new license rows (rowArgs).
+func licenseInsert() *multiRowInsert {
+	return newMultiRowInsert(insertLicenseSQL, insertLicenseRow, "")
+}
 
 const (
 	insertLicenseSQL = `INSERT INTO licenses (identifier, uscc, type_code, serial, version, holder_code, status, status_index, record, credential,

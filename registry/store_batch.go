@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -32,6 +33,34 @@ func (s *store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	c.stmts[query] = st
 	return st, nil
+}
+
+// prepareChunks prepares the multi-row inserts of the issue path, one for
+// each of stmtChunks, while no transaction holds SQLite's one connection.
+func (s *store) prepareChunks() error {
+	for _, ins := range []*multiRowInsert{licenseInsert(), recordInsert()} {
+		for _, k := range stmtChunks {
+			if _, err := s.prepared(context.Background(), ins.query(k)); err != nil {
+				return fmt.Errorf("registry: prepare insert: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// txStmt returns the lookup of the store's prepared statements, bound to
+// tx: nil for a query it has not prepared. It never prepares (on SQLite
+// that would wait for the one connection tx holds).
+func (s *store) txStmt(ctx context.Context, tx sqlTx) func(q string) *sql.Stmt {
+	return func(q string) *sql.Stmt {
+		s.stmts.mu.Lock()
+		st := s.stmts.stmts[q]
+		s.stmts.mu.Unlock()
+		if st == nil {
+			return nil
+		}
+		return tx.Tx.StmtContext(ctx, st)
+	}
 }
 
 // maxInParams bounds the values of one IN list.

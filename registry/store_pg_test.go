@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"testing"
 )
@@ -24,7 +25,7 @@ func TestMultiRowInsert(t *testing.T) {
 			ins.add(fmt.Sprint("k", i), i, "b")
 		}
 		ins.add("k5", -1, "again") // a conflict: skipped
-		got, err := ins.exec(ctx, st.db)
+		got, err := ins.exec(ctx, st.db, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,6 +38,68 @@ func TestMultiRowInsert(t *testing.T) {
 		}
 		if count != n || sum != n*(n-1)/2 {
 			t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, n, n*(n-1)/2)
+		}
+	})
+}
+
+// The issue path's inserts go in statements prepared once at open, cut
+// greedily into stmtChunks rows, inside a transaction that holds SQLite's
+// one connection: every row goes in once, whatever the batch's size, and no
+// statement is prepared while the transaction runs.
+func TestMultiRowInsertPrepared(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		if _, err := st.db.ExecContext(ctx, `CREATE TABLE multi_rows (k TEXT PRIMARY KEY, a INTEGER, b TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+		newIns := func() *multiRowInsert {
+			return newMultiRowInsert(`INSERT INTO multi_rows (k, a, b) VALUES `, `(?, ?, ?)`, ` ON CONFLICT (k) DO NOTHING`)
+		}
+		for _, k := range stmtChunks {
+			if _, err := st.prepared(ctx, newIns().query(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		total := 0
+		for _, n := range []int{1, 3, 64, 85, 500} {
+			ins := newIns()
+			for i := range n {
+				ins.add(fmt.Sprint("k", total+i), total+i, "b")
+			}
+			tx, err := st.db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var prepared, missed int
+			lookup := st.txStmt(ctx, tx)
+			got, err := ins.exec(ctx, tx, func(q string) *sql.Stmt {
+				s := lookup(q)
+				if s == nil {
+					missed++
+				} else {
+					prepared++
+				}
+				return s
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got != int64(n) || missed != 0 || prepared == 0 {
+				t.Fatalf("%d rows: inserted %d, %d statements prepared, %d not", n, got, prepared, missed)
+			}
+			total += n
+		}
+		var count, sum int
+		if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(a) FROM multi_rows`).Scan(&count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if count != total || sum != total*(total-1)/2 {
+			t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, total, total*(total-1)/2)
 		}
 	})
 }

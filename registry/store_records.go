@@ -70,6 +70,12 @@ var errSeqTaken = errors.New("record sequence already taken")
 
 const recordColumns = `seq, at, account, role, actor, department, hall, action, purpose, service_item, identifier, holder_code, result, reason, body, prev_hash, hash`
 
+// recordInsert is the INSERT of records.
+func recordInsert() *multiRowInsert {
+	return newMultiRowInsert(`INSERT INTO records (chain, `+recordColumns+`) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (chain, seq) DO NOTHING`)
+}
+
 // appendRecords appends the group's records after the chain's head in one
 // transaction: it reads the head, chains each record to the one before and
 // inserts it; a sequence some other writer took makes it roll back with
@@ -94,8 +100,7 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 		return err
 	}
 	at := now()
-	ins := newMultiRowInsert(`INSERT INTO records (chain, `+recordColumns+`) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ` ON CONFLICT (chain, seq) DO NOTHING`)
+	ins := recordInsert()
 	for _, r := range group {
 		if r.use != nil {
 			if err := insertUsageRow(ctx, tx, *r.use); err != nil {
@@ -116,7 +121,7 @@ func (s *store) appendRecords(ctx context.Context, chain string, group []*record
 		prev = hash
 	}
 	// The group's records in one statement (store_pg_batch.go).
-	if n, err := ins.exec(ctx, tx); err != nil {
+	if n, err := ins.exec(ctx, tx, s.txStmt(ctx, tx)); err != nil {
 		return err
 	} else if n != int64(ins.rows()) {
 		return errSeqTaken
