@@ -56,11 +56,12 @@ func GenerateKey() (*sm2.PrivateKey, error) {
 // NewKeySigner returns a Signer backed by the in-memory SM2 key k. Signatures
 // are hedged: the nonce mixes the key, the digest and crypto/rand.
 func NewKeySigner(k *sm2.PrivateKey) Signer {
-	return &keySigner{key: k}
+	return &keySigner{key: k, held: holdKey(k)}
 }
 
 type keySigner struct {
-	key *sm2.PrivateKey
+	key  *sm2.PrivateKey
+	held *heldKey // registered for VerifyHeld while the signer lives
 
 	zaOnce sync.Once
 	za     []byte // Z_A of the key with the default user ID, computed once

@@ -13,7 +13,10 @@ import (
 // does per anchor. So Anchor verifies its anchors' signatures in the
 // caller's goroutine (many callers, all cores) before queuing them, and the
 // writer accepts a signature checked that way with the same key instead of
-// verifying it again. Everything else the rules say — the key's validity at
+// verifying it again. A signature made with a key this process holds (the
+// registry's department keys, in the one-machine default) is verified with
+// that key, at a fifth of the cost and with the same answer
+// (signing.VerifyHeld). Everything else the rules say — the key's validity at
 // the commit's time, duplicates, the predecessor — the writer still checks.
 
 // parallelVerifyMin is the number of anchors from which one Anchor call
@@ -59,7 +62,7 @@ func (c *checked) verify(pub *ecdsa.PublicKey, msg, sig []byte) error {
 	if ok && (v == pub || v.Equal(pub)) {
 		return nil
 	}
-	return signing.Verify(pub, msg, sig)
+	return signing.VerifyHeld(pub, msg, sig)
 }
 
 // preverify verifies the anchors' signatures with the keys they name, as
@@ -99,7 +102,7 @@ func (l *Ledger) preverify(anchors []ledger.Anchor) []string {
 		}
 		msg := make([]byte, 0, 2*ledger.HashSize)
 		msg = append(append(msg, a.ProofHash...), a.DocumentHash...)
-		if signing.Verify(pubs[i], msg, a.Signature) != nil {
+		if signing.VerifyHeld(pubs[i], msg, a.Signature) != nil {
 			return
 		}
 		keys[i] = string(appendCheckedKey(make([]byte, 0, checkedKeySize), msg, a.Signature))
