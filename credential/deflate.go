@@ -1,0 +1,694 @@
+package credential
+
+// A DEFLATE (RFC 1951) encoder in a zlib (RFC 1950) wrapper for the small
+// inputs of the compact QR form: one COSE_Sign1 of some 300-400 bytes.
+//
+// Why it is hand-written: compress/zlib at BestCompression spends ~28-37 µs
+// on a 335-byte input, almost all of it fixed cost of compress/flate that
+// does not shrink with the input (compressor.reset clears ~640 KiB of hash
+// tables, huffmanEncoder.generate sorts whole alphabets, and level 9 also
+// prices fixed and stored blocks), and the registry makes one compact form
+// per license issued, thousands a second. github.com/klauspost/compress was
+// measured too: faster, but its output is larger at every level (318-347
+// bytes against the stdlib's 294 on the vector's 335-byte input; stateless
+// 326), and the compact form is printed as a QR code, where every byte
+// counts. This encoder is sized to the input instead: exhaustive hash-chain
+// match finding over the whole input, an optimal (shortest-path) parse
+// priced by the previous pass's Huffman code lengths, one block, and
+// whichever of dynamic Huffman, fixed Huffman and stored is smallest. It
+// makes the stdlib's output size or smaller (deflate_test.go measures it)
+// in a few µs, with no large table to clear.
+//
+// Inputs larger than smallDeflateMax go to compress/zlib: the encoder's
+// work grows with the input, and the compact form never has such inputs in
+// practice (MaxCompactLen bounds the compressed form at ~2.7 KiB).
+
+import (
+	"encoding/binary"
+	"hash/adler32"
+	"math/bits"
+	"slices"
+	"sync"
+)
+
+const (
+	// smallDeflateMax is the largest input compressSmall takes.
+	smallDeflateMax = 8 << 10
+
+	dfMinMatch  = 3
+	dfMaxMatch  = 258
+	dfMaxChain  = 1024 // candidates tried per position
+	dfPasses    = 4    // parse passes at most (the first priced as the fixed code)
+	dfEndBlock  = 256
+	dfNumLitLen = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
+	dfNumDist   = 30  // distance symbols 0..29
+	dfNumCL     = 19  // code-length symbols 0..18
+	dfMaxBits   = 15  // longest literal/length or distance code
+	dfMaxCLBits = 7   // longest code-length code
+	dfHashMin   = 8   // hash table bits, at least
+	dfHashMax   = 14  // and at most
+
+	// zlib header: CM 8 (deflate), CINFO 7 (32 KiB window), no
+	// dictionary, FLEVEL 3 (best compression), as compress/zlib writes it
+	// at BestCompression; 0x78DA is a multiple of 31 (FCHECK).
+	zlibCMF = 0x78
+	zlibFLG = 0xda
+)
+
+// clOrder is the order in which the code-length code lengths are written.
+var clOrder = [dfNumCL]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+
+// lenSym and lenExtra give, for a match length minus 3, its length symbol
+// minus 257 and its number of extra bits (RFC 1951 §3.2.5).
+var lenSym, lenExtra [dfMaxMatch - dfMinMatch + 1]uint8
+
+// lenBase is the smallest length of each length symbol minus 257.
+var lenBase [29]uint16
+
+func init() {
+	for l := range dfMaxMatch - dfMinMatch + 1 {
+		switch {
+		case l < 8:
+			lenSym[l] = uint8(l)
+		case l == dfMaxMatch-dfMinMatch:
+			lenSym[l] = 28
+		default:
+			nb := bits.Len(uint(l)) - 1
+			lenSym[l] = uint8(4*(nb-1) + (l>>(nb-2))&3)
+			lenExtra[l] = uint8(nb - 2)
+		}
+	}
+	for l := dfMaxMatch - dfMinMatch; l >= 0; l-- {
+		lenBase[lenSym[l]] = uint16(l + dfMinMatch)
+	}
+}
+
+// distSym returns the distance symbol of d (1..32768), its number of extra
+// bits and their value.
+func distSym(d uint32) (sym, nExtra, extra uint32) {
+	d--
+	if d < 4 {
+		return d, 0, 0
+	}
+	nb := uint32(bits.Len32(d)) - 1
+	return 2*nb + (d>>(nb-1))&1, nb - 1, d & (1<<(nb-1) - 1)
+}
+
+// dfMatch is one match candidate: the input at distance dist repeats for
+// length bytes.
+type dfMatch struct{ length, dist uint16 }
+
+// smallDeflater holds one call's working memory, all of it sized to the
+// input; deflaters are pooled.
+type smallDeflater struct {
+	head    []uint32  // hash → 1 + the latest position with that hash
+	prev    []uint32  // position → 1 + the previous position with its hash
+	matchAt []uint32  // position → its first entry in matches; len n+1
+	matches []dfMatch // per position: increasing lengths, each at its least distance
+	cost    []uint32  // position → bits of the cheapest parse up to it
+	from    []uint32  // position → the token that ends the cheapest parse there
+	tokens  []uint32  // a parse: literal byte b as b, match as length<<16 | dist
+	best    []uint32  // the tokens of the smallest block so far
+
+	litCost  [dfNumLitLen]uint32
+	distCost [dfNumDist]uint32
+	lenCost  [dfMaxMatch + 1]uint32
+
+	litFreq  [dfNumLitLen]uint32
+	distFreq [dfNumDist]uint32
+	litLens  [dfNumLitLen]uint8
+	distLens [dfNumDist]uint8
+
+	huff huffScratch
+	cl   clEncoding
+}
+
+var smallDeflaters = sync.Pool{New: func() any { return new(smallDeflater) }}
+
+// compressSmall returns data as one zlib stream, or nil if data is longer
+// than smallDeflateMax.
+func compressSmall(data []byte) []byte {
+	if len(data) > smallDeflateMax {
+		return nil
+	}
+	e := smallDeflaters.Get().(*smallDeflater)
+	defer smallDeflaters.Put(e)
+	return e.compress(data)
+}
+
+// blockKind is the type of a DEFLATE block (BTYPE).
+type blockKind uint8
+
+const (
+	blockStored  blockKind = 0
+	blockFixed   blockKind = 1
+	blockDynamic blockKind = 2
+)
+
+func (e *smallDeflater) compress(data []byte) []byte {
+	n := len(data)
+	e.findMatches(data)
+
+	// Pass 0 prices the fixed code; later passes price the dynamic code
+	// of the previous pass's parse. Keep the smallest block.
+	e.fixedCosts()
+	e.parse(data)
+	e.countTokens(e.tokens)
+	kind, bestBits := blockFixed, e.fixedBits()
+	e.best = append(e.best[:0], e.tokens...)
+	dynBits := e.dynamicBits()
+	if dynBits < bestBits {
+		kind, bestBits = blockDynamic, dynBits
+	}
+	lastBits := dynBits
+	for range dfPasses - 1 {
+		e.dynamicCosts()
+		e.parse(data)
+		e.countTokens(e.tokens)
+		b := e.dynamicBits()
+		if b < bestBits {
+			kind, bestBits = blockDynamic, b
+			e.best = append(e.best[:0], e.tokens...)
+		}
+		if b >= lastBits {
+			break
+		}
+		lastBits = b
+	}
+	// A stored block: 3 header bits, padding, LEN and NLEN, the bytes.
+	if storedBytes := 1 + 4 + n; storedBytes < (bestBits+7)/8 {
+		kind = blockStored
+	}
+
+	var w bitWriter
+	w.out = make([]byte, 0, 2+(bestBits+7)/8+4+8)
+	w.out = append(w.out, zlibCMF, zlibFLG)
+	w.bits(1, 1) // BFINAL
+	w.bits(uint64(kind), 2)
+	switch kind {
+	case blockStored:
+		w.flushByte()
+		w.out = binary.LittleEndian.AppendUint16(w.out, uint16(n))
+		w.out = binary.LittleEndian.AppendUint16(w.out, ^uint16(n))
+		w.out = append(w.out, data...)
+	case blockFixed:
+		e.countTokens(e.best)
+		setFixedLens(&e.litLens, &e.distLens)
+		e.writeTokens(&w)
+	default:
+		e.countTokens(e.best)
+		e.dynamicBits() // the code lengths of the best parse
+		e.writeDynamicHeader(&w)
+		e.writeTokens(&w)
+	}
+	w.flushByte()
+	return binary.BigEndian.AppendUint32(w.out, adler32.Checksum(data))
+}
+
+// grow returns s with length n, reusing its memory when it can.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// findMatches lists, for every position, the longest match at each
+// distance that beats every nearer one: for each length, the least
+// distance that reaches it.
+func (e *smallDeflater) findMatches(data []byte) {
+	n := len(data)
+	hb := min(max(bits.Len(uint(n)), dfHashMin), dfHashMax)
+	e.head = grow(e.head, 1<<hb)
+	clear(e.head)
+	e.prev = grow(e.prev, n)
+	e.matchAt = grow(e.matchAt, n+1)
+	e.matches = e.matches[:0]
+	shift := 32 - hb
+	for i := range n {
+		e.matchAt[i] = uint32(len(e.matches))
+		if i+dfMinMatch > n {
+			continue
+		}
+		h := (uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16) * 0x9e3779b1 >> shift
+		limit := min(dfMaxMatch, n-i)
+		best := dfMinMatch - 1
+		for c, chain := e.head[h], dfMaxChain; c != 0 && chain > 0; c, chain = e.prev[c-1], chain-1 {
+			j := int(c - 1)
+			if data[j+best] != data[i+best] {
+				continue
+			}
+			if l := matchLen(data[j:], data[i:], limit); l > best {
+				best = l
+				e.matches = append(e.matches, dfMatch{uint16(l), uint16(i - j)})
+				if l == limit {
+					break
+				}
+			}
+		}
+		e.prev[i] = e.head[h]
+		e.head[h] = uint32(i + 1)
+	}
+	e.matchAt[n] = uint32(len(e.matches))
+}
+
+// matchLen returns how many of the first limit bytes of a and b are equal.
+func matchLen(a, b []byte, limit int) int {
+	i := 0
+	for ; i+8 <= limit; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)>>3
+		}
+	}
+	for ; i < limit && a[i] == b[i]; i++ {
+	}
+	return i
+}
+
+// parse finds the cheapest parse of data under the current costs
+// (litCost, distCost, lenCost) into tokens.
+func (e *smallDeflater) parse(data []byte) {
+	n := len(data)
+	e.cost = grow(e.cost, n+1)
+	e.from = grow(e.from, n+1)
+	cost := e.cost
+	for i := range cost {
+		cost[i] = ^uint32(0)
+	}
+	cost[0] = 0
+	for i := range n {
+		c := cost[i]
+		if v := c + e.litCost[data[i]]; v < cost[i+1] {
+			cost[i+1], e.from[i+1] = v, uint32(data[i])
+		}
+		prevLen := dfMinMatch - 1
+		for _, m := range e.matches[e.matchAt[i]:e.matchAt[i+1]] {
+			ds, nx, _ := distSym(uint32(m.dist))
+			dc := c + e.distCost[ds] + nx
+			for l := prevLen + 1; l <= int(m.length); l++ {
+				if v := dc + e.lenCost[l]; v < cost[i+l] {
+					cost[i+l], e.from[i+l] = v, uint32(l)<<16|uint32(m.dist)
+				}
+			}
+			prevLen = int(m.length)
+		}
+	}
+	e.tokens = e.tokens[:0]
+	for p := n; p > 0; {
+		t := e.from[p]
+		e.tokens = append(e.tokens, t)
+		if t>>16 == 0 {
+			p--
+		} else {
+			p -= int(t >> 16)
+		}
+	}
+	slices.Reverse(e.tokens)
+}
+
+// setLenCosts prices each match length from litCost.
+func (e *smallDeflater) setLenCosts() {
+	for l := dfMinMatch; l <= dfMaxMatch; l++ {
+		e.lenCost[l] = e.litCost[257+int(lenSym[l-dfMinMatch])] + uint32(lenExtra[l-dfMinMatch])
+	}
+}
+
+// fixedCosts prices symbols by the fixed code (RFC 1951 §3.2.6).
+func (e *smallDeflater) fixedCosts() {
+	setFixedLens(&e.litLens, &e.distLens)
+	for s, l := range e.litLens {
+		e.litCost[s] = uint32(l)
+	}
+	for s, l := range e.distLens {
+		e.distCost[s] = uint32(l)
+	}
+	e.setLenCosts()
+}
+
+func setFixedLens(lit *[dfNumLitLen]uint8, dist *[dfNumDist]uint8) {
+	for s := range lit {
+		switch {
+		case s < 144:
+			lit[s] = 8
+		case s < 256:
+			lit[s] = 9
+		case s < 280:
+			lit[s] = 7
+		default:
+			lit[s] = 8
+		}
+	}
+	for s := range dist {
+		dist[s] = 5
+	}
+}
+
+// dynamicCosts prices symbols by the code lengths dynamicBits last set; an
+// unused symbol costs one bit more than the longest code.
+func (e *smallDeflater) dynamicCosts() {
+	var longest uint8
+	for _, l := range e.litLens {
+		longest = max(longest, l)
+	}
+	for s, l := range e.litLens {
+		if e.litFreq[s] == 0 {
+			l = longest + 1
+		}
+		e.litCost[s] = uint32(l)
+	}
+	longest = 0
+	for _, l := range e.distLens {
+		longest = max(longest, l)
+	}
+	for s, l := range e.distLens {
+		if e.distFreq[s] == 0 {
+			l = longest + 1
+		}
+		e.distCost[s] = uint32(l)
+	}
+	e.setLenCosts()
+}
+
+// countTokens sets litFreq and distFreq to the symbol counts of tokens plus
+// the end of block.
+func (e *smallDeflater) countTokens(tokens []uint32) {
+	clear(e.litFreq[:])
+	clear(e.distFreq[:])
+	for _, t := range tokens {
+		if t>>16 == 0 {
+			e.litFreq[t]++
+			continue
+		}
+		e.litFreq[257+int(lenSym[t>>16-dfMinMatch])]++
+		ds, _, _ := distSym(t & 0xffff)
+		e.distFreq[ds]++
+	}
+	e.litFreq[dfEndBlock]++
+}
+
+// extraBits is the number of extra bits the counted symbols carry.
+func (e *smallDeflater) extraBits() int {
+	b := 0
+	for s := 265; s < 285; s++ {
+		b += int(e.litFreq[s]) * int(lenExtra[lenBase[s-257]-dfMinMatch])
+	}
+	for s := 4; s < dfNumDist; s++ {
+		b += int(e.distFreq[s]) * (s/2 - 1)
+	}
+	return b
+}
+
+// fixedBits is the size in bits of a fixed-code block of the counted
+// symbols.
+func (e *smallDeflater) fixedBits() int {
+	var lit [dfNumLitLen]uint8
+	var dist [dfNumDist]uint8
+	setFixedLens(&lit, &dist)
+	return 3 + e.extraBits() + codedBits(e.litFreq[:], lit[:]) + codedBits(e.distFreq[:], dist[:])
+}
+
+func codedBits(freq []uint32, lens []uint8) int {
+	b := 0
+	for s, f := range freq {
+		b += int(f) * int(lens[s])
+	}
+	return b
+}
+
+// dynamicBits builds the dynamic code of the counted symbols into litLens,
+// distLens and cl, and returns the block's size in bits.
+func (e *smallDeflater) dynamicBits() int {
+	huffLengths(e.litFreq[:], e.litLens[:], dfMaxBits, &e.huff)
+	huffLengths(e.distFreq[:], e.distLens[:], dfMaxBits, &e.huff)
+	hdr := e.cl.build(e.litLens[:], e.distLens[:], &e.huff)
+	return 3 + hdr + e.extraBits() + codedBits(e.litFreq[:], e.litLens[:]) + codedBits(e.distFreq[:], e.distLens[:])
+}
+
+// writeDynamicHeader writes HLIT, HDIST, HCLEN and the code lengths cl
+// holds.
+func (e *smallDeflater) writeDynamicHeader(w *bitWriter) {
+	c := &e.cl
+	w.bits(uint64(c.hlit-257), 5)
+	w.bits(uint64(c.hdist-1), 5)
+	w.bits(uint64(c.hclen-4), 4)
+	for _, s := range clOrder[:c.hclen] {
+		w.bits(uint64(c.lens[s]), 3)
+	}
+	var codes [dfNumCL]uint16
+	canonicalCodes(c.lens[:], codes[:])
+	for _, t := range c.syms[:c.nsyms] {
+		s := t & 0x1f
+		w.bits(uint64(codes[s]), uint(c.lens[s]))
+		switch s {
+		case 16:
+			w.bits(uint64(t>>5), 2)
+		case 17:
+			w.bits(uint64(t>>5), 3)
+		case 18:
+			w.bits(uint64(t>>5), 7)
+		}
+	}
+}
+
+// writeTokens writes the best parse with the codes of litLens and distLens,
+// and the end of block.
+func (e *smallDeflater) writeTokens(w *bitWriter) {
+	var litCodes [dfNumLitLen]uint16
+	var distCodes [dfNumDist]uint16
+	canonicalCodes(e.litLens[:], litCodes[:])
+	canonicalCodes(e.distLens[:], distCodes[:])
+	for _, t := range e.best {
+		if t>>16 == 0 {
+			w.bits(uint64(litCodes[t]), uint(e.litLens[t]))
+			continue
+		}
+		l := int(t>>16) - dfMinMatch
+		ls := 257 + int(lenSym[l])
+		w.bits(uint64(litCodes[ls]), uint(e.litLens[ls]))
+		if nx := lenExtra[l]; nx > 0 {
+			w.bits(uint64(l+dfMinMatch-int(lenBase[lenSym[l]])), uint(nx))
+		}
+		ds, nx, x := distSym(t & 0xffff)
+		w.bits(uint64(distCodes[ds]), uint(e.distLens[ds]))
+		w.bits(uint64(x), uint(nx))
+	}
+	w.bits(uint64(litCodes[dfEndBlock]), uint(e.litLens[dfEndBlock]))
+}
+
+// huffScratch is huffLengths' working memory.
+type huffScratch struct {
+	leaves [dfNumLitLen]uint32     // freq<<9 | symbol, ascending
+	weight [dfNumLitLen]uint32     // internal node weights
+	parent [2 * dfNumLitLen]uint16 // node → its parent; leaves first, then internal nodes
+	depth  [dfNumLitLen]uint8      // internal node depths
+}
+
+// huffLengths sets lens to the code lengths of a prefix code for freq, at
+// most maxBits long: a Huffman code, its longest codes shortened, when they
+// exceed maxBits, as miniz does (tdefl_huffman_enforce_max_code_size).
+// Unused symbols get 0. The code is always complete with at least two
+// codes: with one symbol used, another (0 or 1) gets a code too; with none,
+// symbols 0 and 1 do.
+func huffLengths(freq []uint32, lens []uint8, maxBits int, h *huffScratch) {
+	m := 0
+	for s, f := range freq {
+		lens[s] = 0
+		if f > 0 {
+			h.leaves[m] = f<<9 | uint32(s)
+			m++
+		}
+	}
+	switch m {
+	case 0:
+		lens[0], lens[1] = 1, 1
+		return
+	case 1:
+		s := h.leaves[0] & 0x1ff
+		lens[s] = 1
+		lens[1-min(s, 1)] = 1
+		return
+	}
+	leaves := h.leaves[:m]
+	slices.Sort(leaves)
+	huffDepths(leaves, h, m, maxBits, lens)
+}
+
+// huffDepths runs the two-queue Huffman construction over the m sorted
+// leaves (m >= 2) and assigns code lengths, limited to maxBits. The queues
+// are the leaves and the internal nodes, made in ascending weight; node ids
+// are leaves 0..m-1, then internal nodes m, m+1, ...
+func huffDepths(leaves []uint32, h *huffScratch, m, maxBits int, lens []uint8) {
+	li, ii := 0, 0
+	pick := func(k int) (int, uint32) {
+		if li < m && (ii >= k || leaves[li]>>9 <= h.weight[ii]) {
+			li++
+			return li - 1, leaves[li-1] >> 9
+		}
+		ii++
+		return m + ii - 1, h.weight[ii-1]
+	}
+	for k := range m - 1 {
+		a, wa := pick(k)
+		b, wb := pick(k)
+		h.weight[k] = wa + wb
+		h.parent[a] = uint16(m + k)
+		h.parent[b] = uint16(m + k)
+	}
+	// Depths: the root (internal node m-2) is 0; parents come after
+	// their children.
+	h.depth[m-2] = 0
+	for k := m - 3; k >= 0; k-- {
+		h.depth[k] = h.depth[int(h.parent[m+k])-m] + 1
+	}
+	var count [dfMaxBits + 2]int
+	for i := range m {
+		d := int(h.depth[int(h.parent[i])-m]) + 1
+		count[min(d, maxBits)]++
+	}
+	// Limit to maxBits: the overflow was counted at maxBits; while the
+	// Kraft sum is over 1, move a code from a shorter length down a level.
+	total := 0
+	for b := maxBits; b > 0; b-- {
+		total += count[b] << (maxBits - b)
+	}
+	for total > 1<<maxBits {
+		count[maxBits]--
+		for b := maxBits - 1; b > 0; b-- {
+			if count[b] > 0 {
+				count[b]--
+				count[b+1] += 2
+				break
+			}
+		}
+		total--
+	}
+	// The least frequent symbols get the longest codes.
+	i := 0
+	for b := maxBits; b > 0; b-- {
+		for range count[b] {
+			lens[leaves[i]&0x1ff] = uint8(b)
+			i++
+		}
+	}
+}
+
+// canonicalCodes sets codes to the canonical Huffman codes of lens (RFC
+// 1951 §3.2.2), bit-reversed for writing least significant bit first.
+func canonicalCodes(lens []uint8, codes []uint16) {
+	var count, next [dfMaxBits + 1]uint16
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	code := uint16(0)
+	for b := 1; b <= dfMaxBits; b++ {
+		code = (code + count[b-1]) << 1
+		next[b] = code
+	}
+	for s, l := range lens {
+		if l > 0 {
+			codes[s] = bits.Reverse16(next[l]) >> (16 - l)
+			next[l]++
+		}
+	}
+}
+
+// clEncoding is the run-length coded code lengths of a dynamic block.
+type clEncoding struct {
+	hlit, hdist, hclen int
+	all                [dfNumLitLen + dfNumDist]uint8
+	syms               [dfNumLitLen + dfNumDist]uint16 // symbol | repeat-count extra bits << 5
+	nsyms              int
+	freq               [dfNumCL]uint32
+	lens               [dfNumCL]uint8
+}
+
+// build run-length codes the literal/length and distance code lengths and
+// the code-length code, and returns the header's size in bits after BTYPE.
+func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
+	c.hlit = dfNumLitLen
+	for c.hlit > 257 && lit[c.hlit-1] == 0 {
+		c.hlit--
+	}
+	c.hdist = dfNumDist
+	for c.hdist > 1 && dist[c.hdist-1] == 0 {
+		c.hdist--
+	}
+	all := c.all[:c.hlit+c.hdist]
+	copy(all, lit[:c.hlit])
+	copy(all[c.hlit:], dist[:c.hdist])
+	clear(c.freq[:])
+	c.nsyms = 0
+	emit := func(s, extra int) {
+		c.syms[c.nsyms] = uint16(s | extra<<5)
+		c.nsyms++
+		c.freq[s]++
+	}
+	for i := 0; i < len(all); {
+		v := all[i]
+		r := 1
+		for i+r < len(all) && all[i+r] == v {
+			r++
+		}
+		i += r
+		if v == 0 {
+			for r >= 11 {
+				k := min(r, 138)
+				emit(18, k-11)
+				r -= k
+			}
+			if r >= 3 {
+				emit(17, r-3)
+				r = 0
+			}
+		} else {
+			emit(int(v), 0)
+			r--
+			for r >= 3 {
+				k := min(r, 6)
+				emit(16, k-3)
+				r -= k
+			}
+		}
+		for ; r > 0; r-- {
+			emit(int(v), 0)
+		}
+	}
+	huffLengths(c.freq[:], c.lens[:], dfMaxCLBits, h)
+	c.hclen = dfNumCL
+	for c.hclen > 4 && c.lens[clOrder[c.hclen-1]] == 0 {
+		c.hclen--
+	}
+	b := 5 + 5 + 4 + 3*c.hclen
+	for s, f := range c.freq {
+		b += int(f) * int(c.lens[s])
+	}
+	return b + 2*int(c.freq[16]) + 3*int(c.freq[17]) + 7*int(c.freq[18])
+}
+
+// bitWriter writes bits least significant first.
+type bitWriter struct {
+	out []byte
+	acc uint64
+	n   uint
+}
+
+func (w *bitWriter) bits(v uint64, n uint) {
+	w.acc |= v << w.n
+	w.n += n
+	if w.n >= 32 {
+		w.out = binary.LittleEndian.AppendUint32(w.out, uint32(w.acc))
+		w.acc >>= 32
+		w.n -= 32
+	}
+}
+
+// flushByte writes the pending bits, padding with zeros to a byte.
+func (w *bitWriter) flushByte() {
+	for w.n > 0 {
+		w.out = append(w.out, byte(w.acc))
+		w.acc >>= 8
+		w.n -= min(w.n, 8)
+	}
+	w.acc = 0
+}
