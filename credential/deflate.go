@@ -496,8 +496,12 @@ type huffScratch struct {
 	leaves [dfNumLitLen]uint32     // freq<<9 | symbol, ascending
 	weight [dfNumLitLen]uint32     // internal node weights
 	parent [2 * dfNumLitLen]uint16 // node → its parent; leaves first, then internal nodes
-	depth  [dfNumLitLen]uint8      // internal node depths
+	depth  [dfNumLitLen]uint16     // internal node depths
 }
+
+// huffSmallFreq bounds the counts huffLengths sorts by counting; the few
+// larger ones are sorted by insertion.
+const huffSmallFreq = 64
 
 // huffLengths sets lens to the code lengths of a prefix code for freq, at
 // most maxBits long: a Huffman code, its longest codes shortened, when they
@@ -506,12 +510,20 @@ type huffScratch struct {
 // codes: with one symbol used, another (0 or 1) gets a code too; with none,
 // symbols 0 and 1 do.
 func huffLengths(freq []uint32, lens []uint8, maxBits int, h *huffScratch) {
-	m := 0
+	// Sort the used symbols by count, then symbol: a counting sort of
+	// the small counts, then the large ones.
+	var start [huffSmallFreq]uint16
+	m, nbig := 0, 0
 	for s, f := range freq {
 		lens[s] = 0
-		if f > 0 {
-			h.leaves[m] = f<<9 | uint32(s)
-			m++
+		if f == 0 {
+			continue
+		}
+		m++
+		if f < huffSmallFreq {
+			start[f]++
+		} else {
+			nbig++
 		}
 	}
 	switch m {
@@ -519,36 +531,53 @@ func huffLengths(freq []uint32, lens []uint8, maxBits int, h *huffScratch) {
 		lens[0], lens[1] = 1, 1
 		return
 	case 1:
-		s := h.leaves[0] & 0x1ff
-		lens[s] = 1
-		lens[1-min(s, 1)] = 1
+		for s, f := range freq {
+			if f > 0 {
+				lens[s] = 1
+				lens[1-min(s, 1)] = 1
+			}
+		}
 		return
 	}
-	leaves := h.leaves[:m]
-	slices.Sort(leaves)
-	huffDepths(leaves, h, m, maxBits, lens)
-}
-
-// huffDepths runs the two-queue Huffman construction over the m sorted
-// leaves (m >= 2) and assigns code lengths, limited to maxBits. The queues
-// are the leaves and the internal nodes, made in ascending weight; node ids
-// are leaves 0..m-1, then internal nodes m, m+1, ...
-func huffDepths(leaves []uint32, h *huffScratch, m, maxBits int, lens []uint8) {
-	li, ii := 0, 0
-	pick := func(k int) (int, uint32) {
-		if li < m && (ii >= k || leaves[li]>>9 <= h.weight[ii]) {
-			li++
-			return li - 1, leaves[li-1] >> 9
-		}
-		ii++
-		return m + ii - 1, h.weight[ii-1]
+	pos := uint16(0)
+	for f := range start {
+		pos, start[f] = pos+start[f], pos
 	}
+	big := int(pos)
+	for s, f := range freq {
+		switch {
+		case f == 0:
+		case f < huffSmallFreq:
+			h.leaves[start[f]] = f<<9 | uint32(s)
+			start[f]++
+		default:
+			h.leaves[big] = f<<9 | uint32(s)
+			big++
+		}
+	}
+	leaves := h.leaves[:m]
+	if nbig > 1 {
+		slices.Sort(leaves[m-nbig:])
+	}
+
+	// Two queues: the sorted leaves and the internal nodes, made in
+	// ascending weight. Node ids: leaves 0..m-1, then internal nodes m,
+	// m+1, ...
+	li, ii := 0, 0
 	for k := range m - 1 {
-		a, wa := pick(k)
-		b, wb := pick(k)
-		h.weight[k] = wa + wb
-		h.parent[a] = uint16(m + k)
-		h.parent[b] = uint16(m + k)
+		var w uint32
+		for range 2 {
+			if li < m && (ii >= k || leaves[li]>>9 <= h.weight[ii]) {
+				w += leaves[li] >> 9
+				h.parent[li] = uint16(m + k)
+				li++
+			} else {
+				w += h.weight[ii]
+				h.parent[m+ii] = uint16(m + k)
+				ii++
+			}
+		}
+		h.weight[k] = w
 	}
 	// Depths: the root (internal node m-2) is 0; parents come after
 	// their children.
