@@ -37,7 +37,7 @@ const (
 
 	dfMinMatch  = 3
 	dfMaxMatch  = 258
-	dfMaxChain  = 1024 // candidates tried per position
+	dfMaxChainConst = 1024
 	dfPasses    = 4    // parse passes at most (the first priced as the fixed code)
 	dfEndBlock  = 256
 	dfNumLitLen = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
@@ -107,7 +107,8 @@ type smallDeflater struct {
 	matches []dfMatch // per position: increasing lengths, each at its least distance
 	cost    []uint32  // position → bits of the cheapest parse up to it
 	from    []uint32  // position → the token that ends the cheapest parse there
-	tokens  []uint32  // a parse: literal byte b as b, match as length<<16 | dist
+	tokens  []uint32  // parse's buffer
+	parsed  []uint32  // a parse: literal byte b as b, match as length<<16 | dist
 	best    []uint32  // the tokens of the smallest block so far
 
 	litCost  [dfNumLitLen]uint32
@@ -156,9 +157,9 @@ func (e *smallDeflater) compress(data []byte) []byte {
 	// random signature, the fixed code wins by some 30 bytes.)
 	e.litCost, e.distCost, e.lenCost = fixedCost.lit, fixedCost.dist, fixedCost.length
 	e.parse(data)
-	e.countTokens(e.tokens)
+	e.countTokens(e.parsed)
 	kind, bestBits := blockFixed, e.fixedBits()
-	e.best = append(e.best[:0], e.tokens...)
+	e.best = append(e.best[:0], e.parsed...)
 	dynBits := e.dynamicBits()
 	if dynBits < bestBits {
 		kind, bestBits = blockDynamic, dynBits
@@ -168,11 +169,11 @@ func (e *smallDeflater) compress(data []byte) []byte {
 		for range dfPasses - 1 {
 			e.dynamicCosts()
 			e.parse(data)
-			e.countTokens(e.tokens)
+			e.countTokens(e.parsed)
 			b := e.dynamicBits()
 			if b < bestBits {
 				kind, bestBits = blockDynamic, b
-				e.best = append(e.best[:0], e.tokens...)
+				e.best = append(e.best[:0], e.parsed...)
 			}
 			if b >= lastBits {
 				break
@@ -227,36 +228,38 @@ func (e *smallDeflater) findMatches(data []byte) {
 	n := len(data)
 	hb := min(max(bits.Len(uint(n)), dfHashMin), dfHashMax)
 	e.head = grow(e.head, 1<<hb)
-	clear(e.head)
 	e.prev = grow(e.prev, n)
 	e.matchAt = grow(e.matchAt, n+1)
-	e.matches = e.matches[:0]
+	head, prev, matchAt, matches := e.head, e.prev, e.matchAt, e.matches[:0]
+	clear(head)
 	shift := 32 - hb
 	for i := range n {
-		e.matchAt[i] = uint32(len(e.matches))
+		matchAt[i] = uint32(len(matches))
 		if i+dfMinMatch > n {
 			continue
 		}
 		h := (uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16) * 0x9e3779b1 >> shift
 		limit := min(dfMaxMatch, n-i)
 		best := dfMinMatch - 1
-		for c, chain := e.head[h], dfMaxChain; c != 0 && chain > 0; c, chain = e.prev[c-1], chain-1 {
+		next := data[i+best]
+		for c, chain := head[h], dfMaxChain; c != 0 && chain > 0; c, chain = prev[c-1], chain-1 {
 			j := int(c - 1)
-			if data[j+best] != data[i+best] {
+			if data[j+best] != next {
 				continue
 			}
 			if l := matchLen(data[j:], data[i:], limit); l > best {
-				best = l
-				e.matches = append(e.matches, dfMatch{uint16(l), uint16(i - j)})
+				matches = append(matches, dfMatch{uint16(l), uint16(i - j)})
 				if l == limit {
 					break
 				}
+				best, next = l, data[i+l]
 			}
 		}
-		e.prev[i] = e.head[h]
-		e.head[h] = uint32(i + 1)
+		prev[i] = head[h]
+		head[h] = uint32(i + 1)
 	}
-	e.matchAt[n] = uint32(len(e.matches))
+	matchAt[n] = uint32(len(matches))
+	e.matches = matches
 }
 
 // matchLen returns how many of the first limit bytes of a and b are equal.
@@ -278,39 +281,47 @@ func (e *smallDeflater) parse(data []byte) {
 	n := len(data)
 	e.cost = grow(e.cost, n+1)
 	e.from = grow(e.from, n+1)
-	cost := e.cost
+	e.tokens = grow(e.tokens, n)
+	cost, from, matchAt, matches := e.cost, e.from, e.matchAt[:n+1], e.matches
+	litCost, distCost, lenCost := &e.litCost, &e.distCost, &e.lenCost
 	for i := range cost {
 		cost[i] = ^uint32(0)
 	}
 	cost[0] = 0
-	for i := range n {
+	for i, b := range data {
 		c := cost[i]
-		if v := c + e.litCost[data[i]]; v < cost[i+1] {
-			cost[i+1], e.from[i+1] = v, uint32(data[i])
+		if v := c + litCost[b]; v < cost[i+1] {
+			cost[i+1], from[i+1] = v, uint32(b)
 		}
 		prevLen := dfMinMatch - 1
-		for _, m := range e.matches[e.matchAt[i]:e.matchAt[i+1]] {
+		for _, m := range matches[matchAt[i]:matchAt[i+1]] {
 			ds, nx, _ := distSym(uint32(m.dist))
-			dc := c + e.distCost[ds] + nx
-			for l := prevLen + 1; l <= int(m.length); l++ {
-				if v := dc + e.lenCost[l]; v < cost[i+l] {
-					cost[i+l], e.from[i+l] = v, uint32(l)<<16|uint32(m.dist)
+			dc := c + distCost[ds] + nx
+			to := cost[i+prevLen+1 : i+int(m.length)+1]
+			for k := range to {
+				l := prevLen + 1 + k
+				if v := dc + lenCost[l]; v < to[k] {
+					to[k], from[i+l] = v, uint32(l)<<16|uint32(m.dist)
 				}
 			}
 			prevLen = int(m.length)
 		}
 	}
-	e.tokens = e.tokens[:0]
+	// Walk back from the end, writing the tokens from the end of the
+	// buffer.
+	tokens := e.tokens[:n]
+	k := n
 	for p := n; p > 0; {
-		t := e.from[p]
-		e.tokens = append(e.tokens, t)
+		t := from[p]
+		k--
+		tokens[k] = t
 		if t>>16 == 0 {
 			p--
 		} else {
 			p -= int(t >> 16)
 		}
 	}
-	slices.Reverse(e.tokens)
+	e.parsed = tokens[k:]
 }
 
 // setLenCosts prices each match length from litCost.
@@ -737,3 +748,5 @@ func (w *bitWriter) flushByte() {
 	}
 	w.acc = 0
 }
+
+var dfMaxChain = dfMaxChainConst
