@@ -35,18 +35,18 @@ const (
 	// smallDeflateMax is the largest input compressSmall takes.
 	smallDeflateMax = 8 << 10
 
-	dfMinMatch  = 3
-	dfMaxMatch  = 258
+	dfMinMatch      = 3
+	dfMaxMatch      = 258
 	dfMaxChainConst = 1024
-	dfPasses    = 4    // parse passes at most (the first priced as the fixed code)
-	dfEndBlock  = 256
-	dfNumLitLen = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
-	dfNumDist   = 30  // distance symbols 0..29
-	dfNumCL     = 19  // code-length symbols 0..18
-	dfMaxBits   = 15  // longest literal/length or distance code
-	dfMaxCLBits = 7   // longest code-length code
-	dfHashMin   = 8   // hash table bits, at least
-	dfHashMax   = 14  // and at most
+	dfPasses        = 4 // parse passes at most (the first priced as the fixed code)
+	dfEndBlock      = 256
+	dfNumLitLen     = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
+	dfNumDist       = 30  // distance symbols 0..29
+	dfNumCL         = 19  // code-length symbols 0..18
+	dfMaxBits       = 15  // longest literal/length or distance code
+	dfMaxCLBits     = 7   // longest code-length code
+	dfHashMin       = 8   // hash table bits, at least
+	dfHashMax       = 14  // and at most
 
 	// zlib header: CM 8 (deflate), CINFO 7 (32 KiB window), no
 	// dictionary, FLEVEL 3 (best compression), as compress/zlib writes it
@@ -148,15 +148,12 @@ const (
 
 func (e *smallDeflater) compress(data []byte) []byte {
 	n := len(data)
-	e.findMatches(data)
-
-	// Pass 0 prices the fixed code. Where the dynamic code of its parse
+	// Pass 0 (in findMatches) prices the fixed code. Where the dynamic code of its parse
 	// comes near the fixed code's size, later passes price the dynamic
 	// code of the previous pass's parse, while that makes it smaller.
 	// Keep the smallest block. (For compact forms, mostly CJK text and a
 	// random signature, the fixed code wins by some 30 bytes.)
-	e.litCost, e.distCost, e.lenCost = fixedCost.lit, fixedCost.dist, fixedCost.length
-	e.parse(data)
+	e.findMatches(data)
 	e.countTokens(e.parsed)
 	kind, bestBits := blockFixed, e.fixedBits()
 	e.best = append(e.best[:0], e.parsed...)
@@ -223,18 +220,31 @@ func grow[T any](s []T, n int) []T {
 
 // findMatches lists, for every position, the longest match at each
 // distance that beats every nearer one: for each length, the least
-// distance that reaches it.
+// distance that reaches it. As it goes it finds the cheapest parse under
+// the fixed code, as parse does, into parsed.
 func (e *smallDeflater) findMatches(data []byte) {
 	n := len(data)
 	hb := min(max(bits.Len(uint(n)), dfHashMin), dfHashMax)
 	e.head = grow(e.head, 1<<hb)
 	e.prev = grow(e.prev, n)
 	e.matchAt = grow(e.matchAt, n+1)
+	e.cost = grow(e.cost, n+1)
+	e.from = grow(e.from, n+1)
 	head, prev, matchAt, matches := e.head, e.prev, e.matchAt, e.matches[:0]
+	cost, from := e.cost, e.from
+	litCost, distCost, lenCost := &fixedCost.lit, &fixedCost.dist, &fixedCost.length
 	clear(head)
+	for i := range cost {
+		cost[i] = ^uint32(0)
+	}
+	cost[0] = 0
 	shift := 32 - hb
 	for i := range n {
 		matchAt[i] = uint32(len(matches))
+		c := cost[i]
+		if v := c + litCost[data[i]]; v < cost[i+1] {
+			cost[i+1], from[i+1] = v, uint32(data[i])
+		}
 		if i+dfMinMatch > n {
 			continue
 		}
@@ -242,24 +252,36 @@ func (e *smallDeflater) findMatches(data []byte) {
 		limit := min(dfMaxMatch, n-i)
 		best := dfMinMatch - 1
 		next := data[i+best]
-		for c, chain := head[h], dfMaxChain; c != 0 && chain > 0; c, chain = prev[c-1], chain-1 {
-			j := int(c - 1)
+		for ch, chain := head[h], dfMaxChain; ch != 0 && chain > 0; ch, chain = prev[ch-1], chain-1 {
+			j := int(ch - 1)
 			if data[j+best] != next {
 				continue
 			}
-			if l := matchLen(data[j:], data[i:], limit); l > best {
-				matches = append(matches, dfMatch{uint16(l), uint16(i - j)})
-				if l == limit {
-					break
-				}
-				best, next = l, data[i+l]
+			l := matchLen(data[j:], data[i:], limit)
+			if l <= best {
+				continue
 			}
+			dist := uint32(i - j)
+			matches = append(matches, dfMatch{uint16(l), uint16(dist)})
+			ds, nx, _ := distSym(dist)
+			dc := c + distCost[ds] + nx
+			to := cost[i+best+1 : i+l+1]
+			for k := range to {
+				if v := dc + lenCost[best+1+k]; v < to[k] {
+					to[k], from[i+best+1+k] = v, uint32(best+1+k)<<16|dist
+				}
+			}
+			if l == limit {
+				break
+			}
+			best, next = l, data[i+l]
 		}
 		prev[i] = head[h]
 		head[h] = uint32(i + 1)
 	}
 	matchAt[n] = uint32(len(matches))
 	e.matches = matches
+	e.backtrack(n)
 }
 
 // matchLen returns how many of the first limit bytes of a and b are equal.
@@ -281,7 +303,6 @@ func (e *smallDeflater) parse(data []byte) {
 	n := len(data)
 	e.cost = grow(e.cost, n+1)
 	e.from = grow(e.from, n+1)
-	e.tokens = grow(e.tokens, n)
 	cost, from, matchAt, matches := e.cost, e.from, e.matchAt[:n+1], e.matches
 	litCost, distCost, lenCost := &e.litCost, &e.distCost, &e.lenCost
 	for i := range cost {
@@ -307,9 +328,14 @@ func (e *smallDeflater) parse(data []byte) {
 			prevLen = int(m.length)
 		}
 	}
-	// Walk back from the end, writing the tokens from the end of the
-	// buffer.
-	tokens := e.tokens[:n]
+	e.backtrack(n)
+}
+
+// backtrack sets parsed to the cheapest parse that from records, written
+// from the end of the tokens buffer.
+func (e *smallDeflater) backtrack(n int) {
+	e.tokens = grow(e.tokens, n)
+	tokens, from := e.tokens, e.from[:n+1]
 	k := n
 	for p := n; p > 0; {
 		t := from[p]

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"zhengzhao/internal/cputime"
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
@@ -399,6 +400,7 @@ func BenchmarkDeflate(b *testing.B) {
 	b.Run("stdlib", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(in)))
+		defer cputime.Report(b)()
 		for b.Loop() {
 			stdlibZlib(b, in)
 		}
@@ -406,6 +408,7 @@ func BenchmarkDeflate(b *testing.B) {
 	b.Run("small", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(in)))
+		defer cputime.Report(b)()
 		for b.Loop() {
 			compressSmall(in)
 		}
