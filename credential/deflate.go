@@ -26,6 +26,7 @@ package credential
 import (
 	"encoding/binary"
 	"hash/adler32"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -530,14 +531,16 @@ func (e *smallDeflater) writeTokens(w *bitWriter, litCodes *[dfNumLitLen]uint16,
 
 // huffScratch is huffLengths' working memory.
 type huffScratch struct {
-	leaves [dfNumLitLen]uint32     // freq<<9 | symbol, ascending
-	weight [dfNumLitLen]uint32     // internal node weights
-	parent [2 * dfNumLitLen]uint16 // node → its parent; leaves first, then internal nodes
-	depth  [dfNumLitLen]uint16     // internal node depths
+	unsorted   [dfNumLitLen + 1]uint32 // freq<<9 | symbol, in symbol order
+	leaves     [dfNumLitLen]uint32     // the same, ascending
+	leafWeight [dfNumLitLen + 1]uint32 // their counts, and a sentinel
+	weight     [dfNumLitLen]uint32     // internal node weights
+	parent     [2 * dfNumLitLen]uint16 // node → its parent; leaves first, then internal nodes
+	depth      [dfNumLitLen]uint16     // internal node depths
 }
 
 // huffSmallFreq bounds the counts huffLengths sorts by counting; the few
-// larger ones are sorted by insertion.
+// larger ones are sorted after it.
 const huffSmallFreq = 64
 
 // huffLengths sets lens to the code lengths of a prefix code for freq, at
@@ -547,74 +550,69 @@ const huffSmallFreq = 64
 // codes: with one symbol used, another (0 or 1) gets a code too; with none,
 // symbols 0 and 1 do.
 func huffLengths(freq []uint32, lens []uint8, maxBits int, h *huffScratch) {
-	// Sort the used symbols by count, then symbol: a counting sort of
-	// the small counts, then the large ones.
-	var start [huffSmallFreq]uint16
-	m, nbig := 0, 0
+	// The used symbols, freq<<9 | symbol, written without branches.
+	m := 0
 	for s, f := range freq {
-		lens[s] = 0
-		if f == 0 {
-			continue
-		}
-		m++
-		if f < huffSmallFreq {
-			start[f]++
-		} else {
-			nbig++
-		}
+		h.unsorted[m] = f<<9 | uint32(s)
+		m += int((f | -f) >> 31) // 1 if f > 0
 	}
+	clear(lens)
 	switch m {
 	case 0:
 		lens[0], lens[1] = 1, 1
 		return
 	case 1:
-		for s, f := range freq {
-			if f > 0 {
-				lens[s] = 1
-				lens[1-min(s, 1)] = 1
-			}
-		}
+		s := h.unsorted[0] & 0x1ff
+		lens[s] = 1
+		lens[1-min(s, 1)] = 1
 		return
+	}
+	// Sort them by count, then symbol: a counting sort by count, the
+	// counts from huffSmallFreq-1 up sorted after it.
+	var start [huffSmallFreq]uint16
+	for _, v := range h.unsorted[:m] {
+		start[min(v>>9, huffSmallFreq-1)]++
 	}
 	pos := uint16(0)
 	for f := range start {
 		pos, start[f] = pos+start[f], pos
 	}
-	big := int(pos)
-	for s, f := range freq {
-		switch {
-		case f == 0:
-		case f < huffSmallFreq:
-			h.leaves[start[f]] = f<<9 | uint32(s)
-			start[f]++
-		default:
-			h.leaves[big] = f<<9 | uint32(s)
-			big++
-		}
+	big := int(start[huffSmallFreq-1])
+	for _, v := range h.unsorted[:m] {
+		f := min(v>>9, huffSmallFreq-1)
+		h.leaves[start[f]] = v
+		start[f]++
 	}
 	leaves := h.leaves[:m]
-	if nbig > 1 {
-		slices.Sort(leaves[m-nbig:])
+	if m-big > 1 {
+		slices.Sort(leaves[big:])
 	}
+	lw := h.leafWeight[:m+1]
+	for i, v := range leaves {
+		lw[i] = v >> 9
+	}
+	lw[m] = math.MaxUint32 // no leaf left
 
 	// Two queues: the sorted leaves and the internal nodes, made in
-	// ascending weight. Node ids: leaves 0..m-1, then internal nodes m,
-	// m+1, ...
+	// ascending weight; a leaf first on a tie. Node ids: leaves 0..m-1,
+	// then internal nodes m, m+1, ...
 	li, ii := 0, 0
+	weight, parent := h.weight[:m], h.parent[:2*m]
 	for k := range m - 1 {
-		var w uint32
+		weight[k] = math.MaxUint32 // no internal node left
+		var sum uint32
 		for range 2 {
-			if li < m && (ii >= k || leaves[li]>>9 <= h.weight[ii]) {
-				w += leaves[li] >> 9
-				h.parent[li] = uint16(m + k)
+			if a, b := lw[li], weight[ii]; a <= b {
+				parent[li] = uint16(m + k)
+				sum += a
 				li++
 			} else {
-				w += h.weight[ii]
-				h.parent[m+ii] = uint16(m + k)
+				parent[m+ii] = uint16(m + k)
+				sum += b
 				ii++
 			}
 		}
-		h.weight[k] = w
+		weight[k] = sum
 	}
 	// Depths: the root (internal node m-2) is 0; parents come after
 	// their children.
