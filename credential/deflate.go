@@ -20,8 +20,9 @@ package credential
 // in a few µs, with no large table to clear.
 //
 // Inputs larger than smallDeflateMax go to compress/zlib: the encoder's
-// work grows with the input, and the compact form never has such inputs in
-// practice (MaxCompactLen bounds the compressed form at ~2.7 KiB).
+// work grows faster than the input on repetitive data (the parse prices
+// every match length), and compact forms are smaller: their claims are
+// bounded (names at most 200 characters), some 300-1,500 bytes.
 
 import (
 	"encoding/binary"
@@ -34,20 +35,20 @@ import (
 
 const (
 	// smallDeflateMax is the largest input compressSmall takes.
-	smallDeflateMax = 8 << 10
+	smallDeflateMax = 4 << 10
 
-	dfMinMatch      = 3
-	dfMaxMatch      = 258
-	dfMaxChainConst = 1024
-	dfPasses        = 4 // parse passes at most (the first priced as the fixed code)
-	dfEndBlock      = 256
-	dfNumLitLen     = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
-	dfNumDist       = 30  // distance symbols 0..29
-	dfNumCL         = 19  // code-length symbols 0..18
-	dfMaxBits       = 15  // longest literal/length or distance code
-	dfMaxCLBits     = 7   // longest code-length code
-	dfHashMin       = 8   // hash table bits, at least
-	dfHashMax       = 14  // and at most
+	dfMinMatch  = 3
+	dfMaxMatch  = 258
+	dfMaxChain  = 128 // candidates tried per position (compact forms need a few)
+	dfPasses    = 4   // parse passes at most (the first priced as the fixed code)
+	dfEndBlock  = 256
+	dfNumLitLen = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
+	dfNumDist   = 30  // distance symbols 0..29
+	dfNumCL     = 19  // code-length symbols 0..18
+	dfMaxBits   = 15  // longest literal/length or distance code
+	dfMaxCLBits = 7   // longest code-length code
+	dfHashMin   = 8   // hash table bits, at least
+	dfHashMax   = 14  // and at most
 
 	// zlib header: CM 8 (deflate), CINFO 7 (32 KiB window), no
 	// dictionary, FLEVEL 3 (best compression), as compress/zlib writes it
@@ -772,5 +773,3 @@ func (w *bitWriter) flushByte() {
 	}
 	w.acc = 0
 }
-
-var dfMaxChain = dfMaxChainConst
