@@ -241,11 +241,15 @@ func (e *smallDeflater) findMatches(data []byte) {
 	}
 	cost[0] = 0
 	shift := 32 - hb
+	// c is cost[i], carried: no later position changes it once the
+	// parse reaches i (matches end 3 or more bytes on).
+	c := uint32(0)
 	for i := range n {
 		matchAt[i] = uint32(len(matches))
-		c := cost[i]
-		if v := c + litCost[data[i]]; v < cost[i+1] {
-			cost[i+1], from[i+1] = v, uint32(data[i])
+		cur := c
+		c = cost[i+1]
+		if v := cur + litCost[data[i]]; v < c {
+			c, from[i+1] = v, uint32(data[i])
 		}
 		if i+dfMinMatch > n {
 			continue
@@ -266,7 +270,7 @@ func (e *smallDeflater) findMatches(data []byte) {
 			dist := uint32(i - j)
 			matches = append(matches, dfMatch{uint16(l), uint16(dist)})
 			ds, nx, _ := distSym(dist)
-			dc := c + distCost[ds] + nx
+			dc := cur + distCost[ds] + nx
 			to := cost[i+best+1 : i+l+1]
 			for k := range to {
 				if v := dc + lenCost[best+1+k]; v < to[k] {
@@ -310,16 +314,17 @@ func (e *smallDeflater) parse(data []byte) {
 	for i := range cost {
 		cost[i] = ^uint32(0)
 	}
-	cost[0] = 0
+	c := uint32(0) // cost[i], carried as in findMatches
 	for i, b := range data {
-		c := cost[i]
-		if v := c + litCost[b]; v < cost[i+1] {
-			cost[i+1], from[i+1] = v, uint32(b)
+		cur := c
+		c = cost[i+1]
+		if v := cur + litCost[b]; v < c {
+			c, from[i+1] = v, uint32(b)
 		}
 		prevLen := dfMinMatch - 1
 		for _, m := range matches[matchAt[i]:matchAt[i+1]] {
 			ds, nx, _ := distSym(uint32(m.dist))
-			dc := c + distCost[ds] + nx
+			dc := cur + distCost[ds] + nx
 			to := cost[i+prevLen+1 : i+int(m.length)+1]
 			for k := range to {
 				l := prevLen + 1 + k
