@@ -607,16 +607,23 @@ func huffLengths(freq []uint32, lens []uint8, maxBits int, h *huffScratch) {
 	for k := range m - 1 {
 		weight[k] = math.MaxUint32 // no internal node left
 		var sum uint32
-		for range 2 {
-			if a, b := lw[li], weight[ii]; a <= b {
-				parent[li] = uint16(m + k)
-				sum += a
-				li++
-			} else {
-				parent[m+ii] = uint16(m + k)
-				sum += b
-				ii++
-			}
+		if a, b := lw[li], weight[ii]; a <= b {
+			parent[li] = uint16(m + k)
+			sum = a
+			li++
+		} else {
+			parent[m+ii] = uint16(m + k)
+			sum = b
+			ii++
+		}
+		if a, b := lw[li], weight[ii]; a <= b {
+			parent[li] = uint16(m + k)
+			sum += a
+			li++
+		} else {
+			parent[m+ii] = uint16(m + k)
+			sum += b
+			ii++
 		}
 		weight[k] = sum
 	}
@@ -682,7 +689,7 @@ func canonicalCodes(lens []uint8, codes []uint16) {
 // clEncoding is the run-length coded code lengths of a dynamic block.
 type clEncoding struct {
 	hlit, hdist, hclen int
-	all                [dfNumLitLen + dfNumDist]uint8
+	all                [dfNumLitLen + dfNumDist + 8]uint8 // the code lengths, and 8 bytes of 0xff
 	syms               [dfNumLitLen + dfNumDist]uint16 // symbol | repeat-count extra bits << 5
 	nsyms              int
 	freq               [dfNumCL]uint32
@@ -700,9 +707,11 @@ func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
 	for c.hdist > 1 && dist[c.hdist-1] == 0 {
 		c.hdist--
 	}
-	all := c.all[:c.hlit+c.hdist]
-	copy(all, lit[:c.hlit])
-	copy(all[c.hlit:], dist[:c.hdist])
+	nall := c.hlit + c.hdist
+	copy(c.all[:], lit[:c.hlit])
+	copy(c.all[c.hlit:], dist[:c.hdist])
+	// 8 bytes that are no code length end every run at nall.
+	binary.LittleEndian.PutUint64(c.all[nall:], ^uint64(0))
 	clear(c.freq[:])
 	c.nsyms = 0
 	emit := func(s, extra int) {
@@ -710,11 +719,17 @@ func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
 		c.nsyms++
 		c.freq[s]++
 	}
-	for i := 0; i < len(all); {
-		v := all[i]
+	for i := 0; i < nall; {
+		v := c.all[i]
+		// The run's length, 8 code lengths at a time.
 		r := 1
-		for i+r < len(all) && all[i+r] == v {
-			r++
+		for {
+			x := binary.LittleEndian.Uint64(c.all[i+r:]) ^ uint64(v)*0x0101010101010101
+			if x != 0 {
+				r += bits.TrailingZeros64(x) >> 3
+				break
+			}
+			r += 8
 		}
 		i += r
 		if v == 0 {
