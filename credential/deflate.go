@@ -40,7 +40,7 @@ const (
 	dfMinMatch  = 3
 	dfMaxMatch  = 258
 	dfMaxChain  = 8 // candidates tried per position: on compact forms 4 find the same parse as 1,024
-	dfPasses    = 4   // parse passes at most (the first priced as the fixed code)
+	dfPasses    = 4 // parse passes at most (the first priced as the fixed code)
 	dfEndBlock  = 256
 	dfNumLitLen = 288 // literal/length symbols 0..285, and 286, 287 that complete the fixed code
 	dfNumDist   = 30  // distance symbols 0..29
@@ -690,7 +690,7 @@ func canonicalCodes(lens []uint8, codes []uint16) {
 type clEncoding struct {
 	hlit, hdist, hclen int
 	all                [dfNumLitLen + dfNumDist + 8]uint8 // the code lengths, and 8 bytes of 0xff
-	syms               [dfNumLitLen + dfNumDist]uint16 // symbol | repeat-count extra bits << 5
+	syms               [dfNumLitLen + dfNumDist]uint16    // symbol | repeat-count extra bits << 5
 	nsyms              int
 	freq               [dfNumCL]uint32
 	lens               [dfNumCL]uint8
