@@ -767,29 +767,31 @@ func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
 	return b + 2*int(c.freq[16]) + 3*int(c.freq[17]) + 7*int(c.freq[18])
 }
 
-// bitWriter writes bits least significant first.
+// bitWriter writes bits least significant first into out, whose capacity
+// must stay 8 bytes beyond what is written.
 type bitWriter struct {
 	out []byte
-	acc uint64
-	n   uint
+	acc uint64 // pending bits, fewer than 8 between calls
+	n   uint   // how many
 }
 
+// bits writes the n low bits of v (n <= 56). It stores 8 bytes every time
+// and keeps the whole ones: no branch on how full the accumulator is.
 func (w *bitWriter) bits(v uint64, n uint) {
 	w.acc |= v << w.n
 	w.n += n
-	if w.n >= 32 {
-		w.out = binary.LittleEndian.AppendUint32(w.out, uint32(w.acc))
-		w.acc >>= 32
-		w.n -= 32
-	}
+	k := len(w.out)
+	binary.LittleEndian.PutUint64(w.out[k:k+8], w.acc)
+	whole := w.n >> 3
+	w.out = w.out[:k+int(whole)]
+	w.acc >>= whole * 8
+	w.n &= 7
 }
 
 // flushByte writes the pending bits, padding with zeros to a byte.
 func (w *bitWriter) flushByte() {
-	for w.n > 0 {
+	if w.n > 0 {
 		w.out = append(w.out, byte(w.acc))
-		w.acc >>= 8
-		w.n -= min(w.n, 8)
 	}
-	w.acc = 0
+	w.acc, w.n = 0, 0
 }
