@@ -234,7 +234,8 @@ func TestHuffLengthsLimit(t *testing.T) {
 // compact forms of varied credentials: every catalog type, citizen and
 // organization holders with generated names and codes, departments,
 // serials, status lists and indexes, validity ends, issue times, and a
-// fresh signature each.
+// fresh signature each; one in 25 has holder and department names of
+// 100-200 characters.
 func compactCorpus(tb testing.TB, n int) [][]byte {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(2026, 11))
@@ -296,6 +297,11 @@ func compactCorpus(tb testing.TB, n int) [][]byte {
 			rec.Holder = city + pick(districts) + runes(given, 2) + pick(trades) + pick(forms)
 			rec.HolderCode = must(license.CompleteUSCC("91" + region() + orgCode()))
 		}
+		if i%25 == 24 {
+			// Now and then names at or near the 200-character limit.
+			rec.Holder = varied(100+rng.IntN(101), i)
+			deptName = varied(100+rng.IntN(101), i+1)
+		}
 		issued := time.Date(2015+rng.IntN(11), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 		rec.IssueDate = issued.Format(time.DateOnly)
 		rec.ValidFrom = rec.IssueDate
@@ -336,7 +342,9 @@ func compactCorpus(tb testing.TB, n int) [][]byte {
 func TestCompressSmallSize(t *testing.T) {
 	corpus := compactCorpus(t, 400)
 	mine, std, maxDiff, minDiff := 0, 0, -1<<31, 1<<31
+	shortest, longest := 1<<31, 0
 	for i, in := range corpus {
+		shortest, longest = min(shortest, len(in)), max(longest, len(in))
 		z := checkRoundTrip(t, fmt.Sprintf("corpus %d", i), in)
 		ref := stdlibZlib(t, in)
 		mine += len(z)
@@ -348,8 +356,8 @@ func TestCompressSmallSize(t *testing.T) {
 		}
 	}
 	k := float64(len(corpus))
-	t.Logf("%d inputs: average %.2f bytes, compress/zlib BestCompression %.2f; difference per input min %+d, max %+d",
-		len(corpus), float64(mine)/k, float64(std)/k, minDiff, maxDiff)
+	t.Logf("%d inputs of %d-%d bytes: average %.2f bytes, compress/zlib BestCompression %.2f; difference per input min %+d, max %+d",
+		len(corpus), shortest, longest, float64(mine)/k, float64(std)/k, minDiff, maxDiff)
 	if mine > std {
 		t.Errorf("%d bytes in all, compress/zlib %d", mine, std)
 	}
