@@ -135,6 +135,9 @@ type smallDeflater struct {
 
 	huff huffScratch
 	cl   clEncoding
+
+	kind     blockKind // of the smallest block so far
+	bestBits int       // its size
 }
 
 var smallDeflaters = sync.Pool{New: func() any { return new(smallDeflater) }}
@@ -162,36 +165,25 @@ const (
 func (e *smallDeflater) compress(data []byte) []byte {
 	n := len(data)
 	// Pass 0 (in findMatches) prices the fixed code. Where the dynamic
-	// code of its parse comes within 1/16 of the fixed code's size, later
+	// code of its parse comes within 1/16 of the fixed code's size, more
 	// passes price the dynamic code of the previous pass's parse, while
-	// that makes it smaller. Keep the smallest block. (For compact forms,
-	// mostly CJK text and a random signature, the fixed code wins by some
-	// 30 bytes, and one pass is all.)
+	// that makes it smaller: once from pass 0, once from a parse that
+	// prices literals by the input's byte counts (the other extreme: the
+	// fixed code makes literals dear). Keep the smallest block. (For
+	// compact forms, mostly CJK text and a random signature, the fixed code
+	// wins by some 30 bytes, and one pass is all.)
 	e.findMatches(data)
 	e.countTokens(e.parsed)
-	kind, bestBits := blockFixed, e.fixedBits()
+	e.kind, e.bestBits = blockFixed, e.fixedBits()
 	e.best = append(e.best[:0], e.parsed...)
-	dynBits := e.dynamicBits()
-	if dynBits < bestBits {
-		kind, bestBits = blockDynamic, dynBits
+	if dynBits := e.dynamicBits(); dynBits < e.bestBits+e.bestBits/16 {
+		e.consider(dynBits, e.parsed)
+		e.dynamicCosts()
+		e.refine(data)
+		e.literalCosts(data)
+		e.refine(data)
 	}
-	if dynBits < bestBits+bestBits/16 {
-		lastBits := dynBits
-		for range dfPasses - 1 {
-			e.dynamicCosts()
-			e.parse(data)
-			e.countTokens(e.parsed)
-			b := e.dynamicBits()
-			if b < bestBits {
-				kind, bestBits = blockDynamic, b
-				e.best = append(e.best[:0], e.parsed...)
-			}
-			if b >= lastBits {
-				break
-			}
-			lastBits = b
-		}
-	}
+	kind, bestBits := e.kind, e.bestBits
 	// A stored block: 3 header bits, padding, LEN and NLEN, the bytes.
 	if storedBytes := 1 + 4 + n; storedBytes < (bestBits+7)/8 {
 		kind = blockStored
@@ -420,6 +412,55 @@ func init() {
 	}
 	e.setLenCosts()
 	fixedCost.lit, fixedCost.dist, fixedCost.length = e.litCost, e.distCost, e.lenCost
+}
+
+// consider keeps tokens as the best parse if their dynamic block of bits
+// is the smallest block so far.
+func (e *smallDeflater) consider(bits int, tokens []uint32) {
+	if bits < e.bestBits {
+		e.kind, e.bestBits = blockDynamic, bits
+		e.best = append(e.best[:0], tokens...)
+	}
+}
+
+// refine parses data under the current costs, then under the dynamic code
+// of each parse, while the blocks get smaller (dfPasses-1 parses at most),
+// and considers each.
+func (e *smallDeflater) refine(data []byte) {
+	last := math.MaxInt
+	for range dfPasses - 1 {
+		e.parse(data)
+		e.countTokens(e.parsed)
+		b := e.dynamicBits()
+		e.consider(b, e.parsed)
+		if b >= last {
+			return
+		}
+		last = b
+		e.dynamicCosts()
+	}
+}
+
+// literalCosts prices literals by a Huffman code of data's byte counts, and
+// lengths and distances by the fixed code.
+func (e *smallDeflater) literalCosts(data []byte) {
+	clear(e.litFreq[:])
+	for _, b := range data {
+		e.litFreq[b]++
+	}
+	e.litFreq[dfEndBlock]++
+	huffLengths(e.litFreq[:], e.litLens[:], dfMaxBits, &e.huff)
+	longest := slices.Max(e.litLens[:])
+	for s := range dfEndBlock {
+		l := e.litLens[s]
+		if l == 0 {
+			l = longest + 1
+		}
+		e.litCost[s] = uint32(l)
+	}
+	copy(e.litCost[dfEndBlock:], fixedCost.lit[dfEndBlock:])
+	e.distCost = fixedCost.dist
+	e.setLenCosts()
 }
 
 // dynamicCosts prices symbols by the code lengths dynamicBits last set; an

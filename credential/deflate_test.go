@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -361,6 +362,33 @@ func TestCompressSmallSize(t *testing.T) {
 	if mine > std {
 		t.Errorf("%d bytes in all, compress/zlib %d", mine, std)
 	}
+}
+
+// TestCompressSmallSizeOther: on inputs unlike compact forms (text, code,
+// skewed random bytes, where the dynamic code wins) compressSmall is never
+// more than 2 bytes bigger than compress/zlib at BestCompression either.
+func TestCompressSmallSizeOther(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1950, 1951))
+	src, err := os.ReadFile("compact.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := [][]byte{src[:smallDeflateMax], src[:1000], []byte(strings.Repeat("湖南省长沙市岳麓区麓山南路1号 软件开发；信息技术咨询服务。", 20))}
+	for n := 10; n < smallDeflateMax; n = n * 3 / 2 {
+		for range 20 {
+			inputs = append(inputs, skewedBytes(rng, n))
+		}
+	}
+	mine, std := 0, 0
+	for i, in := range inputs {
+		z, ref := checkRoundTrip(t, fmt.Sprintf("input %d", i), in), stdlibZlib(t, in)
+		mine += len(z)
+		std += len(ref)
+		if len(z) > len(ref)+2 {
+			t.Errorf("input %d (%d bytes): %d bytes, compress/zlib %d", i, len(in), len(z), len(ref))
+		}
+	}
+	t.Logf("%d inputs: %d bytes in all, compress/zlib BestCompression %d", len(inputs), mine, std)
 }
 
 // TestEncodeCompactSmallDeflate: the compact form of the vector's
