@@ -820,8 +820,8 @@ func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
 	return b + 2*int(c.freq[16]) + 3*int(c.freq[17]) + 7*int(c.freq[18])
 }
 
-// bitWriter writes bits least significant first into out, whose capacity
-// must stay 8 bytes beyond what is written.
+// bitWriter writes bits least significant first into out. Its capacity
+// should stay 8 bytes beyond what is written (bits grows it otherwise).
 type bitWriter struct {
 	out []byte
 	acc uint64 // pending bits, fewer than 8 between calls
@@ -834,6 +834,9 @@ func (w *bitWriter) bits(v uint64, n uint) {
 	w.acc |= v << w.n
 	w.n += n
 	k := len(w.out)
+	if cap(w.out)-k < 8 {
+		w.out = slices.Grow(w.out, 8)
+	}
 	binary.LittleEndian.PutUint64(w.out[k:k+8], w.acc)
 	whole := w.n >> 3
 	w.out = w.out[:k+int(whole)]
