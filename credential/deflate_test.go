@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"zhengzhao/internal/cputime"
+	"zhengzhao/internal/limits"
 	"zhengzhao/license"
 	"zhengzhao/signing"
 )
@@ -135,7 +136,7 @@ func TestCompressSmallRoundTrip(t *testing.T) {
 		{"random max", randomBytes(rng, smallDeflateMax)},
 		{"distance to the far end", far},
 		{"distance = input size - 3", append(append([]byte("xyz"), randomBytes(rng, smallDeflateMax-6)...), "xyz"...)},
-		{"period 1..3", period(3, 600)},
+		{"period 3", period(3, 600)},
 		{"period 251", period(251, 3000)},
 		{"all byte values", all256},
 		{"text", text},
@@ -148,6 +149,31 @@ func TestCompressSmallRoundTrip(t *testing.T) {
 	for n := range 600 {
 		checkRoundTrip(t, fmt.Sprintf("random %d", n), randomBytes(rng, n))
 		checkRoundTrip(t, fmt.Sprintf("skewed %d", n), skewedBytes(rng, n))
+	}
+}
+
+// TestCompressSmallBlockKinds: each block type is chosen where it is the
+// smallest: stored for random bytes, fixed Huffman for a compact form,
+// dynamic Huffman for text.
+func TestCompressSmallBlockKinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src, err := os.ReadFile("compact.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want blockKind
+	}{
+		{"random", randomBytes(rng, 1000), blockStored},
+		{"vector COSE", vectorCOSE(t), blockFixed},
+		{"Go source", src[:smallDeflateMax], blockDynamic},
+	} {
+		z := checkRoundTrip(t, c.name, c.data)
+		if got := blockKind(z[2] >> 1 & 3); got != c.want {
+			t.Errorf("%s: block type %d, want %d", c.name, got, c.want)
+		}
 	}
 }
 
@@ -164,7 +190,7 @@ func skewedBytes(rng *rand.Rand, n int) []byte {
 // TestCompressSmallLargeInput: inputs over smallDeflateMax go to
 // compress/zlib, and deflate still compresses up to limits.CompactInflated.
 func TestCompressSmallLargeInput(t *testing.T) {
-	data := bytes.Repeat([]byte("湖南省市场监督管理局"), 4000)[:64<<10]
+	data := bytes.Repeat([]byte("湖南省市场监督管理局"), 4000)[:limits.CompactInflated]
 	if z := compressSmall(data[:smallDeflateMax+1]); z != nil {
 		t.Errorf("compressSmall took %d bytes, more than smallDeflateMax", smallDeflateMax+1)
 	}
