@@ -192,6 +192,7 @@ func (e *smallDeflater) compress(data []byte) []byte {
 	var w bitWriter
 	w.out = make([]byte, 0, 2+(bestBits+7)/8+4+8)
 	w.out = append(w.out, zlibCMF, zlibFLG)
+	w.room(1)
 	w.bits(1, 1) // BFINAL
 	w.bits(uint64(kind), 2)
 	switch kind {
@@ -545,6 +546,7 @@ func (e *smallDeflater) dynamicBits() int {
 // holds.
 func (e *smallDeflater) writeDynamicHeader(w *bitWriter) {
 	c := &e.cl
+	w.room(10) // 14 bits, and 3 bits for each of at most 19 lengths
 	w.bits(uint64(c.hlit-257), 5)
 	w.bits(uint64(c.hdist-1), 5)
 	w.bits(uint64(c.hclen-4), 4)
@@ -555,6 +557,7 @@ func (e *smallDeflater) writeDynamicHeader(w *bitWriter) {
 	canonicalCodes(c.lens[:], codes[:])
 	for _, t := range c.syms[:c.nsyms] {
 		s := t & 0x1f
+		w.room(2) // a code of at most 7 bits and 7 extra bits
 		w.bits(uint64(codes[s]), uint(c.lens[s]))
 		switch s {
 		case 16:
@@ -571,6 +574,7 @@ func (e *smallDeflater) writeDynamicHeader(w *bitWriter) {
 // codes and their lengths.
 func (e *smallDeflater) writeTokens(w *bitWriter, litCodes *[dfNumLitLen]uint16, litLens *[dfNumLitLen]uint8, distCodes *[dfNumDist]uint16, distLens *[dfNumDist]uint8) {
 	for _, t := range e.best {
+		w.room(6) // 15 + 5 + 15 + 13 bits at most
 		if t>>16 == 0 {
 			w.bits(uint64(litCodes[t]), uint(litLens[t]))
 			continue
@@ -585,6 +589,7 @@ func (e *smallDeflater) writeTokens(w *bitWriter, litCodes *[dfNumLitLen]uint16,
 		w.bits(uint64(distCodes[ds]), uint(distLens[ds]))
 		w.bits(uint64(x), uint(nx))
 	}
+	w.room(2)
 	w.bits(uint64(litCodes[dfEndBlock]), uint(litLens[dfEndBlock]))
 }
 
@@ -820,12 +825,20 @@ func (c *clEncoding) build(lit, dist []uint8, h *huffScratch) int {
 	return b + 2*int(c.freq[16]) + 3*int(c.freq[17]) + 7*int(c.freq[18])
 }
 
-// bitWriter writes bits least significant first into out. Its capacity
-// should stay 8 bytes beyond what is written (bits grows it otherwise).
+// bitWriter writes bits least significant first into out. Before writing
+// bits, make room for them.
 type bitWriter struct {
 	out []byte
 	acc uint64 // pending bits, fewer than 8 between calls
 	n   uint   // how many
+}
+
+// room makes sure the next n bytes of bits fit: bits stores 8 bytes at a
+// time.
+func (w *bitWriter) room(n int) {
+	if cap(w.out)-len(w.out) < n+8 {
+		w.out = slices.Grow(w.out, n+8)
+	}
 }
 
 // bits writes the n low bits of v (n <= 56). It stores 8 bytes every time
@@ -834,9 +847,6 @@ func (w *bitWriter) bits(v uint64, n uint) {
 	w.acc |= v << w.n
 	w.n += n
 	k := len(w.out)
-	if cap(w.out)-k < 8 {
-		w.out = slices.Grow(w.out, 8)
-	}
 	binary.LittleEndian.PutUint64(w.out[k:k+8], w.acc)
 	whole := w.n >> 3
 	w.out = w.out[:k+int(whole)]
