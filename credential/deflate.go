@@ -237,8 +237,9 @@ func (e *smallDeflater) findMatches(data []byte) {
 	e.matchAt = grow(e.matchAt, n+1)
 	e.cost = grow(e.cost, n+1)
 	e.from = grow(e.from, n+1)
-	head, prev, matchAt, matches := e.head, e.prev, e.matchAt, e.matches[:0]
-	cost, from := e.cost, e.from
+	// Slices of known length let the compiler drop bounds checks.
+	head, prev, matchAt, matches := e.head, e.prev[:n], e.matchAt[:n+1], e.matches[:0]
+	cost, from := e.cost[:n+1], e.from[:n+1]
 	litCost, distCost, lenCost := &fixedCost.lit, &fixedCost.dist, &fixedCost.length
 	clear(head)
 	for i := range cost {
@@ -249,20 +250,23 @@ func (e *smallDeflater) findMatches(data []byte) {
 	// c is cost[i], carried: no later position changes it once the
 	// parse reaches i (matches end 3 or more bytes on).
 	c := uint32(0)
-	for i := range n {
-		matchAt[i] = uint32(len(matches))
+	cost1, from1 := cost[1:][:len(data)], from[1:][:len(data)] // cost1[i] is cost[i+1]
+	matchAt0 := matchAt[:len(data)]
+	for i, b := range data {
+		matchAt0[i] = uint32(len(matches))
 		cur := c
-		c = cost[i+1]
-		if v := cur + litCost[data[i]]; v < c {
-			c, from[i+1] = v, uint32(data[i])
+		c = cost1[i]
+		if v := cur + litCost[b]; v < c {
+			c, from1[i] = v, uint32(b)
 		}
 		if i+dfMinMatch > n {
 			continue
 		}
-		h := (uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16) * 0x9e3779b1 >> shift
+		d := data[i : i+dfMinMatch]
+		h := (uint32(d[0]) | uint32(d[1])<<8 | uint32(d[2])<<16) * 0x9e3779b1 >> shift
 		limit := min(dfMaxMatch, n-i)
 		best := dfMinMatch - 1
-		next := data[i+best]
+		next := d[best]
 		for ch, chain := head[h], dfMaxChain; ch != 0 && chain > 0; ch, chain = prev[ch-1], chain-1 {
 			j := int(ch - 1)
 			if data[j+best] != next {
@@ -277,9 +281,10 @@ func (e *smallDeflater) findMatches(data []byte) {
 			ds, nx, _ := distSym(dist)
 			dc := cur + distCost[ds] + nx
 			to := cost[i+best+1 : i+l+1]
+			fromTo := from[i+best+1:][:len(to)]
 			for k := range to {
 				if v := dc + lenCost[best+1+k]; v < to[k] {
-					to[k], from[i+best+1+k] = v, uint32(best+1+k)<<16|dist
+					to[k], fromTo[k] = v, uint32(best+1+k)<<16|dist
 				}
 			}
 			if l == limit {
