@@ -26,8 +26,8 @@ package credential
 // allocations, and 288 bytes against 294 (C zlib -9 also makes 288):
 // compress/zlib ends every stream with an empty stored block (5 bytes),
 // and the parse is as good or better. Over 400 generated compact forms
-// (TestCompressSmallSize) every output is 1-11 bytes smaller than
-// compress/zlib's.
+// (TestCompressSmallSize; fresh signatures each run) every output was 1-14
+// bytes smaller than compress/zlib's, 6.5 on average.
 //
 // Inputs larger than smallDeflateMax go to compress/zlib: the encoder's
 // work grows faster than the input on repetitive data (the parse prices
