@@ -438,6 +438,43 @@ func TestEncodeCompactSmallDeflate(t *testing.T) {
 	}
 }
 
+// A small-encoder stream that does not inflate back to its input (a bug of
+// the encoder) never reaches a compact form: EncodeCompact falls back to
+// compress/zlib and its form parses and verifies.
+func TestEncodeCompactBrokenSmallDeflate(t *testing.T) {
+	saved := smallDeflate
+	defer func() { smallDeflate = saved }()
+	var broken int
+	smallDeflate = func(data []byte) []byte {
+		z := compressSmall(data)
+		z[len(z)/2] ^= 0x10 // a flipped bit: a bad stream or other bytes
+		broken++
+		return z
+	}
+	key := vectorKey(t)
+	qr, err := EncodeCompact(signedVector(t), signing.NewKeySigner(key), compactKeyID, compactIssuedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if broken == 0 {
+		t.Fatal("the broken encoder was not called")
+	}
+	c, err := ParseCompact(qr)
+	if err != nil {
+		t.Fatalf("compact form from the fallback: %v", err)
+	}
+	if err := c.VerifySignature(&key.PublicKey); err != nil {
+		t.Fatalf("compact form from the fallback: %v", err)
+	}
+	z, err := decodeBase45(strings.TrimPrefix(qr, CompactPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(z, stdlibZlib(t, inflateCompact(t, qr))) {
+		t.Error("the compact form's stream is not compress/zlib's")
+	}
+}
+
 func FuzzDeflate(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(vectorCOSE(f))
