@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/pprof"
-	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,27 +64,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *store != "" && *scale == 0 && *several == 0 {
 		return usagef("--store needs --scale or --several")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return usageError{err}
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			return usageError{err}
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
-		}
-		defer trace.Stop()
+	stopProfiles, err := startProfiles(*cpuProfile, *traceFile)
+	defer stopProfiles()
+	if err != nil {
+		return err
 	}
 	emit := func(f figure) {
 		if *asJSON {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -83,6 +82,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	showBar := fs.Bool("progress", false, "draw the progress bar on stderr even when it is not a terminal")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -128,16 +128,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *stateFile == "" {
 		*stateFile = *file + ".progress.json"
 	}
+	stopProfiles, err := startProfiles(*cpuProfile, *traceFile)
+	defer stopProfiles()
+	if err != nil {
+		return err
+	}
 	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return usageError{err}
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
 		defer startSchedSampler().report(stderr)
 	}
 
