@@ -228,7 +228,7 @@ func openSQLite(path string) (*store, error) {
 	// busy_timeout first: the pragmas run in order when a connection opens,
 	// and switching to WAL while another process writes must wait, not
 	// fail at once with SQLITE_BUSY.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
