@@ -64,7 +64,7 @@ type importState struct {
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 500] [--in-flight 4] [--errors FILE] [--json]", stderr)
+	fs := newFlags("import", "import --file F --type CODE --department USCC (--server URL --token T | --data DIR [--store URI]) [--batch 1000] [--in-flight 4] [--errors FILE] [--json]", stderr)
 	file := fs.String("file", "", "CSV or JSON Lines file of existing licenses (required)")
 	typeCode := fs.String("type", "", "license type code of every row (required)")
 	dept := fs.String("department", "", "issuing department's USCC (required)")
@@ -74,7 +74,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	passFile := fs.String("passphrase-file", "", "with --data: file holding the key passphrase (default: $"+passphraseEnv+")")
 	storeURI := storeFlag(fs)
 	format := fs.String("format", "", "csv or jsonl (default: from the file name: .jsonl/.ndjson/.json are JSON Lines)")
-	batch := fs.Int("batch", 500, "rows per batch (at most 1000)")
+	// The largest batch the API takes: a batch is one store transaction, and
+	// its rows land on their own pages of the indexes with random keys
+	// (request key, holder, status slot), so fewer, larger transactions
+	// write less (1,000 rows: ~26 % fewer bytes to disk than 500, ~10 %
+	// more licenses/s, docs/import.md).
+	batch := fs.Int("batch", limits.ImportBatchRows, fmt.Sprintf("rows per batch (at most %d)", limits.ImportBatchRows))
 	inFlight := fs.Int("in-flight", 4, "batches issued at once (1 to 8): one is signed while another is anchored and stored")
 	errFile := fs.String("errors", "", "where row errors go, CSV (default: FILE.errors.csv)")
 	stateFile := fs.String("progress-file", "", "where the finished batches are kept, to resume (default: FILE.progress.json)")
@@ -187,11 +192,19 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	// Resume from the progress file when it is for this file, type,
-	// department and batch size.
-	state := importState{File: *file, Identity: identity, Type: typ.Code, Department: *dept, Batch: *batch}
-	if prev, err := readImportState(*stateFile); err != nil {
+	// department and batch size. Without --batch the run takes the
+	// progress file's (an import begun with another default goes on where
+	// it stopped).
+	prev, err := readImportState(*stateFile)
+	if err != nil {
 		return err
-	} else if prev != nil && !*restart && prev.Identity == identity && prev.Type == typ.Code && prev.Department == *dept && prev.Batch == *batch {
+	}
+	same := prev != nil && !*restart && prev.Identity == identity && prev.Type == typ.Code && prev.Department == *dept
+	if same && !flagSet(fs, "batch") && prev.Batch >= 1 && prev.Batch <= limits.ImportBatchRows {
+		*batch = prev.Batch
+	}
+	state := importState{File: *file, Identity: identity, Type: typ.Code, Department: *dept, Batch: *batch}
+	if same && prev.Batch == *batch {
 		state.Progress = prev.Progress
 	}
 	resumed := state.Progress.Rows

@@ -131,14 +131,38 @@ func TestImportIntoDataDir(t *testing.T) {
 		t.Errorf("second 营业执照 error %q", r)
 	}
 
-	// Again: nothing is issued twice.
+	// Again from the start: nothing is issued twice.
 	before = ledgerEntries(t, dir)
-	s, _, code = importResult(t, "--data", dir, "--file", file, "--type", bizLicense, "--department", dept.USCC)
+	s, _, code = importResult(t, "--data", dir, "--file", file, "--type", bizLicense, "--department", dept.USCC, "--batch", "15", "--restart")
 	if code != exitInvalid || s.Issued != 0 || s.Existing != 38 || s.Failed != 2 {
 		t.Fatalf("re-run: exit %d %+v", code, s)
 	}
 	if got := ledgerEntries(t, dir); got != before {
 		t.Errorf("the re-run added %d ledger entries", got-before)
+	}
+	// An import stopped after its first batch of 15 (its progress file as
+	// it left it): without --batch the run goes on after those 15 rows with
+	// the progress file's batch size, not the default.
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity, _, err := fileIdentity(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := importState{File: file, Identity: identity, Type: bizLicense, Department: dept.USCC, Batch: 15,
+		Progress: importer.Progress{Batches: 1, Rows: 15, Issued: 14, Failed: 1}}
+	if err := writeImportState(file+".progress.json", stopped); err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ = importResult(t, "--data", dir, "--file", file, "--type", bizLicense, "--department", dept.USCC)
+	if s.ResumedAt != 15 || s.Batches != 3 || s.Rows != 40 || s.Issued != 14 || s.Existing != 24 {
+		t.Fatalf("resumed with the progress file's batch size: %+v", s)
+	}
+	if got := ledgerEntries(t, dir); got != before {
+		t.Errorf("the resumed run added %d ledger entries", got-before)
 	}
 
 	// A header the type does not have changes nothing: exit 2, in Chinese.
