@@ -69,17 +69,11 @@ func (s *Service) claimHolders(ctx context.Context, holders []holderOf) (unlock 
 		unlockHere()
 		return func() {}, nil, err
 	}
-	// The caller does not wait for the release (a write transaction, on
-	// SQLite behind every other batch's): the holders stay locked in this
-	// process until it is done, so no issue here sees the claim, and Close
-	// waits for it.
 	return func() {
-		s.releasing.Go(func() {
-			if err := s.store.releaseHolders(context.WithoutCancel(ctx), owner, holders); err != nil {
-				s.log.Error("releasing one-active claims failed; they expire by themselves", "err", err)
-			}
-			unlockHere()
-		})
+		if err := s.store.releaseHolders(context.WithoutCancel(ctx), owner, holders); err != nil {
+			s.log.Error("releasing one-active claims failed; they expire by themselves", "err", err)
+		}
+		unlockHere()
 	}, taken, nil
 }
 

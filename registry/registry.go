@@ -104,8 +104,6 @@ type Service struct {
 	locks licenseLocks
 	// holders serializes issues of a one-active type to one holder.
 	holders keyLocks
-	// releasing counts the one-active claims being released (claimHolders).
-	releasing sync.WaitGroup
 
 	// gen counts changes that alter the trust bundle (departments, keys,
 	// statuses), so the signed bundle and lists are rebuilt only then.
@@ -227,7 +225,6 @@ func (s *Service) Close() error {
 	if s.records != nil {
 		s.records.stop()
 	}
-	s.releasing.Wait()
 	if !s.ownsStore {
 		return nil
 	}
