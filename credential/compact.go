@@ -361,11 +361,11 @@ func appendSign1(dst, protected, payload, sig []byte) []byte {
 // allocates some 800 KiB.
 var zlibWriters sync.Pool
 
-// deflate compresses data into one zlib stream at the best compression
-// level.
 // smallDeflate is compressSmall; a test swaps it for a broken encoder.
 var smallDeflate = compressSmall
 
+// deflate compresses data into one zlib stream: compressSmall's, checked,
+// or compress/zlib's at the best compression level.
 func deflate(data []byte) ([]byte, error) {
 	// compressSmall (deflate.go) takes every input of a real compact
 	// form: smaller output, about 4 times faster. Larger ones come here.

@@ -128,6 +128,17 @@ func TestVerifyHeldEdgeNonces(t *testing.T) {
 	for _, m := range mutations(sig) {
 		sameAnswer(t, "mutated nonce-(n-1) signature", k, msg, m)
 	}
+
+	// s = -r·d·(1+d)⁻¹ makes s + (r+s)·d zero: [0]G is the point at
+	// infinity, and both refuse.
+	sz := new(big.Int).Mul(r, k.D)
+	sz.Neg(sz).Mul(sz, inv).Mod(sz, n)
+	zero := make([]byte, SignatureSize)
+	r.FillBytes(zero[:32])
+	sz.FillBytes(zero[32:])
+	if Verify(&k.PublicKey, msg, zero) == nil || VerifyHeld(&k.PublicKey, msg, zero) == nil {
+		t.Fatal("a signature whose nonce would be 0 verifies")
+	}
 }
 
 // VerifyHeld goes through the held key (a held key whose d is wrong refuses
