@@ -32,14 +32,20 @@ func TestMultiRowInsert(t *testing.T) {
 		if got != n || ins.rows() != n+1 {
 			t.Fatalf("inserted %d of %d rows, want %d of %d", got, ins.rows(), n, n+1)
 		}
-		var count, sum int
-		if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(a) FROM multi_rows`).Scan(&count, &sum); err != nil {
-			t.Fatal(err)
-		}
-		if count != n || sum != n*(n-1)/2 {
-			t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, n, n*(n-1)/2)
-		}
+		wantMultiRows(t, st, n)
 	})
+}
+
+// wantMultiRows checks that multi_rows holds the rows a = 0 … n-1, once each.
+func wantMultiRows(t *testing.T, st *store, n int) {
+	t.Helper()
+	var count, sum int
+	if err := st.db.QueryRowContext(context.Background(), `SELECT COUNT(*), SUM(a) FROM multi_rows`).Scan(&count, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if count != n || sum != n*(n-1)/2 {
+		t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, n, n*(n-1)/2)
+	}
 }
 
 // The issue path's inserts go in statements prepared once at open, cut
@@ -94,13 +100,7 @@ func TestMultiRowInsertPrepared(t *testing.T) {
 			}
 			total += n
 		}
-		var count, sum int
-		if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(a) FROM multi_rows`).Scan(&count, &sum); err != nil {
-			t.Fatal(err)
-		}
-		if count != total || sum != total*(total-1)/2 {
-			t.Fatalf("table holds %d rows summing %d, want %d and %d", count, sum, total, total*(total-1)/2)
-		}
+		wantMultiRows(t, st, total)
 	})
 }
 
