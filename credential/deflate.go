@@ -472,27 +472,21 @@ func (e *smallDeflater) literalCosts(data []byte) {
 // dynamicCosts prices symbols by the code lengths dynamicBits last set; an
 // unused symbol costs one bit more than the longest code.
 func (e *smallDeflater) dynamicCosts() {
-	var longest uint8
-	for _, l := range e.litLens {
-		longest = max(longest, l)
-	}
-	for s, l := range e.litLens {
-		if e.litFreq[s] == 0 {
-			l = longest + 1
-		}
-		e.litCost[s] = uint32(l)
-	}
-	longest = 0
-	for _, l := range e.distLens {
-		longest = max(longest, l)
-	}
-	for s, l := range e.distLens {
-		if e.distFreq[s] == 0 {
-			l = longest + 1
-		}
-		e.distCost[s] = uint32(l)
-	}
+	costsFromLengths(e.litCost[:], e.litLens[:], e.litFreq[:])
+	costsFromLengths(e.distCost[:], e.distLens[:], e.distFreq[:])
 	e.setLenCosts()
+}
+
+// costsFromLengths sets cost to the code lengths lens, and an unused
+// symbol (freq 0) to one bit more than the longest.
+func costsFromLengths(cost []uint32, lens []uint8, freq []uint32) {
+	longest := slices.Max(lens)
+	for s, l := range lens {
+		if freq[s] == 0 {
+			l = longest + 1
+		}
+		cost[s] = uint32(l)
+	}
 }
 
 // countTokens sets litFreq and distFreq to the symbol counts of tokens plus
