@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -16,27 +17,23 @@ func startProfiles(cpuFile, traceFile string) (stop func(), err error) {
 			stops[i]()
 		}
 	}
-	if cpuFile != "" {
-		f, err := os.Create(cpuFile)
+	for _, p := range []struct {
+		file  string
+		start func(io.Writer) error
+		end   func()
+	}{{cpuFile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {traceFile, trace.Start, trace.Stop}} {
+		if p.file == "" {
+			continue
+		}
+		f, err := os.Create(p.file)
 		if err != nil {
 			return stop, usageError{err}
 		}
 		stops = append(stops, func() { f.Close() })
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := p.start(f); err != nil {
 			return stop, err
 		}
-		stops = append(stops, pprof.StopCPUProfile)
-	}
-	if traceFile != "" {
-		f, err := os.Create(traceFile)
-		if err != nil {
-			return stop, usageError{err}
-		}
-		stops = append(stops, func() { f.Close() })
-		if err := trace.Start(f); err != nil {
-			return stop, err
-		}
-		stops = append(stops, trace.Stop)
+		stops = append(stops, p.end)
 	}
 	return stop, nil
 }
