@@ -43,6 +43,13 @@ func (s *store) claimHolders(ctx context.Context, owner string, holders []holder
 	taken = map[holderOf]bool{}
 	claimed := map[holderOf]bool{}
 	at, until := sortableTime(now), sortableTime(now.Add(claimTTL))
+	// One transaction for all the chunks: one commit a batch, not one a
+	// chunk.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("registry: claim holders: %w", err)
+	}
+	defer tx.Rollback()
 	for lo := 0; lo < len(holders); lo += claimChunk {
 		chunk := holders[lo:min(lo+claimChunk, len(holders))]
 		args := make([]any, 0, 4*len(chunk)+2)
@@ -50,7 +57,7 @@ func (s *store) claimHolders(ctx context.Context, owner string, holders []holder
 			args = append(args, h.typeCode, h.holderCode, owner, until)
 		}
 		args = append(args, owner, at)
-		rows, err := s.db.QueryContext(ctx, `INSERT INTO holder_claims (type_code, holder_code, owner, expires_at)
+		rows, err := tx.QueryContext(ctx, `INSERT INTO holder_claims (type_code, holder_code, owner, expires_at)
 			VALUES (?, ?, ?, ?)`+strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1)+`
 			ON CONFLICT (type_code, holder_code) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 			WHERE holder_claims.owner = ? OR holder_claims.expires_at < ?
@@ -71,6 +78,9 @@ func (s *store) claimHolders(ctx context.Context, owner string, holders []holder
 			return nil, fmt.Errorf("registry: claim holders: %w", err)
 		}
 	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("registry: claim holders: %w", err)
+	}
 	for _, h := range holders {
 		if !claimed[h] {
 			taken[h] = true
@@ -81,6 +91,11 @@ func (s *store) claimHolders(ctx context.Context, owner string, holders []holder
 
 // releaseHolders drops owner's claims on the holders.
 func (s *store) releaseHolders(ctx context.Context, owner string, holders []holderOf) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registry: release holders: %w", err)
+	}
+	defer tx.Rollback()
 	for lo := 0; lo < len(holders); lo += claimChunk {
 		chunk := holders[lo:min(lo+claimChunk, len(holders))]
 		args := make([]any, 0, 2*len(chunk)+1)
@@ -88,10 +103,13 @@ func (s *store) releaseHolders(ctx context.Context, owner string, holders []hold
 		for _, h := range chunk {
 			args = append(args, h.typeCode, h.holderCode)
 		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM holder_claims WHERE owner = ? AND (type_code, holder_code) IN (VALUES (?, ?)`+
+		if _, err := tx.ExecContext(ctx, `DELETE FROM holder_claims WHERE owner = ? AND (type_code, holder_code) IN (VALUES (?, ?)`+
 			strings.Repeat(", (?, ?)", len(chunk)-1)+`)`, args...); err != nil {
 			return fmt.Errorf("registry: release holders: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: release holders: %w", err)
 	}
 	return nil
 }
