@@ -236,14 +236,7 @@ func (s *Service) mintBatch(ctx context.Context, dept *Department, reqs []IssueR
 // signRows gives each row the next serial and signs it, on all cores. A
 // row that fails has its err set.
 func (s *Service) signRows(ctx context.Context, dept *Department, key *deptSigner, reqs []IssueRequest, rows []*batchRow) {
-	for _, r := range rows {
-		serial, err := s.nextSerial(ctx, dept.USCC, r.typ.Code, r.rec.IssueDate)
-		if err != nil {
-			r.err = err
-			continue
-		}
-		r.m.lic.Serial = serial
-	}
+	s.giveSerials(ctx, dept.USCC, rows)
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
@@ -264,6 +257,41 @@ func (s *Service) signRows(ctx context.Context, dept *Department, key *deptSigne
 		})
 	}
 	wg.Wait()
+}
+
+// giveSerials gives each row the next serial of its type and year, taken
+// from the store for all of them at once; if that fails (a year's numbers
+// run out), row by row, so that only the rows left without one fail.
+func (s *Service) giveSerials(ctx context.Context, uscc string, rows []*batchRow) {
+	type typeYear struct{ typ, year string }
+	need := map[string]map[string]int{} // by type, by year
+	for _, r := range rows {
+		y := serialYear(r.rec.IssueDate)
+		if need[r.typ.Code] == nil {
+			need[r.typ.Code] = map[string]int{}
+		}
+		need[r.typ.Code][y]++
+	}
+	got := map[typeYear][]int{}
+	for typ, years := range need {
+		nums, err := s.store.nextSerials(ctx, uscc, typ, years)
+		if err != nil {
+			got = nil
+			break
+		}
+		for y, n := range nums {
+			got[typeYear{typ, y}] = n
+		}
+	}
+	for _, r := range rows {
+		k := typeYear{r.typ.Code, serialYear(r.rec.IssueDate)}
+		if got == nil {
+			r.m.lic.Serial, r.err = s.nextSerial(ctx, uscc, r.typ.Code, r.rec.IssueDate)
+			continue
+		}
+		r.m.lic.Serial = formatSerial(k.year, got[k][0])
+		got[k] = got[k][1:]
+	}
 }
 
 // holdOneAll is holdOne for the rows of a batch: it locks every one-active

@@ -614,13 +614,20 @@ func (s *Service) activeKey(uscc string) (*deptSigner, error) {
 // nextSerial hands out the next serial for a department, type and year:
 // the year followed by a 7-digit sequence, like 20230000403.
 func (s *Service) nextSerial(ctx context.Context, uscc, typeCode, issueDate string) (string, error) {
-	year := issueDate[:4]
+	year := serialYear(issueDate)
 	n, err := s.store.nextSerial(ctx, uscc, typeCode, year)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s%07d", year, n), nil
+	return formatSerial(year, n), nil
 }
+
+// serialYear is the year of an issue date (YYYY-MM-DD) that its serial
+// starts with.
+func serialYear(issueDate string) string { return issueDate[:4] }
+
+// formatSerial is the serial of number n in a year.
+func formatSerial(year string, n int) string { return fmt.Sprintf("%s%07d", year, n) }
 
 // Get returns a stored license.
 func (s *Service) Get(ctx context.Context, id string) (*License, error) {

@@ -82,6 +82,9 @@ type licenseStore interface {
 	// nextSerial hands out the next number of a department's type in a
 	// year, one that no caller on any store handle got before.
 	nextSerial(ctx context.Context, uscc, typeCode, year string) (int, error)
+	// nextSerials is nextSerial need[year] times for each year, in one
+	// round trip to the database at most.
+	nextSerials(ctx context.Context, uscc, typeCode string, need map[string]int) (map[string][]int, error)
 	// allocateSlot hands out a free status-list slot of a department;
 	// opened reports that a new list was opened for it.
 	allocateSlot(ctx context.Context, uscc string, pick func() (int, error)) (slot int, opened bool, err error)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,34 +43,81 @@ type slotBlock struct {
 }
 
 func (s *store) nextSerial(ctx context.Context, uscc, typeCode, year string) (int, error) {
-	k := serialKey{uscc, typeCode, year}
+	got, err := s.nextSerials(ctx, uscc, typeCode, map[string]int{year: 1})
+	if err != nil {
+		return 0, err
+	}
+	return got[year][0], nil
+}
+
+// nextSerials hands out need[year] numbers of a department's type for each
+// year, in order, from the handle's blocks; what the blocks lack is
+// reserved in one transaction, a block of at least allocBlock a year, so a
+// batch of rows of many years costs one commit, not one a block.
+func (s *store) nextSerials(ctx context.Context, uscc, typeCode string, need map[string]int) (map[string][]int, error) {
 	s.alloc.mu.Lock()
 	defer s.alloc.mu.Unlock()
-	b := s.alloc.serials[k]
-	if b == nil || b.next > b.last {
-		last, err := s.reserveSerials(ctx, k, allocBlock)
-		if err != nil {
-			return 0, err
-		}
-		if s.alloc.serials == nil {
-			s.alloc.serials = map[serialKey]*serialBlock{}
-		}
-		b = &serialBlock{next: last - allocBlock + 1, last: last}
-		s.alloc.serials[k] = b
+	if s.alloc.serials == nil {
+		s.alloc.serials = map[serialKey]*serialBlock{}
 	}
-	if b.next > maxSerialNumber {
-		return 0, fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, year)
+	out := make(map[string][]int, len(need))
+	take := func(y string, b *serialBlock) error {
+		for len(out[y]) < need[y] && b.next <= b.last {
+			if b.next > maxSerialNumber {
+				return fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, y)
+			}
+			out[y] = append(out[y], b.next)
+			b.next++
+		}
+		return nil
 	}
-	n := b.next
-	b.next++
-	return n, nil
+	years := slices.Sorted(maps.Keys(need)) // one lock order for every handle
+	lack := map[string]int{}
+	for _, y := range years {
+		if b := s.alloc.serials[serialKey{uscc, typeCode, y}]; b != nil {
+			if err := take(y, b); err != nil {
+				return nil, err
+			}
+		}
+		if n := need[y] - len(out[y]); n > 0 {
+			lack[y] = max(allocBlock, n)
+		}
+	}
+	if len(lack) == 0 {
+		return out, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("registry: reserve serials: %w", err)
+	}
+	defer tx.Rollback()
+	blocks := map[string]*serialBlock{}
+	for _, y := range years {
+		if n, ok := lack[y]; ok {
+			last, err := reserveSerials(ctx, tx, serialKey{uscc, typeCode, y}, n)
+			if err != nil {
+				return nil, err
+			}
+			blocks[y] = &serialBlock{next: last - n + 1, last: last}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("registry: reserve serials: %w", err)
+	}
+	for y, b := range blocks {
+		s.alloc.serials[serialKey{uscc, typeCode, y}] = b
+		if err := take(y, b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // reserveSerials takes n numbers of a sequence and returns the last of them.
 // A sequence that has no row yet starts after the largest stored serial.
-func (s *store) reserveSerials(ctx context.Context, k serialKey, n int) (int, error) {
+func reserveSerials(ctx context.Context, tx sqlTx, k serialKey, n int) (int, error) {
 	var last int
-	err := s.db.QueryRowContext(ctx, `UPDATE serials SET last = last + ? WHERE uscc = ? AND type_code = ? AND year = ? RETURNING last`,
+	err := tx.QueryRowContext(ctx, `UPDATE serials SET last = last + ? WHERE uscc = ? AND type_code = ? AND year = ? RETURNING last`,
 		n, k.uscc, k.typeCode, k.year).Scan(&last)
 	if err == nil {
 		return last, nil
@@ -77,7 +126,7 @@ func (s *store) reserveSerials(ctx context.Context, k serialKey, n int) (int, er
 		return 0, fmt.Errorf("registry: reserve serials: %w", err)
 	}
 	var max sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(serial) FROM licenses WHERE uscc = ? AND type_code = ? AND serial LIKE ?`,
 		k.uscc, k.typeCode, k.year+"%").Scan(&max); err != nil {
 		return 0, err
 	}
@@ -87,7 +136,7 @@ func (s *store) reserveSerials(ctx context.Context, k serialKey, n int) (int, er
 			return 0, fmt.Errorf("registry: stored serial %q: %w", max.String, err)
 		}
 	}
-	err = s.db.QueryRowContext(ctx, `INSERT INTO serials (uscc, type_code, year, last) VALUES (?, ?, ?, ?)
+	err = tx.QueryRowContext(ctx, `INSERT INTO serials (uscc, type_code, year, last) VALUES (?, ?, ?, ?)
 		ON CONFLICT (uscc, type_code, year) DO UPDATE SET last = serials.last + ? RETURNING last`,
 		k.uscc, k.typeCode, k.year, seed+n, n).Scan(&last)
 	if err != nil {

@@ -242,6 +242,77 @@ func TestStoreSerialsShared(t *testing.T) {
 	})
 }
 
+// A batch takes the serials of many years at once (nextSerials): each
+// year's numbers come in order, no number goes out twice across handles
+// and single calls, and what a closing handle did not use goes back, even
+// when it reserved more than a block.
+func TestStoreSerialsBatched(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		h1, h2 := db.open(t), db.open(t)
+		need := map[string]int{"2019": 37, "2020": allocBlock + 100, "2021": 1}
+		var mu sync.Mutex
+		seen := map[string]map[int]bool{}
+		add := func(year string, n int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if seen[year] == nil {
+				seen[year] = map[int]bool{}
+			}
+			if seen[year][n] {
+				t.Errorf("serial %s/%d handed out twice", year, n)
+			}
+			seen[year][n] = true
+		}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			st := []*store{h1, h2}[w%2]
+			wg.Go(func() {
+				for range 5 {
+					got, err := st.nextSerials(ctx, "U1", "111", need)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for year, want := range need {
+						nums := got[year]
+						if len(nums) != want {
+							t.Errorf("%s: %d serials, want %d", year, len(nums), want)
+						}
+						for i, n := range nums {
+							if i > 0 && n <= nums[i-1] {
+								t.Errorf("%s: serials out of order: %v", year, nums)
+								break
+							}
+							add(year, n)
+						}
+					}
+					n, err := st.nextSerial(ctx, "U1", "111", "2020")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					add("2020", n)
+				}
+			})
+		}
+		wg.Wait()
+		h2.Close()
+		h1.Close()
+		h3 := db.open(t)
+		defer h3.Close()
+		for year, nums := range seen {
+			top := 0
+			for n := range nums {
+				top = max(top, n)
+			}
+			if n, err := h3.nextSerial(ctx, "U1", "111", year); err != nil || n != top+1 {
+				t.Errorf("%s after both closed: serial %d (%v), want %d", year, n, err, top+1)
+			}
+		}
+	})
+}
+
 // Two store handles never hand out one status-list slot twice; a list is
 // filled to half, then the next one opens.
 func TestStoreSlotsShared(t *testing.T) {
