@@ -198,6 +198,8 @@ type store struct {
 
 	alloc allocator
 	stmts stmtCache // statements of the issue path, prepared once
+
+	ckpt *walCheckpointer // SQLite's background checkpoints; nil on PostgreSQL
 }
 
 type pendingInsert struct {
@@ -231,7 +233,8 @@ func openSQLite(path string) (*store, error) {
 	// busy_timeout first: the pragmas run in order when a connection opens,
 	// and switching to WAL while another process writes must wait, not
 	// fail at once with SQLITE_BUSY.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)",
+		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -247,7 +250,15 @@ func openSQLite(path string) (*store, error) {
 	// One connection: SQLite has one writer anyway, and this keeps the WAL
 	// reader/writer story simple. Reads are fast enough on it for now.
 	db.SetMaxOpenConns(1)
-	return openDB(sqlDB{db, dialectSQLite})
+	s, err := openDB(sqlDB{db, dialectSQLite})
+	if err != nil {
+		return nil, err
+	}
+	if s.ckpt, err = startCheckpointer(path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // createSQLite makes an empty SQLite database with 16 KiB pages: a license
@@ -436,6 +447,9 @@ func (s *store) Close() error {
 	close(s.pending)
 	<-s.done
 	err := s.releaseBlocks(context.Background())
+	if s.ckpt != nil {
+		err = errors.Join(err, s.ckpt.Close())
+	}
 	return errors.Join(err, s.db.Close())
 }
 

@@ -1,0 +1,90 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// SQLite in WAL mode appends every commit to the -wal file and copies the
+// pages back into the database file in a checkpoint. Left to itself it
+// checkpoints on the committing connection once the WAL passes 1000 pages:
+// the commit that crosses the mark also reads the WAL back, writes every
+// page it holds into the database and fsyncs it, and the store's one
+// connection waits meanwhile. With a large store a batch's rows land on a
+// page each of several indexes, so that is most commits, and it doubles
+// the time a batch holds the writer.
+//
+// The store's connection therefore checkpoints only as a backstop
+// (walBackstopPages), and walCheckpointer checkpoints on a connection of its
+// own, PASSIVE (it takes no lock the writer waits for): every
+// walCheckpointEvery while the WAL has frames not yet copied back. A page
+// written by several commits between two checkpoints is copied once.
+const (
+	walCheckpointEvery = 250 * time.Millisecond
+	walBackstopPages   = 16384 // 256 MiB of 16 KiB pages
+)
+
+// walCheckpointer runs PASSIVE checkpoints of one SQLite database until
+// stopped.
+type walCheckpointer struct {
+	db   *sql.DB
+	stop chan struct{}
+	done sync.WaitGroup
+	err  error // the last checkpoint's error, if it failed; read after done
+}
+
+// startCheckpointer opens a second connection to the SQLite database at
+// path and checkpoints its WAL in the background.
+func startCheckpointer(path string) (*walCheckpointer, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "synchronous(FULL)", "cache_size(-256)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("registry: open checkpointer of %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	c := &walCheckpointer{db: db, stop: make(chan struct{})}
+	c.done.Go(c.run)
+	return c, nil
+}
+
+func (c *walCheckpointer) run() {
+	t := time.NewTicker(walCheckpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		// A failed checkpoint is tried again at the next tick, and the
+		// writer's backstop bounds the WAL meanwhile; Close tells the last
+		// error if it was not mended.
+		_, _, c.err = c.checkpoint()
+	}
+}
+
+// checkpoint copies back what it can of the WAL without waiting for the
+// writer or readers: frames is how many the WAL holds, copied how many of
+// them are in the database now.
+func (c *walCheckpointer) checkpoint() (frames, copied int, err error) {
+	var busy int
+	if err := c.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		return 0, 0, fmt.Errorf("registry: WAL checkpoint: %w", err)
+	}
+	return frames, copied, nil
+}
+
+// Close stops the checkpoints and closes the connection.
+func (c *walCheckpointer) Close() error {
+	close(c.stop)
+	c.done.Wait()
+	return errors.Join(c.err, c.db.Close())
+}
