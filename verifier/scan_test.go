@@ -563,3 +563,27 @@ func BenchmarkDecodeQRScan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeQRPhoto measures reading the QR codes under
+// testdata/qrphotos: photos at an angle whose grid is sampled from an
+// alignment pattern candidate other than the one gozxing confirms first.
+func BenchmarkDecodeQRPhoto(b *testing.B) {
+	pics, err := filepath.Glob(filepath.Join("testdata", "qrphotos", "*.png"))
+	if err != nil || len(pics) == 0 {
+		b.Fatalf("no pictures under testdata/qrphotos: %v", err)
+	}
+	for _, pic := range pics {
+		data, err := os.ReadFile(pic)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.TrimSuffix(filepath.Base(pic), "-perspective.png"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := verifier.DecodeQR(data); err != nil {
+					b.Fatalf("DecodeQR: %v", err)
+				}
+			}
+		})
+	}
+}
