@@ -518,8 +518,13 @@ func decodeGrid(bits *gozxing.BitMatrix) (string, bool) {
 }
 
 // qrAlignments is how many candidate alignment patterns the grid of one
-// code size is sampled from at most.
-const qrAlignments = 3
+// code size is sampled from at most, and qrAlignmentsKept how many
+// candidates (the nearest the guess) are kept while a window is searched:
+// a window of data modules, or a hostile picture, holds hundreds.
+const (
+	qrAlignments     = 3
+	qrAlignmentsKept = 4 * qrAlignments
+)
 
 // alignmentCandidates returns the likeliest places of the bottom-right
 // alignment pattern of a code of version ver with modules of ms pixels,
@@ -529,8 +534,8 @@ const qrAlignments = 3
 // searched on its own, so that every candidate in it is seen (gozxing's
 // finder stops at the first it sees twice, which need not be the right
 // one); the window grows from 4 to 16 modules each way until it holds
-// qrAlignments. Without any (version 1, or none found) it returns nil
-// once: the grid is then sampled from the finder patterns alone.
+// qrAlignments. Without any (version 1, or none found) it returns one nil
+// pattern: the grid is then sampled from the finder patterns alone.
 func alignmentCandidates(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, ver *decoder.Version, ms float64) []*detector.AlignmentPattern {
 	none := []*detector.AlignmentPattern{nil}
 	if len(ver.GetAlignmentPatternCenters()) == 0 || ms < 1 {
@@ -546,28 +551,42 @@ func alignmentCandidates(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, 
 		x, y float64
 		n    int // rows it was seen in
 	}
+	dist := func(c cluster) float64 { return math.Hypot(c.x-estX, c.y-estY) }
 	var found []cluster
+	add := func(p gozxing.ResultPoint) {
+		ap := p.(*detector.AlignmentPattern)
+		for i := range found {
+			c := &found[i]
+			if ap.AboutEquals(ms, c.y, c.x) {
+				c.n++
+				c.x += (ap.GetX() - c.x) / float64(c.n)
+				c.y += (ap.GetY() - c.y) / float64(c.n)
+				return
+			}
+		}
+		c := cluster{ap.GetX(), ap.GetY(), 1}
+		if len(found) < qrAlignmentsKept {
+			found = append(found, c)
+			return
+		}
+		far := 0
+		for i := range found {
+			if dist(found[i]) > dist(found[far]) {
+				far = i
+			}
+		}
+		if dist(c) < dist(found[far]) {
+			found[far] = c
+		}
+	}
 	for f := 4; f <= 16 && len(found) < qrAlignments; f <<= 1 {
-		found = found[:0]
 		r := int(float64(f) * ms)
 		x0, x1 := max(0, int(estX)-r), min(bm.GetWidth()-1, int(estX)+r)
 		y0, y1 := max(0, int(estY)-r), min(bm.GetHeight()-1, int(estY)+r)
 		if float64(x1-x0) < 3*ms || float64(y1-y0) < 3*ms {
 			break
 		}
-		add := func(p gozxing.ResultPoint) {
-			ap := p.(*detector.AlignmentPattern)
-			for i := range found {
-				c := &found[i]
-				if ap.AboutEquals(ms, c.y, c.x) {
-					c.n++
-					c.x += (ap.GetX() - c.x) / float64(c.n)
-					c.y += (ap.GetY() - c.y) / float64(c.n)
-					return
-				}
-			}
-			found = append(found, cluster{ap.GetX(), ap.GetY(), 1})
-		}
+		found = found[:0] // the larger window holds the smaller
 		for y := y0; y <= y1; y++ {
 			detector.NewAlignmentPatternFinder(bm, x0, y, x1-x0, 1, ms, add).Find()
 		}
@@ -575,7 +594,6 @@ func alignmentCandidates(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, 
 	if len(found) == 0 {
 		return none
 	}
-	dist := func(c cluster) float64 { return math.Hypot(c.x-estX, c.y-estY) }
 	slices.SortStableFunc(found, func(a, b cluster) int { return cmp.Compare(dist(a), dist(b)) })
 	out := make([]*detector.AlignmentPattern, 0, qrAlignments)
 	for _, c := range found[:min(len(found), qrAlignments)] {
