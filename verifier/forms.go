@@ -222,8 +222,9 @@ func (e *imageTooLargeError) Unwrap() []error {
 // 300 dpi, crooked or turned, JPEG-compressed, or photographed at an angle.
 // gozxing (a port of ZXing) does the binarizing, the finder and alignment
 // pattern checks, the grid sampling and the Reed–Solomon decoding; what is
-// ours is which candidates and code sizes it is asked to read, below. A
-// panic in it on a hostile picture is no QR code.
+// ours is which finder triples, code sizes and alignment patterns it is
+// asked to read (readTriple), below. A panic in it on a hostile picture is
+// no QR code.
 // The picture is reduced to grey at no more than limits.QRWorkPixels
 // (box-averaged by a whole factor), binarized with a local threshold, then
 // with a global one, and the code is looked for in each. If that fails, the
@@ -231,7 +232,9 @@ func (e *imageTooLargeError) Unwrap() []error {
 // full resolution and resampled to qrModulePixels a module (a 100 dpi scan
 // has under 2 pixels a module, too few for a crooked grid), and read again;
 // last, a small picture is read at twice its size. Every attempt works on
-// at most limits.QRWorkPixels pixels and their number is fixed.
+// at most limits.QRWorkPixels pixels and their number is fixed: at most
+// qrTriples triples a picture, and for each five code sizes with at most
+// qrAlignments alignment patterns each.
 func decodeQRImage(img image.Image, format string) (_ string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -464,8 +467,12 @@ func finderTriples(cands []*detector.FinderPattern) []*detector.FinderPatternInf
 // the distances between the finder patterns and the module size; at 2–3
 // pixels a module, or foreshortened in a photo, that estimate is often one
 // version (4 modules) off, and a grid sampled at the wrong size never
-// decodes. So the neighbouring sizes are sampled too, each with its own
-// alignment pattern search.
+// decodes. So the neighbouring sizes are sampled too. And gozxing takes the
+// first alignment pattern it confirms near where the bottom-right one
+// would be if the code were a parallelogram; in a photo at an angle that
+// guess is off by a module or two and a block of data modules nearby can
+// look like an alignment pattern, so for every size the grid is also
+// sampled from each of the qrAlignments candidates nearest the guess.
 func readTriple(bm *gozxing.BitMatrix, info *detector.FinderPatternInfo) (string, bool) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	span := (gozxing.ResultPoint_Distance(tl, tr) + gozxing.ResultPoint_Distance(tl, bl)) / 2
@@ -483,18 +490,19 @@ func readTriple(bm *gozxing.BitMatrix, info *detector.FinderPatternInfo) (string
 	if dim == 0 {
 		return "", false
 	}
-	for _, d := range []int{dim - 4, dim + 4, dim - 8, dim + 8} {
+	for _, d := range []int{dim, dim - 4, dim + 4, dim - 8, dim + 8} {
 		ver, err := decoder.Version_GetProvisionalVersionForDimension(d)
 		if err != nil {
 			continue
 		}
-		ap := findAlignment(bm, tl, tr, bl, ver, span/float64(d-7))
-		bits, err := detector.Detector_sampleGrid(bm, detector.Detector_createTransform(tl, tr, bl, ap, d), d)
-		if err != nil {
-			continue
-		}
-		if text, ok := decodeGrid(bits); ok {
-			return text, true
+		for _, ap := range alignmentCandidates(bm, tl, tr, bl, ver, span/float64(d-7)) {
+			bits, err := detector.Detector_sampleGrid(bm, detector.Detector_createTransform(tl, tr, bl, ap, d), d)
+			if err != nil {
+				continue
+			}
+			if text, ok := decodeGrid(bits); ok {
+				return text, true
+			}
 		}
 	}
 	return "", false
@@ -509,33 +517,89 @@ func decodeGrid(bits *gozxing.BitMatrix) (string, bool) {
 	return res.GetText(), true
 }
 
-// findAlignment looks for the bottom-right alignment pattern of a code of
-// version ver with modules of ms pixels, as gozxing's detector does: three
-// modules in from where a fourth finder pattern would be, in a growing
-// search window. Without one (version 1, or not found) it returns nil and
-// the grid is sampled from the finder patterns alone.
-func findAlignment(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, ver *decoder.Version, ms float64) *detector.AlignmentPattern {
+// qrAlignments is how many candidate alignment patterns the grid of one
+// code size is sampled from at most, and qrAlignmentsKept how many
+// candidates (the nearest the guess) are kept while a window is searched:
+// a window of data modules, or a hostile picture, holds hundreds.
+const (
+	qrAlignments     = 3
+	qrAlignmentsKept = 4 * qrAlignments
+)
+
+// alignmentCandidates returns the likeliest places of the bottom-right
+// alignment pattern of a code of version ver with modules of ms pixels,
+// nearest first, at most qrAlignments: gozxing's guess is three modules in
+// from where a fourth finder pattern would be, and its finder checks the
+// 1:1:1 runs across and down. Each row of a window around the guess is
+// searched on its own, so that every candidate in it is seen (gozxing's
+// finder stops at the first it sees twice, which need not be the right
+// one); the window grows from 4 to 16 modules each way until it holds
+// qrAlignments. Without any (version 1, or none found) it returns one nil
+// pattern: the grid is then sampled from the finder patterns alone.
+func alignmentCandidates(bm *gozxing.BitMatrix, tl, tr, bl gozxing.ResultPoint, ver *decoder.Version, ms float64) []*detector.AlignmentPattern {
+	none := []*detector.AlignmentPattern{nil}
 	if len(ver.GetAlignmentPatternCenters()) == 0 || ms < 1 {
-		return nil
+		return none
 	}
 	between := float64(ver.GetDimensionForVersion() - 7)
 	brX := tr.GetX() - tl.GetX() + bl.GetX()
 	brY := tr.GetY() - tl.GetY() + bl.GetY()
 	k := 1 - 3/between
-	estX := int(tl.GetX() + k*(brX-tl.GetX()))
-	estY := int(tl.GetY() + k*(brY-tl.GetY()))
-	for f := 4; f <= 16; f <<= 1 {
-		r := int(float64(f) * ms)
-		x0, x1 := max(0, estX-r), min(bm.GetWidth()-1, estX+r)
-		y0, y1 := max(0, estY-r), min(bm.GetHeight()-1, estY+r)
-		if float64(x1-x0) < 3*ms || float64(y1-y0) < 3*ms {
-			return nil
+	estX := tl.GetX() + k*(brX-tl.GetX())
+	estY := tl.GetY() + k*(brY-tl.GetY())
+	type cluster struct {
+		x, y float64
+		n    int // rows it was seen in
+	}
+	dist := func(c cluster) float64 { return math.Hypot(c.x-estX, c.y-estY) }
+	var found []cluster
+	add := func(p gozxing.ResultPoint) {
+		ap := p.(*detector.AlignmentPattern)
+		for i := range found {
+			c := &found[i]
+			if ap.AboutEquals(ms, c.y, c.x) {
+				c.n++
+				c.x += (ap.GetX() - c.x) / float64(c.n)
+				c.y += (ap.GetY() - c.y) / float64(c.n)
+				return
+			}
 		}
-		if ap, err := detector.NewAlignmentPatternFinder(bm, x0, y0, x1-x0, y1-y0, ms, nil).Find(); err == nil {
-			return ap
+		c := cluster{ap.GetX(), ap.GetY(), 1}
+		if len(found) < qrAlignmentsKept {
+			found = append(found, c)
+			return
+		}
+		far := 0
+		for i := range found {
+			if dist(found[i]) > dist(found[far]) {
+				far = i
+			}
+		}
+		if dist(c) < dist(found[far]) {
+			found[far] = c
 		}
 	}
-	return nil
+	for f := 4; f <= 16 && len(found) < qrAlignments; f <<= 1 {
+		r := int(float64(f) * ms)
+		x0, x1 := max(0, int(estX)-r), min(bm.GetWidth()-1, int(estX)+r)
+		y0, y1 := max(0, int(estY)-r), min(bm.GetHeight()-1, int(estY)+r)
+		if float64(x1-x0) < 3*ms || float64(y1-y0) < 3*ms {
+			break
+		}
+		found = found[:0] // the larger window holds the smaller
+		for y := y0; y <= y1; y++ {
+			detector.NewAlignmentPatternFinder(bm, x0, y, x1-x0, 1, ms, add).Find()
+		}
+	}
+	if len(found) == 0 {
+		return none
+	}
+	slices.SortStableFunc(found, func(a, b cluster) int { return cmp.Compare(dist(a), dist(b)) })
+	out := make([]*detector.AlignmentPattern, 0, qrAlignments)
+	for _, c := range found[:min(len(found), qrAlignments)] {
+		out = append(out, detector.NewAlignmentPattern(c.x, c.y, ms))
+	}
+	return out
 }
 
 // greyOf returns the part r of img in grey, box-averaged by the smallest
