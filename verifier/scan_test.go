@@ -488,23 +488,41 @@ func TestQRFromScansMissed(t *testing.T) {
 // TestQRFromScans's corpus (named by its seed, type, resolution and
 // variant), with its text beside it. They need neither pdftoppm nor zbar.
 func TestQRPhotos(t *testing.T) {
+	for _, p := range qrPhotos(t) {
+		if got, err := verifier.DecodeQR(p.data); err != nil || got != p.want {
+			t.Errorf("%s: DecodeQR = %.24q…, %v; want %.24q…", p.name, got, err, p.want)
+		}
+	}
+}
+
+// qrPhoto is a picture under testdata/qrphotos and the text of its code.
+type qrPhoto struct {
+	name string // the file's name without "-perspective.png"
+	data []byte
+	want string
+}
+
+// qrPhotos reads the pictures under testdata/qrphotos, each with its text
+// beside it in a .txt file.
+func qrPhotos(tb testing.TB) []qrPhoto {
+	tb.Helper()
 	pics, err := filepath.Glob(filepath.Join("testdata", "qrphotos", "*.png"))
 	if err != nil || len(pics) == 0 {
-		t.Fatalf("no pictures under testdata/qrphotos: %v", err)
+		tb.Fatalf("no pictures under testdata/qrphotos: %v", err)
 	}
+	var out []qrPhoto
 	for _, pic := range pics {
 		data, err := os.ReadFile(pic)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		want, err := os.ReadFile(strings.TrimSuffix(pic, ".png") + ".txt")
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		if got, err := verifier.DecodeQR(data); err != nil || got != string(want) {
-			t.Errorf("%s: DecodeQR = %.24q…, %v; want %.24q…", filepath.Base(pic), got, err, want)
-		}
+		out = append(out, qrPhoto{strings.TrimSuffix(filepath.Base(pic), "-perspective.png"), data, string(want)})
 	}
+	return out
 }
 
 // Clean QR pictures, as the wallet shows them or a screenshot holds them,
@@ -568,19 +586,11 @@ func BenchmarkDecodeQRScan(b *testing.B) {
 // testdata/qrphotos: photos at an angle whose grid is sampled from an
 // alignment pattern candidate other than the one gozxing confirms first.
 func BenchmarkDecodeQRPhoto(b *testing.B) {
-	pics, err := filepath.Glob(filepath.Join("testdata", "qrphotos", "*.png"))
-	if err != nil || len(pics) == 0 {
-		b.Fatalf("no pictures under testdata/qrphotos: %v", err)
-	}
-	for _, pic := range pics {
-		data, err := os.ReadFile(pic)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(strings.TrimSuffix(filepath.Base(pic), "-perspective.png"), func(b *testing.B) {
+	for _, p := range qrPhotos(b) {
+		b.Run(p.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := verifier.DecodeQR(data); err != nil {
+				if _, err := verifier.DecodeQR(p.data); err != nil {
 					b.Fatalf("DecodeQR: %v", err)
 				}
 			}
