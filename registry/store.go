@@ -234,7 +234,7 @@ func openSQLite(path string) (*store, error) {
 	// and switching to WAL while another process writes must wait, not
 	// fail at once with SQLITE_BUSY.
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)",
-		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages)} {
+		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages), fmt.Sprintf("journal_size_limit(%d)", walKeepBytes)} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

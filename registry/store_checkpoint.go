@@ -24,9 +24,14 @@ import (
 // own, PASSIVE (it takes no lock the writer waits for): every
 // walCheckpointEvery while the WAL has frames not yet copied back. A page
 // written by several commits between two checkpoints is copied once.
+//
+// Between checkpoints that catch up with it the WAL grows (to ~270 MB in
+// a long import); when the writer starts it over it cuts the file back to
+// walKeepBytes, so the data directory does not keep the peak.
 const (
 	walCheckpointEvery = 250 * time.Millisecond
 	walBackstopPages   = 16384 // 256 MiB of 16 KiB pages
+	walKeepBytes       = 64 << 20
 )
 
 // walCheckpointer runs PASSIVE checkpoints of one SQLite database until

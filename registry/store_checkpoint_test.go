@@ -30,7 +30,9 @@ func walProgress(t *testing.T, dbPath string) (frames, copied uint32) {
 
 // The store's writer leaves the WAL to the background checkpointer: a
 // commit past SQLite's usual 1000-page mark copies nothing back itself,
-// and the checkpointer, running, copies back all of it.
+// and the checkpointer, running, copies back all of it. Once it has, the
+// writer's next commit starts the WAL over and cuts the file back to
+// walKeepBytes.
 func TestSQLiteCheckpointsInBackground(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "registry.db")
 	st, err := openSQLite(path)
@@ -38,14 +40,15 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { st.Close() }()
-	// Stop the checkpointer and write ~1,500 pages (16 KiB each).
+	// Stop the checkpointer and write ~6,000 pages (16 KiB each), ~96 MiB.
 	if err := st.ckpt.Close(); err != nil {
 		t.Fatal(err)
 	}
 	st.ckpt = nil
 	ctx := context.Background()
 	note := strings.Repeat("检", 8000) // 24 KB: a page and a half each
-	for i := range 1000 {
+	const notes = 4000
+	for i := range notes {
 		if _, err := st.db.ExecContext(ctx, `INSERT INTO checkpoint_notes (digest, note) VALUES (?, ?)`, fmt.Appendf(nil, "d%05d", i), note); err != nil {
 			t.Fatal(err)
 		}
@@ -65,6 +68,16 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		frames, copied = walProgress(t, path)
 	}
+	if _, err := st.db.ExecContext(ctx, `INSERT INTO checkpoint_notes (digest, note) VALUES ('last', '')`); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > walKeepBytes+1<<20 {
+		t.Errorf("after the WAL started over its file is %d bytes, want at most ~%d", fi.Size(), walKeepBytes)
+	}
 	// Everything written is read back whole from a fresh handle.
 	st.Close()
 	st, err = openSQLite(path)
@@ -75,7 +88,7 @@ func TestSQLiteCheckpointsInBackground(t *testing.T) {
 	if err := st.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(LENGTH(CAST(note AS BLOB))) FROM checkpoint_notes`).Scan(&n, &bytes); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1000 || bytes != 1000*len(note) {
-		t.Fatalf("read back %d notes of %d bytes, want 1000 of %d", n, bytes, 1000*len(note))
+	if n != notes+1 || bytes != notes*len(note) {
+		t.Fatalf("read back %d notes of %d bytes, want %d of %d", n, bytes, notes+1, notes*len(note))
 	}
 }
