@@ -260,8 +260,9 @@ func (s *Service) signRows(ctx context.Context, dept *Department, key *deptSigne
 }
 
 // giveSerials gives each row the next serial of its type and year, taken
-// from the store for all of them at once; if that fails (a year's numbers
-// run out), row by row, so that only the rows left without one fail.
+// from the store for all of them at once. A row left without one (its
+// year's numbers ran out, or the store failed) fails; the rows before it
+// keep theirs.
 func (s *Service) giveSerials(ctx context.Context, uscc string, rows []*batchRow) {
 	type typeYear struct{ typ, year string }
 	need := map[string]map[string]int{} // by type, by year
@@ -273,20 +274,18 @@ func (s *Service) giveSerials(ctx context.Context, uscc string, rows []*batchRow
 		need[r.typ.Code][y]++
 	}
 	got := map[typeYear][]int{}
+	failed := map[string]error{} // by type
 	for typ, years := range need {
 		nums, err := s.store.nextSerials(ctx, uscc, typ, years)
-		if err != nil {
-			got = nil
-			break
-		}
+		failed[typ] = err
 		for y, n := range nums {
 			got[typeYear{typ, y}] = n
 		}
 	}
 	for _, r := range rows {
 		k := typeYear{r.typ.Code, serialYear(r.rec.IssueDate)}
-		if got == nil {
-			r.m.lic.Serial, r.err = s.nextSerial(ctx, uscc, r.typ.Code, r.rec.IssueDate)
+		if len(got[k]) == 0 {
+			r.err = failed[r.typ.Code]
 			continue
 		}
 		r.m.lic.Serial = formatSerial(k.year, got[k][0])

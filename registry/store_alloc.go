@@ -44,7 +44,7 @@ type slotBlock struct {
 
 func (s *store) nextSerial(ctx context.Context, uscc, typeCode, year string) (int, error) {
 	got, err := s.nextSerials(ctx, uscc, typeCode, map[string]int{year: 1})
-	if err != nil {
+	if len(got[year]) == 0 {
 		return 0, err
 	}
 	return got[year][0], nil
@@ -52,65 +52,67 @@ func (s *store) nextSerial(ctx context.Context, uscc, typeCode, year string) (in
 
 // nextSerials hands out need[year] numbers of a department's type for each
 // year, in order, from the handle's blocks; what the blocks lack is
-// reserved in one transaction, a block of at least allocBlock a year, so a
-// batch of rows of many years costs one commit, not one a block.
+// reserved first, in one transaction (a block of at least allocBlock a
+// year), so a batch of rows of many years costs one commit, not one a
+// block. If the reservation fails nothing is handed out and nothing is
+// lost. A year whose numbers run out gets the ones left, fewer than asked,
+// and the error says so (ErrConflict).
 func (s *store) nextSerials(ctx context.Context, uscc, typeCode string, need map[string]int) (map[string][]int, error) {
 	s.alloc.mu.Lock()
 	defer s.alloc.mu.Unlock()
 	if s.alloc.serials == nil {
 		s.alloc.serials = map[serialKey]*serialBlock{}
 	}
+	years := slices.Sorted(maps.Keys(need)) // one lock order for every handle
+	lack := map[string]int{}
+	for _, y := range years {
+		left := 0
+		if b := s.alloc.serials[serialKey{uscc, typeCode, y}]; b != nil {
+			left = b.last - b.next + 1
+		}
+		if need[y] > left {
+			lack[y] = max(allocBlock, need[y]-left)
+		}
+	}
+	fresh := map[string]*serialBlock{}
+	if len(lack) > 0 {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("registry: reserve serials: %w", err)
+		}
+		defer tx.Rollback()
+		for _, y := range years {
+			if n, ok := lack[y]; ok {
+				last, err := reserveSerials(ctx, tx, serialKey{uscc, typeCode, y}, n)
+				if err != nil {
+					return nil, err
+				}
+				fresh[y] = &serialBlock{next: last - n + 1, last: last}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("registry: reserve serials: %w", err)
+		}
+	}
 	out := make(map[string][]int, len(need))
-	take := func(y string, b *serialBlock) error {
-		for len(out[y]) < need[y] && b.next <= b.last {
+	var errs []error
+	for _, y := range years {
+		k := serialKey{uscc, typeCode, y}
+		for len(out[y]) < need[y] {
+			b := s.alloc.serials[k]
+			if b == nil || b.next > b.last {
+				b = fresh[y] // reserved above: the old block is used up first
+				s.alloc.serials[k] = b
+			}
 			if b.next > maxSerialNumber {
-				return fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, y)
+				errs = append(errs, fmt.Errorf("%w: serials for %s type %s in %s exhausted", ErrConflict, uscc, typeCode, y))
+				break
 			}
 			out[y] = append(out[y], b.next)
 			b.next++
 		}
-		return nil
 	}
-	years := slices.Sorted(maps.Keys(need)) // one lock order for every handle
-	lack := map[string]int{}
-	for _, y := range years {
-		if b := s.alloc.serials[serialKey{uscc, typeCode, y}]; b != nil {
-			if err := take(y, b); err != nil {
-				return nil, err
-			}
-		}
-		if n := need[y] - len(out[y]); n > 0 {
-			lack[y] = max(allocBlock, n)
-		}
-	}
-	if len(lack) == 0 {
-		return out, nil
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("registry: reserve serials: %w", err)
-	}
-	defer tx.Rollback()
-	blocks := map[string]*serialBlock{}
-	for _, y := range years {
-		if n, ok := lack[y]; ok {
-			last, err := reserveSerials(ctx, tx, serialKey{uscc, typeCode, y}, n)
-			if err != nil {
-				return nil, err
-			}
-			blocks[y] = &serialBlock{next: last - n + 1, last: last}
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("registry: reserve serials: %w", err)
-	}
-	for y, b := range blocks {
-		s.alloc.serials[serialKey{uscc, typeCode, y}] = b
-		if err := take(y, b); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // reserveSerials takes n numbers of a sequence and returns the last of them.

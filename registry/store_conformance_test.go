@@ -313,6 +313,32 @@ func TestStoreSerialsBatched(t *testing.T) {
 	})
 }
 
+// When a year's serials run out, a batch gets the ones left, in order, and
+// an ErrConflict for the rest; later calls get none. Other years go on.
+func TestStoreSerialsExhausted(t *testing.T) {
+	eachStore(t, func(t *testing.T, db testDB) {
+		ctx := context.Background()
+		st := db.open(t)
+		defer st.Close()
+		if _, err := st.db.ExecContext(ctx, `INSERT INTO serials (uscc, type_code, year, last) VALUES ('U1', '111', '2026', ?)`, maxSerialNumber-2); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.nextSerials(ctx, "U1", "111", map[string]int{"2026": 5, "2025": 2})
+		if !errors.Is(err, ErrConflict) {
+			t.Fatalf("err = %v, want ErrConflict", err)
+		}
+		if want := []int{maxSerialNumber - 1, maxSerialNumber}; fmt.Sprint(got["2026"]) != fmt.Sprint(want) {
+			t.Errorf("2026: %v, want the two left: %v", got["2026"], want)
+		}
+		if len(got["2025"]) != 2 {
+			t.Errorf("2025: %v, want two numbers", got["2025"])
+		}
+		if n, err := st.nextSerial(ctx, "U1", "111", "2026"); !errors.Is(err, ErrConflict) {
+			t.Errorf("after they ran out: %d, %v; want ErrConflict", n, err)
+		}
+	})
+}
+
 // Two store handles never hand out one status-list slot twice; a list is
 // filled to half, then the next one opens.
 func TestStoreSlotsShared(t *testing.T) {
