@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,7 +46,12 @@ func (s *store) claimHolders(ctx context.Context, owner string, holders []holder
 	claimed := map[holderOf]bool{}
 	at, until := sortableTime(now), sortableTime(now.Add(claimTTL))
 	// One transaction for all the chunks: one commit a batch, not one a
-	// chunk.
+	// chunk. It holds the rows of its earlier chunks while it writes the
+	// later ones, so every handle claims in one order (PostgreSQL would
+	// otherwise find two batches with shared holders deadlocked).
+	holders = slices.SortedFunc(slices.Values(holders), func(a, b holderOf) int {
+		return cmp.Or(cmp.Compare(a.typeCode, b.typeCode), cmp.Compare(a.holderCode, b.holderCode))
+	})
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("registry: claim holders: %w", err)
