@@ -82,8 +82,8 @@ type licenseStore interface {
 	// nextSerial hands out the next number of a department's type in a
 	// year, one that no caller on any store handle got before.
 	nextSerial(ctx context.Context, uscc, typeCode, year string) (int, error)
-	// nextSerials is nextSerial need[year] times for each year, in one
-	// round trip to the database at most.
+	// nextSerials is nextSerial need[year] times for each year, with one
+	// transaction at most.
 	nextSerials(ctx context.Context, uscc, typeCode string, need map[string]int) (map[string][]int, error)
 	// allocateSlot hands out a free status-list slot of a department;
 	// opened reports that a new list was opened for it.
@@ -233,7 +233,7 @@ func openSQLite(path string) (*store, error) {
 	// busy_timeout first: the pragmas run in order when a connection opens,
 	// and switching to WAL while another process writes must wait, not
 	// fail at once with SQLITE_BUSY.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)", "temp_store(MEMORY)",
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)",
 		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages), fmt.Sprintf("journal_size_limit(%d)", walKeepBytes)} {
 		q.Add("_pragma", p)
 	}

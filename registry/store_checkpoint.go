@@ -70,8 +70,11 @@ func (c *walCheckpointer) run() {
 		case <-t.C:
 		}
 		// A failed checkpoint is tried again at the next tick, and the
-		// writer's backstop bounds the WAL meanwhile; Close tells the last
-		// error if it was not mended.
+		// writer's own checkpoint past walBackstopPages goes on meanwhile;
+		// Close tells the last error if a later tick did not mend it.
+		// Neither bounds the WAL while a reader holds an old snapshot: it
+		// cannot be copied back past that reader (as before, when only the
+		// writer checkpointed).
 		_, _, c.err = c.checkpoint()
 	}
 }
