@@ -228,22 +228,32 @@ type sealParts struct{ der, cert []byte }
 // brings its schema up to date.
 func OpenSQLite(path string) (Store, error) { return openSQLite(path) }
 
-func openSQLite(path string) (*store, error) {
+// sqliteDSN is the modernc.org/sqlite data source of the file at path with
+// the pragmas each connection runs when it opens, in order, and the query
+// parameters extra.
+func sqliteDSN(path string, extra url.Values, pragmas ...string) string {
 	q := url.Values{}
-	// busy_timeout first: the pragmas run in order when a connection opens,
-	// and switching to WAL while another process writes must wait, not
-	// fail at once with SQLITE_BUSY.
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)",
-		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages), fmt.Sprintf("journal_size_limit(%d)", walKeepBytes)} {
+	for k, v := range extra {
+		q[k] = v
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
-	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(path string) (*store, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if err := createSQLite(path); err != nil {
 			return nil, err
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// busy_timeout first: the pragmas run in order when a connection opens,
+	// and switching to WAL while another process writes must wait, not
+	// fail at once with SQLITE_BUSY.
+	db, err := sql.Open("sqlite", sqliteDSN(path, url.Values{"_txlock": {"immediate"}},
+		"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "cache_size(-65536)",
+		fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages), fmt.Sprintf("journal_size_limit(%d)", walKeepBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("registry: open store %s: %w", path, err)
 	}
@@ -265,7 +275,7 @@ func openSQLite(path string) (*store, error) {
 // row is ~3 KB, and the default 4 KiB pages hold one such row each. (The
 // page size is fixed once the database is in WAL mode.)
 func createSQLite(path string) error {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", sqliteDSN(path, nil, "busy_timeout(10000)"))
 	if err != nil {
 		return fmt.Errorf("registry: create store %s: %w", path, err)
 	}

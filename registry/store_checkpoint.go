@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -21,8 +20,8 @@ import (
 //
 // The store's connection therefore checkpoints only as a backstop
 // (walBackstopPages), and walCheckpointer checkpoints on a connection of its
-// own, PASSIVE (it takes no lock the writer waits for): every
-// walCheckpointEvery while the WAL has frames not yet copied back. A page
+// own, PASSIVE (it takes no lock the writer waits for), every
+// walCheckpointEvery (one that finds nothing to copy does nothing). A page
 // written by several commits between two checkpoints is copied once.
 //
 // Between checkpoints that catch up with it the WAL grows (to ~270 MB in
@@ -46,11 +45,7 @@ type walCheckpointer struct {
 // startCheckpointer opens a second connection to the SQLite database at
 // path and checkpoints its WAL in the background.
 func startCheckpointer(path string) (*walCheckpointer, error) {
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "synchronous(FULL)", "cache_size(-256)"} {
-		q.Add("_pragma", p)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqliteDSN(path, nil, "busy_timeout(10000)", "synchronous(FULL)", "cache_size(-256)"))
 	if err != nil {
 		return nil, fmt.Errorf("registry: open checkpointer of %s: %w", path, err)
 	}
@@ -75,19 +70,20 @@ func (c *walCheckpointer) run() {
 		// Neither bounds the WAL while a reader holds an old snapshot: it
 		// cannot be copied back past that reader (as before, when only the
 		// writer checkpointed).
-		_, _, c.err = c.checkpoint()
+		c.err = c.checkpoint()
 	}
 }
 
 // checkpoint copies back what it can of the WAL without waiting for the
-// writer or readers: frames is how many the WAL holds, copied how many of
-// them are in the database now.
-func (c *walCheckpointer) checkpoint() (frames, copied int, err error) {
-	var busy int
+// writer or readers.
+func (c *walCheckpointer) checkpoint() error {
+	// The row tells whether it was blocked and how many frames it copied;
+	// a blocked or partial checkpoint is no error, the next tick goes on.
+	var busy, frames, copied int
 	if err := c.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-		return 0, 0, fmt.Errorf("registry: WAL checkpoint: %w", err)
+		return fmt.Errorf("registry: WAL checkpoint: %w", err)
 	}
-	return frames, copied, nil
+	return nil
 }
 
 // Close stops the checkpoints and closes the connection.
